@@ -1,0 +1,119 @@
+/**
+ * odata-active-record: the OData v4 query model with an Active Record API over SQLite (the
+ * embedded default), MongoDB and remote OData services, in isolated namespaces.
+ *
+ * ```ts
+ * import { EntityNamespaceManager, parseFilter } from "./mod.ts";
+ *
+ * const manager = new EntityNamespaceManager();
+ * const shop = manager.createNamespace("shop", { provider: { type: "sqlite", filePath: ":memory:" } });
+ * const Product = shop.registerEntity("Products", {
+ *   fields: {
+ *     ProductID: { type: "integer", primaryKey: true },
+ *     ProductName: { type: "string", required: true },
+ *     UnitPrice: { type: "decimal", scale: 2 },
+ *   },
+ * });
+ * await shop.sync();
+ * await Product.createMany([
+ *   { ProductName: "Chai", UnitPrice: 18 },
+ *   { ProductName: "Côte de Blaye", UnitPrice: 263.5 },
+ * ]);
+ * const { data } = await Product.where("UnitPrice", "gt", 20).orderBy("ProductName").find();
+ * console.log(data.map((p) => p.ProductName)); // ["Côte de Blaye"]
+ * console.log(parseFilter("UnitPrice gt 20 and contains(ProductName,'Ch')").kind); // "Binary"
+ * await manager.close();
+ * ```
+ *
+ * @module
+ */
+
+// Query language
+export type * from "./src/odata/ast.ts";
+export {
+  and,
+  arithmetic,
+  call,
+  eq,
+  ge,
+  gt,
+  inList,
+  lambda,
+  le,
+  list,
+  literal,
+  type LiteralInput,
+  lt,
+  ne,
+  not,
+  type Operand,
+  or,
+  prop,
+  typedLiteral,
+  variable,
+} from "./src/odata/builders.ts";
+export { DEFAULT_QUERY_LIMITS, type ParseOptions, type QueryLimits, resolveLimits } from "./src/odata/limits.ts";
+export { parseFilter } from "./src/odata/parser/expression.ts";
+export { parseQuery } from "./src/odata/parser/query.ts";
+export { parseSearchText } from "./src/odata/parser/search.ts";
+export { serializeExpression, serializeFilter } from "./src/odata/serializer/expression.ts";
+export { serializeQuery } from "./src/odata/serializer/query.ts";
+export { serializeSearch } from "./src/odata/serializer/search.ts";
+
+// Errors
+export { ERROR_CATALOGUE, type ErrorCatalogueEntry, type ErrorCode } from "./src/errors/codes.ts";
+export {
+  type ErrorOptions,
+  type FieldIssue,
+  NotSupportedError,
+  ODataActiveRecordError,
+  ODataSyntaxError,
+  QueryLimitError,
+  ValidationError,
+} from "./src/errors/errors.ts";
+export { closestName } from "./src/errors/suggest.ts";
+
+// Active Record core
+export {
+  type DateInputFormat,
+  EDM_TYPES,
+  type EntityDefinition,
+  type EntityMetadata,
+  type FieldDefinition,
+  type FieldMetadata,
+  type FieldType,
+  type FieldValidator,
+  type RelationDefinition,
+  type RelationMetadata,
+  resolveEntity,
+  resolveRelation,
+  type SchemaResolver,
+} from "./src/model/schema.ts";
+export type { ModelContext, NamespaceOptions } from "./src/model/context.ts";
+export { ConditionBuilder, type ConditionArgs, type WhereOperator } from "./src/model/conditions.ts";
+export { type BulkWriteOptions, type FindResult, Query } from "./src/model/query.ts";
+export { EntityModel, type UpsertOptions } from "./src/model/model.ts";
+export { ActiveRecord, type RecordOf } from "./src/model/record.ts";
+export {
+  type CreateNamespaceOptions,
+  EntityNamespace,
+  EntityNamespaceManager,
+  type EntityNamespaceManagerOptions,
+  TransactionScope,
+} from "./src/model/namespace.ts";
+
+// Providers
+export type {
+  ColumnInfo,
+  DriftWarning,
+  ExecutionOptions,
+  Provider,
+  ProviderCapabilities,
+  ProviderOperations,
+  ReadRequest,
+  ReadResult,
+  Row,
+  SyncReport,
+  WriteTarget,
+} from "./src/provider/provider.ts";
+export { createProvider, type ProviderConfig, providerTypes, type SqliteProviderConfig } from "./src/provider/registry.ts";

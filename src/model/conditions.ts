@@ -1,0 +1,320 @@
+/**
+ * Turns `where(field, op, value)` calls into AST nodes, checking the field, the operator and
+ * the value against the entity's metadata up front, so mistakes fail where they are written.
+ *
+ * @module
+ */
+
+import type { Expression, LiteralNode, PathExpression } from "../odata/ast.ts";
+import { and, call, literal, or, typedLiteral } from "../odata/builders.ts";
+import { parseFilter } from "../odata/parser/expression.ts";
+import { ODataActiveRecordError } from "../errors/errors.ts";
+import { closestName } from "../errors/suggest.ts";
+import { coerceValue } from "./coerce.ts";
+import type { NamespaceOptions } from "./context.ts";
+import type { EntityMetadata, FieldMetadata, FieldType, SchemaResolver } from "./schema.ts";
+import { resolveRelation } from "./schema.ts";
+
+/** Comparison operators of `where()` (symbol aliases `= != <> > >= < <=` are accepted too). */
+export type WhereOperator =
+  | "eq"
+  | "ne"
+  | "gt"
+  | "ge"
+  | "lt"
+  | "le"
+  | "contains"
+  | "startswith"
+  | "endswith"
+  | "in";
+
+const SYMBOLS: Readonly<Record<string, WhereOperator>> = {
+  "=": "eq",
+  "==": "eq",
+  "!=": "ne",
+  "<>": "ne",
+  ">": "gt",
+  ">=": "ge",
+  "<": "lt",
+  "<=": "le",
+};
+
+const OPERATORS = new Set<string>([
+  "eq",
+  "ne",
+  "gt",
+  "ge",
+  "lt",
+  "le",
+  "contains",
+  "startswith",
+  "endswith",
+  "in",
+]);
+
+const UNORDERED: ReadonlySet<FieldType> = new Set(["boolean", "json", "binary"]);
+
+/** Where a condition is built: the entity, its namespace schema and options. */
+export interface ConditionScope {
+  readonly entity: EntityMetadata;
+  readonly schema: SchemaResolver;
+  readonly options: NamespaceOptions;
+}
+
+/** Resolves `"Category/CategoryName"` to its path node and final field, through to-one relations. */
+export function resolveFieldPath(
+  scope: ConditionScope,
+  path: string,
+): { node: PathExpression; field: FieldMetadata } {
+  if (typeof path !== "string" || path.length === 0) {
+    throw new ODataActiveRecordError("INVALID_ARGUMENT", `A field name must be a non-empty string`, {
+      context: { entity: scope.entity.name, field: path },
+    });
+  }
+  const names = path.split("/");
+  let entity = scope.entity;
+  for (let i = 0; i < names.length - 1; i++) {
+    const name = names[i]!;
+    if (!entity.relations.has(name)) throw unknownField(entity, name);
+    const { relation, target } = resolveRelation(scope.schema, entity, name);
+    if (relation.kind === "many") {
+      throw new ODataActiveRecordError(
+        "INVALID_ARGUMENT",
+        `${entity.name}.${name} is a collection; a path through it needs a lambda`,
+        {
+          suggestion: `Use filter("${name}/any(x: x/${names.slice(i + 1).join("/")} ...)")`,
+          context: { entity: entity.name, field: name },
+        },
+      );
+    }
+    entity = target;
+  }
+  const last = names[names.length - 1]!;
+  const field = entity.fields.get(last);
+  if (field === undefined) throw unknownField(entity, last);
+  const node: PathExpression = {
+    kind: "Path",
+    root: "implicit",
+    segments: names.map((name) => ({ kind: "Property", name })),
+  };
+  return { node, field };
+}
+
+/**
+ * The UNKNOWN_FIELD error with the closest existing name.
+ *
+ * @example
+ * ```ts ignore
+ * throw unknownField(products, "ProductNam"); // Did you mean 'ProductName'?
+ * ```
+ */
+export function unknownField(entity: EntityMetadata, name: string): ODataActiveRecordError {
+  const candidates = [...entity.fields.keys(), ...entity.relations.keys()];
+  const closest = closestName(name, candidates);
+  const hint = closest === undefined ? "" : ` Did you mean '${closest}'?`;
+  return new ODataActiveRecordError(
+    "UNKNOWN_FIELD",
+    `Unknown field '${name}' on ${entity.name}.${hint}`,
+    {
+      suggestion: closest === undefined
+        ? `Use one of: ${candidates.join(", ")}`
+        : `Use '${closest}'.`,
+      context: { entity: entity.name, field: name, closest },
+    },
+  );
+}
+
+/** A literal of the field's type from a JavaScript value (coerced and validated). */
+export function fieldLiteral(scope: ConditionScope, field: FieldMetadata, value: unknown): LiteralNode {
+  if (value === null) return literal(null);
+  const coerced = coerceValue(field, value, scope.options);
+  if (!coerced.ok) {
+    throw new ODataActiveRecordError(
+      "TYPE_MISMATCH",
+      `Value ${describe(value)} does not fit field ${field.name} (${field.type}): ${coerced.reason}`,
+      { suggestion: coerced.suggestion, context: { field: field.name, type: field.type } },
+    );
+  }
+  const canonical = coerced.value;
+  switch (field.type) {
+    case "integer":
+      return typedLiteral("int", canonical as number);
+    case "number":
+      return typedLiteral("double", canonical as number);
+    case "decimal":
+      return typedLiteral("decimal", canonical as string);
+    case "boolean":
+      return typedLiteral("boolean", canonical as boolean);
+    case "date":
+      return typedLiteral("date", canonical as string);
+    case "datetime":
+      return typedLiteral("datetimeoffset", (canonical as Date).toISOString());
+    case "time":
+      return typedLiteral("timeofday", canonical as string);
+    case "guid":
+      return typedLiteral("guid", canonical as string);
+    case "string":
+      return typedLiteral("string", canonical as string);
+    default:
+      throw new ODataActiveRecordError(
+        "INVALID_OPERATOR",
+        `Field ${field.name} of type ${field.type} cannot be compared in where()`,
+        { context: { field: field.name, type: field.type } },
+      );
+  }
+}
+
+function describe(value: unknown): string {
+  try {
+    return typeof value === "string" ? `'${value}'` : String(JSON.stringify(value) ?? value);
+  } catch {
+    return String(value);
+  }
+}
+
+/** Builds the AST of `where(field, op, value)`. */
+export function buildCondition(
+  scope: ConditionScope,
+  fieldPath: string,
+  operator: string,
+  value: unknown,
+): Expression {
+  const op = (typeof operator === "string" ? SYMBOLS[operator] ?? operator : operator) as string;
+  if (!OPERATORS.has(op)) {
+    throw new ODataActiveRecordError("INVALID_OPERATOR", `Unknown operator ${describe(operator)}`, {
+      suggestion: `Use one of: ${[...OPERATORS].join(", ")}`,
+      context: { operator },
+    });
+  }
+  const { node, field } = resolveFieldPath(scope, fieldPath);
+  const invalid = (why: string): never => {
+    throw new ODataActiveRecordError(
+      "INVALID_OPERATOR",
+      `Operator '${op}' is not valid for ${field.name} (${field.type}): ${why}`,
+      { context: { field: field.name, type: field.type, operator: op } },
+    );
+  };
+  switch (op) {
+    case "contains":
+    case "startswith":
+    case "endswith":
+      if (field.type !== "string") invalid("text operators need a string field");
+      if (typeof value !== "string") invalid("the value must be a string");
+      return call(op, node, literal(value as string));
+    case "in": {
+      if (!Array.isArray(value)) invalid("'in' needs an array of values");
+      const items = (value as unknown[]).map((item) => fieldLiteral(scope, field, item));
+      return { kind: "Binary", operator: "in", left: node, right: { kind: "List", items } };
+    }
+    case "gt":
+    case "ge":
+    case "lt":
+    case "le":
+      if (UNORDERED.has(field.type)) invalid("the type has no order");
+      if (value === null || value === undefined) invalid("null has no order; use eq or ne with null");
+      return { kind: "Binary", operator: op, left: node, right: fieldLiteral(scope, field, value) };
+    default:
+      if (value === undefined) invalid("the value is undefined; pass null to compare with null");
+      if (field.type === "json" || field.type === "binary") invalid("the type cannot be compared");
+      return {
+        kind: "Binary",
+        operator: op as "eq" | "ne",
+        left: node,
+        right: fieldLiteral(scope, field, value),
+      };
+  }
+}
+
+/** Builds `a eq 1 and b eq 2` from `{ a: 1, b: 2 }` (arrays mean `in`). */
+export function buildObjectCondition(scope: ConditionScope, conditions: Record<string, unknown>): Expression {
+  const parts = Object.entries(conditions).map(([field, value]) =>
+    buildCondition(scope, field, Array.isArray(value) ? "in" : "eq", value)
+  );
+  if (parts.length === 0) {
+    throw new ODataActiveRecordError("INVALID_ARGUMENT", "where({}) needs at least one field", {
+      context: { entity: scope.entity.name },
+    });
+  }
+  return and(...parts);
+}
+
+/** Arguments of `where()`/`or()`: a field triple, an object of equalities, or a group callback. */
+export type ConditionArgs =
+  | [field: string, operator: WhereOperator | string, value: unknown]
+  | [field: string, value: unknown]
+  | [conditions: Record<string, unknown>]
+  | [group: (q: ConditionBuilder) => ConditionBuilder];
+
+/**
+ * Builds a parenthesised group inside `where(q => q.where(...).or(...))`. Conditions combine
+ * left to right: `q.where(a).where(b).or(c)` is `(a and b) or c`.
+ *
+ * @example
+ * ```ts ignore
+ * Product.where((q) => q.where("UnitPrice", "lt", 10).or("UnitsInStock", "eq", 0)).find();
+ * ```
+ */
+export class ConditionBuilder {
+  readonly #scope: ConditionScope;
+  /** The expression built so far (undefined when empty). */
+  readonly expression: Expression | undefined;
+
+  /** Creates a builder; `expression` is the group so far. */
+  constructor(scope: ConditionScope, expression?: Expression) {
+    this.#scope = scope;
+    this.expression = expression;
+  }
+
+  /** Adds a condition with `and`. */
+  where(...args: ConditionArgs): ConditionBuilder {
+    return this.#combine("and", conditionFromArgs(this.#scope, args));
+  }
+
+  /** Adds a condition with `or`. */
+  or(...args: ConditionArgs): ConditionBuilder {
+    return this.#combine("or", conditionFromArgs(this.#scope, args));
+  }
+
+  /** Adds an OData filter expression with `and`. */
+  filter(text: string): ConditionBuilder {
+    return this.#combine("and", parseFilter(text));
+  }
+
+  #combine(operator: "and" | "or", next: Expression): ConditionBuilder {
+    const combined = this.expression === undefined
+      ? next
+      : operator === "and"
+      ? and(this.expression, next)
+      : or(this.expression, next);
+    return new ConditionBuilder(this.#scope, combined);
+  }
+}
+
+/** Turns any `where()` argument form into one expression. */
+export function conditionFromArgs(scope: ConditionScope, args: readonly unknown[]): Expression {
+  const [first, second, third] = args;
+  if (typeof first === "function") {
+    const result = (first as (q: ConditionBuilder) => ConditionBuilder)(new ConditionBuilder(scope));
+    if (!(result instanceof ConditionBuilder) || result.expression === undefined) {
+      throw new ODataActiveRecordError(
+        "INVALID_ARGUMENT",
+        "A where() group callback must return the builder with at least one condition",
+        { suggestion: "Write where((q) => q.where(...).or(...)) and return q's result" },
+      );
+    }
+    return result.expression;
+  }
+  if (typeof first === "string") {
+    return args.length >= 3
+      ? buildCondition(scope, first, second as string, third)
+      : buildCondition(scope, first, "eq", second);
+  }
+  if (first !== null && typeof first === "object" && !Array.isArray(first)) {
+    return buildObjectCondition(scope, first as Record<string, unknown>);
+  }
+  throw new ODataActiveRecordError(
+    "INVALID_ARGUMENT",
+    "where() takes (field, operator, value), (field, value), an object, or a group callback",
+    { context: { entity: scope.entity.name } },
+  );
+}

@@ -1,0 +1,286 @@
+/**
+ * The model of one entity: the root query plus create/update/delete and key lookups.
+ *
+ * @module
+ */
+
+import type { Expression, ODataQuery } from "../odata/ast.ts";
+import { and } from "../odata/builders.ts";
+import { ODataActiveRecordError } from "../errors/errors.ts";
+import type { ExecutionOptions, ProviderOperations, ReadRequest, Row } from "../provider/provider.ts";
+import type { ModelContext } from "./context.ts";
+import { type ConditionScope, fieldLiteral, unknownField } from "./conditions.ts";
+import { type BulkWriteOptions, type FindResult, Query } from "./query.ts";
+import { type ActiveRecord, recordClassFor, type RecordOf } from "./record.ts";
+import type { EntityMetadata } from "./schema.ts";
+import { keyFromValue, validateRecord } from "./validate.ts";
+
+/** Options of `upsert()`. */
+export interface UpsertOptions extends ExecutionOptions {
+  /** Fields that identify the row. @default {the key} */
+  readonly conflictFields?: readonly string[];
+}
+
+/**
+ * An entity model, returned by `namespace.registerEntity()` and `namespace.getEntity()`.
+ * It is the root query, so `Product.find()` and `Product.where(...)` both work.
+ *
+ * @example
+ * ```ts ignore
+ * const Product = namespace.getEntity("Products");
+ * const chai = await Product.create({ ProductID: 1, ProductName: "Chai", UnitPrice: 18 });
+ * const cheap = await Product.where("UnitPrice", "lt", 20).orderBy("ProductName").find();
+ * ```
+ */
+export class EntityModel<T extends Row = Row> extends Query<T> {
+  /** The resolved entity metadata. */
+  readonly metadata: EntityMetadata;
+  /** Where it runs: its namespace, or a transaction of it. */
+  readonly context: ModelContext;
+  /** Field checks and literal making use this. */
+  readonly scope: ConditionScope;
+  readonly #Record: new (model: EntityModel<T>, values: Row, persisted: boolean) => ActiveRecord<T>;
+
+  /** Internal: models are made by namespaces. */
+  constructor(metadata: EntityMetadata, context: ModelContext) {
+    super(undefined, {});
+    this.metadata = metadata;
+    this.context = context;
+    this.scope = { entity: metadata, schema: context.schema, options: context.options };
+    this.#Record = recordClassFor<T>([...metadata.fields.keys()], [...metadata.relations.keys()]);
+  }
+
+  /** The entity name. */
+  get name(): string {
+    return this.metadata.name;
+  }
+
+  /** The UNKNOWN_FIELD error for `name` on this entity, with the closest name. */
+  unknownField(name: string): ODataActiveRecordError {
+    return unknownField(this.metadata, name);
+  }
+
+  /** The model of a navigation property's target, in the same context. */
+  relatedModel(navigation: string): EntityModel<Row> {
+    const relation = this.metadata.relations.get(navigation);
+    if (relation === undefined) throw this.unknownField(navigation);
+    const target = this.context.schema.getEntityMetadata(relation.target);
+    if (target === undefined) {
+      throw new ODataActiveRecordError("UNKNOWN_ENTITY", `Unknown entity '${relation.target}'`, {
+        context: { entity: relation.target },
+      });
+    }
+    return new EntityModel(target, this.context);
+  }
+
+  /** Validates and coerces data for a write; throws one `ValidationError` listing every issue. */
+  validate(data: unknown, mode: "create" | "update"): Row {
+    return validateRecord(this.metadata, data, mode, this.context.options);
+  }
+
+  /** Wraps canonical values as a record (`persisted` false for `build()`). */
+  wrap(values: Row, persisted = true): RecordOf<T> {
+    const record = new this.#Record(this, values, persisted) as RecordOf<T>;
+    for (const [name] of this.metadata.relations) {
+      const nested = values[name];
+      if (nested === undefined || nested === null) continue;
+      const related = this.relatedModel(name);
+      values[name] = Array.isArray(nested)
+        ? nested.map((row: Row) => related.wrap(row))
+        : related.wrap(nested as Row);
+    }
+    return record;
+  }
+
+  /** A new, unsaved record (saved by `record.save()`). */
+  build(data: Partial<T> = {}): RecordOf<T> {
+    return this.wrap({ ...data } as Row, false);
+  }
+
+  #request(query: ODataQuery): ReadRequest {
+    return { entity: this.metadata, schema: this.context.schema, query };
+  }
+
+  #keyFilter(key: unknown): Expression {
+    const values = keyFromValue(this.metadata, key, this.context.options);
+    const parts: Expression[] = this.metadata.key.map((name) => ({
+      kind: "Binary",
+      operator: "eq",
+      left: { kind: "Path", root: "implicit", segments: [{ kind: "Property", name }] },
+      right: fieldLiteral(this.scope, this.metadata.fields.get(name)!, values[name]),
+    }));
+    return parts.length === 1 ? parts[0]! : and(...parts);
+  }
+
+  async #operations(options: ExecutionOptions | undefined): Promise<ProviderOperations> {
+    options?.signal?.throwIfAborted();
+    return await this.context.operations();
+  }
+
+  /** Internal: runs a read for a query of this model. */
+  async runFind(query: ODataQuery, options?: ExecutionOptions): Promise<FindResult<T>> {
+    const started = performance.now();
+    const operations = await this.#operations(options);
+    const result = await operations.read(this.#request(query), options);
+    const data = result.rows.map((row) => this.wrap(row));
+    const executionTime = performance.now() - started;
+    return result.count === undefined
+      ? { data, warnings: [], metadata: { executionTime } }
+      : { data, count: result.count, warnings: [], metadata: { executionTime } };
+  }
+
+  /** Internal: counts for a query of this model. */
+  async runCount(query: ODataQuery, options?: ExecutionOptions): Promise<number> {
+    const operations = await this.#operations(options);
+    return await operations.count(this.#request({ filter: query.filter, search: query.search }), options);
+  }
+
+  /** Internal: streams a query of this model. */
+  async *runStream(query: ODataQuery, options?: ExecutionOptions): AsyncGenerator<RecordOf<T>> {
+    const operations = await this.#operations(options);
+    for await (const row of operations.stream(this.#request(query), options)) {
+      yield this.wrap(row);
+    }
+  }
+
+  /** Internal: updates rows matching `filter`. */
+  async runUpdate(filter: Expression | undefined, changes: Partial<T>, options?: BulkWriteOptions): Promise<number> {
+    if (filter === undefined && options?.all !== true) throw unsafe(this.name, "update");
+    const values = this.validate(changes, "update");
+    if (Object.keys(values).length === 0) return 0;
+    const operations = await this.#operations(options);
+    return await operations.update({ entity: this.metadata, schema: this.context.schema, filter }, values, options);
+  }
+
+  /** Internal: deletes rows matching `filter`. */
+  async runDelete(filter: Expression | undefined, options?: BulkWriteOptions): Promise<number> {
+    if (filter === undefined && options?.all !== true) throw unsafe(this.name, "delete");
+    const operations = await this.#operations(options);
+    return await operations.delete({ entity: this.metadata, schema: this.context.schema, filter }, options);
+  }
+
+  /** Internal: inserts one validated row and returns it as stored. */
+  async insertOne(data: Row, options?: ExecutionOptions): Promise<Row> {
+    const row = this.validate(data, "create");
+    const operations = await this.#operations(options);
+    const [stored] = await operations.insert(this.metadata, [row], options);
+    return stored!;
+  }
+
+  /** Internal: the stored row for a key, or undefined. */
+  async findRowById(key: unknown, options?: ExecutionOptions): Promise<Row | undefined> {
+    const operations = await this.#operations(options);
+    const result = await operations.read(this.#request({ filter: this.#keyFilter(key), top: 1 }), options);
+    return result.rows[0];
+  }
+
+  /** Creates one record. */
+  async create(data: Partial<T>, options?: ExecutionOptions): Promise<RecordOf<T>> {
+    return this.wrap(await this.insertOne(data as Row, options));
+  }
+
+  /** Creates many records in one transaction: all are written, or none. */
+  async createMany(rows: readonly Partial<T>[], options?: ExecutionOptions): Promise<RecordOf<T>[]> {
+    if (!Array.isArray(rows)) {
+      throw new ODataActiveRecordError("INVALID_ARGUMENT", "createMany() needs an array of rows", {
+        context: { entity: this.name },
+      });
+    }
+    const valid = rows.map((row) => this.validate(row, "create"));
+    if (valid.length === 0) return [];
+    const operations = await this.#operations(options);
+    const stored = await operations.insert(this.metadata, valid, options);
+    return stored.map((row) => this.wrap(row));
+  }
+
+  /** The record with this key (a value, or an object for composite keys), or `undefined`. */
+  async findById(key: unknown, options?: ExecutionOptions): Promise<RecordOf<T> | undefined> {
+    const row = await this.findRowById(key, options);
+    return row === undefined ? undefined : this.wrap(row);
+  }
+
+  /** The record with this key; throws a `NOT_FOUND` error when there is none. */
+  async findByIdOrFail(key: unknown, options?: ExecutionOptions): Promise<RecordOf<T>> {
+    const record = await this.findById(key, options);
+    if (record === undefined) {
+      throw new ODataActiveRecordError("NOT_FOUND", `${this.name} with key ${JSON.stringify(key)} was not found`, {
+        context: { entity: this.name, key },
+      });
+    }
+    return record;
+  }
+
+  /** Updates the record with this key; returns the number of affected rows (0 or 1). */
+  updateById(key: unknown, changes: Partial<T>, options?: ExecutionOptions): Promise<number> {
+    for (const name of this.metadata.key) {
+      if (Object.hasOwn(changes, name)) {
+        const values = keyFromValue(this.metadata, key, this.context.options);
+        if (values[name] !== (changes as Row)[name]) {
+          throw new ODataActiveRecordError("INVALID_ARGUMENT", `Key field ${name} of ${this.name} cannot be changed`, {
+            context: { entity: this.name, field: name },
+          });
+        }
+      }
+    }
+    return this.runUpdate(this.#keyFilter(key), changes, options);
+  }
+
+  /** Deletes the record with this key; returns the number of affected rows (0 or 1). */
+  deleteById(key: unknown, options?: ExecutionOptions): Promise<number> {
+    return this.runDelete(this.#keyFilter(key), options);
+  }
+
+  /**
+   * Inserts the row, or updates it when a row with the same key (or `conflictFields`) exists.
+   * Runs in one transaction when the provider supports them.
+   */
+  async upsert(data: Partial<T>, options?: UpsertOptions): Promise<RecordOf<T>> {
+    const row = this.validate(data, "create");
+    const conflict = options?.conflictFields ?? this.metadata.key;
+    const missing = conflict.filter((name) => row[name] === undefined || row[name] === null);
+    if (missing.length > 0) {
+      throw new ODataActiveRecordError("INVALID_ARGUMENT", `upsert() needs values for ${missing.join(", ")}`, {
+        context: { entity: this.name, missing },
+      });
+    }
+    const filter = and(
+      ...conflict.map((name): Expression => ({
+        kind: "Binary",
+        operator: "eq",
+        left: { kind: "Path", root: "implicit", segments: [{ kind: "Property", name }] },
+        right: fieldLiteral(this.scope, this.metadata.fields.get(name)!, row[name]),
+      })),
+    );
+    const work = async (operations: ProviderOperations): Promise<Row> => {
+      const target = { entity: this.metadata, schema: this.context.schema, filter };
+      const changes: Row = {};
+      for (const [name, value] of Object.entries(row)) if (!conflict.includes(name)) changes[name] = value;
+      const affected = Object.keys(changes).length === 0
+        ? (await operations.count(this.#request({ filter }), options))
+        : await operations.update(target, changes, options);
+      if (affected === 0) {
+        const [stored] = await operations.insert(this.metadata, [row], options);
+        return stored!;
+      }
+      const result = await operations.read(this.#request({ filter, top: 1 }), options);
+      return result.rows[0]!;
+    };
+    const operations = await this.#operations(options);
+    const stored = this.context.capabilities()?.transactions && "transaction" in operations
+      ? await (operations as { transaction<R>(w: (tx: ProviderOperations) => Promise<R>): Promise<R> })
+        .transaction(work)
+      : await work(operations);
+    return this.wrap(stored);
+  }
+}
+
+function unsafe(entity: string, action: string): ODataActiveRecordError {
+  return new ODataActiveRecordError(
+    "UNSAFE_OPERATION",
+    `Refusing to ${action} every row of ${entity} without a filter`,
+    {
+      suggestion: `Add where(...) before ${action}(), or pass { all: true } to ${action} every row on purpose`,
+      context: { entity, action },
+    },
+  );
+}

@@ -1,0 +1,338 @@
+/**
+ * Namespaces: isolated sets of entities, each on its own provider, managed by one manager.
+ *
+ * @module
+ */
+
+import { ODataActiveRecordError } from "../errors/errors.ts";
+import { closestName } from "../errors/suggest.ts";
+import type {
+  ExecutionOptions,
+  Provider,
+  ProviderCapabilities,
+  ProviderOperations,
+  Row,
+  SyncReport,
+} from "../provider/provider.ts";
+import { createProvider, type ProviderConfig } from "../provider/registry.ts";
+import type { ModelContext, NamespaceOptions } from "./context.ts";
+import { EntityModel } from "./model.ts";
+import { type EntityDefinition, type EntityMetadata, resolveEntity, type SchemaResolver } from "./schema.ts";
+
+/** Options of `createNamespace()`. */
+export interface CreateNamespaceOptions extends NamespaceOptions {
+  /** A provider config (`{ type: "sqlite", filePath: "./app.db" }`) or a provider instance. */
+  readonly provider: ProviderConfig | Provider;
+}
+
+const NAMESPACE_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+
+/**
+ * Models bound to one transaction: `tx.getEntity("Products").create(...)` runs inside it.
+ *
+ * @example
+ * ```ts ignore
+ * await namespace.transaction(async (tx) => {
+ *   await tx.getEntity("Orders").create({ ... });
+ *   await tx.getEntity("Order_Details").createMany([...]);
+ * });
+ * ```
+ */
+export class TransactionScope implements ModelContext {
+  readonly #namespace: EntityNamespace;
+  readonly #operations: ProviderOperations;
+  readonly #models = new Map<string, EntityModel>();
+
+  /** Internal: made by `namespace.transaction()`. */
+  constructor(namespace: EntityNamespace, operations: ProviderOperations) {
+    this.#namespace = namespace;
+    this.#operations = operations;
+  }
+
+  /** The namespace name. */
+  get namespaceName(): string {
+    return this.#namespace.name;
+  }
+
+  /** The namespace's schema. */
+  get schema(): SchemaResolver {
+    return this.#namespace.schema;
+  }
+
+  /** The namespace's options. */
+  get options(): NamespaceOptions {
+    return this.#namespace.options;
+  }
+
+  /** The transaction's operations. */
+  operations(): Promise<ProviderOperations> {
+    return Promise.resolve(this.#operations);
+  }
+
+  /** The provider's capabilities. */
+  capabilities(): ProviderCapabilities | undefined {
+    return this.#namespace.capabilities();
+  }
+
+  /** The model of `name`, bound to this transaction. */
+  getEntity<T extends Row = Row>(name: string): EntityModel<T> {
+    let model = this.#models.get(name);
+    if (model === undefined) {
+      model = new EntityModel(this.#namespace.getEntity(name).metadata, this);
+      this.#models.set(name, model);
+    }
+    return model as unknown as EntityModel<T>;
+  }
+}
+
+/**
+ * One isolated namespace: its entities and its provider. Made by
+ * `manager.createNamespace()`; it connects on first use or on `connect()`.
+ *
+ * @example
+ * ```ts ignore
+ * const shop = manager.createNamespace("shop", { provider: { type: "sqlite", filePath: ":memory:" } });
+ * const Product = shop.registerEntity("Products", { fields: { ... } });
+ * await shop.sync();
+ * ```
+ */
+export class EntityNamespace implements ModelContext {
+  /** The namespace name. */
+  readonly name: string;
+  /** Its options. */
+  readonly options: NamespaceOptions;
+  readonly #providerSource: ProviderConfig | Provider;
+  readonly #entities = new Map<string, EntityModel>();
+  #provider: Promise<Provider> | undefined;
+  #connected: Provider | undefined;
+  #closed = false;
+  /** Resolves entities of this namespace by name. */
+  readonly schema: SchemaResolver;
+
+  /** Internal: use `manager.createNamespace()`. */
+  constructor(name: string, options: CreateNamespaceOptions) {
+    this.name = name;
+    const { provider, ...rest } = options;
+    this.#providerSource = provider;
+    this.options = rest;
+    this.schema = { getEntityMetadata: (entity) => this.#entities.get(entity)?.metadata };
+  }
+
+  /** The namespace name (for models). */
+  get namespaceName(): string {
+    return this.name;
+  }
+
+  /** The provider type, from the config or instance. */
+  get providerType(): string {
+    return this.#providerSource.type;
+  }
+
+  /** Connects the provider (shared by concurrent callers; retried after a failure). */
+  connect(options?: ExecutionOptions): Promise<Provider> {
+    if (this.#closed) {
+      return Promise.reject(
+        new ODataActiveRecordError("CLOSED", `Namespace ${this.name} is closed`, { context: { namespace: this.name } }),
+      );
+    }
+    this.#provider ??= (async () => {
+      const source = this.#providerSource;
+      const provider = "connect" in source ? source : await createProvider(source);
+      await provider.connect(options);
+      this.#connected = provider;
+      return provider;
+    })().catch((error) => {
+      this.#provider = undefined; // a failed load or connect can be retried
+      throw error;
+    });
+    return this.#provider;
+  }
+
+  /** The provider's operations, connecting first. */
+  async operations(): Promise<ProviderOperations> {
+    return await this.connect();
+  }
+
+  /** The provider's capabilities once connected. */
+  capabilities(): ProviderCapabilities | undefined {
+    return this.#connected?.capabilities;
+  }
+
+  /** Registers an entity and returns its model. */
+  registerEntity<T extends Row = Row>(name: string, definition: EntityDefinition): EntityModel<T> {
+    if (this.#entities.has(name)) {
+      throw new ODataActiveRecordError("ENTITY_EXISTS", `Entity ${name} is already registered in ${this.name}`, {
+        context: { namespace: this.name, entity: name },
+      });
+    }
+    const model = new EntityModel<T>(resolveEntity(name, definition), this);
+    this.#entities.set(name, model as unknown as EntityModel);
+    return model;
+  }
+
+  /** The model of a registered entity; throws `UNKNOWN_ENTITY` with the closest name. */
+  getEntity<T extends Row = Row>(name: string): EntityModel<T> {
+    const model = this.#entities.get(name);
+    if (model === undefined) {
+      const closest = closestName(name, this.#entities.keys());
+      throw new ODataActiveRecordError(
+        "UNKNOWN_ENTITY",
+        `Unknown entity '${name}' in namespace ${this.name}.${closest ? ` Did you mean '${closest}'?` : ""}`,
+        { context: { namespace: this.name, entity: name, closest } },
+      );
+    }
+    return model as unknown as EntityModel<T>;
+  }
+
+  /** True when `name` is registered. */
+  hasEntity(name: string): boolean {
+    return this.#entities.has(name);
+  }
+
+  /** Every registered model. */
+  getEntities(): EntityModel[] {
+    return [...this.#entities.values()];
+  }
+
+  /** Every registered entity's metadata. */
+  getEntityMetadata(): EntityMetadata[] {
+    return [...this.#entities.values()].map((model) => model.metadata);
+  }
+
+  /** Creates missing tables, columns and indexes; reports drift as warnings. */
+  async sync(options?: ExecutionOptions): Promise<SyncReport> {
+    for (const metadata of this.getEntityMetadata()) {
+      for (const relation of metadata.relations.values()) {
+        if (!this.#entities.has(relation.target)) {
+          throw new ODataActiveRecordError(
+            "INVALID_SCHEMA",
+            `Relation ${metadata.name}.${relation.name} points to unregistered entity '${relation.target}'`,
+            { context: { entity: metadata.name, relation: relation.name } },
+          );
+        }
+      }
+    }
+    const provider = await this.connect(options);
+    return await provider.sync(this.getEntityMetadata(), options);
+  }
+
+  /** Runs `work` in one transaction; everything it wrote is rolled back if it throws. */
+  async transaction<R>(work: (tx: TransactionScope) => Promise<R>, options?: ExecutionOptions): Promise<R> {
+    const provider = await this.connect(options);
+    if (!provider.capabilities.transactions) {
+      throw new ODataActiveRecordError("NOT_SUPPORTED", `Provider ${provider.type} has no transactions`, {
+        context: { namespace: this.name, provider: provider.type },
+      });
+    }
+    return await provider.transaction((operations) => work(new TransactionScope(this, operations)), options);
+  }
+
+  /** Checks that the provider answers. */
+  async ping(options?: ExecutionOptions): Promise<void> {
+    const provider = await this.connect(options);
+    await provider.ping(options);
+  }
+
+  /** Closes the provider; later use fails with `CLOSED`. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const pending = this.#provider;
+    this.#provider = undefined;
+    this.#connected = undefined;
+    if (pending === undefined) return;
+    const provider = await pending.catch(() => undefined);
+    await provider?.close();
+  }
+}
+
+/** Options of the manager. */
+export interface EntityNamespaceManagerOptions {
+  /** Options applied to every namespace unless it sets its own. */
+  readonly defaults?: NamespaceOptions;
+}
+
+/**
+ * Creates and holds isolated namespaces, one provider each.
+ *
+ * @example
+ * ```ts
+ * import { EntityNamespaceManager } from "./mod.ts";
+ * const manager = new EntityNamespaceManager();
+ * const tenant = manager.createNamespace("tenant_a", { provider: { type: "sqlite", filePath: ":memory:" } });
+ * tenant.registerEntity("Notes", { fields: { id: { type: "integer", primaryKey: true }, text: { type: "string" } } });
+ * await tenant.sync();
+ * await tenant.getEntity("Notes").create({ text: "hello" });
+ * await manager.close();
+ * ```
+ */
+export class EntityNamespaceManager {
+  readonly #namespaces = new Map<string, EntityNamespace>();
+  readonly #defaults: NamespaceOptions;
+
+  /** Creates an empty manager. */
+  constructor(options: EntityNamespaceManagerOptions = {}) {
+    this.#defaults = options.defaults ?? {};
+  }
+
+  /** Creates a namespace (no I/O: it connects on first use). */
+  createNamespace(name: string, options: CreateNamespaceOptions): EntityNamespace {
+    if (typeof name !== "string" || !NAMESPACE_NAME.test(name)) {
+      throw new ODataActiveRecordError("INVALID_ARGUMENT", `Invalid namespace name ${JSON.stringify(name)}`, {
+        suggestion: "Use letters, digits, _ . or -, starting with a letter or _",
+        context: { namespace: name },
+      });
+    }
+    if (this.#namespaces.has(name)) {
+      throw new ODataActiveRecordError("NAMESPACE_EXISTS", `Namespace ${name} exists already`, {
+        context: { namespace: name },
+      });
+    }
+    if (options === null || typeof options !== "object" || options.provider === undefined) {
+      throw new ODataActiveRecordError("INVALID_CONFIGURATION", `Namespace ${name} needs a provider`, {
+        suggestion: `Pass { provider: { type: "sqlite", filePath: "./app.db" } }`,
+        context: { namespace: name },
+      });
+    }
+    const namespace = new EntityNamespace(name, { ...this.#defaults, ...options });
+    this.#namespaces.set(name, namespace);
+    return namespace;
+  }
+
+  /** The namespace; throws `UNKNOWN_NAMESPACE` with the closest name. */
+  getNamespace(name: string): EntityNamespace {
+    const namespace = this.#namespaces.get(name);
+    if (namespace === undefined) {
+      const closest = closestName(name, this.#namespaces.keys());
+      throw new ODataActiveRecordError(
+        "UNKNOWN_NAMESPACE",
+        `Unknown namespace '${name}'.${closest ? ` Did you mean '${closest}'?` : ""}`,
+        { context: { namespace: name, closest } },
+      );
+    }
+    return namespace;
+  }
+
+  /** True when the namespace exists. */
+  hasNamespace(name: string): boolean {
+    return this.#namespaces.has(name);
+  }
+
+  /** Every namespace. */
+  getAllNamespaces(): EntityNamespace[] {
+    return [...this.#namespaces.values()];
+  }
+
+  /** Removes a namespace and closes its provider. */
+  async removeNamespace(name: string): Promise<void> {
+    const namespace = this.getNamespace(name);
+    this.#namespaces.delete(name);
+    await namespace.close();
+  }
+
+  /** Closes every namespace. */
+  async close(): Promise<void> {
+    const all = [...this.#namespaces.values()];
+    this.#namespaces.clear();
+    await Promise.all(all.map((namespace) => namespace.close()));
+  }
+}

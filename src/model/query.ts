@@ -1,0 +1,219 @@
+/**
+ * The immutable Active Record query builder. Each call returns a new query over a new AST
+ * (`ODataQuery`); nothing concatenates OData or SQL text.
+ *
+ * @module
+ */
+
+import type { Expression, ExpandItem, ODataQuery, OrderByItem, SearchExpression } from "../odata/ast.ts";
+import { and, or } from "../odata/builders.ts";
+import { parseFilter } from "../odata/parser/expression.ts";
+import { parseQuery } from "../odata/parser/query.ts";
+import { parseSearchText } from "../odata/parser/search.ts";
+import { serializeQuery } from "../odata/serializer/query.ts";
+import { ODataActiveRecordError } from "../errors/errors.ts";
+import type { ExecutionOptions, Row } from "../provider/provider.ts";
+import { type ConditionArgs, conditionFromArgs, resolveFieldPath } from "./conditions.ts";
+import type { EntityModel } from "./model.ts";
+import type { RecordOf } from "./record.ts";
+
+/** The result of `find()`. */
+export interface FindResult<T extends Row> {
+  /** The records. */
+  readonly data: RecordOf<T>[];
+  /** Total matching rows ignoring limit/offset, when requested with `withCount()`/`$count=true`. */
+  readonly count?: number;
+  /** Non-fatal remarks about the query. */
+  readonly warnings: string[];
+  /** Execution facts. */
+  readonly metadata: { readonly executionTime: number };
+}
+
+/** Options of `update()`/`delete()` on a query. */
+export interface BulkWriteOptions extends ExecutionOptions {
+  /** Allow the write without a filter (every row). @default {false} */
+  readonly all?: boolean;
+}
+
+/**
+ * An immutable query over one entity. Obtain one from a model (`Product.where(...)`); the model
+ * itself is the root query.
+ *
+ * @example
+ * ```ts ignore
+ * const { data } = await Product.where("UnitPrice", "gt", 20).orderBy("ProductName").limit(10).find();
+ * ```
+ */
+export class Query<T extends Row = Row> {
+  readonly #model: EntityModel<T> | undefined;
+  /** The query AST this builder stands for. */
+  readonly ast: ODataQuery;
+
+  /** Internal: use the model's methods to start a query. */
+  constructor(model: EntityModel<T> | undefined, ast: ODataQuery) {
+    this.#model = model;
+    this.ast = ast;
+  }
+
+  /** The model this query reads (the model itself for the root query). */
+  protected get target(): EntityModel<T> {
+    return this.#model ?? (this as unknown as EntityModel<T>);
+  }
+
+  #with(changes: Partial<Record<keyof ODataQuery, unknown>>): Query<T> {
+    return new Query(this.target, { ...this.ast, ...changes } as ODataQuery);
+  }
+
+  #andFilter(expression: Expression): Query<T> {
+    return this.#with({ filter: this.ast.filter === undefined ? expression : and(this.ast.filter, expression) });
+  }
+
+  /**
+   * Adds a condition with `and`: `where("UnitPrice", "gt", 20)`, `where("Discontinued", false)`,
+   * `where({ CategoryID: 1 })`, or a group `where(q => q.where(...).or(...))`.
+   */
+  where(...args: ConditionArgs): Query<T> {
+    return this.#andFilter(conditionFromArgs(this.target.scope, args));
+  }
+
+  /** Adds a condition with `or` to everything so far: `(previous) or condition`. */
+  or(...args: ConditionArgs): Query<T> {
+    const next = conditionFromArgs(this.target.scope, args);
+    return this.#with({ filter: this.ast.filter === undefined ? next : or(this.ast.filter, next) });
+  }
+
+  /** Adds an OData `$filter` expression with `and`: `filter("UnitPrice gt 20")`. */
+  filter(text: string): Query<T> {
+    return this.#andFilter(parseFilter(text));
+  }
+
+  /** Restricts the fields returned (keys are always kept for records). */
+  select(fields: readonly string[] | string, ...more: string[]): Query<T> {
+    const list = typeof fields === "string" ? [fields, ...more] : [...fields, ...more];
+    for (const field of list) resolveFieldPath(this.target.scope, field);
+    return this.#with({ select: list.map((name) => ({ path: name.split("/") })) });
+  }
+
+  /** Adds a sort key; call again for more keys. */
+  orderBy(field: string, direction: "asc" | "desc" = "asc"): Query<T> {
+    if (direction !== "asc" && direction !== "desc") {
+      throw new ODataActiveRecordError("INVALID_ARGUMENT", `orderBy direction must be "asc" or "desc"`, {
+        context: { direction },
+      });
+    }
+    const { node } = resolveFieldPath(this.target.scope, field);
+    const item: OrderByItem = { expression: node, direction };
+    return this.#with({ orderby: [...(this.ast.orderby ?? []), item] });
+  }
+
+  /** Returns at most `n` rows (`$top`). */
+  limit(n: number): Query<T> {
+    return this.#with({ top: nonNegativeInteger("limit", n) });
+  }
+
+  /** Skips `n` rows (`$skip`). */
+  offset(n: number): Query<T> {
+    return this.#with({ skip: nonNegativeInteger("offset", n) });
+  }
+
+  /** Also returns the total count in `find()`. */
+  withCount(): Query<T> {
+    return this.#with({ count: true });
+  }
+
+  /**
+   * Expands a navigation property; the callback shapes the nested query (select, where,
+   * orderBy, limit, expand) on the target entity.
+   */
+  expand(navigation: string, shape?: (q: Query<Row>) => Query<Row>): Query<T> {
+    const entity = this.target.metadata;
+    if (!entity.relations.has(navigation)) throw this.target.unknownField(navigation);
+    let item: ExpandItem = { path: [navigation] };
+    if (shape !== undefined) {
+      const targetModel = this.target.relatedModel(navigation);
+      const nested = shape(targetModel as unknown as Query<Row>);
+      if (!(nested instanceof Query)) {
+        throw new ODataActiveRecordError("INVALID_ARGUMENT", "An expand() callback must return a query", {
+          context: { navigation },
+        });
+      }
+      item = { path: [navigation], options: nested.ast };
+    }
+    const others = (this.ast.expand ?? []).filter((e) => e.path.join("/") !== navigation);
+    return this.#with({ expand: [...others, item] });
+  }
+
+  /** Free-text search over the entity's searchable fields (`$search` syntax). */
+  search(text: string): Query<T> {
+    const search: SearchExpression = parseSearchText(text);
+    return this.#with({ search });
+  }
+
+  /** Applies a whole OData query string; options it gives replace those set before. */
+  query(odata: string | URLSearchParams): Query<T> {
+    const parsed = parseQuery(odata);
+    const merged: Record<string, unknown> = { ...this.ast };
+    for (const [name, value] of Object.entries(parsed)) {
+      if (value === undefined) continue;
+      merged[name] = name === "filter" && this.ast.filter !== undefined
+        ? and(this.ast.filter, value as Expression)
+        : value;
+    }
+    return new Query(this.target, merged as ODataQuery);
+  }
+
+  /** The canonical OData query string of this query (for logs and remote services). */
+  toString(): string {
+    return serializeQuery(this.ast);
+  }
+
+  /** Runs the query. */
+  find(options?: ExecutionOptions): Promise<FindResult<T>> {
+    return this.target.runFind(this.ast, options);
+  }
+
+  /** The first matching record, or `undefined`. */
+  async findOne(options?: ExecutionOptions): Promise<RecordOf<T> | undefined> {
+    const { data } = await this.target.runFind({ ...this.ast, top: 1, count: undefined }, options);
+    return data[0];
+  }
+
+  /** Counts the matching rows (ignores limit/offset). */
+  count(options?: ExecutionOptions): Promise<number> {
+    return this.target.runCount(this.ast, options);
+  }
+
+  /** True when at least one row matches. */
+  async exists(options?: ExecutionOptions): Promise<boolean> {
+    const keySelect = this.target.metadata.key.map((name) => ({ path: [name] }));
+    const { data } = await this.target.runFind(
+      { filter: this.ast.filter, search: this.ast.search, select: keySelect, top: 1 },
+      options,
+    );
+    return data.length > 0;
+  }
+
+  /** Iterates the matching records with flat memory, however many there are. */
+  stream(options?: ExecutionOptions): AsyncIterable<RecordOf<T>> {
+    return this.target.runStream(this.ast, options);
+  }
+
+  /** Updates every matching row; refuses to run without a filter unless `{ all: true }`. */
+  update(changes: Partial<T>, options?: BulkWriteOptions): Promise<number> {
+    return this.target.runUpdate(this.ast.filter, changes, options);
+  }
+
+  /** Deletes every matching row; refuses to run without a filter unless `{ all: true }`. */
+  delete(options?: BulkWriteOptions): Promise<number> {
+    return this.target.runDelete(this.ast.filter, options);
+  }
+}
+
+function nonNegativeInteger(name: string, n: number): number {
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new ODataActiveRecordError("INVALID_ARGUMENT", `${name}() needs a non-negative integer, got ${n}`, {
+      context: { [name]: n },
+    });
+  }
+  return n;
+}

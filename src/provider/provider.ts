@@ -1,0 +1,135 @@
+/**
+ * The provider contract: what every storage backend (SQLite, MongoDB, remote OData) implements.
+ * Providers receive the query AST and resolved entity metadata, never OData or SQL text, and
+ * return rows in the canonical JavaScript representation of each field type.
+ *
+ * Canonical values: `string` → string; `integer` → number; `number` → number; `decimal` →
+ * string (exact digits, `scale` decimals when declared); `boolean` → boolean; `date` →
+ * `"YYYY-MM-DD"`; `datetime` → `Date`; `time` → `"HH:MM:SS[.fff]"`; `guid` → lowercase string;
+ * `json` → parsed value; `binary` → `Uint8Array`. Nulls are `null`.
+ *
+ * @module
+ */
+
+import type { Expression, ODataQuery } from "../odata/ast.ts";
+import type { EntityMetadata, FieldType, SchemaResolver } from "../model/schema.ts";
+
+/** A row keyed by field name. */
+export type Row = Record<string, unknown>;
+
+/** Options every I/O method accepts. */
+export interface ExecutionOptions {
+  /** Cancels the operation; providers check it before and during work. */
+  readonly signal?: AbortSignal;
+}
+
+/** What a provider can do; the service answers 501 for the rest. */
+export interface ProviderCapabilities {
+  /** `$apply` (groupby/aggregate/filter/...). */
+  readonly apply: boolean;
+  /** `$search`. */
+  readonly search: boolean;
+  /** `namespace.transaction()`. */
+  readonly transactions: boolean;
+  /** `$expand`. */
+  readonly expand: boolean;
+  /** `$compute`. */
+  readonly compute: boolean;
+  /** Schema creation and drift detection (`namespace.sync()`). */
+  readonly schema: boolean;
+}
+
+/** A read: the entity, the namespace's schema (for navigation), and the query AST. */
+export interface ReadRequest {
+  readonly entity: EntityMetadata;
+  readonly schema: SchemaResolver;
+  /** Filter, select, expand, orderby, top, skip, count, search, compute, apply. */
+  readonly query: ODataQuery;
+}
+
+/** The answer to a read. Rows hold canonical values; expanded navigations are nested. */
+export interface ReadResult {
+  readonly rows: Row[];
+  /** Total matching rows ignoring top/skip, when `query.count` was true. */
+  readonly count?: number;
+}
+
+/** A write that targets the rows matching a filter (`undefined` = every row). */
+export interface WriteTarget {
+  readonly entity: EntityMetadata;
+  readonly schema: SchemaResolver;
+  readonly filter: Expression | undefined;
+}
+
+/** One column as found in the store, for drift reports. */
+export interface ColumnInfo {
+  readonly name: string;
+  /** The store's declared type (e.g. `INTEGER`, `TEXT`). */
+  readonly storeType: string;
+  readonly nullable: boolean;
+  readonly primaryKey: boolean;
+}
+
+/** A difference between the registered schema and the store. */
+export interface DriftWarning {
+  readonly entity: string;
+  readonly kind: "missing-column" | "extra-column" | "type-mismatch" | "nullability-mismatch";
+  readonly column: string;
+  readonly message: string;
+}
+
+/** What `sync()` did and found. */
+export interface SyncReport {
+  readonly createdTables: readonly string[];
+  readonly addedColumns: readonly string[];
+  readonly createdIndexes: readonly string[];
+  readonly warnings: readonly DriftWarning[];
+}
+
+/** The store type a field maps to, for drift comparison (provider-specific). */
+export type StoreTypeOf = (type: FieldType) => string;
+
+/** Operations available inside and outside a transaction. */
+export interface ProviderOperations {
+  /** Reads rows (with nested expansions). */
+  read(request: ReadRequest, options?: ExecutionOptions): Promise<ReadResult>;
+  /** Streams rows one by one with flat memory; expansions are not supported here. */
+  stream(request: ReadRequest, options?: ExecutionOptions): AsyncIterable<Row>;
+  /** Counts the rows matching `query.filter`/`query.search`. */
+  count(request: ReadRequest, options?: ExecutionOptions): Promise<number>;
+  /** Inserts rows (canonical values) and returns them as stored, with generated keys. */
+  insert(entity: EntityMetadata, rows: readonly Row[], options?: ExecutionOptions): Promise<Row[]>;
+  /** Updates the targeted rows; returns the number of affected rows. */
+  update(target: WriteTarget, changes: Row, options?: ExecutionOptions): Promise<number>;
+  /** Deletes the targeted rows; returns the number of affected rows. */
+  delete(target: WriteTarget, options?: ExecutionOptions): Promise<number>;
+}
+
+/**
+ * A storage backend.
+ *
+ * @example A provider is created by the registry from a config object
+ * ```ts
+ * import { createProvider } from "./mod.ts";
+ * const provider = await createProvider({ type: "sqlite", filePath: ":memory:" });
+ * await provider.connect();
+ * await provider.ping();
+ * await provider.close();
+ * ```
+ */
+export interface Provider extends ProviderOperations {
+  /** The provider type, e.g. `"sqlite"`. */
+  readonly type: string;
+  /** What it supports. */
+  readonly capabilities: ProviderCapabilities;
+  /** Opens the connection (idempotent). */
+  connect(options?: ExecutionOptions): Promise<void>;
+  /** Closes it (idempotent); later calls fail with a `CLOSED` error. */
+  close(): Promise<void>;
+  /** Throws a `PROVIDER_UNAVAILABLE` error when the store does not answer. */
+  ping(options?: ExecutionOptions): Promise<void>;
+  /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
+  transaction<T>(work: (tx: ProviderOperations) => Promise<T>, options?: ExecutionOptions): Promise<T>;
+  /** Creates missing tables, columns and indexes; reports drift; never drops or rewrites data. */
+  sync(entities: readonly EntityMetadata[], options?: ExecutionOptions): Promise<SyncReport>;
+}

@@ -1,0 +1,105 @@
+/**
+ * Maps a provider config's `type` to a loader. Each loader is a literal dynamic `import()`, so
+ * importing `mod.ts` never loads a provider or its dependencies; a failed load can be retried.
+ *
+ * @module
+ */
+
+import { ODataActiveRecordError } from "../errors/errors.ts";
+import type { Provider } from "./provider.ts";
+
+/**
+ * SQLite on the built-in `node:sqlite` (Deno 2.2+, Node 22.5+).
+ *
+ * @example
+ * ```ts
+ * import type { SqliteProviderConfig } from "./mod.ts";
+ * const config: SqliteProviderConfig = { type: "sqlite", filePath: ":memory:" };
+ * ```
+ */
+export interface SqliteProviderConfig {
+  readonly type: "sqlite";
+  /** Database file path, or `":memory:"`. */
+  readonly filePath: string;
+  /**
+   * How long a writer waits for a lock before failing, in milliseconds.
+   * @default {5000}
+   */
+  readonly busyTimeoutMs?: number;
+  /**
+   * Prepared statements kept per connection.
+   * @default {200}
+   */
+  readonly statementCacheSize?: number;
+  /** Open read-only. @default {false} */
+  readonly readOnly?: boolean;
+}
+
+/**
+ * Any provider config. Later providers (`mongodb`, `http-odata`) add their own members.
+ *
+ * @example
+ * ```ts
+ * import type { ProviderConfig } from "./mod.ts";
+ * const config: ProviderConfig = { type: "sqlite", filePath: "./app.db" };
+ * ```
+ */
+export type ProviderConfig = SqliteProviderConfig;
+
+type Loader = (config: ProviderConfig) => Promise<Provider>;
+
+const LOADERS: Readonly<Record<string, Loader>> = {
+  sqlite: async (config) => {
+    const module = await importProvider("sqlite", "node:sqlite (Deno 2.2+ or Node 22.5+)", () =>
+      import("../../providers/sqlite/mod.ts"));
+    return module.createSqliteProvider(config);
+  },
+};
+
+async function importProvider<T>(type: string, dependency: string, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (cause) {
+    throw new ODataActiveRecordError(
+      "PROVIDER_DEPENDENCY_MISSING",
+      `The ${type} provider could not be loaded: it needs ${dependency}`,
+      { cause, context: { provider: type, dependency } },
+    );
+  }
+}
+
+/**
+ * The registered provider types.
+ *
+ * @example
+ * ```ts
+ * import { providerTypes } from "./mod.ts";
+ * providerTypes(); // ["sqlite", ...]
+ * ```
+ */
+export function providerTypes(): string[] {
+  return Object.keys(LOADERS);
+}
+
+/**
+ * Loads the provider module for `config.type` and creates an unconnected provider.
+ *
+ * @example
+ * ```ts
+ * import { createProvider } from "./mod.ts";
+ * const provider = await createProvider({ type: "sqlite", filePath: ":memory:" });
+ * await provider.close();
+ * ```
+ */
+export async function createProvider(config: ProviderConfig): Promise<Provider> {
+  const type = (config as { type?: unknown } | null)?.type;
+  const loader = typeof type === "string" && Object.hasOwn(LOADERS, type) ? LOADERS[type] : undefined;
+  if (loader === undefined) {
+    throw new ODataActiveRecordError(
+      "UNKNOWN_PROVIDER",
+      `Unknown provider type ${JSON.stringify(type)}; use one of ${providerTypes().join(", ")}`,
+      { context: { type } },
+    );
+  }
+  return await loader(config);
+}
