@@ -90,6 +90,14 @@ export {
   type SchemaResolver,
 } from "./src/model/schema.ts";
 export type { ModelContext, NamespaceOptions } from "./src/model/context.ts";
+export { type CoerceOptions, type CoerceResult, coerceValue, formatDecimal } from "./src/model/coerce.ts";
+export {
+  assertKnownField,
+  keyFromValue,
+  type ValidateOptions,
+  validateRecord,
+  type WriteMode,
+} from "./src/model/validate.ts";
 export { ConditionBuilder, type ConditionArgs, type WhereOperator } from "./src/model/conditions.ts";
 export { type BulkWriteOptions, type FindResult, Query } from "./src/model/query.ts";
 export { EntityModel, type UpsertOptions } from "./src/model/model.ts";

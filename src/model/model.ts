@@ -212,17 +212,13 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
 
   /** Updates the record with this key; returns the number of affected rows (0 or 1). */
   updateById(key: unknown, changes: Partial<T>, options?: ExecutionOptions): Promise<number> {
+    const keyValues = keyFromValue(this.metadata, key, this.context.options);
+    const rest: Row = { ...changes };
     for (const name of this.metadata.key) {
-      if (Object.hasOwn(changes, name)) {
-        const values = keyFromValue(this.metadata, key, this.context.options);
-        if (values[name] !== (changes as Row)[name]) {
-          throw new ODataActiveRecordError("INVALID_ARGUMENT", `Key field ${name} of ${this.name} cannot be changed`, {
-            context: { entity: this.name, field: name },
-          });
-        }
-      }
+      // Repeating the current key value is harmless (whole records are often passed back).
+      if (Object.hasOwn(rest, name) && sameValue(rest[name], keyValues[name])) delete rest[name];
     }
-    return this.runUpdate(this.#keyFilter(key), changes, options);
+    return this.runUpdate(this.#keyFilter(keyValues), rest as Partial<T>, options);
   }
 
   /** Deletes the record with this key; returns the number of affected rows (0 or 1). */
@@ -272,6 +268,11 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
       : await work(operations);
     return this.wrap(stored);
   }
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  return a === b || (a instanceof Date && b instanceof Date && a.getTime() === b.getTime()) ||
+    (a !== null && b !== null && a !== undefined && String(a) === String(b));
 }
 
 function unsafe(entity: string, action: string): ODataActiveRecordError {
