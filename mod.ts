@@ -69,6 +69,7 @@ export {
   ODataActiveRecordError,
   ODataSyntaxError,
   QueryLimitError,
+  throwIfAborted,
   ValidationError,
 } from "./src/errors/errors.ts";
 export { closestName } from "./src/errors/suggest.ts";

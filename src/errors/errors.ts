@@ -216,3 +216,21 @@ export class ValidationError extends ODataActiveRecordError {
     this.issues = issues;
   }
 }
+
+/**
+ * Throws the module's `ABORTED` error when `signal` has fired (its reason becomes the cause).
+ *
+ * @example
+ * ```ts
+ * import { throwIfAborted } from "./mod.ts";
+ * throwIfAborted(AbortSignal.timeout(1000)); // not yet aborted: returns
+ * ```
+ */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) {
+    throw new ODataActiveRecordError("ABORTED", "The operation was aborted", {
+      cause: signal.reason,
+      context: { reason: String(signal.reason?.name ?? signal.reason) },
+    });
+  }
+}

@@ -124,10 +124,26 @@ export function unknownField(entity: EntityMetadata, name: string): ODataActiveR
   );
 }
 
-/** A literal of the field's type from a JavaScript value (coerced and validated). */
+const comparable = new WeakMap<FieldMetadata, FieldMetadata>();
+
+/**
+ * The field without its write constraints: a filter value longer than `maxLength` or with more
+ * decimals than `scale` is a fine thing to compare with (it just matches nothing).
+ */
+function comparableField(field: FieldMetadata): FieldMetadata {
+  let loose = comparable.get(field);
+  if (loose === undefined) {
+    const { maxLength: _m, precision: _p, scale: _s, enum: _e, validate: _v, ...definition } = field.definition;
+    loose = { ...field, definition };
+    comparable.set(field, loose);
+  }
+  return loose;
+}
+
+/** A literal of the field's type from a JavaScript value (coerced to the field's type). */
 export function fieldLiteral(scope: ConditionScope, field: FieldMetadata, value: unknown): LiteralNode {
   if (value === null) return literal(null);
-  const coerced = coerceValue(field, value, scope.options);
+  const coerced = coerceValue(comparableField(field), value, scope.options);
   if (!coerced.ok) {
     throw new ODataActiveRecordError(
       "TYPE_MISMATCH",

@@ -6,7 +6,7 @@
 
 import type { Expression, ODataQuery } from "../odata/ast.ts";
 import { and } from "../odata/builders.ts";
-import { ODataActiveRecordError } from "../errors/errors.ts";
+import { ODataActiveRecordError, throwIfAborted } from "../errors/errors.ts";
 import type { ExecutionOptions, ProviderOperations, ReadRequest, Row } from "../provider/provider.ts";
 import type { ModelContext } from "./context.ts";
 import { type ConditionScope, fieldLiteral, unknownField } from "./conditions.ts";
@@ -113,7 +113,7 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
   }
 
   async #operations(options: ExecutionOptions | undefined): Promise<ProviderOperations> {
-    options?.signal?.throwIfAborted();
+    throwIfAborted(options?.signal);
     return await this.context.operations();
   }
 

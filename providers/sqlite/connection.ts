@@ -1,0 +1,191 @@
+/**
+ * One `node:sqlite` connection with a bounded prepared-statement cache and the mapping of
+ * SQLite errors to the module's error hierarchy.
+ *
+ * @module
+ */
+
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { ODataActiveRecordError } from "../../src/errors/errors.ts";
+import type { ErrorCode } from "../../src/errors/codes.ts";
+import { registerSqliteFunctions } from "./compiler/udf.ts";
+
+/** A value SQLite accepts as a parameter. */
+export type SqlParameter = null | number | bigint | string | Uint8Array;
+
+/** Connection settings. */
+export interface ConnectionOptions {
+  readonly filePath: string;
+  readonly busyTimeoutMs: number;
+  readonly statementCacheSize: number;
+  readonly readOnly: boolean;
+}
+
+/**
+ * An open database with cached statements. All methods are synchronous (node:sqlite is).
+ *
+ * @example
+ * ```ts ignore
+ * const connection = SqliteConnection.open({ filePath: ":memory:", busyTimeoutMs: 5000, statementCacheSize: 200, readOnly: false });
+ * connection.all("SELECT 1 AS one", []);
+ * connection.close();
+ * ```
+ */
+export class SqliteConnection {
+  readonly #db: DatabaseSync;
+  readonly #cache = new Map<string, StatementSync>();
+  readonly #cacheSize: number;
+
+  private constructor(db: DatabaseSync, cacheSize: number) {
+    this.#db = db;
+    this.#cacheSize = cacheSize;
+  }
+
+  /** Opens the file and applies WAL, busy timeout and foreign keys. */
+  static open(options: ConnectionOptions): SqliteConnection {
+    let db: DatabaseSync;
+    try {
+      db = new DatabaseSync(options.filePath, {
+        readOnly: options.readOnly,
+        timeout: options.busyTimeoutMs,
+        enableForeignKeyConstraints: true,
+      });
+    } catch (cause) {
+      throw new ODataActiveRecordError(
+        "PROVIDER_UNAVAILABLE",
+        `Cannot open SQLite database ${JSON.stringify(options.filePath)}: ${(cause as Error).message}`,
+        {
+          suggestion: "Check that the directory exists and is writable, or use \":memory:\"",
+          cause,
+          context: { provider: "sqlite", filePath: options.filePath },
+        },
+      );
+    }
+    const connection = new SqliteConnection(db, options.statementCacheSize);
+    try {
+      if (options.filePath !== ":memory:" && !options.readOnly) db.exec("PRAGMA journal_mode = WAL");
+      registerSqliteFunctions(db);
+      db.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`);
+      db.exec("PRAGMA foreign_keys = ON");
+      if (!options.readOnly) db.exec("PRAGMA synchronous = NORMAL");
+    } catch (cause) {
+      db.close();
+      throw mapSqliteError(cause, { filePath: options.filePath });
+    }
+    return connection;
+  }
+
+  #statement(sql: string): StatementSync {
+    let statement = this.#cache.get(sql);
+    if (statement !== undefined) return statement;
+    statement = this.#db.prepare(sql);
+    if (this.#cache.size >= this.#cacheSize) {
+      // Evict the oldest entry: Map keeps insertion order.
+      const oldest = this.#cache.keys().next().value;
+      if (oldest !== undefined) this.#cache.delete(oldest);
+    }
+    this.#cache.set(sql, statement);
+    return statement;
+  }
+
+  /** All rows, as objects keyed by result column name. */
+  all(sql: string, params: readonly SqlParameter[]): Record<string, unknown>[] {
+    return this.#statement(sql).all(...params) as Record<string, unknown>[];
+  }
+
+  /** The first row, or undefined. */
+  get(sql: string, params: readonly SqlParameter[]): Record<string, unknown> | undefined {
+    return this.#statement(sql).get(...params) as Record<string, unknown> | undefined;
+  }
+
+  /** Rows one at a time (flat memory). */
+  iterate(sql: string, params: readonly SqlParameter[]): IterableIterator<Record<string, unknown>> {
+    // A fresh statement: an iterating statement must not be reused by a nested query meanwhile.
+    return this.#db.prepare(sql).iterate(...params) as IterableIterator<Record<string, unknown>>;
+  }
+
+  /** Runs a write; returns the affected row count and the last inserted rowid. */
+  run(sql: string, params: readonly SqlParameter[]): { changes: number; lastInsertRowid: number } {
+    const result = this.#statement(sql).run(...params);
+    return { changes: Number(result.changes), lastInsertRowid: Number(result.lastInsertRowid) };
+  }
+
+  /** Runs SQL without parameters (DDL, transaction control). */
+  exec(sql: string): void {
+    this.#db.exec(sql);
+  }
+
+  /** Closes the database and drops cached statements. */
+  close(): void {
+    this.#cache.clear();
+    if (this.#db.isOpen) this.#db.close();
+  }
+
+  /** True while open. */
+  get isOpen(): boolean {
+    return this.#db.isOpen;
+  }
+}
+
+const CONSTRAINT_CODES: Readonly<Record<number, ErrorCode>> = {
+  2067: "CONSTRAINT_UNIQUE", // SQLITE_CONSTRAINT_UNIQUE
+  1555: "CONSTRAINT_UNIQUE", // SQLITE_CONSTRAINT_PRIMARYKEY
+  1299: "CONSTRAINT_NOT_NULL", // SQLITE_CONSTRAINT_NOTNULL
+  787: "CONSTRAINT_FOREIGN_KEY", // SQLITE_CONSTRAINT_FOREIGNKEY
+  275: "CONSTRAINT_CHECK", // SQLITE_CONSTRAINT_CHECK
+};
+
+/**
+ * Wraps a node:sqlite error in the module's hierarchy (constraint codes, busy, cannot open).
+ * Errors of the module pass through unchanged.
+ *
+ * @example
+ * ```ts ignore
+ * try { connection.run(sql, params); } catch (error) { throw mapSqliteError(error, { entity: "Products" }); }
+ * ```
+ */
+export function mapSqliteError(error: unknown, context: Record<string, unknown>): ODataActiveRecordError {
+  if (error instanceof ODataActiveRecordError) return error;
+  const errcode = (error as { errcode?: number } | null)?.errcode;
+  const message = (error as Error | null)?.message ?? String(error);
+  if (typeof errcode === "number") {
+    const constraint = CONSTRAINT_CODES[errcode];
+    if (constraint !== undefined) {
+      return new ODataActiveRecordError(constraint, `${describeConstraint(constraint)}: ${message}`, {
+        cause: error,
+        context: { provider: "sqlite", ...context },
+      });
+    }
+    const primary = errcode & 0xff;
+    if (primary === 5 || primary === 6) { // SQLITE_BUSY, SQLITE_LOCKED: the busy timeout ran out
+      return new ODataActiveRecordError("TIMEOUT", `SQLite lock wait timed out: ${message}`, {
+        suggestion: "Another connection holds the write lock; retry, or raise busyTimeoutMs",
+        cause: error,
+        context: { provider: "sqlite", ...context },
+      });
+    }
+    if (primary === 14 || primary === 10 || primary === 26) { // CANTOPEN, IOERR, NOTADB
+      return new ODataActiveRecordError("PROVIDER_UNAVAILABLE", `SQLite database unavailable: ${message}`, {
+        cause: error,
+        context: { provider: "sqlite", ...context },
+      });
+    }
+  }
+  return new ODataActiveRecordError("PROVIDER_ERROR", `SQLite error: ${message}`, {
+    cause: error,
+    context: { provider: "sqlite", ...context },
+  });
+}
+
+function describeConstraint(code: ErrorCode): string {
+  switch (code) {
+    case "CONSTRAINT_UNIQUE":
+      return "Unique constraint violated";
+    case "CONSTRAINT_NOT_NULL":
+      return "Required value missing";
+    case "CONSTRAINT_FOREIGN_KEY":
+      return "Foreign key constraint violated";
+    default:
+      return "Check constraint violated";
+  }
+}
