@@ -1,0 +1,449 @@
+/**
+ * `parseQuery`: a whole OData query string (`$filter=...&$select=...&@p=...&custom=...`) into an
+ * {@linkcode ODataQuery}.
+ *
+ * @module
+ */
+
+import { ODataSyntaxError, QueryLimitError } from "../../errors/errors.ts";
+import { closestName } from "../../errors/suggest.ts";
+import type { Expression, ODataQuery } from "../ast.ts";
+import { type ParseOptions, type QueryLimits, resolveLimits } from "../limits.ts";
+import { decodeComponent, QueryState } from "./decode.ts";
+import { parseExpression } from "./expression.ts";
+import {
+  type OptionKey,
+  optionKey,
+  parseOptionValue,
+  type QueryDraft,
+  setOption,
+} from "./nested.ts";
+
+/** One `name=value` pair of the query, with where its parts start in the source. */
+interface Entry {
+  readonly name: string;
+  readonly nameStart: number;
+  /** Undefined when the pair has no `=`. */
+  readonly value: string | undefined;
+  readonly valueStart: number;
+  /** Decoded → raw index map of the value (see {@linkcode QueryState}). */
+  readonly map: readonly number[] | undefined;
+}
+
+/** The system option names accepted at the top level, for "did you mean" suggestions. */
+const TOP_LEVEL_NAMES = [
+  "$filter",
+  "$select",
+  "$expand",
+  "$orderby",
+  "$top",
+  "$skip",
+  "$count",
+  "$search",
+  "$compute",
+  "$apply",
+  "$skiptoken",
+  "$deltatoken",
+  "$format",
+  "$index",
+  "$schemaversion",
+];
+
+/**
+ * Parses a whole query string into an {@linkcode ODataQuery}.
+ *
+ * - A leading `?` is optional. The text is split on `&` and each option on its first `=` before
+ *   percent-decoding, so `%26` inside a string literal stays part of the value.
+ * - Decoding is percent-decoding, not form decoding: `+` stays `+` (as in
+ *   `2024-01-01T00:00:00+02:00`). Raw spaces are accepted; a malformed `%` escape or a raw `#`
+ *   (which would start the URL fragment) is an `ODataSyntaxError`.
+ * - System option names are case-insensitive and may omit the `$` (OData 4.01); `$skiptoken`
+ *   and `$deltatoken` always need it. Other names without `$`/`@` are custom options (`custom`),
+ *   and so are `$id`/`id`, which this parser does not interpret. A repeated system option is an
+ *   error. `$levels` is only valid inside `$expand` options.
+ * - Parameter aliases (`@p=value`, or `options.aliases`; the query's own win) are parsed as
+ *   common expressions or JSON and substituted where used, also in nested option lists that
+ *   define their own aliases. An alias used but not defined is `null`.
+ * - Error positions index into the given string (exact for values without `%` escapes, the
+ *   first char of the escape otherwise).
+ * - A `URLSearchParams` input is already decoded; note that it has turned every `+` into a
+ *   space, so pass the raw string when values may contain `+`. Error positions then index into
+ *   the pairs joined as `name=value&...`.
+ *
+ * @example
+ * ```ts
+ * import { parseQuery } from "./query.ts";
+ * const query = parseQuery("?$filter=Price gt 20&$orderby=Name desc&$top=5&$count=true");
+ * console.log(query.top, query.count, query.orderby?.[0]?.direction); // 5 true "desc"
+ * ```
+ */
+export function parseQuery(query: string | URLSearchParams, options?: ParseOptions): ODataQuery {
+  const limits = resolveLimits(options?.limits);
+  let source: string;
+  let entries: Entry[];
+  if (typeof query === "string") {
+    source = query;
+    entries = splitQuery(query, limits);
+  } else {
+    const built = entriesFromParams(query);
+    source = built.source;
+    entries = built.entries;
+    if (source.length > limits.maxLength) throw new QueryLimitError("maxLength", limits.maxLength);
+  }
+  return parseEntries(source, entries, limits, options);
+}
+
+/** Splits `text` into entries, decoding names and values. */
+function splitQuery(text: string, limits: QueryLimits): Entry[] {
+  const length = text.length;
+  const start = text.charCodeAt(0) === 63 ? 1 : 0; // "?"
+  const percent = text.indexOf("%", start);
+  let decodedLength = length - start;
+  if (percent !== -1) {
+    if (decodedLength > 3 * limits.maxLength) {
+      throw new QueryLimitError("maxLength", limits.maxLength);
+    }
+    for (let i = percent; i !== -1; i = text.indexOf("%", i + 1)) decodedLength -= 2;
+  }
+  if (decodedLength > limits.maxLength) throw new QueryLimitError("maxLength", limits.maxLength);
+  const hash = text.indexOf("#", start);
+  if (hash !== -1) {
+    throw new ODataSyntaxError(text, hash, [], {
+      detail: "A raw # starts the URL fragment and cannot appear in a query",
+      suggestion: "Percent-encode # as %23.",
+    });
+  }
+  const entries: Entry[] = [];
+  let i = start;
+  while (i <= length) {
+    let amp = text.indexOf("&", i);
+    if (amp === -1) amp = length;
+    if (amp > i) {
+      let eq = text.indexOf("=", i);
+      if (eq > amp) eq = -1;
+      const nameEnd = eq === -1 ? amp : eq;
+      const name = percent === -1 || percent >= amp
+        ? text.slice(i, nameEnd)
+        : decodeComponent(text, i, nameEnd).text;
+      if (eq === -1) {
+        entries.push({ name, nameStart: i, value: undefined, valueStart: amp, map: undefined });
+      } else if (percent === -1 || percent >= amp) {
+        const value = text.slice(eq + 1, amp);
+        entries.push({ name, nameStart: i, value, valueStart: eq + 1, map: undefined });
+      } else {
+        const decoded = decodeComponent(text, eq + 1, amp);
+        entries.push({
+          name,
+          nameStart: i,
+          value: decoded.text,
+          valueStart: eq + 1,
+          map: decoded.map,
+        });
+      }
+    }
+    i = amp + 1;
+  }
+  return entries;
+}
+
+/** Entries of already-decoded pairs, positioned in a synthetic `name=value&...` source. */
+function entriesFromParams(params: URLSearchParams): { source: string; entries: Entry[] } {
+  const entries: Entry[] = [];
+  let source = "";
+  for (const [name, value] of params) {
+    if (source.length > 0) source += "&";
+    const nameStart = source.length;
+    source += `${name}=${value}`;
+    entries.push({
+      name,
+      nameStart,
+      value,
+      valueStart: nameStart + name.length + 1,
+      map: undefined,
+    });
+  }
+  return { source, entries };
+}
+
+/** The alias scope of queries without aliases: every `@name` then resolves to `null`. */
+const NO_ALIASES: ReadonlyMap<string, Expression> = new Map();
+
+/** Where a system option was given. */
+interface Slot {
+  readonly key: OptionKey;
+  readonly entry: Entry;
+}
+
+function syntaxError(
+  source: string,
+  position: number,
+  expected: readonly string[],
+  detail?: string,
+  suggestion?: string,
+): ODataSyntaxError {
+  return new ODataSyntaxError(source, position, expected, { detail, suggestion });
+}
+
+/** Options whose value is taken as written (no leading whitespace skipped). */
+function isVerbatim(key: OptionKey): boolean {
+  return key === "skiptoken" || key === "deltatoken" || key === "format" ||
+    key === "schemaversion";
+}
+
+function parseEntries(
+  source: string,
+  entries: readonly Entry[],
+  limits: QueryLimits,
+  options: ParseOptions | undefined,
+): ODataQuery {
+  const slots: Slot[] = [];
+  const aliasEntries: Entry[] = [];
+  let custom: Record<string, string> | undefined;
+  for (const entry of entries) {
+    const name = entry.name;
+    const first = name.charCodeAt(0);
+    if (first === 64) { // "@"
+      aliasEntries.push(entry);
+      continue;
+    }
+    let key: OptionKey | undefined = exactSystemName(name);
+    if (key !== undefined) {
+      // Fast path: the usual lower-case `$name` spelling.
+    } else if (first === 36) { // "$"
+      const lower = name.slice(1).toLowerCase();
+      key = optionKey(lower);
+      if (key === undefined || key === "levels") {
+        if (lower === "id") {
+          (custom ??= {})[name] = entry.value ?? "";
+          continue;
+        }
+        const guess = closestName(name, TOP_LEVEL_NAMES);
+        throw syntaxError(
+          source,
+          entry.nameStart,
+          TOP_LEVEL_NAMES,
+          key === "levels"
+            ? "$levels is only allowed in $expand options"
+            : `Unknown system query option ${name}`,
+          guess === undefined ? undefined : `Did you mean ${guess}?`,
+        );
+      }
+    } else {
+      key = optionKey(name.toLowerCase());
+      // Without "$", tokens and $levels are not system options (OData 4.01 ABNF).
+      if (key === "skiptoken" || key === "deltatoken" || key === "levels") key = undefined;
+    }
+    if (key === undefined) {
+      const bag = custom ??= {};
+      if (name === "__proto__") {
+        Object.defineProperty(bag, name, {
+          value: entry.value ?? "",
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      } else bag[name] = entry.value ?? "";
+      continue;
+    }
+    if (entry.value === undefined) {
+      throw syntaxError(source, entry.valueStart, ["="], `Missing value of ${name}`);
+    }
+    for (const slot of slots) {
+      if (slot.key === key) {
+        throw syntaxError(
+          source,
+          entry.nameStart,
+          [],
+          `Duplicate system query option ${name}`,
+          "Give each system query option at most once.",
+        );
+      }
+    }
+    slots.push({ key, entry });
+  }
+
+  const nodes = { count: 0 };
+  let aliases: ReadonlyMap<string, Expression> = NO_ALIASES;
+  if (options?.aliases !== undefined || aliasEntries.length > 0) {
+    const scope = new AliasScope(source, limits, nodes);
+    for (const [key, text] of Object.entries(options?.aliases ?? {})) {
+      const name = key.startsWith("@") ? key.slice(1) : key;
+      const entry = { name: `@${name}`, nameStart: 0, value: text, valueStart: 0, map: undefined };
+      scope.define(name, entry, text);
+    }
+    for (const entry of aliasEntries) {
+      const name = entry.name.slice(1);
+      if (!isAliasName(name)) {
+        throw syntaxError(source, entry.nameStart + 1, ["alias name"], "Invalid alias name");
+      }
+      if (entry.value === undefined) {
+        throw syntaxError(source, entry.valueStart, ["="], `Missing value of ${entry.name}`);
+      }
+      scope.define(name, entry, source);
+    }
+    scope.resolveAll();
+    aliases = scope;
+  }
+
+  const result: QueryDraft = {};
+  for (const { key, entry } of slots) {
+    const state = new QueryState(
+      entry.value!,
+      limits,
+      { aliases, offset: entry.valueStart, source },
+      entry.map,
+    );
+    state.nodeCount = nodes.count;
+    if (!isVerbatim(key)) state.skipWhitespace();
+    const value = parseOptionValue(state, key);
+    state.skipWhitespace();
+    if (!state.atEnd()) state.fail(expectedAfter(key));
+    nodes.count = state.nodeCount;
+    setOption(result, key, value);
+  }
+  if (custom !== undefined) result.custom = custom;
+  return result;
+}
+
+/** The key of a system option written exactly as `$name` in lower case (no allocation). */
+function exactSystemName(name: string): OptionKey | undefined {
+  switch (name) {
+    case "$filter":
+      return "filter";
+    case "$select":
+      return "select";
+    case "$expand":
+      return "expand";
+    case "$orderby":
+      return "orderby";
+    case "$top":
+      return "top";
+    case "$skip":
+      return "skip";
+    case "$count":
+      return "count";
+    case "$search":
+      return "search";
+    case "$compute":
+      return "compute";
+    case "$apply":
+      return "apply";
+    case "$skiptoken":
+      return "skiptoken";
+    case "$deltatoken":
+      return "deltatoken";
+    case "$format":
+      return "format";
+    case "$index":
+      return "index";
+    case "$schemaversion":
+      return "schemaversion";
+  }
+  return undefined;
+}
+
+function expectedAfter(key: OptionKey): string[] {
+  switch (key) {
+    case "select":
+    case "expand":
+    case "orderby":
+    case "compute":
+      return [",", "end of input"];
+    case "apply":
+      return ["/", "end of input"];
+    default:
+      return ["end of input"];
+  }
+}
+
+function isAliasName(name: string): boolean {
+  if (name.length === 0) return false;
+  const c = name.charCodeAt(0);
+  if (!((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c > 127)) return false;
+  for (let i = 1; i < name.length; i++) {
+    const d = name.charCodeAt(i);
+    if (
+      !((d >= 65 && d <= 90) || (d >= 97 && d <= 122) || d === 95 || d > 127 ||
+        (d >= 48 && d <= 57))
+    ) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * Parameter alias values, parsed on first use so that an alias may refer to another one defined
+ * later in the query; a cycle is a syntax error.
+ */
+class AliasScope extends Map<string, Expression> {
+  readonly #pending = new Map<string, { entry: Entry; source: string }>();
+  readonly #resolving = new Set<string>();
+  readonly #source: string;
+  readonly #limits: QueryLimits;
+  readonly #nodes: { count: number };
+
+  constructor(source: string, limits: QueryLimits, nodes: { count: number }) {
+    super();
+    this.#source = source;
+    this.#limits = limits;
+    this.#nodes = nodes;
+  }
+
+  /** Registers an alias; a later definition of the same name replaces an earlier one. */
+  define(name: string, entry: Entry, source: string): void {
+    super.delete(name);
+    this.#pending.set(name, { entry, source });
+  }
+
+  override has(name: string): boolean {
+    return super.has(name) || this.#pending.has(name);
+  }
+
+  override get(name: string): Expression | undefined {
+    const value = super.get(name);
+    return value !== undefined ? value : this.#resolve(name);
+  }
+
+  /** Parses every alias not used yet, so invalid values are reported. */
+  resolveAll(): void {
+    for (const name of [...this.#pending.keys()]) this.#resolve(name);
+  }
+
+  #resolve(name: string): Expression | undefined {
+    const pending = this.#pending.get(name);
+    if (pending === undefined) return undefined;
+    const { entry, source } = pending;
+    if (this.#resolving.has(name)) {
+      throw syntaxError(
+        this.#source,
+        entry.nameStart,
+        [],
+        `Parameter alias @${name} refers to itself`,
+      );
+    }
+    this.#resolving.add(name);
+    const state = new QueryState(
+      entry.value!,
+      this.#limits,
+      { aliases: this, offset: entry.valueStart, source },
+      entry.map,
+    );
+    state.nodeCount = this.#nodes.count;
+    state.skipWhitespace();
+    const value = parseAliasValue(state);
+    this.#nodes.count = state.nodeCount;
+    this.#resolving.delete(name);
+    this.#pending.delete(name);
+    super.set(name, value);
+    return value;
+  }
+}
+
+/** A parameter alias value: a common expression or a JSON object/array, filling the text. */
+function parseAliasValue(state: QueryState): Expression {
+  const value = parseExpression(state);
+  state.skipWhitespace();
+  if (!state.atEnd()) state.fail(["end of input"]);
+  return value;
+}
