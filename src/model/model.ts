@@ -170,7 +170,8 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
   /** Internal: the stored row for a key, or undefined. */
   async findRowById(key: unknown, options?: ExecutionOptions): Promise<Row | undefined> {
     const operations = await this.#operations(options);
-    const result = await operations.read(this.#request({ filter: this.#keyFilter(key), top: 1 }), options);
+    // No $top: a key matches at most one row, and paging would add an ORDER BY for nothing.
+    const result = await operations.read(this.#request({ filter: this.#keyFilter(key) }), options);
     return result.rows[0];
   }
 

@@ -1,0 +1,123 @@
+/**
+ * One batched query per expanded navigation property: the related rows of many parents at once
+ * (`WHERE fk IN (...)`, or `(a, b) IN (VALUES (...), ...)` for composite keys), with the nested
+ * `$filter`, `$search`, `$compute`, `$orderby` and `$select`. Nested `$top`/`$skip` apply per
+ * parent through `ROW_NUMBER() OVER (PARTITION BY fk ORDER BY ...)`. The link fields of the
+ * related side are always fetched (hidden when not selected) so the executor can stitch rows.
+ *
+ * @module
+ */
+
+import type { ODataQuery } from "../../../src/odata/ast.ts";
+import {
+  type EntityMetadata,
+  resolveRelation,
+  type SchemaResolver,
+} from "../../../src/model/schema.ts";
+import type { SqlValue } from "../values.ts";
+import { invalidArgument, notSupported, type Scope } from "./context.ts";
+import { AliasGenerator, type Fragment, ident, join, param, sql } from "./fragment.ts";
+import { addWhere, orderKeys, render } from "./level.ts";
+import { type CompiledRead, filteredLevel, orderedLevel, projection } from "./select.ts";
+
+/**
+ * What one expansion query needs.
+ *
+ * @example
+ * ```ts
+ * import type { ExpansionRequest } from "./expand.ts";
+ * import type { EntityMetadata, SchemaResolver } from "../../../src/model/schema.ts";
+ * declare const schema: SchemaResolver, orders: EntityMetadata;
+ * const request: ExpansionRequest = { schema, parent: orders, navigation: "Order_Details", query: { top: 2 }, keys: [[1], [2]] };
+ * ```
+ */
+export interface ExpansionRequest {
+  /** Resolves the navigation target. */
+  readonly schema: SchemaResolver;
+  /** The entity whose rows are being expanded. */
+  readonly parent: EntityMetadata;
+  /** The navigation property. */
+  readonly navigation: string;
+  /** The nested options (`$levels` and `$expand` already taken out by the executor). */
+  readonly query: ODataQuery;
+  /** The parents' values of the relation's local fields, one tuple per parent (no nulls). */
+  readonly keys: readonly (readonly SqlValue[])[];
+  /** Further fields of the related entity to fetch (for its own nested expansions). */
+  readonly keyFields?: readonly string[];
+}
+
+function linkIn(
+  scope: Scope,
+  fields: readonly string[],
+  keys: readonly (readonly SqlValue[])[],
+): Fragment {
+  const columns = fields.map((f) => scope.properties.get(f)!.sql);
+  if (columns.length === 1) {
+    return sql`${columns[0]!} IN (${join(keys.map((k) => param(k[0]!)), ", ")})`;
+  }
+  const tuples = keys.map((k) => sql`(${join(k.map((v) => param(v)), ", ")})`);
+  return sql`(${join(columns, ", ")}) IN (VALUES ${join(tuples, ", ")})`;
+}
+
+/**
+ * Compiles the query fetching the related rows of a batch of parents.
+ *
+ * @example
+ * ```ts
+ * import { compileExpansion } from "./expand.ts";
+ * import type { EntityMetadata, SchemaResolver } from "../../../src/model/schema.ts";
+ * declare const schema: SchemaResolver, orders: EntityMetadata;
+ * compileExpansion({ schema, parent: orders, navigation: "Order_Details", query: {}, keys: [[10248]] });
+ * ```
+ */
+export function compileExpansion(request: ExpansionRequest): CompiledRead {
+  const { schema, parent, navigation, query, keys } = request;
+  const { relation, target } = resolveRelation(schema, parent, navigation);
+  if (query.apply !== undefined) throw notSupported("$apply inside $expand");
+  if (query.count !== undefined && query.count) throw notSupported("$count inside $expand");
+  if (query.levels !== undefined) throw notSupported("$levels here");
+  if (query.skiptoken !== undefined || query.deltatoken !== undefined) {
+    throw notSupported("tokens inside $expand");
+  }
+  if (keys.length === 0) throw invalidArgument("An expansion needs at least one parent key");
+  if (keys.some((k) => k.length !== relation.targetFields.length || k.some((v) => v === null))) {
+    throw invalidArgument(
+      `Parent keys of ${parent.name}.${navigation} must be complete non-null tuples`,
+    );
+  }
+  const aliases = new AliasGenerator();
+  const childRequest = { entity: target, schema, query };
+  let level = filteredLevel(childRequest, aliases);
+  level = addWhere(level, linkIn(level.scope, relation.targetFields, keys), aliases);
+  level = orderedLevel(level, childRequest, aliases);
+  const keyFields = [...new Set([...relation.targetFields, ...(request.keyFields ?? [])])];
+  const { columns, sql: projected } = projection(level, query.select, keyFields);
+  if (query.top === undefined && (query.skip === undefined || query.skip === 0)) {
+    const statement = render(level, projected, { ordered: true });
+    return { sql: statement.sql, params: statement.params, columns };
+  }
+  const skip = query.skip ?? 0;
+  for (const [name, n] of [["top", query.top ?? 0], ["skip", skip]] as const) {
+    if (!Number.isSafeInteger(n) || n < 0) {
+      throw invalidArgument(`${name} must be a non-negative integer, got ${n}`);
+    }
+  }
+  // Per-parent paging: number the rows of each parent in the requested order.
+  const partition = join(
+    relation.targetFields.map((f) => level.scope.properties.get(f)!.sql),
+    ", ",
+  );
+  const rowNumber = sql`ROW_NUMBER() OVER (PARTITION BY ${partition} ORDER BY ${
+    join(orderKeys(level), ", ")
+  })`;
+  const inner = render(level, [...projected, { sql: rowNumber, alias: "$rn" }], { ordered: false });
+  const w = aliases.next();
+  const rn = ident(w, "$rn");
+  const conditions = [sql`${rn} > ${param(BigInt(skip))}`];
+  if (query.top !== undefined) conditions.push(sql`${rn} <= ${param(BigInt(skip + query.top))}`);
+  const outer = join(projected.map((p) => sql`${ident(w, p.alias)} AS ${ident(p.alias)}`), ", ");
+  const statement = sql`SELECT ${outer} FROM (${inner}) AS ${ident(w)} WHERE ${
+    join(conditions, " AND ")
+  } ORDER BY ${rn}`;
+  return { sql: statement.sql, params: statement.params, columns };
+}

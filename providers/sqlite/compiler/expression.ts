@@ -1,0 +1,497 @@
+/**
+ * Compiles OData expressions to SQLite with OData semantics. Every node kind is dispatched
+ * through a `Record`, so a new kind in the AST breaks the build here until it is handled.
+ *
+ * Null semantics (OData, not SQL): `eq`/`ne` treat null as a value (`IS`/`IS NOT`: `Name ne 'x'`
+ * is true for a null Name); `gt ge lt le` are false (never null) when an operand is null; `and`,
+ * `or`, `not` are three-valued (Kleene), as are canonical functions (null in, null out). SQL's
+ * relational operators yield NULL instead of false, which only matters where null and false are
+ * told apart — under `not`, or as a compared or selected value — so there (mode `"value"`) they
+ * are wrapped in `COALESCE(…, 0)`; in WHERE position (mode `"predicate"`) they stay index-friendly.
+ *
+ * A `date` literal compared with a datetime applies the whole-day rule: `OrderDate eq 2024-01-31`
+ * is true for every instant of that UTC day, `gt` means after that day, `le` up to its end.
+ *
+ * Division by zero at run time yields null (SQLite); a literal zero divisor is refused.
+ *
+ * @module
+ */
+
+import type {
+  BinaryExpression,
+  BinaryOperator,
+  CaseExpression,
+  Expression,
+  ExpressionKind,
+  LiteralNode,
+  UnaryExpression,
+} from "../../../src/odata/ast.ts";
+import type { FieldType } from "../../../src/model/schema.ts";
+import { encodeLiteral, nextDayStart } from "../values.ts";
+import {
+  type Compilers,
+  dispatch,
+  type ExprContext,
+  hintOf,
+  invalidArgument,
+  invalidOperator,
+  isNumeric,
+  type Mode,
+  notSupported,
+  type Typed,
+  typeMismatch,
+  type ValueType,
+} from "./context.ts";
+import { type Fragment, join, param, raw, sql } from "./fragment.ts";
+import { compileCall, compileTypeFunction } from "./functions.ts";
+import { compilePath } from "./paths.ts";
+
+type Handler<N> = (node: N, ctx: ExprContext, hint: FieldType | undefined, mode: Mode) => Typed;
+
+const TRUE: Typed = { sql: raw("1"), type: "boolean", nullable: false, constant: true };
+const FALSE: Typed = { sql: raw("0"), type: "boolean", nullable: false, constant: false };
+
+function bool(fragment: Fragment, nullable = false): Typed {
+  return { sql: fragment, type: "boolean", nullable };
+}
+
+/** Makes a relational result two-valued where null and false must differ. */
+function twoValued(fragment: Fragment, nullable: boolean, mode: Mode): Typed {
+  if (nullable && mode === "value") return bool(sql`COALESCE(${fragment}, 0)`);
+  return bool(fragment, nullable);
+}
+
+function compileLiteral(node: LiteralNode, _ctx: ExprContext, hint: FieldType | undefined): Typed {
+  const encoded = encodeLiteral(node, hint);
+  if (encoded.value === null) {
+    return { sql: raw("NULL"), type: encoded.type, nullable: true, constant: null };
+  }
+  return {
+    sql: param(encoded.value),
+    type: encoded.type,
+    nullable: false,
+    constant: encoded.value,
+  };
+}
+
+/** Compiles both operands, the non-literal one first so the literal gets its type as hint. */
+function compilePair(
+  node: BinaryExpression,
+  ctx: ExprContext,
+  mode: Mode = "value",
+): [Typed, Typed] {
+  if (node.left.kind === "Literal" && node.right.kind !== "Literal") {
+    const right = compileValue(node.right, ctx, undefined, mode);
+    return [compileValue(node.left, ctx, hintOf(right), mode), right];
+  }
+  const left = compileValue(node.left, ctx, undefined, mode);
+  return [left, compileValue(node.right, ctx, hintOf(left), mode)];
+}
+
+// --- comparison -------------------------------------------------------------------------------
+
+type Comparison = "eq" | "ne" | "gt" | "ge" | "lt" | "le";
+
+const FLIPPED: Readonly<Record<Comparison, Comparison>> = {
+  eq: "eq",
+  ne: "ne",
+  gt: "lt",
+  ge: "le",
+  lt: "gt",
+  le: "ge",
+};
+
+const SQL_RELATION: Readonly<Record<"gt" | "ge" | "lt" | "le", string>> = {
+  gt: ">",
+  ge: ">=",
+  lt: "<",
+  le: "<=",
+};
+
+const ORDERABLE: ReadonlySet<ValueType> = new Set<ValueType>([
+  "integer",
+  "number",
+  "decimal",
+  "string",
+  "date",
+  "datetime",
+  "time",
+  "boolean",
+]);
+
+function checkOperand(op: Comparison, type: ValueType): void {
+  if (type === "json") {
+    throw invalidOperator(op, type, "a primitive value (json values cannot be compared)");
+  }
+  if (op === "eq" || op === "ne" || type === "null" || ORDERABLE.has(type)) return;
+  if (type === "guid") throw notSupported(`${op} on guid values (no agreed ordering)`);
+  throw invalidOperator(op, type, "an orderable value");
+}
+
+function compatible(left: ValueType, right: ValueType): boolean {
+  return left === right || (isNumeric(left) && isNumeric(right));
+}
+
+/** `x op date` where x is a datetime and date a literal day: the whole-day rule. */
+function dayComparison(op: Comparison, value: Typed, day: string, mode: Mode): Typed {
+  const start = param(`${day}T00:00:00.000Z`);
+  const next = param(nextDayStart(day));
+  const x = value.sql;
+  const bounds: Record<Comparison, () => Fragment> = {
+    eq: () => sql`(${x} >= ${start} AND ${x} < ${next})`,
+    ne: () => sql`(${x} IS NULL OR ${x} < ${start} OR ${x} >= ${next})`,
+    gt: () => sql`(${x} >= ${next})`,
+    ge: () => sql`(${x} >= ${start})`,
+    lt: () => sql`(${x} < ${start})`,
+    le: () => sql`(${x} < ${next})`,
+  };
+  return twoValued(bounds[op](), op !== "ne" && value.nullable, mode);
+}
+
+/**
+ * Compares two compiled operands with OData semantics.
+ *
+ * @example
+ * ```ts
+ * import { compare } from "./expression.ts";
+ * import { param, raw } from "./fragment.ts";
+ * compare("gt", { sql: raw('"t0"."Price"'), type: "decimal", nullable: true }, { sql: param(5n), type: "integer", nullable: false }, "value");
+ * ```
+ */
+export function compare(op: Comparison, left: Typed, right: Typed, mode: Mode): Typed {
+  if (left.type === "null" || right.type === "null") {
+    const other = left.type === "null" ? right : left;
+    if (op === "eq" || op === "ne") {
+      if (other.type === "null") return op === "eq" ? TRUE : FALSE;
+      return bool(sql`(${other.sql} ${raw(op === "eq" ? "IS NULL" : "IS NOT NULL")})`);
+    }
+    checkOperand(op, other.type);
+    return FALSE; // OData: a relational comparison with null is false
+  }
+  checkOperand(op, left.type);
+  checkOperand(op, right.type);
+  if (left.type === "datetime" && right.type === "date" && typeof right.constant === "string") {
+    return dayComparison(op, left, right.constant, mode);
+  }
+  if (left.type === "date" && right.type === "datetime" && typeof left.constant === "string") {
+    return dayComparison(FLIPPED[op], right, left.constant, mode);
+  }
+  if (!compatible(left.type, right.type)) {
+    throw typeMismatch(`Cannot compare a ${left.type} value with a ${right.type} value (${op})`, {
+      operator: op,
+      left: left.type,
+      right: right.type,
+    });
+  }
+  const nullable = left.nullable || right.nullable;
+  if (op === "eq") return bool(sql`(${left.sql} ${raw(nullable ? "IS" : "=")} ${right.sql})`);
+  if (op === "ne") return bool(sql`(${left.sql} ${raw(nullable ? "IS NOT" : "<>")} ${right.sql})`);
+  return twoValued(sql`(${left.sql} ${raw(SQL_RELATION[op])} ${right.sql})`, nullable, mode);
+}
+
+// --- binary operators -------------------------------------------------------------------------
+
+type BinaryHandler = (
+  node: BinaryExpression,
+  ctx: ExprContext,
+  hint: FieldType | undefined,
+  mode: Mode,
+) => Typed;
+
+function requireBoolean(op: string, typed: Typed): void {
+  if (typed.type !== "boolean" && typed.type !== "null") {
+    throw invalidOperator(op, typed.type, "boolean operands");
+  }
+}
+
+function logical(op: "AND" | "OR"): BinaryHandler {
+  return (node, ctx, _hint, mode) => {
+    // In predicate mode a child's null and false lead to the same outcome of and/or.
+    const left = compileValue(node.left, ctx, "boolean", mode);
+    const right = compileValue(node.right, ctx, "boolean", mode);
+    requireBoolean(op.toLowerCase(), left);
+    requireBoolean(op.toLowerCase(), right);
+    return bool(sql`(${left.sql} ${raw(op)} ${right.sql})`, left.nullable || right.nullable);
+  };
+}
+
+function comparison(op: Comparison): BinaryHandler {
+  return (node, ctx, _hint, mode) => {
+    const [left, right] = compilePair(node, ctx);
+    return compare(op, left, right, mode);
+  };
+}
+
+function isZero(value: unknown): boolean {
+  return value === 0 || value === 0n;
+}
+
+type Arithmetic = "add" | "sub" | "mul" | "div" | "divby" | "mod";
+
+function arithmeticType(op: Arithmetic, left: ValueType, right: ValueType): ValueType {
+  const types = [left, right].filter((t) => t !== "null");
+  if (types.length === 0) return "null";
+  if (op === "divby") return types.includes("number") ? "number" : "decimal";
+  if (types.every((t) => t === "integer")) return "integer";
+  return types.includes("number") ? "number" : "decimal";
+}
+
+/** Both operands; a literal only gets the other side's type as hint when that is numeric. */
+function numericPair(node: BinaryExpression, ctx: ExprContext): [Typed, Typed] {
+  const numericHint = (t: Typed) => isNumeric(t.type) ? hintOf(t) : undefined;
+  if (node.left.kind === "Literal" && node.right.kind !== "Literal") {
+    const right = compileValue(node.right, ctx);
+    return [compileValue(node.left, ctx, numericHint(right)), right];
+  }
+  const left = compileValue(node.left, ctx);
+  return [left, compileValue(node.right, ctx, numericHint(left))];
+}
+
+function arithmetic(op: Arithmetic): BinaryHandler {
+  return (node, ctx) => {
+    const [left, right] = numericPair(node, ctx);
+    for (const side of [left, right]) {
+      if (side.type === "date" || side.type === "datetime" || side.type === "time") {
+        throw notSupported(`${op} on ${side.type} values (no duration type)`);
+      }
+      if (side.type !== "null" && !isNumeric(side.type)) {
+        throw invalidOperator(op, side.type, "numbers");
+      }
+    }
+    const type = arithmeticType(op, left.type, right.type);
+    const dividing = op === "div" || op === "divby" || op === "mod";
+    if (dividing && isZero(right.constant)) {
+      if (type === "number") throw notSupported("floating-point division by zero (IEEE infinity)");
+      throw invalidArgument(`Division by zero in ${op}`, { operator: op });
+    }
+    const l = left.sql;
+    const r = right.sql;
+    const integer = type === "integer";
+    const sqlOf: Record<Arithmetic, () => Fragment> = {
+      add: () => sql`(${l} + ${r})`,
+      sub: () => sql`(${l} - ${r})`,
+      mul: () => sql`(${l} * ${r})`,
+      // SQLite divides integers with truncation toward zero, as OData's div on integers.
+      div: () => integer ? sql`(${l} / ${r})` : sql`(CAST(${l} AS REAL) / ${r})`,
+      divby: () => sql`(CAST(${l} AS REAL) / ${r})`,
+      // SQLite's % truncates its operands to integers first, so non-integers use a - b*trunc(a/b).
+      mod: () =>
+        integer
+          ? sql`(${l} % ${r})`
+          : sql`(${l} - ${r} * CAST(CAST(${l} AS REAL) / ${r} AS INTEGER))`,
+    };
+    const nullable = left.nullable || right.nullable || (dividing && right.constant === undefined);
+    return { sql: sqlOf[op](), type, nullable };
+  };
+}
+
+function membership(
+  node: BinaryExpression,
+  ctx: ExprContext,
+  _hint: FieldType | undefined,
+  mode: Mode,
+): Typed {
+  if (node.right.kind !== "List") {
+    if (node.right.kind === "Alias") {
+      throw invalidArgument(`Unresolved parameter alias @${node.right.name} in 'in'`);
+    }
+    throw notSupported("'in' with a collection-valued expression (no collection fields)");
+  }
+  const left = compileValue(node.left, ctx);
+  const items = node.right.items.map((item) => compileValue(item, ctx, hintOf(left)));
+  if (items.length === 0) return FALSE;
+  const dayRange = (item: Typed) => left.type === "datetime" && item.type === "date";
+  const simple = left.type !== "null" &&
+    items.every((item) => item.constant !== undefined && item.constant !== null && !dayRange(item));
+  if (!simple) {
+    // Nulls, day ranges or non-constant items: the definition, a chain of eq.
+    const parts = items.map((item) => compare("eq", left, item, mode));
+    return bool(sql`(${join(parts.map((p) => p.sql), " OR ")})`, parts.some((p) => p.nullable));
+  }
+  for (const item of items) {
+    if (!compatible(left.type, item.type)) {
+      throw typeMismatch(`Cannot compare a ${left.type} value with a ${item.type} value (in)`, {
+        operator: "in",
+      });
+    }
+    checkOperand("eq", item.type);
+  }
+  checkOperand("eq", left.type);
+  const list = join(items.map((i) => i.sql), ", ");
+  return twoValued(sql`(${left.sql} IN (${list}))`, left.nullable, mode);
+}
+
+const BINARY: Readonly<Record<BinaryOperator, BinaryHandler>> = {
+  or: logical("OR"),
+  and: logical("AND"),
+  eq: comparison("eq"),
+  ne: comparison("ne"),
+  gt: comparison("gt"),
+  ge: comparison("ge"),
+  lt: comparison("lt"),
+  le: comparison("le"),
+  has: () => {
+    throw notSupported("the has operator (no enum flag types)");
+  },
+  in: membership,
+  add: arithmetic("add"),
+  sub: arithmetic("sub"),
+  mul: arithmetic("mul"),
+  div: arithmetic("div"),
+  divby: arithmetic("divby"),
+  mod: arithmetic("mod"),
+};
+
+// --- unary, case ------------------------------------------------------------------------------
+
+const UNARY: Readonly<Record<UnaryExpression["operator"], Handler<UnaryExpression>>> = {
+  not: (node, ctx) => {
+    // The operand's exact value matters: not(null) is null but not(false) is true.
+    const operand = compileValue(node.operand, ctx, "boolean", "value");
+    requireBoolean("not", operand);
+    return bool(sql`(NOT ${operand.sql})`, operand.nullable);
+  },
+  negate: (node, ctx, hint) => {
+    const operand = compileValue(
+      node.operand,
+      ctx,
+      hint !== undefined && isNumeric(hint) ? hint : undefined,
+    );
+    if (operand.type !== "null" && !isNumeric(operand.type)) {
+      throw invalidOperator("-", operand.type, "a number");
+    }
+    return { ...operand, sql: sql`(- ${operand.sql})`, constant: undefined };
+  },
+};
+
+function mergeTypes(types: readonly ValueType[]): ValueType {
+  const present = types.filter((t) => t !== "null");
+  if (present.length === 0) return "null";
+  const first = present[0]!;
+  for (const t of present) {
+    if (!compatible(first, t)) throw typeMismatch(`case() branches mix ${first} and ${t} values`);
+  }
+  if (!isNumeric(first)) return first;
+  if (present.includes("number")) return "number";
+  return present.includes("decimal") ? "decimal" : "integer";
+}
+
+function compileCase(node: CaseExpression, ctx: ExprContext, hint: FieldType | undefined): Typed {
+  if (node.branches.length === 0) throw invalidArgument("case() needs at least one branch");
+  // Non-literal branch values first, so literal ones are typed after them.
+  const firstTyped = node.branches.find((b) => b.then.kind !== "Literal");
+  const typeHint = firstTyped === undefined
+    ? hint
+    : hintOf(compileValue(firstTyped.then, ctx, hint));
+  const branches = node.branches.map((b) => ({
+    when: compileCondition(b.when, ctx),
+    then: compileValue(b.then, ctx, typeHint),
+  }));
+  const type = mergeTypes(branches.map((b) => b.then.type));
+  const parts = branches.map((b) => sql`WHEN ${b.when} THEN ${b.then.sql}`);
+  const last = node.branches[node.branches.length - 1]!.when;
+  const exhaustive = last.kind === "Literal" && last.value === true;
+  return {
+    sql: sql`(CASE ${join(parts, " ")} END)`,
+    type,
+    nullable: !exhaustive || branches.some((b) => b.then.nullable),
+  };
+}
+
+// --- dispatch ---------------------------------------------------------------------------------
+
+const COMPILERS: Compilers = {
+  value: (expression, ctx, hint, mode) => compileValue(expression, ctx, hint, mode),
+  condition: (expression, ctx) => compileCondition(expression, ctx),
+};
+
+const EXPRESSIONS: { readonly [K in ExpressionKind]: Handler<Extract<Expression, { kind: K }>> } = {
+  Literal: compileLiteral,
+  Path: (node, ctx, _hint, mode) => compilePath(node, ctx, COMPILERS, mode),
+  Alias: (node) => {
+    throw invalidArgument(`The parameter alias @${node.name} has no value`, { alias: node.name });
+  },
+  Binary: (node, ctx, hint, mode) =>
+    dispatch(BINARY, node.operator, "operator")(node, ctx, hint, mode),
+  Unary: (node, ctx, hint, mode) =>
+    dispatch(UNARY, node.operator, "operator")(node, ctx, hint, mode),
+  Call: (node, ctx, _hint, mode) => compileCall(node, ctx, COMPILERS, mode),
+  TypeFunction: (node, ctx) => compileTypeFunction(node, ctx, COMPILERS),
+  Case: compileCase,
+  List: () => {
+    throw notSupported("a list literal outside 'in'");
+  },
+  Json: () => {
+    throw notSupported("JSON literals in expressions");
+  },
+};
+
+/**
+ * Compiles any expression to a typed SQL value. `hint` is the type of the value it meets (used
+ * for literals); `mode` says whether null and false must be told apart (see the module doc).
+ *
+ * @example
+ * ```ts
+ * import { compileValue } from "./expression.ts";
+ * import { createContext } from "./context.ts";
+ * import { resolveEntity } from "../../../src/model/schema.ts";
+ * const entity = resolveEntity("P", { fields: { Id: { type: "integer", primaryKey: true } } });
+ * const ctx = createContext({ getEntityMetadata: () => entity }, entity);
+ * compileValue({ kind: "Path", root: "implicit", segments: [{ kind: "Property", name: "Id" }] }, ctx).type; // "integer"
+ * ```
+ */
+export function compileValue(
+  expression: Expression,
+  ctx: ExprContext,
+  hint?: FieldType,
+  mode: Mode = "value",
+): Typed {
+  const handler = dispatch(EXPRESSIONS, expression?.kind, "expression kind") as Handler<Expression>;
+  return handler(expression, ctx, hint, mode);
+}
+
+/**
+ * Compiles a boolean condition for a WHERE clause (rows where it is true). Throws
+ * `TYPE_MISMATCH` when the expression is not boolean.
+ *
+ * @example
+ * ```ts
+ * import { compileCondition } from "./expression.ts";
+ * import { createContext } from "./context.ts";
+ * import { resolveEntity } from "../../../src/model/schema.ts";
+ * const entity = resolveEntity("P", { fields: { Id: { type: "integer", primaryKey: true } } });
+ * const ctx = createContext({ getEntityMetadata: () => entity }, entity);
+ * compileCondition({ kind: "Literal", type: "boolean", value: true }, ctx); // { sql: "?", params: [1n] }
+ * ```
+ */
+export function compileCondition(expression: Expression, ctx: ExprContext): Fragment {
+  const typed = compileValue(expression, ctx, "boolean", "predicate");
+  if (typed.type !== "boolean" && typed.type !== "null") {
+    throw typeMismatch(`A filter must be a boolean expression, not a ${typed.type} value`, {
+      type: typed.type,
+    });
+  }
+  return typed.sql;
+}
+
+/**
+ * Compiles a `$filter` expression against the context's root entity to a WHERE condition
+ * `{ sql, params }` (without the WHERE keyword).
+ *
+ * @example
+ * ```ts
+ * import { compileFilter } from "./expression.ts";
+ * import { createContext } from "./context.ts";
+ * import { resolveEntity } from "../../../src/model/schema.ts";
+ * const entity = resolveEntity("P", { fields: { Id: { type: "integer", primaryKey: true } } });
+ * const ctx = createContext({ getEntityMetadata: () => entity }, entity);
+ * compileFilter({
+ *   kind: "Binary", operator: "gt",
+ *   left: { kind: "Path", root: "implicit", segments: [{ kind: "Property", name: "Id" }] },
+ *   right: { kind: "Literal", type: "int", value: 3 },
+ * }, ctx); // { sql: '("t0"."Id" > ?)', params: [3n] }
+ * ```
+ */
+export function compileFilter(expression: Expression, ctx: ExprContext): Fragment {
+  return compileCondition(expression, ctx);
+}

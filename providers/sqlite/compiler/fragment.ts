@@ -1,0 +1,127 @@
+/**
+ * SQL fragments: text plus the parameters its `?` placeholders bind, composed only with other
+ * fragments. Values never become text; identifiers enter through {@linkcode ident}, which uses
+ * the one quoting function.
+ *
+ * @module
+ */
+
+import type { SqlValue } from "../values.ts";
+import { quoteIdentifier } from "./identifiers.ts";
+
+/**
+ * A compiled statement: SQL text with positional `?` placeholders and their values in order.
+ *
+ * @example
+ * ```ts
+ * import type { CompiledQuery } from "./fragment.ts";
+ * const query: CompiledQuery = { sql: 'SELECT 1 WHERE ? = 1', params: [1n] };
+ * ```
+ */
+export interface CompiledQuery {
+  /** SQL text with `?` placeholders. */
+  readonly sql: string;
+  /** The placeholder values, in order. */
+  readonly params: readonly SqlValue[];
+}
+
+/**
+ * A piece of SQL with the parameters of its placeholders, in order.
+ *
+ * @example
+ * ```ts
+ * import { param, sql, type Fragment } from "./fragment.ts";
+ * const where: Fragment = sql`x = ${param(1n)}`;
+ * ```
+ */
+export type Fragment = CompiledQuery;
+
+/**
+ * Trusted SQL text without parameters (keywords, operators, generated constants).
+ *
+ * @example
+ * ```ts
+ * import { raw } from "./fragment.ts";
+ * raw("NULL");
+ * ```
+ */
+export function raw(text: string): Fragment {
+  return { sql: text, params: [] };
+}
+
+/**
+ * One bound value.
+ *
+ * @example
+ * ```ts
+ * import { param } from "./fragment.ts";
+ * param("x' OR '1'='1"); // { sql: "?", params: ["x' OR '1'='1"] }
+ * ```
+ */
+export function param(value: SqlValue): Fragment {
+  return { sql: "?", params: [value] };
+}
+
+/**
+ * A quoted identifier, optionally qualified by a table alias.
+ *
+ * @example
+ * ```ts
+ * import { ident } from "./fragment.ts";
+ * ident("t0", "ProductName"); // { sql: '"t0"."ProductName"', params: [] }
+ * ```
+ */
+export function ident(...parts: readonly string[]): Fragment {
+  return { sql: parts.map(quoteIdentifier).join("."), params: [] };
+}
+
+/**
+ * Joins fragments with a separator.
+ *
+ * @example
+ * ```ts
+ * import { join, param } from "./fragment.ts";
+ * join([param(1n), param(2n)], ", "); // { sql: "?, ?", params: [1n, 2n] }
+ * ```
+ */
+export function join(parts: readonly Fragment[], separator: string): Fragment {
+  return { sql: parts.map((p) => p.sql).join(separator), params: parts.flatMap((p) => p.params) };
+}
+
+/**
+ * Tagged template that only interpolates fragments, so a value cannot slip into the text.
+ *
+ * @example
+ * ```ts
+ * import { ident, param, sql } from "./fragment.ts";
+ * sql`${ident("t0", "Price")} > ${param(10)}`; // { sql: '"t0"."Price" > ?', params: [10] }
+ * ```
+ */
+export function sql(strings: TemplateStringsArray, ...parts: readonly Fragment[]): Fragment {
+  let text = strings[0]!;
+  const params: SqlValue[] = [];
+  parts.forEach((part, i) => {
+    text += part.sql + strings[i + 1]!;
+    params.push(...part.params);
+  });
+  return { sql: text, params };
+}
+
+/**
+ * Generates statement-unique table aliases (`t0`, `t1`, ...).
+ *
+ * @example
+ * ```ts
+ * import { AliasGenerator } from "./fragment.ts";
+ * const aliases = new AliasGenerator();
+ * aliases.next(); // "t0"
+ * ```
+ */
+export class AliasGenerator {
+  #count = 0;
+
+  /** The next unused alias. */
+  next(): string {
+    return `t${this.#count++}`;
+  }
+}
