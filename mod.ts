@@ -99,7 +99,7 @@ export {
   validateRecord,
   type WriteMode,
 } from "./src/model/validate.ts";
-export { ConditionBuilder, type ConditionArgs, type WhereOperator } from "./src/model/conditions.ts";
+export { ConditionBuilder, type ConditionArgs, type ConditionScope, type WhereOperator } from "./src/model/conditions.ts";
 export { type BulkWriteOptions, type FindResult, Query } from "./src/model/query.ts";
 export { EntityModel, type UpsertOptions } from "./src/model/model.ts";
 export { ActiveRecord, type RecordOf } from "./src/model/record.ts";

@@ -56,8 +56,11 @@ const UNORDERED: ReadonlySet<FieldType> = new Set(["boolean", "json", "binary"])
 
 /** Where a condition is built: the entity, its namespace schema and options. */
 export interface ConditionScope {
+  /** The entity conditions refer to. */
   readonly entity: EntityMetadata;
+  /** Resolves related entities for navigation paths. */
   readonly schema: SchemaResolver;
+  /** Namespace options (date formats, clock). */
   readonly options: NamespaceOptions;
 }
 

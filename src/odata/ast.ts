@@ -38,8 +38,11 @@ export type LiteralType =
  * `geography`/`geometry` → the literal's WKT text with SRID (`SRID=4326;Point(1 2)`).
  */
 export interface LiteralNode {
+  /** The node kind. */
   readonly kind: "Literal";
+  /** The literal type. */
   readonly type: LiteralType;
+  /** The value. */
   readonly value: string | number | bigint | boolean | null;
   /** The qualified enum type name, for `type: "enum"` only. */
   readonly enumType?: string;
@@ -50,18 +53,23 @@ export type PathRoot = "implicit" | "$it" | "$this" | "$root" | "variable";
 
 /** A structural property or navigation property step. */
 export interface PropertySegment {
+  /** The node kind. */
   readonly kind: "Property";
+  /** The name. */
   readonly name: string;
 }
 
 /** A type-cast step: a qualified type name (`Model.VipCustomer`). */
 export interface TypeCastSegment {
+  /** The node kind. */
   readonly kind: "TypeCast";
+  /** The type. */
   readonly type: string;
 }
 
 /** A key predicate after a collection step (`Products(1)`, `Order_Details(OrderID=1,ProductID=2)`). */
 export interface KeySegment {
+  /** The node kind. */
   readonly kind: "Key";
   /** One unnamed value for single keys, or named values for compound keys. */
   readonly values: readonly KeyValue[];
@@ -69,12 +77,15 @@ export interface KeySegment {
 
 /** One value of a key predicate; `name` is absent for the single-key shorthand. */
 export interface KeyValue {
+  /** The key property name; absent for the single-key shorthand. */
   readonly name?: string;
+  /** The value. */
   readonly value: Expression;
 }
 
 /** A bound or unbound function call step (`Model.MostExpensive(Year=2024)`). */
 export interface FunctionSegment {
+  /** The node kind. */
   readonly kind: "Function";
   /** The qualified function name. */
   readonly name: string;
@@ -84,22 +95,31 @@ export interface FunctionSegment {
 
 /** A named function argument. */
 export interface NamedArgument {
+  /** The name. */
   readonly name: string;
+  /** The value. */
   readonly value: Expression;
 }
 
 /** `any(...)` / `all(...)` on a collection; `any()` without arguments has neither field. */
 export interface LambdaSegment {
+  /** The node kind. */
   readonly kind: "Lambda";
+  /** `any` or `all`. */
   readonly operator: "any" | "all";
+  /** The lambda variable name. */
   readonly variable?: string;
+  /** The lambda predicate. */
   readonly predicate?: Expression;
 }
 
 /** `$count` on a collection, with the optional OData 4.01 `$filter`/`$search` options. */
 export interface CountSegment {
+  /** The node kind. */
   readonly kind: "Count";
+  /** The `$filter` expression. */
   readonly filter?: Expression;
+  /** The `$search` expression. */
   readonly search?: SearchExpression;
 }
 
@@ -118,14 +138,19 @@ export type PathSegment =
  * `Orders/$count`. `variable` is set only when `root` is `"variable"`.
  */
 export interface PathExpression {
+  /** The node kind. */
   readonly kind: "Path";
+  /** Where the path starts. */
   readonly root: PathRoot;
+  /** The lambda variable name. */
   readonly variable?: string;
+  /** The path steps after the root. */
   readonly segments: readonly PathSegment[];
 }
 
 /** An unresolved parameter alias `@p` (aliases given values are substituted while parsing). */
 export interface AliasExpression {
+  /** The node kind. */
   readonly kind: "Alias";
   /** The name without `@`. */
   readonly name: string;
@@ -152,16 +177,23 @@ export type BinaryOperator =
 
 /** `left operator right`. For `in`, `right` is a {@linkcode ListExpression}, path or alias. */
 export interface BinaryExpression {
+  /** The node kind. */
   readonly kind: "Binary";
+  /** The operator. */
   readonly operator: BinaryOperator;
+  /** The left operand. */
   readonly left: Expression;
+  /** The right operand. */
   readonly right: Expression;
 }
 
 /** `not x` or `-x` (negative numeric literals are literals, not negations). */
 export interface UnaryExpression {
+  /** The node kind. */
   readonly kind: "Unary";
+  /** `not` (logical) or `negate` (arithmetic minus). */
   readonly operator: "not" | "negate";
+  /** The operand. */
   readonly operand: Expression;
 }
 
@@ -207,15 +239,21 @@ export type CanonicalFunction =
 
 /** A canonical function call such as `contains(ProductName,'Ch')`. */
 export interface CallExpression {
+  /** The node kind. */
   readonly kind: "Call";
+  /** The canonical function name. */
   readonly name: CanonicalFunction;
+  /** The arguments, in order. */
   readonly args: readonly Expression[];
 }
 
 /** `cast(expr, Type)`, `cast(Type)`, `isof(expr, Type)`, `isof(Type)`; `operand` null = `$it`. */
 export interface TypeFunctionExpression {
+  /** The node kind. */
   readonly kind: "TypeFunction";
+  /** `cast` or `isof`. */
   readonly name: "cast" | "isof";
+  /** The operand, or `null` for the current instance (`$it`). */
   readonly operand: Expression | null;
   /** Qualified type name, e.g. `Edm.String` or `Model.VipCustomer`. */
   readonly type: string;
@@ -223,19 +261,25 @@ export interface TypeFunctionExpression {
 
 /** OData 4.01 `case(cond1:value1, cond2:value2, true:fallback)`. */
 export interface CaseExpression {
+  /** The node kind. */
   readonly kind: "Case";
+  /** The `condition:value` pairs, tried in order. */
   readonly branches: readonly { readonly when: Expression; readonly then: Expression }[];
 }
 
 /** A parenthesised list `(1,2,3)` or JSON array of primitives `[1,2,3]`, used by `in`. */
 export interface ListExpression {
+  /** The node kind. */
   readonly kind: "List";
+  /** The items, in order. */
   readonly items: readonly Expression[];
 }
 
 /** A JSON object or array literal that is not a plain list of primitives. */
 export interface JsonExpression {
+  /** The node kind. */
   readonly kind: "Json";
+  /** The parsed JSON value. */
   readonly value: unknown;
 }
 
@@ -264,22 +308,31 @@ export type ExpressionKind = Expression["kind"];
 
 /** A search word or `"quoted phrase"`. */
 export interface SearchTerm {
+  /** The node kind. */
   readonly kind: "SearchTerm";
+  /** The text. */
   readonly text: string;
+  /** True for a `"quoted phrase"`. */
   readonly phrase: boolean;
 }
 
 /** `NOT x`. */
 export interface SearchNot {
+  /** The node kind. */
   readonly kind: "SearchNot";
+  /** The operand. */
   readonly operand: SearchExpression;
 }
 
 /** `a AND b`, `a OR b` (juxtaposition `a b` parses as `AND`). */
 export interface SearchBinary {
+  /** The node kind. */
   readonly kind: "SearchBinary";
+  /** The operator. */
   readonly operator: "AND" | "OR";
+  /** The left operand. */
   readonly left: SearchExpression;
+  /** The right operand. */
   readonly right: SearchExpression;
 }
 
@@ -292,13 +345,17 @@ export type SearchExpression = SearchTerm | SearchNot | SearchBinary;
 
 /** One `$orderby` key. */
 export interface OrderByItem {
+  /** The expression. */
   readonly expression: Expression;
+  /** `asc` or `desc`. */
   readonly direction: "asc" | "desc";
 }
 
 /** One `$compute` item: `expression as alias`. */
 export interface ComputeItem {
+  /** The expression. */
   readonly expression: Expression;
+  /** The alias the result is known by. */
   readonly alias: string;
 }
 
@@ -307,6 +364,7 @@ export interface ComputeItem {
  * `"*"` selects all structural properties and `"Model.*"` all operations of a schema.
  */
 export interface SelectItem {
+  /** The path. */
   readonly path: readonly string[];
   /** Nested options (`Addresses($filter=...;$top=2)`). */
   readonly options?: ODataQuery;
@@ -317,32 +375,45 @@ export interface SelectItem {
  * `ref` is `$ref`, `count` is `$count`; `options` holds nested options including `levels`.
  */
 export interface ExpandItem {
+  /** The path. */
   readonly path: readonly string[];
+  /** `$ref`: return entity references only. */
   readonly ref?: boolean;
+  /** `$count`: also return the total count. */
   readonly count?: boolean;
+  /** Nested query options. */
   readonly options?: ODataQuery;
 }
 
 /** An aggregate of an expression: `Amount with sum as Total` (`from` for nested grouping). */
 export interface AggregateExpressionItem {
+  /** The node kind. */
   readonly kind: "AggregateExpression";
+  /** The expression. */
   readonly expression: Expression;
   /** `sum`, `min`, `max`, `average`, `countdistinct`, or a qualified custom method. */
   readonly method: string;
+  /** The alias the result is known by. */
   readonly alias: string;
+  /** The `from` grouping steps. */
   readonly from?: readonly { readonly path: PathExpression; readonly method: string }[];
 }
 
 /** `$count as Alias`. */
 export interface AggregateCountItem {
+  /** The node kind. */
   readonly kind: "AggregateCount";
+  /** The alias the result is known by. */
   readonly alias: string;
 }
 
 /** A custom aggregate used by name (`Forecast`), or a path to one (`Sales/Forecast`). */
 export interface AggregateCustomItem {
+  /** The node kind. */
   readonly kind: "AggregateCustom";
+  /** The path. */
   readonly path: PathExpression;
+  /** The alias the result is known by. */
   readonly alias?: string;
 }
 
@@ -351,7 +422,9 @@ export type AggregateItem = AggregateExpressionItem | AggregateCountItem | Aggre
 
 /** `aggregate(...)`. */
 export interface AggregateTransformation {
+  /** The node kind. */
   readonly kind: "Aggregate";
+  /** The items, in order. */
   readonly items: readonly AggregateItem[];
 }
 
@@ -362,49 +435,65 @@ export type GroupingItem =
 
 /** `groupby((A,B/C), aggregate(...)/...)`. */
 export interface GroupByTransformation {
+  /** The node kind. */
   readonly kind: "GroupBy";
+  /** The grouping properties. */
   readonly groupings: readonly GroupingItem[];
+  /** The transformations applied to each group. */
   readonly transformations: readonly Transformation[];
 }
 
 /** `filter(expr)`. */
 export interface FilterTransformation {
+  /** The node kind. */
   readonly kind: "Filter";
+  /** The expression. */
   readonly expression: Expression;
 }
 
 /** `search(expr)`. */
 export interface SearchTransformation {
+  /** The node kind. */
   readonly kind: "Search";
+  /** The `$search` expression. */
   readonly search: SearchExpression;
 }
 
 /** `orderby(...)`. */
 export interface OrderByTransformation {
+  /** The node kind. */
   readonly kind: "OrderBy";
+  /** The items, in order. */
   readonly items: readonly OrderByItem[];
 }
 
 /** `top(n)` / `skip(n)`. */
 export interface PagingTransformation {
+  /** The node kind. */
   readonly kind: "Top" | "Skip";
+  /** `$count`: also return the total count. */
   readonly count: number;
 }
 
 /** `compute(expr as alias, ...)`. */
 export interface ComputeTransformation {
+  /** The node kind. */
   readonly kind: "Compute";
+  /** The items, in order. */
   readonly items: readonly ComputeItem[];
 }
 
 /** `concat(seq1, seq2, ...)`. */
 export interface ConcatTransformation {
+  /** The node kind. */
   readonly kind: "Concat";
+  /** The transformation sequences whose results are concatenated. */
   readonly sequences: readonly (readonly Transformation[])[];
 }
 
 /** `identity`. */
 export interface IdentityTransformation {
+  /** The node kind. */
   readonly kind: "Identity";
 }
 
@@ -415,8 +504,11 @@ export interface IdentityTransformation {
  * sequence or an expression. Providers normally reject these with a "not supported" error.
  */
 export interface GenericTransformation {
+  /** The node kind. */
   readonly kind: "Generic";
+  /** The name. */
   readonly name: string;
+  /** The arguments, in order. */
   readonly args: readonly TransformationArgument[];
 }
 
@@ -450,21 +542,38 @@ export type Transformation =
  * (those without `$`/`@` that are not system options in OData 4.01 form).
  */
 export interface ODataQuery {
+  /** The `$filter` expression. */
   readonly filter?: Expression;
+  /** `$select`: the properties to return. */
   readonly select?: readonly SelectItem[];
+  /** `$expand`: the navigation properties to include. */
   readonly expand?: readonly ExpandItem[];
+  /** `$orderby`: the sort keys. */
   readonly orderby?: readonly OrderByItem[];
+  /** `$top`: at most this many results. */
   readonly top?: number;
+  /** `$skip`: skip this many results. */
   readonly skip?: number;
+  /** `$count`: also return the total count. */
   readonly count?: boolean;
+  /** The `$search` expression. */
   readonly search?: SearchExpression;
+  /** `$compute`: computed properties. */
   readonly compute?: readonly ComputeItem[];
+  /** `$apply`: the transformation sequence. */
   readonly apply?: readonly Transformation[];
+  /** `$levels`: recursion depth of a nested expand. */
   readonly levels?: number | "max";
+  /** `$skiptoken`: the server-driven paging token. */
   readonly skiptoken?: string;
+  /** `$deltatoken`. */
   readonly deltatoken?: string;
+  /** `$format`. */
   readonly format?: string;
+  /** `$index`. */
   readonly index?: number;
+  /** `$schemaversion`. */
   readonly schemaversion?: string;
+  /** Custom query options by name. */
   readonly custom?: Readonly<Record<string, string>>;
 }

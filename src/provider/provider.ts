@@ -41,7 +41,9 @@ export interface ProviderCapabilities {
 
 /** A read: the entity, the namespace's schema (for navigation), and the query AST. */
 export interface ReadRequest {
+  /** The entity. */
   readonly entity: EntityMetadata;
+  /** Resolves the entities of the namespace. */
   readonly schema: SchemaResolver;
   /** Filter, select, expand, orderby, top, skip, count, search, compute, apply. */
   readonly query: ODataQuery;
@@ -49,6 +51,7 @@ export interface ReadRequest {
 
 /** The answer to a read. Rows hold canonical values; expanded navigations are nested. */
 export interface ReadResult {
+  /** The rows, with canonical values. */
   readonly rows: Row[];
   /** Total matching rows ignoring top/skip, when `query.count` was true. */
   readonly count?: number;
@@ -56,33 +59,47 @@ export interface ReadResult {
 
 /** A write that targets the rows matching a filter (`undefined` = every row). */
 export interface WriteTarget {
+  /** The entity. */
   readonly entity: EntityMetadata;
+  /** Resolves the entities of the namespace. */
   readonly schema: SchemaResolver;
+  /** The `$filter` expression. */
   readonly filter: Expression | undefined;
 }
 
 /** One column as found in the store, for drift reports. */
 export interface ColumnInfo {
+  /** The name. */
   readonly name: string;
   /** The store's declared type (e.g. `INTEGER`, `TEXT`). */
   readonly storeType: string;
+  /** May hold null. */
   readonly nullable: boolean;
+  /** Part of the primary key. */
   readonly primaryKey: boolean;
 }
 
 /** A difference between the registered schema and the store. */
 export interface DriftWarning {
+  /** The entity. */
   readonly entity: string;
+  /** What kind of drift. */
   readonly kind: "missing-column" | "extra-column" | "type-mismatch" | "nullability-mismatch";
+  /** The column name in the store. */
   readonly column: string;
+  /** A human-readable description. */
   readonly message: string;
 }
 
 /** What `sync()` did and found. */
 export interface SyncReport {
+  /** Tables created. */
   readonly createdTables: readonly string[];
+  /** Columns added (`table.column`). */
   readonly addedColumns: readonly string[];
+  /** Indexes created. */
   readonly createdIndexes: readonly string[];
+  /** Drift found between the schema and the store. */
   readonly warnings: readonly DriftWarning[];
 }
 

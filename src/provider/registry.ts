@@ -18,6 +18,7 @@ import type { Provider } from "./provider.ts";
  * ```
  */
 export interface SqliteProviderConfig {
+  /** Selects the SQLite provider. */
   readonly type: "sqlite";
   /** Database file path, or `":memory:"`. */
   readonly filePath: string;
