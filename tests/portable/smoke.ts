@@ -1,0 +1,202 @@
+// deno-lint-ignore-file no-console
+/**
+ * Portable smoke test of the public entry `mod.ts`. It uses no Deno API, only erasable
+ * TypeScript and `node:` built-ins, so the same file runs unchanged under
+ *
+ * - Deno: `deno run tests/portable/smoke.ts`
+ * - Node ≥ 22.18 (type stripping): `node tests/portable/smoke.ts`
+ * - Bun: `bun tests/portable/smoke.ts`
+ *
+ * Run as a script it prints `portable smoke: N passed, M failed` and sets a non-zero exit code on
+ * failure. `smoke_test.ts` imports {@linkcode SMOKE_CHECKS} to run the same checks under
+ * `deno test` (the file name has no `_test` suffix, so `deno test` does not collect it itself).
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import process from "node:process";
+import {
+  ODataSyntaxError,
+  parseFilter,
+  parseQuery,
+  serializeFilter,
+  serializeQuery,
+} from "../../mod.ts";
+
+/** One named check. */
+export interface SmokeCheck {
+  readonly name: string;
+  readonly run: () => void;
+}
+
+const path = (...names: string[]) => ({
+  kind: "Path",
+  root: "implicit",
+  segments: names.map((name) => ({ kind: "Property", name })),
+});
+const int = (value: number) => ({ kind: "Literal", type: "int", value });
+const str = (value: string) => ({ kind: "Literal", type: "string", value });
+
+/** The checks, in order. */
+export const SMOKE_CHECKS: readonly SmokeCheck[] = [
+  {
+    name: "comparison",
+    run: () => {
+      assert.deepEqual(parseFilter("UnitPrice gt 5"), {
+        kind: "Binary",
+        operator: "gt",
+        left: path("UnitPrice"),
+        right: int(5),
+      });
+    },
+  },
+  {
+    name: "precedence: and binds tighter than or",
+    run: () => {
+      const ast = parseFilter("A eq 1 or B eq 2 and C eq 3");
+      assert.equal(ast.kind, "Binary");
+      if (ast.kind !== "Binary") return;
+      assert.equal(ast.operator, "or");
+      assert.equal(ast.right.kind === "Binary" && ast.right.operator, "and");
+    },
+  },
+  {
+    name: "canonical function and navigation path",
+    run: () => {
+      assert.deepEqual(parseFilter("startswith(Category/CategoryName,'Bev')"), {
+        kind: "Call",
+        name: "startswith",
+        args: [path("Category", "CategoryName"), str("Bev")],
+      });
+    },
+  },
+  {
+    name: "string literal with escaped quote",
+    run: () => {
+      assert.deepEqual(parseFilter("ShipName eq 'O''Neil'"), {
+        kind: "Binary",
+        operator: "eq",
+        left: path("ShipName"),
+        right: str("O'Neil"),
+      });
+    },
+  },
+  {
+    name: "lambda any",
+    run: () => {
+      const ast = parseFilter("Order_Details/any(d:d/Quantity gt 10)");
+      assert.equal(ast.kind, "Path");
+      if (ast.kind !== "Path") return;
+      assert.equal(ast.segments.length, 2);
+      const lambda = ast.segments[1];
+      assert.equal(lambda?.kind, "Lambda");
+      if (lambda?.kind !== "Lambda") return;
+      assert.equal(lambda.operator, "any");
+      assert.equal(lambda.variable, "d");
+    },
+  },
+  {
+    name: "in list",
+    run: () => {
+      assert.deepEqual(parseFilter("ShipCountry in ('Germany','France')"), {
+        kind: "Binary",
+        operator: "in",
+        left: path("ShipCountry"),
+        right: { kind: "List", items: [str("Germany"), str("France")] },
+      });
+    },
+  },
+  {
+    name: "filter round-trips through serializeFilter",
+    run: () => {
+      for (
+        const text of [
+          "UnitPrice mul (1 sub Discount) gt 15",
+          "tolower(ShipCountry) eq 'germany' and not (Freight lt 10)",
+          "OrderDate ge 1997-01-01T00:00:00Z and OrderDate lt 1998-01-01T00:00:00Z",
+          "Order_Details/any(d:d/Quantity gt 10 and d/UnitPrice lt 20)",
+        ]
+      ) {
+        const ast = parseFilter(text);
+        assert.deepEqual(parseFilter(serializeFilter(ast)), ast, text);
+      }
+    },
+  },
+  {
+    name: "query string",
+    run: () => {
+      const q = parseQuery(
+        "$filter=UnitPrice%20gt%2020&$select=ProductName,UnitPrice&$orderby=UnitPrice%20desc&$top=5&$skip=10&$count=true",
+      );
+      assert.deepEqual(q.filter, {
+        kind: "Binary",
+        operator: "gt",
+        left: path("UnitPrice"),
+        right: int(20),
+      });
+      assert.deepEqual(q.select, [{ path: ["ProductName"] }, { path: ["UnitPrice"] }]);
+      assert.deepEqual(q.orderby, [{ expression: path("UnitPrice"), direction: "desc" }]);
+      assert.equal(q.top, 5);
+      assert.equal(q.skip, 10);
+      assert.equal(q.count, true);
+    },
+  },
+  {
+    name: "nested $expand",
+    run: () => {
+      const q = parseQuery(
+        "$expand=Order_Details($select=Quantity;$filter=Quantity gt 5;$expand=Product)",
+      );
+      assert.equal(q.expand?.length, 1);
+      const item = q.expand?.[0];
+      assert.deepEqual(item?.path, ["Order_Details"]);
+      assert.deepEqual(item?.options?.select, [{ path: ["Quantity"] }]);
+      assert.deepEqual(item?.options?.expand, [{ path: ["Product"] }]);
+    },
+  },
+  {
+    name: "query round-trips through serializeQuery",
+    run: () => {
+      const q = parseQuery(
+        "$filter=contains(CompanyName,'Alfreds')&$expand=Orders($orderby=OrderDate desc;$top=3)&$count=true",
+      );
+      assert.deepEqual(parseQuery(serializeQuery(q)), q);
+    },
+  },
+  {
+    name: "malformed filter throws ODataSyntaxError",
+    run: () => {
+      assert.throws(() => parseFilter("contains(Name,'a' and Price gt 1"), (error: unknown) => {
+        assert.ok(error instanceof ODataSyntaxError);
+        assert.equal(typeof error.position, "number");
+        assert.match(error.message, /^Expected "\)" at position \d+/);
+        return true;
+      });
+      assert.throws(() => parseFilter("Price gt"), ODataSyntaxError);
+      assert.throws(() => parseQuery("$top=abc"), ODataSyntaxError);
+    },
+  },
+];
+
+/** Runs every check and returns the counts and the failures (name and message). */
+export function runSmoke(): { passed: number; failed: number; failures: string[] } {
+  let passed = 0;
+  const failures: string[] = [];
+  for (const check of SMOKE_CHECKS) {
+    try {
+      check.run();
+      passed++;
+    } catch (error) {
+      failures.push(`${check.name}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  return { passed, failed: failures.length, failures };
+}
+
+if (import.meta.main) {
+  const { passed, failed, failures } = runSmoke();
+  for (const failure of failures) console.error(`FAIL ${failure}`);
+  console.log(`portable smoke: ${passed} passed, ${failed} failed`);
+  if (failed > 0) process.exitCode = 1;
+}
