@@ -52,7 +52,12 @@ export {
   typedLiteral,
   variable,
 } from "./src/odata/builders.ts";
-export { DEFAULT_QUERY_LIMITS, type ParseOptions, type QueryLimits, resolveLimits } from "./src/odata/limits.ts";
+export {
+  DEFAULT_QUERY_LIMITS,
+  type ParseOptions,
+  type QueryLimits,
+  resolveLimits,
+} from "./src/odata/limits.ts";
 export { parseFilter } from "./src/odata/parser/expression.ts";
 export { parseQuery } from "./src/odata/parser/query.ts";
 export { parseSearchText } from "./src/odata/parser/search.ts";
@@ -91,7 +96,12 @@ export {
   type SchemaResolver,
 } from "./src/model/schema.ts";
 export type { ModelContext, NamespaceOptions } from "./src/model/context.ts";
-export { type CoerceOptions, type CoerceResult, coerceValue, formatDecimal } from "./src/model/coerce.ts";
+export {
+  type CoerceOptions,
+  type CoerceResult,
+  coerceValue,
+  formatDecimal,
+} from "./src/model/coerce.ts";
 export {
   assertKnownField,
   keyFromValue,
@@ -99,7 +109,12 @@ export {
   validateRecord,
   type WriteMode,
 } from "./src/model/validate.ts";
-export { ConditionBuilder, type ConditionArgs, type ConditionScope, type WhereOperator } from "./src/model/conditions.ts";
+export {
+  type ConditionArgs,
+  ConditionBuilder,
+  type ConditionScope,
+  type WhereOperator,
+} from "./src/model/conditions.ts";
 export { type BulkWriteOptions, type FindResult, Query } from "./src/model/query.ts";
 export { EntityModel, type UpsertOptions } from "./src/model/model.ts";
 export { ActiveRecord, type RecordOf } from "./src/model/record.ts";
@@ -125,4 +140,9 @@ export type {
   SyncReport,
   WriteTarget,
 } from "./src/provider/provider.ts";
-export { createProvider, type ProviderConfig, providerTypes, type SqliteProviderConfig } from "./src/provider/registry.ts";
+export {
+  createProvider,
+  type ProviderConfig,
+  providerTypes,
+  type SqliteProviderConfig,
+} from "./src/provider/registry.ts";

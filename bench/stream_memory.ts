@@ -32,9 +32,17 @@ const Event = ns.registerEntity("Events", {
 await ns.sync();
 const writer = new DatabaseSync(filePath);
 writer.exec("BEGIN");
-const insert = writer.prepare('INSERT INTO "Events" ("id", "name", "amount", "happenedAt", "flag") VALUES (?, ?, ?, ?, ?)');
+const insert = writer.prepare(
+  'INSERT INTO "Events" ("id", "name", "amount", "happenedAt", "flag") VALUES (?, ?, ?, ?, ?)',
+);
 for (let i = 1; i <= rows; i++) {
-  insert.run(i, `event number ${i} with some text to make rows realistic`, i / 100, new Date(1e12 + i * 1000).toISOString(), i % 2);
+  insert.run(
+    i,
+    `event number ${i} with some text to make rows realistic`,
+    i / 100,
+    new Date(1e12 + i * 1000).toISOString(),
+    i % 2,
+  );
 }
 writer.exec("COMMIT");
 writer.close();
@@ -54,7 +62,13 @@ for await (const event of Event.stream()) {
 }
 peak = Math.max(peak, process.memoryUsage().rss);
 const growthMb = (peak - before) / 1024 / 1024;
-console.log(`streamed ${seen} rows (checksum ${checksum}); RSS before ${(before / 1048576).toFixed(1)} MB, peak ${(peak / 1048576).toFixed(1)} MB, growth ${growthMb.toFixed(1)} MB (target < 50 MB) ${growthMb < 50 ? "ok" : "MISSED"}`);
+console.log(
+  `streamed ${seen} rows (checksum ${checksum}); RSS before ${
+    (before / 1048576).toFixed(1)
+  } MB, peak ${(peak / 1048576).toFixed(1)} MB, growth ${growthMb.toFixed(1)} MB (target < 50 MB) ${
+    growthMb < 50 ? "ok" : "MISSED"
+  }`,
+);
 
 await manager.close();
 await rm(dir, { recursive: true, force: true });

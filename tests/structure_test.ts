@@ -25,7 +25,10 @@ Deno.test("importing mod.ts never loads a provider statically", async () => {
     const text = await readFile(join(root, file), "utf8");
     for (const match of text.matchAll(/^\s*(?:import|export)\b[^;]*?from\s+"([^"]+)"/gms)) {
       assert.ok(!match[1]!.includes("providers/"), `${file} imports ${match[1]} statically`);
-      assert.ok(!["mongodb", "node:sqlite"].includes(match[1]!), `${file} imports ${match[1]} statically`);
+      assert.ok(
+        !["mongodb", "node:sqlite"].includes(match[1]!),
+        `${file} imports ${match[1]} statically`,
+      );
     }
   }
 });
@@ -37,8 +40,13 @@ Deno.test("library code is portable: no Deno.*, no npm:/jsr: specifiers, .ts rel
     assert.ok(!/\bDeno\./.test(code), `${file} uses Deno.* (keep runtime APIs at the edge)`);
     for (const match of code.matchAll(/(?:from|import)\s*\(?\s*"([^"]+)"/g)) {
       const specifier = match[1]!;
-      assert.ok(!/^(npm|jsr):/.test(specifier), `${file} uses ${specifier}: map it in deno.json imports`);
-      if (specifier.startsWith(".")) assert.ok(specifier.endsWith(".ts"), `${file}: ${specifier} needs .ts`);
+      assert.ok(
+        !/^(npm|jsr):/.test(specifier),
+        `${file} uses ${specifier}: map it in deno.json imports`,
+      );
+      if (specifier.startsWith(".")) {
+        assert.ok(specifier.endsWith(".ts"), `${file}: ${specifier} needs .ts`);
+      }
     }
   }
 });
@@ -49,7 +57,9 @@ Deno.test("erasable TypeScript only and files of a readable size", async () => {
     assert.ok(!/^\s*(export\s+)?(const\s+)?enum\s/m.test(text), `${file} uses enum`);
     assert.ok(!/^\s*(export\s+)?(declare\s+)?namespace\s/m.test(text), `${file} uses namespace`);
     assert.ok(
-      !/constructor\((?:[^)]*[(,])?\s*(private|public|protected|readonly)\s+\w+\s*[:?=,)]/m.test(text),
+      !/constructor\((?:[^)]*[(,])?\s*(private|public|protected|readonly)\s+\w+\s*[:?=,)]/m.test(
+        text,
+      ),
       `${file} uses parameter properties`,
     );
     assert.ok(!/^\s*@[A-Za-z]+\(/m.test(text), `${file} uses decorators`);

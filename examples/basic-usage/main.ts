@@ -41,8 +41,17 @@ const order = await Order.where("OrderID", 10248)
   .expand("Order_Details", (q) => q.select(["ProductID", "Quantity"]).expand("Product"))
   .expand("Customer")
   .findOne();
-console.log(`order 10248 for ${order?.toJSON().Customer && (order.toJSON().Customer as { CompanyName: string }).CompanyName}:`);
-for (const detail of order?.toJSON().Order_Details as { Quantity: number; Product: { ProductName: string } }[]) {
+console.log(
+  `order 10248 for ${
+    order?.toJSON().Customer && (order.toJSON().Customer as { CompanyName: string }).CompanyName
+  }:`,
+);
+for (
+  const detail of order?.toJSON().Order_Details as {
+    Quantity: number;
+    Product: { ProductName: string };
+  }[]
+) {
   console.log(`  ${detail.Quantity} × ${detail.Product.ProductName}`);
 }
 
@@ -54,11 +63,17 @@ console.log(`German customers (${german.count}):`, german.data.map((c) => c.Comp
 
 // Writes, records and transactions.
 const Shipper = northwind.getEntity("Shippers");
-const shipper = await Shipper.create({ ShipperID: 42, CompanyName: "Example Freight", Phone: "(555) 0100" });
+const shipper = await Shipper.create({
+  ShipperID: 42,
+  CompanyName: "Example Freight",
+  Phone: "(555) 0100",
+});
 shipper.set("Phone", "(555) 0199");
 await shipper.save();
 await northwind.transaction(async (tx) => {
-  await tx.getEntity("Shippers").where("ShipperID", 42).update({ CompanyName: "Example Freight Ltd" });
+  await tx.getEntity("Shippers").where("ShipperID", 42).update({
+    CompanyName: "Example Freight Ltd",
+  });
 });
 console.log("shipper 42:", (await Shipper.findByIdOrFail(42)).toJSON());
 

@@ -25,11 +25,13 @@ export interface ErrorCatalogueEntry {
 export const ERROR_CATALOGUE = {
   ODATA_SYNTAX: {
     status: 400,
-    suggestion: "Check the OData query text at the position shown; quote strings with single quotes.",
+    suggestion:
+      "Check the OData query text at the position shown; quote strings with single quotes.",
   },
   QUERY_LIMIT_EXCEEDED: {
     status: 400,
-    suggestion: "Simplify the query, or raise the named limit in the parse options if it is trusted.",
+    suggestion:
+      "Simplify the query, or raise the named limit in the parse options if it is trusted.",
   },
   NOT_SUPPORTED: {
     status: 501,
@@ -65,7 +67,8 @@ export const ERROR_CATALOGUE = {
   },
   INVALID_OPERATOR: {
     status: 400,
-    suggestion: "Use an operator that fits the field type (e.g. contains on strings, gt on numbers).",
+    suggestion:
+      "Use an operator that fits the field type (e.g. contains on strings, gt on numbers).",
   },
   INVALID_ARGUMENT: {
     status: 400,
@@ -85,7 +88,8 @@ export const ERROR_CATALOGUE = {
   },
   CONSTRAINT_UNIQUE: {
     status: 409,
-    suggestion: "A row with this key or unique value exists already; use upsert() or another value.",
+    suggestion:
+      "A row with this key or unique value exists already; use upsert() or another value.",
   },
   CONSTRAINT_NOT_NULL: {
     status: 400,
@@ -105,7 +109,8 @@ export const ERROR_CATALOGUE = {
   },
   PROVIDER_DEPENDENCY_MISSING: {
     status: 500,
-    suggestion: "Install the provider's dependency (see the message) and map it in deno.json imports.",
+    suggestion:
+      "Install the provider's dependency (see the message) and map it in deno.json imports.",
   },
   PROVIDER_UNAVAILABLE: {
     status: 503,
@@ -117,7 +122,8 @@ export const ERROR_CATALOGUE = {
   },
   TRANSACTION_FAILED: {
     status: 500,
-    suggestion: "The transaction was rolled back; nothing of it was written. Retry if the cause is transient.",
+    suggestion:
+      "The transaction was rolled back; nothing of it was written. Retry if the cause is transient.",
   },
   TIMEOUT: {
     status: 504,

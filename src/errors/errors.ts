@@ -53,8 +53,18 @@ export class ODataActiveRecordError extends Error {
   }
 
   /** A plain object for logs and HTTP bodies; never includes the stack. */
-  toJSON(): { code: ErrorCode; message: string; suggestion: string; context: Record<string, unknown> } {
-    return { code: this.code, message: this.message, suggestion: this.suggestion, context: this.context };
+  toJSON(): {
+    code: ErrorCode;
+    message: string;
+    suggestion: string;
+    context: Record<string, unknown>;
+  } {
+    return {
+      code: this.code,
+      message: this.message,
+      suggestion: this.suggestion,
+      context: this.context,
+    };
   }
 }
 

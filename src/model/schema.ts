@@ -48,7 +48,12 @@ export const EDM_TYPES: Readonly<Record<FieldType, string>> = Object.freeze({
  * Formats a field (or a namespace) accepts for date input besides ISO 8601, epoch milliseconds
  * and `Date`. Day-first and month-first are never guessed: the field must declare which.
  */
-export type DateInputFormat = "MM/DD/YYYY" | "DD/MM/YYYY" | "DD-MM-YYYY" | "DD.MM.YYYY" | "relative";
+export type DateInputFormat =
+  | "MM/DD/YYYY"
+  | "DD/MM/YYYY"
+  | "DD-MM-YYYY"
+  | "DD.MM.YYYY"
+  | "relative";
 
 /** A custom validator: return `true`/`undefined` when valid, or a reason string. */
 export type FieldValidator = (value: unknown, record: Readonly<Record<string, unknown>>) =>
@@ -203,7 +208,9 @@ export function resolveEntity(name: string, definition: EntityDefinition): Entit
     });
   };
   if (!NAME.test(name)) invalid("the name must be an identifier (letters, digits, _)");
-  if (definition === null || typeof definition !== "object" || typeof definition.fields !== "object") {
+  if (
+    definition === null || typeof definition !== "object" || typeof definition.fields !== "object"
+  ) {
     invalid("the definition needs a fields object");
   }
   const declaredKey = definition.key === undefined
@@ -218,7 +225,11 @@ export function resolveEntity(name: string, definition: EntityDefinition): Entit
   for (const [fieldName, field] of Object.entries(definition.fields)) {
     if (!NAME.test(fieldName)) invalid(`field name '${fieldName}' must be an identifier`);
     if (!field || !FIELD_TYPES.has(field.type)) {
-      invalid(`field ${fieldName} has unknown type '${field?.type}'; use one of ${[...FIELD_TYPES].join(", ")}`);
+      invalid(
+        `field ${fieldName} has unknown type '${field?.type}'; use one of ${
+          [...FIELD_TYPES].join(", ")
+        }`,
+      );
     }
     const primaryKey = declaredKey.includes(fieldName);
     const required = field.required === true;
@@ -251,7 +262,9 @@ export function resolveEntity(name: string, definition: EntityDefinition): Entit
     if (relation.type !== "one" && relation.type !== "many") {
       invalid(`relation ${relationName} needs type "one" or "many"`);
     }
-    const foreign = typeof relation.foreignKey === "string" ? [relation.foreignKey] : [...relation.foreignKey];
+    const foreign = typeof relation.foreignKey === "string"
+      ? [relation.foreignKey]
+      : [...relation.foreignKey];
     const references = relation.references === undefined
       ? undefined
       : typeof relation.references === "string"
@@ -271,7 +284,9 @@ export function resolveEntity(name: string, definition: EntityDefinition): Entit
     } else {
       const local = references ?? declaredKey;
       for (const f of local) {
-        if (!fields.has(f)) invalid(`relation ${relationName}: referenced field ${f} is not a field`);
+        if (!fields.has(f)) {
+          invalid(`relation ${relationName}: referenced field ${f} is not a field`);
+        }
       }
       relations.set(relationName, {
         name: relationName,
@@ -312,9 +327,13 @@ export function resolveRelation(
 ): { relation: RelationMetadata; target: EntityMetadata } {
   const relation = entity.relations.get(name);
   if (relation === undefined) {
-    throw new ODataActiveRecordError("UNKNOWN_FIELD", `Unknown navigation property '${name}' on ${entity.name}`, {
-      context: { entity: entity.name, field: name },
-    });
+    throw new ODataActiveRecordError(
+      "UNKNOWN_FIELD",
+      `Unknown navigation property '${name}' on ${entity.name}`,
+      {
+        context: { entity: entity.name, field: name },
+      },
+    );
   }
   const target = schema.getEntityMetadata(relation.target);
   if (target === undefined) {

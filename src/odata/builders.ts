@@ -51,7 +51,11 @@ export function literal(value: LiteralInput): LiteralNode {
     default:
       if (value instanceof Date) {
         if (Number.isNaN(value.getTime())) throw new RangeError("literal(): invalid Date");
-        return Object.freeze({ kind: "Literal", type: "datetimeoffset", value: value.toISOString() });
+        return Object.freeze({
+          kind: "Literal",
+          type: "datetimeoffset",
+          value: value.toISOString(),
+        });
       }
       throw new TypeError(`literal(): unsupported value of type ${typeof value}`);
   }
@@ -74,7 +78,9 @@ export function typedLiteral(
   enumType?: string,
 ): LiteralNode {
   return Object.freeze(
-    enumType === undefined ? { kind: "Literal", type, value } : { kind: "Literal", type, value, enumType },
+    enumType === undefined
+      ? { kind: "Literal", type, value }
+      : { kind: "Literal", type, value, enumType },
   );
 }
 
@@ -95,7 +101,9 @@ export function prop(path: string): PathExpression {
   return Object.freeze({
     kind: "Path",
     root: "implicit",
-    segments: Object.freeze(names.map((name) => Object.freeze({ kind: "Property", name }) as PathSegment)),
+    segments: Object.freeze(
+      names.map((name) => Object.freeze({ kind: "Property", name }) as PathSegment),
+    ),
   });
 }
 

@@ -146,7 +146,10 @@ export interface Provider extends ProviderOperations {
   /** Throws a `PROVIDER_UNAVAILABLE` error when the store does not answer. */
   ping(options?: ExecutionOptions): Promise<void>;
   /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
-  transaction<T>(work: (tx: ProviderOperations) => Promise<T>, options?: ExecutionOptions): Promise<T>;
+  transaction<T>(
+    work: (tx: ProviderOperations) => Promise<T>,
+    options?: ExecutionOptions,
+  ): Promise<T>;
   /** Creates missing tables, columns and indexes; reports drift; never drops or rewrites data. */
   sync(entities: readonly EntityMetadata[], options?: ExecutionOptions): Promise<SyncReport>;
 }

@@ -51,13 +51,20 @@ type Loader = (config: ProviderConfig) => Promise<Provider>;
 
 const LOADERS: Readonly<Record<string, Loader>> = {
   sqlite: async (config) => {
-    const module = await importProvider("sqlite", "node:sqlite (Deno 2.2+ or Node 22.5+)", () =>
-      import("../../providers/sqlite/mod.ts"));
+    const module = await importProvider(
+      "sqlite",
+      "node:sqlite (Deno 2.2+ or Node 22.5+)",
+      () => import("../../providers/sqlite/mod.ts"),
+    );
     return module.createSqliteProvider(config);
   },
 };
 
-async function importProvider<T>(type: string, dependency: string, load: () => Promise<T>): Promise<T> {
+async function importProvider<T>(
+  type: string,
+  dependency: string,
+  load: () => Promise<T>,
+): Promise<T> {
   try {
     return await load();
   } catch (cause) {
@@ -94,7 +101,9 @@ export function providerTypes(): string[] {
  */
 export async function createProvider(config: ProviderConfig): Promise<Provider> {
   const type = (config as { type?: unknown } | null)?.type;
-  const loader = typeof type === "string" && Object.hasOwn(LOADERS, type) ? LOADERS[type] : undefined;
+  const loader = typeof type === "string" && Object.hasOwn(LOADERS, type)
+    ? LOADERS[type]
+    : undefined;
   if (loader === undefined) {
     throw new ODataActiveRecordError(
       "UNKNOWN_PROVIDER",

@@ -31,7 +31,10 @@ const TASKS: EntityDefinition = {
   relations: { project: { type: "one", entity: "Projects", foreignKey: "projectId" } },
 };
 const PROJECTS: EntityDefinition = {
-  fields: { id: { type: "integer", primaryKey: true }, name: { type: "string", required: true, unique: true } },
+  fields: {
+    id: { type: "integer", primaryKey: true },
+    name: { type: "string", required: true, unique: true },
+  },
   relations: { tasks: { type: "many", entity: "Tasks", foreignKey: "projectId" } },
 };
 
@@ -53,7 +56,14 @@ async function open(): Promise<Fixture> {
   await ns.getEntity("Projects").createMany([{ name: "Home" }, { name: "Work" }]);
   await ns.getEntity("Tasks").createMany([
     { title: "Buy milk", projectId: 1, estimate: "0.5", due: "2026-01-10", priority: 1 },
-    { title: "Write report", projectId: 2, estimate: 3, done: true, due: "2026-02-01", priority: 3 },
+    {
+      title: "Write report",
+      projectId: 2,
+      estimate: 3,
+      done: true,
+      due: "2026-02-01",
+      priority: 3,
+    },
     { title: "Call Bob", projectId: 2, estimate: "1.25", createdAt: "2026-01-01T10:00:00+02:00" },
     { title: "Fix bike", estimate: null, meta: { tags: ["x"] } },
   ]);
@@ -69,7 +79,10 @@ async function open(): Promise<Fixture> {
   };
 }
 
-async function rejectsCode(promise: Promise<unknown> | (() => unknown), code: string): Promise<ODataActiveRecordError> {
+async function rejectsCode(
+  promise: Promise<unknown> | (() => unknown),
+  code: string,
+): Promise<ODataActiveRecordError> {
   try {
     await (typeof promise === "function" ? promise() : promise);
   } catch (error) {
@@ -94,25 +107,47 @@ Deno.test("namespaces: created without I/O, isolated, removable", async () => {
   const manager = new EntityNamespaceManager();
   try {
     const missing = join(dir, "no-such-dir", "x.db");
-    const broken = manager.createNamespace("broken", { provider: { type: "sqlite", filePath: missing } });
+    const broken = manager.createNamespace("broken", {
+      provider: { type: "sqlite", filePath: missing },
+    });
     assert.equal(manager.getNamespace("broken"), broken); // no I/O happened yet
     await rejectsCode(broken.connect(), "PROVIDER_UNAVAILABLE");
 
-    const a = manager.createNamespace("tenant_a", { provider: { type: "sqlite", filePath: join(dir, "a.db") } });
-    const b = manager.createNamespace("tenant_b", { provider: { type: "sqlite", filePath: join(dir, "b.db") } });
+    const a = manager.createNamespace("tenant_a", {
+      provider: { type: "sqlite", filePath: join(dir, "a.db") },
+    });
+    const b = manager.createNamespace("tenant_b", {
+      provider: { type: "sqlite", filePath: join(dir, "b.db") },
+    });
     for (const ns of [a, b]) {
-      ns.registerEntity("Notes", { fields: { id: { type: "integer", primaryKey: true }, text: { type: "string" } } });
+      ns.registerEntity("Notes", {
+        fields: { id: { type: "integer", primaryKey: true }, text: { type: "string" } },
+      });
       await ns.sync();
     }
     await a.getEntity("Notes").create({ text: "only in a" });
     assert.equal(await a.getEntity("Notes").count(), 1);
     assert.equal(await b.getEntity("Notes").count(), 0);
-    assert.deepEqual(manager.getAllNamespaces().map((n) => n.name), ["broken", "tenant_a", "tenant_b"]);
+    assert.deepEqual(manager.getAllNamespaces().map((n) => n.name), [
+      "broken",
+      "tenant_a",
+      "tenant_b",
+    ]);
 
     const unknown = await rejectsCode(() => manager.getNamespace("tenant_c"), "UNKNOWN_NAMESPACE");
     assert.match(unknown.message, /Did you mean 'tenant_a'|Did you mean 'tenant_b'/);
-    await rejectsCode(() => manager.createNamespace("tenant_a", { provider: { type: "sqlite", filePath: ":memory:" } }), "NAMESPACE_EXISTS");
-    await rejectsCode(() => manager.createNamespace("bad name!", { provider: { type: "sqlite", filePath: ":memory:" } }), "INVALID_ARGUMENT");
+    await rejectsCode(
+      () =>
+        manager.createNamespace("tenant_a", { provider: { type: "sqlite", filePath: ":memory:" } }),
+      "NAMESPACE_EXISTS",
+    );
+    await rejectsCode(
+      () =>
+        manager.createNamespace("bad name!", {
+          provider: { type: "sqlite", filePath: ":memory:" },
+        }),
+      "INVALID_ARGUMENT",
+    );
     await rejectsCode(
       // deno-lint-ignore no-explicit-any
       () => manager.createNamespace("x", { provider: { type: "nosuch" } as any }).connect(),
@@ -132,16 +167,28 @@ Deno.test("namespaces: created without I/O, isolated, removable", async () => {
 Deno.test("entities: registration errors and getEntity", async () => {
   const manager = new EntityNamespaceManager();
   const ns = manager.createNamespace("s", { provider: { type: "sqlite", filePath: ":memory:" } });
-  await rejectsCode(() => ns.registerEntity("NoKey", { fields: { a: { type: "string" } } }), "INVALID_SCHEMA");
   await rejectsCode(
-    // deno-lint-ignore no-explicit-any
-    () => ns.registerEntity("BadType", { fields: { a: { type: "text" as any, primaryKey: true } } }),
+    () => ns.registerEntity("NoKey", { fields: { a: { type: "string" } } }),
     "INVALID_SCHEMA",
   );
-  await rejectsCode(() => ns.registerEntity("Bad;Name", { fields: { a: { type: "integer", primaryKey: true } } }), "INVALID_SCHEMA");
-  const Notes = ns.registerEntity("Notes", { fields: { id: { type: "integer", primaryKey: true } } });
+  await rejectsCode(
+    // deno-lint-ignore no-explicit-any
+    () =>
+      ns.registerEntity("BadType", { fields: { a: { type: "text" as any, primaryKey: true } } }),
+    "INVALID_SCHEMA",
+  );
+  await rejectsCode(
+    () => ns.registerEntity("Bad;Name", { fields: { a: { type: "integer", primaryKey: true } } }),
+    "INVALID_SCHEMA",
+  );
+  const Notes = ns.registerEntity("Notes", {
+    fields: { id: { type: "integer", primaryKey: true } },
+  });
   assert.equal(ns.getEntity("Notes"), Notes);
-  await rejectsCode(() => ns.registerEntity("Notes", { fields: { id: { type: "integer", primaryKey: true } } }), "ENTITY_EXISTS");
+  await rejectsCode(
+    () => ns.registerEntity("Notes", { fields: { id: { type: "integer", primaryKey: true } } }),
+    "ENTITY_EXISTS",
+  );
   const unknown = await rejectsCode(() => ns.getEntity("Note"), "UNKNOWN_ENTITY");
   assert.match(unknown.message, /Did you mean 'Notes'\?/);
   ns.registerEntity("Orphans", {
@@ -158,10 +205,16 @@ Deno.test("sync: creates, adds columns, reports drift, keeps data", async () => 
   db.exec('ALTER TABLE "Tasks" ADD COLUMN "legacy" TEXT');
   db.close();
   const manager = new EntityNamespaceManager();
-  const ns = manager.createNamespace("again", { provider: { type: "sqlite", filePath: f.filePath } });
+  const ns = manager.createNamespace("again", {
+    provider: { type: "sqlite", filePath: f.filePath },
+  });
   ns.registerEntity("Projects", {
     ...PROJECTS,
-    fields: { ...PROJECTS.fields, name: { type: "integer", required: true }, color: { type: "string" } },
+    fields: {
+      ...PROJECTS.fields,
+      name: { type: "integer", required: true },
+      color: { type: "string" },
+    },
   });
   ns.registerEntity("Tasks", TASKS);
   const report = await ns.sync();
@@ -196,7 +249,10 @@ Deno.test("queries are immutable and every where form works", async () => {
   assert.equal(await Tasks.where("priority", "in", [1, 3]).count(), 2);
   assert.equal(await Tasks.where("priority", "in", []).count(), 0);
   assert.equal(await Tasks.where({ done: true, priority: 3 }).count(), 1);
-  assert.equal(await Tasks.where((q) => q.where("priority", 1).or("priority", 3)).where("done", false).count(), 1);
+  assert.equal(
+    await Tasks.where((q) => q.where("priority", 1).or("priority", 3)).where("done", false).count(),
+    1,
+  );
   assert.equal(await Tasks.where("priority", 1).or("done", true).count(), 2);
   assert.equal(await Tasks.where("due", "ge", "01/02/2026").count(), 1); // declared DD/MM/YYYY
   assert.equal(await Tasks.where("createdAt", "eq", "2026-01-01T08:00:00Z").count(), 1); // offsets normalised
@@ -212,7 +268,10 @@ Deno.test("queries are immutable and every where form works", async () => {
   await rejectsCode(() => Tasks.where("due", "eq", "01/02/2026 tomorrow"), "TYPE_MISMATCH");
   await rejectsCode(() => Tasks.where("createdAt", "eq", "01/02/2026"), "TYPE_MISMATCH"); // no guess
   await rejectsCode(() => Tasks.where("project/missing", "eq", 1), "UNKNOWN_FIELD");
-  await rejectsCode(() => f.ns.getEntity("Projects").where("tasks/title", "eq", "x"), "INVALID_ARGUMENT");
+  await rejectsCode(
+    () => f.ns.getEntity("Projects").where("tasks/title", "eq", "x"),
+    "INVALID_ARGUMENT",
+  );
   const typo = await rejectsCode(() => Tasks.where("titel", "eq", "x"), "UNKNOWN_FIELD");
   assert.equal(typo.message, "Unknown field 'titel' on Tasks. Did you mean 'title'?");
   await rejectsCode(() => Tasks.where(() => undefined as never), "INVALID_ARGUMENT");
@@ -221,16 +280,27 @@ Deno.test("queries are immutable and every where form works", async () => {
 Deno.test("select, orderBy, limit, offset, withCount, search, query string", async () => {
   await using f = await open();
   const Tasks = f.ns.getEntity("Tasks");
-  const { data, count, warnings, metadata } = await Tasks.select(["id", "title"]).orderBy("title", "desc").limit(2)
+  const { data, count, warnings, metadata } = await Tasks.select(["id", "title"]).orderBy(
+    "title",
+    "desc",
+  ).limit(2)
     .offset(1).withCount().find();
-  assert.deepEqual(data.map((t) => t.toJSON()), [{ id: 4, title: "Fix bike" }, { id: 3, title: "Call Bob" }]);
+  assert.deepEqual(data.map((t) => t.toJSON()), [{ id: 4, title: "Fix bike" }, {
+    id: 3,
+    title: "Call Bob",
+  }]);
   assert.equal(count, 4);
   assert.deepEqual(warnings, []);
   assert.ok(metadata.executionTime >= 0);
   const nullsFirst = await Tasks.orderBy("estimate").find();
   assert.equal(nullsFirst.data[0]!.get("title"), "Fix bike");
-  assert.deepEqual((await Tasks.search("report OR bike").orderBy("id").find()).data.map((t) => t.get("id")), [2, 4]);
-  const viaText = await Tasks.query("$filter=priority eq 2&$orderby=id desc&$top=1&$count=true&$select=id").find();
+  assert.deepEqual(
+    (await Tasks.search("report OR bike").orderBy("id").find()).data.map((t) => t.get("id")),
+    [2, 4],
+  );
+  const viaText = await Tasks.query(
+    "$filter=priority eq 2&$orderby=id desc&$top=1&$count=true&$select=id",
+  ).find();
   assert.deepEqual(viaText.data.map((t) => t.toJSON()), [{ id: 4 }]);
   assert.equal(viaText.count, 2);
   assert.equal(Tasks.where("done", true).limit(3).toString(), "$filter=done%20eq%20true&$top=3");
@@ -340,18 +410,32 @@ Deno.test("bad input writes nothing and reports every field", async () => {
   const Tasks = f.ns.getEntity("Tasks");
   const before = rawCount(f.filePath, "Tasks");
   try {
-    await Tasks.create({ title: "x".repeat(60), priority: 9, estimate: "1.234", due: "31/02/2026", titel: "typo" } as never);
+    await Tasks.create(
+      {
+        title: "x".repeat(60),
+        priority: 9,
+        estimate: "1.234",
+        due: "31/02/2026",
+        titel: "typo",
+      } as never,
+    );
     assert.fail("expected a ValidationError");
   } catch (error) {
     assert.ok(error instanceof ValidationError);
-    assert.deepEqual(error.issues.map((i) => i.field).sort(), ["due", "estimate", "priority", "title", "titel"].sort());
+    assert.deepEqual(
+      error.issues.map((i) => i.field).sort(),
+      ["due", "estimate", "priority", "title", "titel"].sort(),
+    );
     assert.ok(error.issues.every((i) => i.reason.length > 0 && i.suggestion.length > 0));
   }
-  await rejectsCode(Tasks.createMany([{ title: "ok" }, { title: null } as never]), "VALIDATION_FAILED");
+  await rejectsCode(
+    Tasks.createMany([{ title: "ok" }, { title: null } as never]),
+    "VALIDATION_FAILED",
+  );
   await rejectsCode(Tasks.createMany("nope" as never), "INVALID_ARGUMENT");
   // Injection attempts: as a value it is just a string; as a field name it is unknown.
   assert.equal(await Tasks.where("title", "eq", "x' OR '1'='1").count(), 0);
-  await rejectsCode(() => Tasks.where("title\" OR 1=1 --", "eq", "x"), "UNKNOWN_FIELD");
+  await rejectsCode(() => Tasks.where('title" OR 1=1 --', "eq", "x"), "UNKNOWN_FIELD");
   assert.throws(() => Tasks.filter("title eq 'x' or 1 eq 1; DROP TABLE Tasks"), ODataSyntaxError);
   await rejectsCode(Tasks.create({ title: "fk", projectId: 99 }), "CONSTRAINT_FOREIGN_KEY");
   await rejectsCode(f.ns.getEntity("Projects").create({ name: "Home" }), "CONSTRAINT_UNIQUE");
@@ -372,7 +456,8 @@ Deno.test("transactions commit, roll back, and isolate concurrent writers", asyn
       await tx.getEntity("Tasks").create({ title: "rolled back" });
       await tx.getEntity("Projects").create({ name: "Home" }); // unique violation
     }),
-    (error: unknown) => error instanceof ODataActiveRecordError && error.code === "CONSTRAINT_UNIQUE",
+    (error: unknown) =>
+      error instanceof ODataActiveRecordError && error.code === "CONSTRAINT_UNIQUE",
   );
   await outside;
   assert.equal(await f.ns.getEntity("Tasks").where("title", "rolled back").count(), 0);

@@ -48,7 +48,12 @@ export const CASES: readonly ConformanceCase[] = [
   },
   {
     name: "contains is case-sensitive",
-    run: async (ns) => names(await ns.getEntity("Products").where("ProductName", "contains", "Ch").orderBy("ProductName").find(), "ProductName"),
+    run: async (ns) =>
+      names(
+        await ns.getEntity("Products").where("ProductName", "contains", "Ch").orderBy("ProductName")
+          .find(),
+        "ProductName",
+      ),
     expect: [
       "Chai",
       "Chang",
@@ -72,24 +77,40 @@ export const CASES: readonly ConformanceCase[] = [
   },
   {
     name: "endswith",
-    run: async (ns) => names(await ns.getEntity("Products").filter("endswith(ProductName,'Sauce')").orderBy("ProductName").find(), "ProductName"),
+    run: async (ns) =>
+      names(
+        await ns.getEntity("Products").filter("endswith(ProductName,'Sauce')").orderBy(
+          "ProductName",
+        ).find(),
+        "ProductName",
+      ),
     expect: ["Louisiana Fiery Hot Pepper Sauce", "Northwoods Cranberry Sauce"],
   },
   {
     name: "datetime range",
     run: (ns) =>
-      ns.getEntity("Orders").filter("OrderDate ge 1997-01-01T00:00:00Z and OrderDate lt 1998-01-01T00:00:00Z").count(),
+      ns.getEntity("Orders").filter(
+        "OrderDate ge 1997-01-01T00:00:00Z and OrderDate lt 1998-01-01T00:00:00Z",
+      ).count(),
     expect: 408,
   },
   {
     name: "orderBy desc with limit",
     run: async (ns) =>
-      names(await ns.getEntity("Products").orderBy("UnitPrice", "desc").orderBy("ProductName").limit(3).find(), "ProductName"),
+      names(
+        await ns.getEntity("Products").orderBy("UnitPrice", "desc").orderBy("ProductName").limit(3)
+          .find(),
+        "ProductName",
+      ),
     expect: ["Côte de Blaye", "Thüringer Rostbratwurst", "Mishi Kobe Niku"],
   },
   {
     name: "offset and limit",
-    run: async (ns) => names(await ns.getEntity("Products").orderBy("ProductID").offset(10).limit(5).find(), "ProductID"),
+    run: async (ns) =>
+      names(
+        await ns.getEntity("Products").orderBy("ProductID").offset(10).limit(5).find(),
+        "ProductID",
+      ),
     expect: [11, 12, 13, 14, 15],
   },
   {
@@ -159,12 +180,17 @@ export const CASES: readonly ConformanceCase[] = [
   },
   {
     name: "indexof() is 0-based",
-    run: async (ns) => names(await ns.getEntity("Customers").filter("indexof(CompanyName,'Alfreds') eq 0").find(), "CustomerID"),
+    run: async (ns) =>
+      names(
+        await ns.getEntity("Customers").filter("indexof(CompanyName,'Alfreds') eq 0").find(),
+        "CustomerID",
+      ),
     expect: ["ALFKI"],
   },
   {
     name: "or group",
-    run: (ns) => ns.getEntity("Products").where((q) => q.where("CategoryID", 1).or("CategoryID", 2)).count(),
+    run: (ns) =>
+      ns.getEntity("Products").where((q) => q.where("CategoryID", 1).or("CategoryID", 2)).count(),
     expect: 24,
   },
   {
@@ -175,7 +201,8 @@ export const CASES: readonly ConformanceCase[] = [
   {
     name: "find with count and limit",
     run: async (ns) => {
-      const result = await ns.getEntity("Products").where("UnitPrice", "gt", 20).limit(5).withCount().find();
+      const result = await ns.getEntity("Products").where("UnitPrice", "gt", 20).limit(5)
+        .withCount().find();
       return [result.data.length, result.count];
     },
     expect: [5, 37],
@@ -183,14 +210,20 @@ export const CASES: readonly ConformanceCase[] = [
   {
     name: "query string",
     run: async (ns) => {
-      const result = await ns.getEntity("Customers").query("$filter=Country eq 'Germany'&$orderby=CompanyName&$top=2&$count=true").find();
+      const result = await ns.getEntity("Customers").query(
+        "$filter=Country eq 'Germany'&$orderby=CompanyName&$top=2&$count=true",
+      ).find();
       return [names(result, "CompanyName"), result.count];
     },
     expect: [["Alfreds Futterkiste", "Blauer See Delikatessen"], 11],
   },
   {
     name: "search",
-    run: async (ns) => names(await ns.getEntity("Products").search("Chef").orderBy("ProductID").find(), "ProductName"),
+    run: async (ns) =>
+      names(
+        await ns.getEntity("Products").search("Chef").orderBy("ProductID").find(),
+        "ProductName",
+      ),
     expect: ["Chef Anton's Cajun Seasoning", "Chef Anton's Gumbo Mix"],
   },
   {
@@ -201,7 +234,8 @@ export const CASES: readonly ConformanceCase[] = [
   {
     name: "findById composite key",
     run: async (ns) => {
-      const row = (await ns.getEntity("Order_Details").findById({ OrderID: 10248, ProductID: 11 }))!.toJSON();
+      const row = (await ns.getEntity("Order_Details").findById({ OrderID: 10248, ProductID: 11 }))!
+        .toJSON();
       return [Number(row.UnitPrice), row.Quantity, row.Discount];
     },
     expect: [14, 12, 0],
@@ -214,7 +248,10 @@ export const CASES: readonly ConformanceCase[] = [
   {
     name: "expand to-many",
     run: async (ns) => {
-      const order = await ns.getEntity("Orders").where("OrderID", 10248).expand("Order_Details", (q) => q.orderBy("ProductID")).findOne();
+      const order = await ns.getEntity("Orders").where("OrderID", 10248).expand(
+        "Order_Details",
+        (q) => q.orderBy("ProductID"),
+      ).findOne();
       return (order!.toJSON().Order_Details as Record<string, unknown>[]).map((d) => d.Quantity);
     },
     expect: [12, 10, 5],
@@ -222,7 +259,8 @@ export const CASES: readonly ConformanceCase[] = [
   {
     name: "expand to-one",
     run: async (ns) => {
-      const product = await ns.getEntity("Products").where("ProductID", 1).expand("Category").findOne();
+      const product = await ns.getEntity("Products").where("ProductID", 1).expand("Category")
+        .findOne();
       return (product!.toJSON().Category as Record<string, unknown>).CategoryName;
     },
     expect: "Beverages",
@@ -231,7 +269,10 @@ export const CASES: readonly ConformanceCase[] = [
     name: "nested expand with filter",
     run: async (ns) => {
       const customer = await ns.getEntity("Customers").where("CustomerID", "ALFKI")
-        .expand("Orders", (q) => q.select(["OrderID"]).orderBy("OrderID").where("OrderID", "gt", 10700)).findOne();
+        .expand(
+          "Orders",
+          (q) => q.select(["OrderID"]).orderBy("OrderID").where("OrderID", "gt", 10700),
+        ).findOne();
       return (customer!.toJSON().Orders as Record<string, unknown>[]).map((o) => o.OrderID);
     },
     expect: [10702, 10835, 10952, 11011],
@@ -239,7 +280,9 @@ export const CASES: readonly ConformanceCase[] = [
   {
     name: "$apply groupby aggregate",
     run: async (ns) => {
-      const result = await ns.getEntity("Products").query("$apply=groupby((CategoryID),aggregate(UnitsInStock with sum as Stock))&$orderby=CategoryID").find();
+      const result = await ns.getEntity("Products").query(
+        "$apply=groupby((CategoryID),aggregate(UnitsInStock with sum as Stock))&$orderby=CategoryID",
+      ).find();
       return result.data.map((r) => [r.toJSON().CategoryID, Number(r.toJSON().Stock)]);
     },
     expect: [[1, 559], [2, 507], [3, 386], [4, 393], [5, 308], [6, 165], [7, 100], [8, 701]],
@@ -280,7 +323,11 @@ export const CASES: readonly ConformanceCase[] = [
     name: "create and read back",
     write: true,
     run: async (ns) => {
-      await ns.getEntity("Shippers").create({ ShipperID: 100, CompanyName: "Conformance Express", Phone: "555" });
+      await ns.getEntity("Shippers").create({
+        ShipperID: 100,
+        CompanyName: "Conformance Express",
+        Phone: "555",
+      });
       return (await ns.getEntity("Shippers").findById(100))?.toJSON().CompanyName;
     },
     expect: "Conformance Express",
@@ -289,7 +336,9 @@ export const CASES: readonly ConformanceCase[] = [
     name: "update by filter",
     write: true,
     run: async (ns) => {
-      const affected = await ns.getEntity("Shippers").where("ShipperID", 100).update({ Phone: "556" });
+      const affected = await ns.getEntity("Shippers").where("ShipperID", 100).update({
+        Phone: "556",
+      });
       return [affected, (await ns.getEntity("Shippers").findById(100))?.toJSON().Phone];
     },
     expect: [1, "556"],
@@ -316,7 +365,11 @@ export const CASES: readonly ConformanceCase[] = [
   {
     name: "duplicate key is CONSTRAINT_UNIQUE",
     write: true,
-    run: (ns) => rejectsWith(ns.getEntity("Shippers").create({ ShipperID: 100, CompanyName: "Dup" }), "CONSTRAINT_UNIQUE"),
+    run: (ns) =>
+      rejectsWith(
+        ns.getEntity("Shippers").create({ ShipperID: 100, CompanyName: "Dup" }),
+        "CONSTRAINT_UNIQUE",
+      ),
     expect: "CONSTRAINT_UNIQUE",
   },
   {
@@ -325,7 +378,10 @@ export const CASES: readonly ConformanceCase[] = [
     run: async (ns) => {
       const Shippers = ns.getEntity("Shippers");
       await rejectsWith(
-        Shippers.createMany([{ ShipperID: 101, CompanyName: "A" }, { ShipperID: 100, CompanyName: "Dup" }]),
+        Shippers.createMany([{ ShipperID: 101, CompanyName: "A" }, {
+          ShipperID: 100,
+          CompanyName: "Dup",
+        }]),
         "CONSTRAINT_UNIQUE",
       );
       return await Shippers.where("ShipperID", 101).count();
@@ -336,10 +392,13 @@ export const CASES: readonly ConformanceCase[] = [
     name: "transaction rolls back",
     write: true,
     run: async (ns) => {
-      await assert.rejects(ns.transaction(async (tx) => {
-        await tx.getEntity("Shippers").create({ ShipperID: 102, CompanyName: "In tx" });
-        throw new Error("boom");
-      }), /boom/);
+      await assert.rejects(
+        ns.transaction(async (tx) => {
+          await tx.getEntity("Shippers").create({ ShipperID: 102, CompanyName: "In tx" });
+          throw new Error("boom");
+        }),
+        /boom/,
+      );
       return await ns.getEntity("Shippers").where("ShipperID", 102).count();
     },
     expect: 0,
@@ -349,10 +408,19 @@ export const CASES: readonly ConformanceCase[] = [
     write: true,
     run: async (ns) => {
       try {
-        await ns.getEntity("Products").create({ ProductID: 500, UnitPrice: "abc", Discontinued: "maybe" });
+        await ns.getEntity("Products").create({
+          ProductID: 500,
+          UnitPrice: "abc",
+          Discontinued: "maybe",
+        });
       } catch (error) {
-        const fields = (error as { issues?: { field: string }[] }).issues?.map((i) => i.field).sort();
-        return [(error as ODataActiveRecordError).code, fields, await ns.getEntity("Products").count()];
+        const fields = (error as { issues?: { field: string }[] }).issues?.map((i) => i.field)
+          .sort();
+        return [
+          (error as ODataActiveRecordError).code,
+          fields,
+          await ns.getEntity("Products").count(),
+        ];
       }
       return "no error";
     },
@@ -361,7 +429,9 @@ export const CASES: readonly ConformanceCase[] = [
   {
     name: "delete by id",
     write: true,
-    run: async (ns) => [await ns.getEntity("Shippers").deleteById(100), await ns.getEntity("Shippers").count()],
+    run: async (
+      ns,
+    ) => [await ns.getEntity("Shippers").deleteById(100), await ns.getEntity("Shippers").count()],
     expect: [1, 6],
   },
 ];

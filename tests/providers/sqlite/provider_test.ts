@@ -18,18 +18,25 @@ function isCode(code: string) {
   return (error: unknown) => error instanceof ODataActiveRecordError && error.code === code;
 }
 
-const NOTES = { fields: { id: { type: "integer", primaryKey: true }, text: { type: "string" } } } as const;
+const NOTES = {
+  fields: { id: { type: "integer", primaryKey: true }, text: { type: "string" } },
+} as const;
 
 Deno.test("sqlite: file opens in WAL mode with foreign keys and busy timeout", () =>
   withDir(async (dir) => {
     const filePath = join(dir, "a.db");
     const manager = new EntityNamespaceManager();
-    const ns = manager.createNamespace("a", { provider: { type: "sqlite", filePath, busyTimeoutMs: 1234 } });
+    const ns = manager.createNamespace("a", {
+      provider: { type: "sqlite", filePath, busyTimeoutMs: 1234 },
+    });
     ns.registerEntity("Notes", NOTES);
     await ns.sync();
     await ns.ping();
     const raw = new DatabaseSync(filePath);
-    assert.equal((raw.prepare("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode, "wal");
+    assert.equal(
+      (raw.prepare("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode,
+      "wal",
+    );
     raw.close();
     await manager.close();
   }));
@@ -38,7 +45,9 @@ Deno.test("sqlite: a held write lock becomes TIMEOUT after busyTimeoutMs, nothin
   withDir(async (dir) => {
     const filePath = join(dir, "lock.db");
     const manager = new EntityNamespaceManager();
-    const ns = manager.createNamespace("lock", { provider: { type: "sqlite", filePath, busyTimeoutMs: 50 } });
+    const ns = manager.createNamespace("lock", {
+      provider: { type: "sqlite", filePath, busyTimeoutMs: 50 },
+    });
     const Notes = ns.registerEntity("Notes", NOTES);
     await ns.sync();
     const other = new DatabaseSync(filePath);
@@ -58,8 +67,14 @@ Deno.test("sqlite: a held write lock becomes TIMEOUT after busyTimeoutMs, nothin
 Deno.test("sqlite: config errors, closed provider, read-only writes", () =>
   withDir(async (dir) => {
     // deno-lint-ignore no-explicit-any
-    await assert.rejects(createProvider({ type: "sqlite" } as any), isCode("INVALID_CONFIGURATION"));
-    await assert.rejects(createProvider({ type: "sqlite", filePath: "x.db", busyTimeoutMs: -1 }), isCode("INVALID_CONFIGURATION"));
+    await assert.rejects(
+      createProvider({ type: "sqlite" } as any),
+      isCode("INVALID_CONFIGURATION"),
+    );
+    await assert.rejects(
+      createProvider({ type: "sqlite", filePath: "x.db", busyTimeoutMs: -1 }),
+      isCode("INVALID_CONFIGURATION"),
+    );
     const provider = await createProvider({ type: "sqlite", filePath: ":memory:" });
     await provider.connect();
     await provider.ping();
@@ -71,7 +86,9 @@ Deno.test("sqlite: config errors, closed provider, read-only writes", () =>
     setup.exec('CREATE TABLE "Notes" ("id" INTEGER PRIMARY KEY, "text" TEXT)');
     setup.close();
     const manager = new EntityNamespaceManager();
-    const ns = manager.createNamespace("ro", { provider: { type: "sqlite", filePath, readOnly: true } });
+    const ns = manager.createNamespace("ro", {
+      provider: { type: "sqlite", filePath, readOnly: true },
+    });
     const Notes = ns.registerEntity("Notes", NOTES);
     assert.equal(await Notes.count(), 0);
     await assert.rejects(Notes.create({ text: "x" }), isCode("PROVIDER_ERROR"));
@@ -80,13 +97,18 @@ Deno.test("sqlite: config errors, closed provider, read-only writes", () =>
 
 Deno.test("sqlite: a small statement cache still serves many distinct queries", async () => {
   const manager = new EntityNamespaceManager();
-  const ns = manager.createNamespace("c", { provider: { type: "sqlite", filePath: ":memory:", statementCacheSize: 2 } });
+  const ns = manager.createNamespace("c", {
+    provider: { type: "sqlite", filePath: ":memory:", statementCacheSize: 2 },
+  });
   const Notes = ns.registerEntity("Notes", NOTES);
   await ns.sync();
   await Notes.createMany(Array.from({ length: 20 }, (_, i) => ({ text: `n${i}` })));
   for (let i = 0; i < 20; i++) {
     assert.equal(await Notes.filter(`id le ${i + 1}`).limit(i + 1).count(), i + 1);
-    assert.equal((await Notes.where("id", i + 1).select(i % 2 ? ["id"] : ["text"]).find()).data.length, 1);
+    assert.equal(
+      (await Notes.where("id", i + 1).select(i % 2 ? ["id"] : ["text"]).find()).data.length,
+      1,
+    );
   }
   await manager.close();
 });
