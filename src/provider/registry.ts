@@ -60,7 +60,17 @@ const LOADERS: Readonly<Record<string, Loader>> = {
   },
 };
 
-async function importProvider<T>(
+/**
+ * Runs a provider module loader and turns a failed import into `PROVIDER_DEPENDENCY_MISSING`
+ * naming what to install. Exported for provider authors and tests.
+ *
+ * @example
+ * ```ts
+ * import { importProvider } from "./registry.ts";
+ * await importProvider("sqlite", "node:sqlite", () => import("node:sqlite"));
+ * ```
+ */
+export async function importProvider<T>(
   type: string,
   dependency: string,
   load: () => Promise<T>,

@@ -1,0 +1,198 @@
+/**
+ * Every code of the catalogue is reachable: each has a scenario through the real API (real
+ * SQLite files) that raises it. A new code without a scenario fails this test.
+ */
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import {
+  createProvider,
+  type EntityNamespace,
+  EntityNamespaceManager,
+  ERROR_CATALOGUE,
+  type ErrorCode,
+  ODataActiveRecordError,
+  parseFilter,
+  parseQuery,
+} from "../../mod.ts";
+import { importProvider } from "../../src/provider/registry.ts";
+
+const dir = await mkdtemp(join(tmpdir(), "oar-codes-"));
+const manager = new EntityNamespaceManager();
+
+function namespaceWithTable(name: string, ddl: string): EntityNamespace {
+  const filePath = join(dir, `${name}.db`);
+  const db = new DatabaseSync(filePath);
+  db.exec(ddl);
+  db.close();
+  return manager.createNamespace(name, { provider: { type: "sqlite", filePath } });
+}
+
+async function main(): Promise<EntityNamespace> {
+  const ns = manager.createNamespace("main", {
+    provider: { type: "sqlite", filePath: join(dir, "main.db") },
+  });
+  ns.registerEntity("Items", {
+    fields: {
+      id: { type: "integer", primaryKey: true },
+      name: { type: "string", required: true, unique: true },
+    },
+  });
+  await ns.sync();
+  await ns.getEntity("Items").create({ name: "first" });
+  return ns;
+}
+
+const scenarios: Record<ErrorCode, () => unknown> = {
+  ODATA_SYNTAX: () => parseFilter("Price gt"),
+  QUERY_LIMIT_EXCEEDED: () => parseQuery("$top=5", { limits: { maxTop: 2 } }),
+  NOT_SUPPORTED: async () =>
+    (await main2()).getEntity("Items").filter(
+      "geo.distance(geography'SRID=4326;Point(1 2)',geography'SRID=4326;Point(1 3)') lt 1",
+    ).find(),
+  VALIDATION_FAILED: async () => (await main2()).getEntity("Items").create({ name: 42 }),
+  UNKNOWN_FIELD: async () => (await main2()).getEntity("Items").where("nmae", "eq", "x"),
+  UNKNOWN_ENTITY: async () => (await main2()).getEntity("Itemz"),
+  UNKNOWN_NAMESPACE: () => manager.getNamespace("nope"),
+  NAMESPACE_EXISTS: () =>
+    manager.createNamespace("main", { provider: { type: "sqlite", filePath: ":memory:" } }),
+  ENTITY_EXISTS: async () =>
+    (await main2()).registerEntity("Items", {
+      fields: { id: { type: "integer", primaryKey: true } },
+    }),
+  INVALID_SCHEMA: async () =>
+    (await main2()).registerEntity("NoKey", { fields: { a: { type: "string" } } }),
+  INVALID_OPERATOR: async () => (await main2()).getEntity("Items").where("id", "contains", "1"),
+  INVALID_ARGUMENT: async () => (await main2()).getEntity("Items").limit(-1),
+  TYPE_MISMATCH: async () => (await main2()).getEntity("Items").where("id", "eq", "one"),
+  NOT_FOUND: async () => (await main2()).getEntity("Items").findByIdOrFail(404),
+  UNSAFE_OPERATION: async () => (await main2()).getEntity("Items").delete(),
+  CONSTRAINT_UNIQUE: async () => (await main2()).getEntity("Items").create({ name: "first" }),
+  CONSTRAINT_NOT_NULL: async () => {
+    // The table is stricter than the registered schema: the database has the last word.
+    const ns = namespaceWithTable(
+      "notnull",
+      'CREATE TABLE "T" ("id" INTEGER PRIMARY KEY, "v" TEXT NOT NULL)',
+    );
+    ns.registerEntity("T", {
+      fields: { id: { type: "integer", primaryKey: true }, v: { type: "string" } },
+    });
+    await ns.getEntity("T").create({});
+  },
+  CONSTRAINT_FOREIGN_KEY: async () => {
+    const ns = manager.createNamespace("fk", {
+      provider: { type: "sqlite", filePath: ":memory:" },
+    });
+    ns.registerEntity("P", { fields: { id: { type: "integer", primaryKey: true } } });
+    ns.registerEntity("C", {
+      fields: { id: { type: "integer", primaryKey: true }, p: { type: "integer" } },
+      relations: { parent: { type: "one", entity: "P", foreignKey: "p" } },
+    });
+    await ns.sync();
+    await ns.getEntity("C").create({ p: 7 });
+  },
+  CONSTRAINT_CHECK: async () => {
+    const ns = namespaceWithTable(
+      "check",
+      'CREATE TABLE "T" ("id" INTEGER PRIMARY KEY, "n" INTEGER CHECK ("n" > 0))',
+    );
+    ns.registerEntity("T", {
+      fields: { id: { type: "integer", primaryKey: true }, n: { type: "integer" } },
+    });
+    await ns.getEntity("T").create({ n: -1 });
+  },
+  UNKNOWN_PROVIDER: () => createProvider({ type: "cassandra" } as never),
+  PROVIDER_DEPENDENCY_MISSING: () =>
+    importProvider(
+      "imaginary",
+      "npm:imaginary-driver",
+      () => import("./no-such-provider-module.ts" as string),
+    ),
+  PROVIDER_UNAVAILABLE: () =>
+    manager.createNamespace("gone", {
+      provider: { type: "sqlite", filePath: join(dir, "missing", "x.db") },
+    }).ping(),
+  PROVIDER_ERROR: async () => {
+    const ns = namespaceWithTable("ro", 'CREATE TABLE "T" ("id" INTEGER PRIMARY KEY)');
+    await ns.close();
+    const ro = manager.createNamespace("ro2", {
+      provider: { type: "sqlite", filePath: join(dir, "ro.db"), readOnly: true },
+    });
+    ro.registerEntity("T", { fields: { id: { type: "integer", primaryKey: true } } });
+    await ro.getEntity("T").create({ id: 1 });
+  },
+  TRANSACTION_FAILED: async () => {
+    // A deferred foreign key is only checked at COMMIT, so the commit itself fails.
+    const ns = namespaceWithTable(
+      "deferred",
+      'CREATE TABLE "P" ("id" INTEGER PRIMARY KEY); CREATE TABLE "C" ("id" INTEGER PRIMARY KEY, "p" INTEGER ' +
+        'REFERENCES "P" ("id") DEFERRABLE INITIALLY DEFERRED)',
+    );
+    ns.registerEntity("P", { fields: { id: { type: "integer", primaryKey: true } } });
+    ns.registerEntity("C", {
+      fields: { id: { type: "integer", primaryKey: true }, p: { type: "integer" } },
+    });
+    await ns.transaction(async (tx) => {
+      await tx.getEntity("C").create({ p: 9 });
+    });
+  },
+  TIMEOUT: async () => {
+    const filePath = join(dir, "busy.db");
+    const ns = manager.createNamespace("busy", {
+      provider: { type: "sqlite", filePath, busyTimeoutMs: 20 },
+    });
+    ns.registerEntity("T", { fields: { id: { type: "integer", primaryKey: true } } });
+    await ns.sync();
+    const other = new DatabaseSync(filePath);
+    other.exec("BEGIN IMMEDIATE");
+    try {
+      await ns.getEntity("T").create({});
+    } finally {
+      other.exec("ROLLBACK");
+      other.close();
+    }
+  },
+  ABORTED: async () => (await main2()).getEntity("Items").find({ signal: AbortSignal.abort() }),
+  INVALID_CONFIGURATION: () => manager.createNamespace("noprovider", {} as never),
+  CLOSED: async () => {
+    const ns = manager.createNamespace("closing", {
+      provider: { type: "sqlite", filePath: ":memory:" },
+    });
+    await ns.close();
+    await ns.connect();
+  },
+};
+
+let shared: Promise<EntityNamespace> | undefined;
+function main2(): Promise<EntityNamespace> {
+  shared ??= main();
+  return shared;
+}
+
+Deno.test("every error code has a scenario that raises it", async (t) => {
+  try {
+    assert.deepEqual(Object.keys(scenarios).sort(), Object.keys(ERROR_CATALOGUE).sort());
+    for (const [code, scenario] of Object.entries(scenarios)) {
+      await t.step(code, async () => {
+        try {
+          await scenario();
+        } catch (error) {
+          assert.ok(
+            error instanceof ODataActiveRecordError,
+            `${code}: not a module error: ${error}`,
+          );
+          assert.equal(error.code, code, error.message);
+          assert.equal(error.status, ERROR_CATALOGUE[code as ErrorCode].status);
+          assert.ok(error.message.length > 0 && error.suggestion.length > 0);
+          return;
+        }
+        assert.fail(`${code}: the scenario raised nothing`);
+      });
+    }
+  } finally {
+    await manager.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
