@@ -17,6 +17,8 @@
 import assert from "node:assert/strict";
 import process from "node:process";
 import {
+  EntityNamespaceManager,
+  ODataActiveRecordError,
   ODataSyntaxError,
   parseFilter,
   parseQuery,
@@ -27,7 +29,7 @@ import {
 /** One named check. */
 export interface SmokeCheck {
   readonly name: string;
-  readonly run: () => void;
+  readonly run: () => void | Promise<void>;
 }
 
 const path = (...names: string[]) => ({
@@ -177,15 +179,64 @@ export const SMOKE_CHECKS: readonly SmokeCheck[] = [
       assert.throws(() => parseQuery("$top=abc"), ODataSyntaxError);
     },
   },
+  {
+    // node:sqlite exists in Deno 2.2+, Node 22.5+ and Bun: the embedded default runs everywhere.
+    name: "Active Record on SQLite in memory",
+    run: async () => {
+      const manager = new EntityNamespaceManager();
+      try {
+        const shop = manager.createNamespace("shop", {
+          provider: { type: "sqlite", filePath: ":memory:" },
+        });
+        const Product = shop.registerEntity("Products", {
+          fields: {
+            ProductID: { type: "integer", primaryKey: true },
+            ProductName: { type: "string", required: true },
+            UnitPrice: { type: "decimal", scale: 2 },
+            Discontinued: { type: "boolean", defaultValue: false },
+          },
+        });
+        await shop.sync();
+        await Product.createMany([
+          { ProductName: "Chai", UnitPrice: 18 },
+          { ProductName: "Chang", UnitPrice: 19 },
+          { ProductName: "Côte de Blaye", UnitPrice: "263.50" },
+        ]);
+        const { data, count } = await Product.where("UnitPrice", "gt", 18).orderBy("ProductName")
+          .withCount()
+          .find();
+        assert.deepEqual(data.map((p) => p.toJSON()), [
+          { ProductID: 2, ProductName: "Chang", UnitPrice: "19.00", Discontinued: false },
+          { ProductID: 3, ProductName: "Côte de Blaye", UnitPrice: "263.50", Discontinued: false },
+        ]);
+        assert.equal(count, 2);
+        await assert.rejects(
+          shop.transaction(async (tx) => {
+            await tx.getEntity("Products").where("ProductID", 1).update({ Discontinued: true });
+            throw new Error("roll back");
+          }),
+          /roll back/,
+        );
+        assert.equal(await Product.where("Discontinued", true).count(), 0);
+        await assert.rejects(Product.delete(), (error: unknown) => {
+          assert.ok(error instanceof ODataActiveRecordError);
+          assert.equal(error.code, "UNSAFE_OPERATION");
+          return true;
+        });
+      } finally {
+        await manager.close();
+      }
+    },
+  },
 ];
 
 /** Runs every check and returns the counts and the failures (name and message). */
-export function runSmoke(): { passed: number; failed: number; failures: string[] } {
+export async function runSmoke(): Promise<{ passed: number; failed: number; failures: string[] }> {
   let passed = 0;
   const failures: string[] = [];
   for (const check of SMOKE_CHECKS) {
     try {
-      check.run();
+      await check.run();
       passed++;
     } catch (error) {
       failures.push(`${check.name}: ${error instanceof Error ? error.message : String(error)}`);
@@ -195,7 +246,7 @@ export function runSmoke(): { passed: number; failed: number; failures: string[]
 }
 
 if (import.meta.main) {
-  const { passed, failed, failures } = runSmoke();
+  const { passed, failed, failures } = await runSmoke();
   for (const failure of failures) console.error(`FAIL ${failure}`);
   console.log(`portable smoke: ${passed} passed, ${failed} failed`);
   if (failed > 0) process.exitCode = 1;

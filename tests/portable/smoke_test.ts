@@ -8,6 +8,6 @@ import { SMOKE_CHECKS } from "./smoke.ts";
 
 Deno.test("portable smoke checks", async (t) => {
   for (const check of SMOKE_CHECKS) {
-    await t.step(check.name, () => check.run());
+    await t.step(check.name, async () => await check.run());
   }
 });
