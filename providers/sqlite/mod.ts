@@ -21,6 +21,7 @@ import type {
 import type { SqliteProviderConfig } from "../../src/provider/registry.ts";
 import { compileDelete, compileInsert, compileUpdate } from "./compiler/write.ts";
 import { mapSqliteError, SqliteConnection } from "./connection.ts";
+import { PlanCache } from "./compiler/plans.ts";
 import { executeCount, executeRead, streamRows } from "./read.ts";
 import { syncSchema } from "./schema.ts";
 
@@ -58,27 +59,46 @@ class TransactionLock {
   async idle(): Promise<void> {
     while (this.#held) await this.#tail;
   }
+
+  /** `idle()`, or undefined when no transaction is open (no promise, no microtask). */
+  whenIdle(): Promise<void> | undefined {
+    return this.#held ? this.idle() : undefined;
+  }
 }
 
 const checkSignal = throwIfAborted;
 
-/** Operations on one connection; `guard` runs before each (waits for other transactions). */
+/** How many compiled statement templates a provider keeps (each a few kilobytes at most). */
+const PLAN_CACHE_SIZE = 256;
+
+/**
+ * Operations on one connection; `guard` runs before each and returns a promise only when there
+ * is something to wait for (another transaction), so reads outside transactions do not await.
+ */
 class SqliteOperations implements ProviderOperations {
   readonly #connection: () => SqliteConnection;
-  readonly #guard: () => Promise<void>;
+  readonly #guard: () => Promise<void> | undefined;
   readonly #inTransaction: boolean;
+  readonly #plans: PlanCache;
 
-  constructor(connection: () => SqliteConnection, guard: () => Promise<void>, inTransaction: boolean) {
+  constructor(
+    connection: () => SqliteConnection,
+    guard: () => Promise<void> | undefined,
+    inTransaction: boolean,
+    plans: PlanCache,
+  ) {
     this.#connection = connection;
     this.#guard = guard;
     this.#inTransaction = inTransaction;
+    this.#plans = plans;
   }
 
   async read(request: ReadRequest, options?: ExecutionOptions): Promise<ReadResult> {
     checkSignal(options?.signal);
-    await this.#guard();
+    const wait = this.#guard();
+    if (wait !== undefined) await wait;
     try {
-      return executeRead(this.#connection(), request, options?.signal);
+      return executeRead(this.#connection(), request, options?.signal, this.#plans);
     } catch (error) {
       throw mapSqliteError(error, { entity: request.entity.name });
     }
@@ -89,7 +109,7 @@ class SqliteOperations implements ProviderOperations {
     await this.#guard();
     let count = 0;
     try {
-      for (const row of streamRows(this.#connection(), request)) {
+      for (const row of streamRows(this.#connection(), request, undefined, this.#plans)) {
         // Check cancellation in batches; yield to the event loop so others progress.
         if (++count % 256 === 0) checkSignal(options?.signal);
         yield row;
@@ -101,7 +121,8 @@ class SqliteOperations implements ProviderOperations {
 
   async count(request: ReadRequest, options?: ExecutionOptions): Promise<number> {
     checkSignal(options?.signal);
-    await this.#guard();
+    const wait = this.#guard();
+    if (wait !== undefined) await wait;
     try {
       return executeCount(this.#connection(), request, options?.signal);
     } catch (error) {
@@ -191,6 +212,8 @@ export class SqliteProvider implements Provider {
   #closed = false;
   readonly #lock = new TransactionLock();
   readonly #operations: SqliteOperations;
+  /** Compiled statements by request shape, shared by the provider and its transactions. */
+  readonly #plans = new PlanCache(PLAN_CACHE_SIZE);
 
   /** Validates the config; no I/O until `connect()`. */
   constructor(config: SqliteProviderConfig) {
@@ -209,7 +232,12 @@ export class SqliteProvider implements Provider {
       }
     }
     this.#config = config;
-    this.#operations = new SqliteOperations(() => this.#open(), () => this.#lock.idle(), false);
+    this.#operations = new SqliteOperations(
+      () => this.#open(),
+      () => this.#lock.whenIdle(),
+      false,
+      this.#plans,
+    );
   }
 
   #open(): SqliteConnection {
@@ -237,6 +265,7 @@ export class SqliteProvider implements Provider {
   /** Closes the database. */
   close(): Promise<void> {
     this.#closed = true;
+    this.#plans.clear();
     this.#connection?.close();
     this.#connection = undefined;
     return Promise.resolve();
@@ -300,7 +329,12 @@ export class SqliteProvider implements Provider {
       } catch (error) {
         throw mapSqliteError(error, {});
       }
-      const operations = new SqliteOperations(() => this.#open(), () => Promise.resolve(), true);
+      const operations = new SqliteOperations(
+        () => this.#open(),
+        () => undefined, // this transaction holds the lock: nothing to wait for
+        true,
+        this.#plans,
+      );
       let result: T;
       try {
         result = await work(operations);

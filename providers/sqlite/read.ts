@@ -5,6 +5,10 @@
  * stitches related rows to their parents: an object or null for to-one, an array for to-many.
  * Link columns fetched only for stitching never appear in the rows.
  *
+ * Rows are fetched as arrays of column values when the executor offers it (`values`), decoded by
+ * a per-shape decoder (`decode.ts`), and statements come from a {@linkcode PlanCache} when the
+ * caller passes one.
+ *
  * `$expand=*` expands every navigation property one level (named items take precedence);
  * `$levels=n` on a navigation back to the same entity is rewritten to n nested expansions.
  * Not supported: `$ref`, `/$count` and `$count` inside `$expand`, `$levels=max`, multi-segment
@@ -23,10 +27,17 @@ import {
 import type { ReadRequest, ReadResult, Row } from "../../src/provider/provider.ts";
 import { ODataActiveRecordError, QueryLimitError } from "../../src/errors/errors.ts";
 import { DEFAULT_QUERY_LIMITS } from "../../src/odata/limits.ts";
-import { decodeValue, type SqlValue } from "./values.ts";
+import type { SqlValue } from "./values.ts";
 import { entityScope, invalidArgument, notSupported, unknownField } from "./compiler/context.ts";
-import { compileExpansion } from "./compiler/expand.ts";
-import { compileCount, compileRead, type ResultColumn } from "./compiler/select.ts";
+import { compileExpansion, type ExpansionRequest } from "./compiler/expand.ts";
+import type { PlanCache } from "./compiler/plans.ts";
+import {
+  compileCount,
+  type CompiledRead,
+  compileRead,
+  type ResultColumn,
+} from "./compiler/select.ts";
+import { rowDecoder, setOwn } from "./decode.ts";
 
 /**
  * What the executor needs from a database connection (the driver implements it over
@@ -48,6 +59,10 @@ export interface SqliteExecutor {
   all(sql: string, params: readonly SqlValue[]): Record<string, unknown>[];
   /** The rows of a query one at a time. */
   iterate(sql: string, params: readonly SqlValue[]): IterableIterator<Record<string, unknown>>;
+  /** Optional, preferred for reads: every row as its column values in SELECT order. */
+  values?(sql: string, params: readonly SqlValue[]): unknown[][];
+  /** Optional, preferred for streams: the rows one at a time as column values. */
+  iterateValues?(sql: string, params: readonly SqlValue[]): IterableIterator<unknown[]>;
 }
 
 /**
@@ -61,10 +76,23 @@ export interface SqliteExecutor {
  */
 export const EXPAND_CHUNK_SIZE = 500;
 
-/** A decoded row with the raw values of its single-step columns (for stitching). */
+/** A decoded row with the stored column values it came from (link columns stitch expansions). */
 interface Node {
   readonly row: Row;
-  readonly raw: ReadonlyMap<string, unknown>;
+  readonly stored: readonly unknown[];
+}
+
+/** Rows of one compiled shape, and the column position of each single-step property. */
+interface Level {
+  readonly nodes: readonly Node[];
+  readonly positions: ReadonlyMap<string, number>;
+}
+
+/** Where rows come from: the executor, and the plan cache when the caller keeps one. */
+interface Source {
+  readonly executor: SqliteExecutor;
+  readonly plans: PlanCache | undefined;
+  readonly signal: AbortSignal | undefined;
 }
 
 interface ExpansionPlan {
@@ -89,48 +117,62 @@ function checkSignal(signal: AbortSignal | undefined): void {
   );
 }
 
-/** Sets a property even when its name is `__proto__`. */
-function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === "__proto__") {
-    Object.defineProperty(target, key, {
-      value,
-      enumerable: true,
-      writable: true,
-      configurable: true,
+const NO_FIELDS: readonly string[] = Object.freeze([]);
+
+const positionMaps = new WeakMap<readonly ResultColumn[], ReadonlyMap<string, number>>();
+
+/** The column position of each single-step property of a compiled read (made once per shape). */
+function positionsOf(columns: readonly ResultColumn[]): ReadonlyMap<string, number> {
+  let positions = positionMaps.get(columns);
+  if (positions === undefined) {
+    positions = new Map();
+    columns.forEach((c, i) => {
+      if (c.path.length === 1) (positions as Map<string, number>).set(c.path[0]!, i);
     });
-  } else {
-    target[key] = value;
+    positionMaps.set(columns, positions);
   }
+  return positions;
 }
 
-function decodeNode(stored: Record<string, unknown>, columns: readonly ResultColumn[]): Node {
-  const row: Row = {};
-  const raw = new Map<string, unknown>();
-  for (const column of columns) {
-    const value = stored[column.alias];
-    if (column.path.length === 1) raw.set(column.path[0]!, value);
-    if (column.hidden) continue;
-    const decoded = decodeValue({
-      type: column.type,
-      name: column.alias,
-      definition: { scale: column.scale },
-    }, value);
-    let target: Record<string, unknown> = row;
-    for (const step of column.path.slice(0, -1)) {
-      if (!Object.hasOwn(target, step)) setOwn(target, step, {});
-      target = target[step] as Record<string, unknown>;
-    }
-    setOwn(target, column.path[column.path.length - 1]!, decoded);
+/** Every row of a compiled read as column values in SELECT order. */
+function storedValues(executor: SqliteExecutor, compiled: CompiledRead): unknown[][] {
+  if (executor.values !== undefined) return executor.values(compiled.sql, compiled.params);
+  const { columns } = compiled;
+  return executor.all(compiled.sql, compiled.params).map((row) => columns.map((c) => row[c.alias]));
+}
+
+/** Runs a compiled read and decodes its rows, keeping the stored values for stitching. */
+function fetch(executor: SqliteExecutor, compiled: CompiledRead): Node[] {
+  const decode = rowDecoder(compiled.columns);
+  const stored = storedValues(executor, compiled);
+  const nodes: Node[] = new Array(stored.length);
+  for (let i = 0; i < stored.length; i++) {
+    nodes[i] = { row: decode(stored[i]!), stored: stored[i]! };
   }
-  return { row, raw };
+  return nodes;
 }
 
 /** A map key for a tuple of stored values (1 and 1.0 and "1" meet, as they do in SQL). */
 function linkKey(values: readonly unknown[]): string | undefined {
   if (values.some((v) => v === null || v === undefined)) return undefined;
-  return values.map((v) => v instanceof Uint8Array ? `b:${[...v].join(",")}` : String(v)).join(
-    "\u0000",
-  );
+  return values.map(linkPart).join("\u0000");
+}
+
+function linkPart(value: unknown): string {
+  return value instanceof Uint8Array ? `b:${[...value].join(",")}` : String(value);
+}
+
+/** The link key of a node over `fields` (the common single field without an array). */
+function nodeKey(
+  node: Node,
+  fields: readonly string[],
+  positions: ReadonlyMap<string, number>,
+): string | undefined {
+  if (fields.length === 1) {
+    const value = node.stored[positions.get(fields[0]!)!];
+    return value === null || value === undefined ? undefined : linkPart(value);
+  }
+  return linkKey(fields.map((f) => node.stored[positions.get(f)!]));
 }
 
 // --- expansion planning -----------------------------------------------------------------------
@@ -209,57 +251,68 @@ function planExpansions(
 // --- executing --------------------------------------------------------------------------------
 
 function expand(
-  executor: SqliteExecutor,
+  source: Source,
   schema: SchemaResolver,
   parent: EntityMetadata,
-  parents: readonly Node[],
+  parents: Level,
   plans: readonly ExpansionPlan[],
-  signal: AbortSignal | undefined,
 ): void {
   for (const plan of plans) {
     const { relation } = plan;
+    // Each parent's link key, computed once for the query and again for stitching.
+    const parentKeys = parents.nodes.map((node) =>
+      nodeKey(node, relation.localFields, parents.positions)
+    );
     const tuples = new Map<string, SqlValue[]>();
-    for (const node of parents) {
-      const values = relation.localFields.map((f) => node.raw.get(f));
-      const key = linkKey(values);
-      if (key !== undefined) tuples.set(key, values as SqlValue[]);
-    }
+    parents.nodes.forEach((node, i) => {
+      const key = parentKeys[i];
+      if (key === undefined) return;
+      const values = relation.localFields.map((f) => node.stored[parents.positions.get(f)!]);
+      tuples.set(key, values as SqlValue[]);
+    });
     const keyFields = [...new Set(plan.children.flatMap((child) => child.relation.localFields))];
     const children: Node[] = [];
-    const byParent = new Map<string, Node[]>();
+    let childPositions: ReadonlyMap<string, number> = new Map();
+    const byParent = new Map<string, Row[]>();
     const all = [...tuples.values()];
     for (let start = 0; start < all.length; start += EXPAND_CHUNK_SIZE) {
-      checkSignal(signal);
-      const compiled = compileExpansion({
+      checkSignal(source.signal);
+      const request: ExpansionRequest = {
         schema,
         parent,
         navigation: plan.name,
         query: plan.query,
         keys: all.slice(start, start + EXPAND_CHUNK_SIZE),
         keyFields,
-      });
-      for (const stored of executor.all(compiled.sql, compiled.params)) {
-        const node = decodeNode(stored, compiled.columns);
+      };
+      const compiled = source.plans === undefined
+        ? compileExpansion(request)
+        : source.plans.expansion(request);
+      childPositions = positionsOf(compiled.columns);
+      for (const node of fetch(source.executor, compiled)) {
         children.push(node);
-        const key = linkKey(relation.targetFields.map((f) => node.raw.get(f)))!;
+        const key = nodeKey(node, relation.targetFields, childPositions)!;
         const list = byParent.get(key);
-        if (list === undefined) byParent.set(key, [node]);
-        else list.push(node);
+        if (list === undefined) byParent.set(key, [node.row]);
+        else list.push(node.row);
       }
     }
     // One query per navigation property of the next level, over all children at once.
-    expand(executor, schema, plan.target, children, plan.children, signal);
-    for (const node of parents) {
-      const key = linkKey(relation.localFields.map((f) => node.raw.get(f)));
-      const related = key === undefined ? [] : byParent.get(key) ?? [];
-      const value = relation.kind === "one" ? related[0]?.row ?? null : related.map((n) => n.row);
+    const next: Level = { nodes: children, positions: childPositions };
+    expand(source, schema, plan.target, next, plan.children);
+    parents.nodes.forEach((node, i) => {
+      const key = parentKeys[i];
+      const related = key === undefined ? undefined : byParent.get(key);
+      // Every parent gets its own array: rows are handed out as mutable records.
+      const value = relation.kind === "one" ? related?.[0] ?? null : related?.slice() ?? [];
       setOwn(node.row, plan.name, value);
-    }
+    });
   }
 }
 
 /**
- * Reads rows with their expansions and, when `query.count` is true, the total count.
+ * Reads rows with their expansions and, when `query.count` is true, the total count. With
+ * `plans`, statements come from (and go into) that cache instead of being compiled every time.
  *
  * @example
  * ```ts
@@ -273,16 +326,30 @@ export function executeRead(
   executor: SqliteExecutor,
   request: ReadRequest,
   signal?: AbortSignal,
+  plans?: PlanCache,
 ): ReadResult {
   checkSignal(signal);
-  const plans = planExpansions(request.schema, request.entity, request.query.expand, 1);
-  const keyFields = [...new Set(plans.flatMap((plan) => plan.relation.localFields))];
-  const compiled = compileRead(request, { keyFields });
-  const nodes = executor.all(compiled.sql, compiled.params).map((stored) =>
-    decodeNode(stored, compiled.columns)
-  );
-  expand(executor, request.schema, request.entity, nodes, plans, signal);
-  const rows = nodes.map((node) => node.row);
+  const expansions = planExpansions(request.schema, request.entity, request.query.expand, 1);
+  const keyFields = expansions.length === 0
+    ? NO_FIELDS
+    : [...new Set(expansions.flatMap((plan) => plan.relation.localFields))];
+  const compiled = plans === undefined
+    ? compileRead(request, { keyFields })
+    : plans.read(request, keyFields);
+  let rows: Row[];
+  if (expansions.length === 0) {
+    // No stitching: decode straight into the result.
+    const decode = rowDecoder(compiled.columns);
+    const stored = storedValues(executor, compiled);
+    rows = new Array(stored.length);
+    for (let i = 0; i < stored.length; i++) rows[i] = decode(stored[i]!);
+  } else {
+    const nodes = fetch(executor, compiled);
+    const source: Source = { executor, plans, signal };
+    const level: Level = { nodes, positions: positionsOf(compiled.columns) };
+    expand(source, request.schema, request.entity, level, expansions);
+    rows = nodes.map((node) => node.row);
+  }
   if (request.query.count !== true) return { rows };
   return { rows, count: executeCount(executor, request, signal) };
 }
@@ -310,7 +377,8 @@ export function executeCount(
 }
 
 /**
- * Streams decoded rows one by one (flat memory). `$expand` is not supported here.
+ * Streams decoded rows one by one (flat memory). `$expand` is not supported here. `plans` as in
+ * {@linkcode executeRead}.
  *
  * @example
  * ```ts
@@ -324,14 +392,21 @@ export function* streamRows(
   executor: SqliteExecutor,
   request: ReadRequest,
   signal?: AbortSignal,
+  plans?: PlanCache,
 ): Generator<Row, void, undefined> {
   if (request.query.expand !== undefined && request.query.expand.length > 0) {
     throw notSupported("$expand in streamed reads", "Use read() for expansions.");
   }
   checkSignal(signal);
-  const compiled = compileRead(request);
-  for (const stored of executor.iterate(compiled.sql, compiled.params)) {
+  const compiled = plans === undefined ? compileRead(request) : plans.read(request, NO_FIELDS);
+  const decode = rowDecoder(compiled.columns);
+  const { columns } = compiled;
+  const rows = executor.iterateValues !== undefined
+    ? executor.iterateValues(compiled.sql, compiled.params)
+    : Iterator.from(executor.iterate(compiled.sql, compiled.params))
+      .map((row) => columns.map((c) => row[c.alias]));
+  for (const stored of rows) {
     checkSignal(signal);
-    yield decodeNode(stored, compiled.columns).row;
+    yield decode(stored);
   }
 }

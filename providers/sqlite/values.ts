@@ -311,8 +311,16 @@ export function encodeValue(field: ValueField, canonical: unknown): SqlValue {
 
 type Decoder = (field: ValueField, stored: SqlValue) => unknown;
 
-/** Decimal text without exponent: `toFixed(scale)` when a scale is declared, else shortest. */
-function decimalText(value: number, scale: number | undefined): string {
+/**
+ * Decimal text without exponent: `toFixed(scale)` when a scale is declared, else shortest.
+ *
+ * @example
+ * ```ts
+ * import { decimalText } from "./values.ts";
+ * decimalText(1.5, 2); // "1.50"
+ * ```
+ */
+export function decimalText(value: number, scale: number | undefined): string {
   if (Object.is(value, -0)) value = 0;
   if (scale !== undefined && Math.abs(value) < 1e21) return value.toFixed(scale);
   const text = String(value);

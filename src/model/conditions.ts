@@ -154,7 +154,15 @@ export function fieldLiteral(scope: ConditionScope, field: FieldMetadata, value:
       { suggestion: coerced.suggestion, context: { field: field.name, type: field.type } },
     );
   }
-  const canonical = coerced.value;
+  return canonicalLiteral(field, coerced.value);
+}
+
+/**
+ * The literal of a value that is canonical for the field's type already (as `coerceValue`
+ * returns it): what `fieldLiteral` gives for it, without coercing it again.
+ */
+export function canonicalLiteral(field: FieldMetadata, canonical: unknown): LiteralNode {
+  if (canonical === null) return literal(null);
   switch (field.type) {
     case "integer":
       return typedLiteral("int", canonical as number);

@@ -9,7 +9,7 @@ import { and } from "../odata/builders.ts";
 import { ODataActiveRecordError, throwIfAborted } from "../errors/errors.ts";
 import type { ExecutionOptions, ProviderOperations, ReadRequest, Row } from "../provider/provider.ts";
 import type { ModelContext } from "./context.ts";
-import { type ConditionScope, fieldLiteral, unknownField } from "./conditions.ts";
+import { canonicalLiteral, type ConditionScope, fieldLiteral, unknownField } from "./conditions.ts";
 import { type BulkWriteOptions, type FindResult, Query } from "./query.ts";
 import { type ActiveRecord, recordClassFor, type RecordOf } from "./record.ts";
 import type { EntityMetadata } from "./schema.ts";
@@ -40,6 +40,11 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
   /** Field checks and literal making use this. */
   readonly scope: ConditionScope;
   readonly #Record: new (model: EntityModel<T>, values: Row, persisted: boolean) => ActiveRecord<T>;
+  readonly #relationNames: readonly string[];
+  /** Models of navigation targets, made once: `wrap()` needs them for every expanded row. */
+  readonly #related = new Map<string, EntityModel<Row>>();
+  /** The key fields' path nodes (AST nodes are immutable, so every key filter shares them). */
+  readonly #keyPaths: ReadonlyMap<string, Expression>;
 
   /** Internal: models are made by namespaces. */
   constructor(metadata: EntityMetadata, context: ModelContext) {
@@ -47,7 +52,13 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
     this.metadata = metadata;
     this.context = context;
     this.scope = { entity: metadata, schema: context.schema, options: context.options };
-    this.#Record = recordClassFor<T>([...metadata.fields.keys()], [...metadata.relations.keys()]);
+    this.#relationNames = [...metadata.relations.keys()];
+    this.#Record = recordClassFor<T>([...metadata.fields.keys()], this.#relationNames);
+    this.#keyPaths = new Map(metadata.key.map((name): [string, Expression] => {
+      const segments = [{ kind: "Property", name }] as const;
+      const path: Expression = { kind: "Path", root: "implicit", segments };
+      return [name, Object.freeze(path)];
+    }));
   }
 
   /** The entity name. */
@@ -62,6 +73,8 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
 
   /** The model of a navigation property's target, in the same context. */
   relatedModel(navigation: string): EntityModel<Row> {
+    const known = this.#related.get(navigation);
+    if (known !== undefined) return known;
     const relation = this.metadata.relations.get(navigation);
     if (relation === undefined) throw this.unknownField(navigation);
     const target = this.context.schema.getEntityMetadata(relation.target);
@@ -70,7 +83,9 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
         context: { entity: relation.target },
       });
     }
-    return new EntityModel(target, this.context);
+    const model = new EntityModel(target, this.context);
+    this.#related.set(navigation, model);
+    return model;
   }
 
   /** Validates and coerces data for a write; throws one `ValidationError` listing every issue. */
@@ -81,7 +96,7 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
   /** Wraps canonical values as a record (`persisted` false for `build()`). */
   wrap(values: Row, persisted = true): RecordOf<T> {
     const record = new this.#Record(this, values, persisted) as RecordOf<T>;
-    for (const [name] of this.metadata.relations) {
+    for (const name of this.#relationNames) {
       const nested = values[name];
       if (nested === undefined || nested === null) continue;
       const related = this.relatedModel(name);
@@ -103,18 +118,20 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
 
   #keyFilter(key: unknown): Expression {
     const values = keyFromValue(this.metadata, key, this.context.options);
+    // The values are canonical already: they become literals without a second coercion.
     const parts: Expression[] = this.metadata.key.map((name) => ({
       kind: "Binary",
       operator: "eq",
-      left: { kind: "Path", root: "implicit", segments: [{ kind: "Property", name }] },
-      right: fieldLiteral(this.scope, this.metadata.fields.get(name)!, values[name]),
+      left: this.#keyPaths.get(name)!,
+      right: canonicalLiteral(this.metadata.fields.get(name)!, values[name]),
     }));
     return parts.length === 1 ? parts[0]! : and(...parts);
   }
 
-  async #operations(options: ExecutionOptions | undefined): Promise<ProviderOperations> {
+  /** The context's operations; callers are async, so a thrown abort becomes their rejection. */
+  #operations(options: ExecutionOptions | undefined): Promise<ProviderOperations> {
     throwIfAborted(options?.signal);
-    return await this.context.operations();
+    return this.context.operations();
   }
 
   /** Internal: runs a read for a query of this model. */
@@ -196,8 +213,11 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
 
   /** The record with this key (a value, or an object for composite keys), or `undefined`. */
   async findById(key: unknown, options?: ExecutionOptions): Promise<RecordOf<T> | undefined> {
-    const row = await this.findRowById(key, options);
-    return row === undefined ? undefined : this.wrap(row);
+    // findRowById() inlined: one async step less on the hottest read.
+    const operations = await this.#operations(options);
+    const request = this.#request({ filter: this.#keyFilter(key) });
+    const { rows } = await operations.read(request, options);
+    return rows[0] === undefined ? undefined : this.wrap(rows[0]);
   }
 
   /** The record with this key; throws a `NOT_FOUND` error when there is none. */

@@ -148,9 +148,9 @@ export class EntityNamespace implements ModelContext {
     return this.#provider;
   }
 
-  /** The provider's operations, connecting first. */
-  async operations(): Promise<ProviderOperations> {
-    return await this.connect();
+  /** The provider's operations, connecting first (the shared, settled promise once connected). */
+  operations(): Promise<ProviderOperations> {
+    return this.connect();
   }
 
   /** The provider's capabilities once connected. */

@@ -319,6 +319,18 @@ export function assertKnownField(entity: EntityMetadata, name: string): FieldMet
   });
 }
 
+const keyFields = new WeakMap<EntityMetadata, readonly FieldMetadata[]>();
+
+/** The key fields' metadata, looked up once per entity (every by-key call needs it). */
+function keyFieldsOf(entity: EntityMetadata): readonly FieldMetadata[] {
+  let fields = keyFields.get(entity);
+  if (fields === undefined) {
+    fields = entity.key.map((name) => entity.fields.get(name)!);
+    keyFields.set(entity, fields);
+  }
+  return fields;
+}
+
 /**
  * Converts a key as passed to `findById` (and other by-key methods) to a canonical key object:
  * a scalar (or `{ Key: value }`) for a single key, an object with every key field for a
@@ -339,15 +351,16 @@ export function keyFromValue(
   key: unknown,
   options: CoerceOptions = {},
 ): Record<string, unknown> {
-  const fields = entity.key.map((name) => entity.fields.get(name)!);
-  const example = fields.length === 1
-    ? `findById(${KEY_EXAMPLES[fields[0]!.type]})`
-    : `findById({ ${fields.map((f) => `${f.name}: ${KEY_EXAMPLES[f.type]}`).join(", ")} })`;
-  const invalid = (message: string): ODataActiveRecordError =>
-    new ODataActiveRecordError("INVALID_ARGUMENT", message, {
+  const fields = keyFieldsOf(entity);
+  const invalid = (message: string): ODataActiveRecordError => {
+    const example = fields.length === 1
+      ? `findById(${KEY_EXAMPLES[fields[0]!.type]})`
+      : `findById({ ${fields.map((f) => `${f.name}: ${KEY_EXAMPLES[f.type]}`).join(", ")} })`;
+    return new ODataActiveRecordError("INVALID_ARGUMENT", message, {
       suggestion: `Pass the key like ${example}.`,
       context: { entity: entity.name, key: [...entity.key] },
     });
+  };
   let given: Record<string, unknown>;
   if (isPlainObject(key)) {
     given = key;

@@ -45,6 +45,7 @@ import {
 import { type Fragment, join, param, raw, sql } from "./fragment.ts";
 import { compileCall, compileTypeFunction } from "./functions.ts";
 import { compilePath } from "./paths.ts";
+import { literalParameter, valueDependent } from "./template.ts";
 
 type Handler<N> = (node: N, ctx: ExprContext, hint: FieldType | undefined, mode: Mode) => Typed;
 
@@ -67,7 +68,7 @@ function compileLiteral(node: LiteralNode, _ctx: ExprContext, hint: FieldType | 
     return { sql: raw("NULL"), type: encoded.type, nullable: true, constant: null };
   }
   return {
-    sql: param(encoded.value),
+    sql: param(literalParameter(node, hint, encoded)),
     type: encoded.type,
     nullable: false,
     constant: encoded.value,
@@ -134,6 +135,7 @@ function compatible(left: ValueType, right: ValueType): boolean {
 
 /** `x op date` where x is a datetime and date a literal day: the whole-day rule. */
 function dayComparison(op: Comparison, value: Typed, day: string, mode: Mode): Typed {
+  valueDependent(); // the day's bounds are computed here, not bound from the literal
   const start = param(`${day}T00:00:00.000Z`);
   const next = param(nextDayStart(day));
   const x = value.sql;
@@ -260,6 +262,7 @@ function arithmetic(op: Arithmetic): BinaryHandler {
     }
     const type = arithmeticType(op, left.type, right.type);
     const dividing = op === "div" || op === "divby" || op === "mod";
+    if (dividing && right.constant !== undefined) valueDependent(); // a literal 0 is refused
     if (dividing && isZero(right.constant)) {
       if (type === "number") throw notSupported("floating-point division by zero (IEEE infinity)");
       throw invalidArgument(`Division by zero in ${op}`, { operator: op });
@@ -390,6 +393,7 @@ function compileCase(node: CaseExpression, ctx: ExprContext, hint: FieldType | u
   const type = mergeTypes(branches.map((b) => b.then.type));
   const parts = branches.map((b) => sql`WHEN ${b.when} THEN ${b.then.sql}`);
   const last = node.branches[node.branches.length - 1]!.when;
+  if (last.kind === "Literal") valueDependent(); // `true:` makes the case exhaustive
   const exhaustive = last.kind === "Literal" && last.value === true;
   return {
     sql: sql`(CASE ${join(parts, " ")} END)`,

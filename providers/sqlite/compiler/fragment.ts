@@ -36,6 +36,9 @@ export interface CompiledQuery {
  */
 export type Fragment = CompiledQuery;
 
+/** The parameters of a fragment without placeholders (frozen: fragments share it). */
+const NO_PARAMS: readonly SqlValue[] = Object.freeze([]);
+
 /**
  * Trusted SQL text without parameters (keywords, operators, generated constants).
  *
@@ -46,7 +49,7 @@ export type Fragment = CompiledQuery;
  * ```
  */
 export function raw(text: string): Fragment {
-  return { sql: text, params: [] };
+  return { sql: text, params: NO_PARAMS };
 }
 
 /**
@@ -72,7 +75,9 @@ export function param(value: SqlValue): Fragment {
  * ```
  */
 export function ident(...parts: readonly string[]): Fragment {
-  return { sql: parts.map(quoteIdentifier).join("."), params: [] };
+  let text = quoteIdentifier(parts[0]!);
+  for (let i = 1; i < parts.length; i++) text += `.${quoteIdentifier(parts[i]!)}`;
+  return { sql: text, params: NO_PARAMS };
 }
 
 /**
@@ -85,7 +90,15 @@ export function ident(...parts: readonly string[]): Fragment {
  * ```
  */
 export function join(parts: readonly Fragment[], separator: string): Fragment {
-  return { sql: parts.map((p) => p.sql).join(separator), params: parts.flatMap((p) => p.params) };
+  if (parts.length === 0) return { sql: "", params: NO_PARAMS };
+  let text = parts[0]!.sql;
+  let params = parts[0]!.params;
+  for (let i = 1; i < parts.length; i++) {
+    const part = parts[i]!;
+    text += separator + part.sql;
+    params = concatParams(params, part.params);
+  }
+  return { sql: text, params };
 }
 
 /**
@@ -99,12 +112,20 @@ export function join(parts: readonly Fragment[], separator: string): Fragment {
  */
 export function sql(strings: TemplateStringsArray, ...parts: readonly Fragment[]): Fragment {
   let text = strings[0]!;
-  const params: SqlValue[] = [];
-  parts.forEach((part, i) => {
+  let params: readonly SqlValue[] = NO_PARAMS;
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i]!;
     text += part.sql + strings[i + 1]!;
-    params.push(...part.params);
-  });
+    params = concatParams(params, part.params);
+  }
   return { sql: text, params };
+}
+
+/** Fragments are immutable, so parameter lists are shared rather than copied when one side is empty. */
+function concatParams(a: readonly SqlValue[], b: readonly SqlValue[]): readonly SqlValue[] {
+  if (b.length === 0) return a;
+  if (a.length === 0) return b;
+  return [...a, ...b];
 }
 
 /**

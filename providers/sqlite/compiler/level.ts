@@ -4,9 +4,15 @@
  * that cannot follow what is there (a filter after a `top`, a `groupby`) first wraps the level
  * into a subquery, carrying its order along as hidden `$o` columns.
  *
- * Order: ascending keys sort nulls first and descending keys nulls last (OData), spelled out as
- * `NULLS FIRST`/`NULLS LAST`. Every level ends its ORDER BY with tie-breakers (the entity key,
- * or the grouping columns) so results and paging are deterministic.
+ * Order: ascending keys sort nulls first and descending keys nulls last (OData), which is
+ * SQLite's own order, so no `NULLS FIRST`/`NULLS LAST` is written. Every level ends its ORDER BY
+ * with tie-breakers (the entity key, or the grouping columns) so results and paging are
+ * deterministic; a tie-breaker already among the sort keys is left out.
+ *
+ * Paging: `LIMIT` is written as an integer literal (validated), `OFFSET` as a parameter. SQLite
+ * takes the value of a bound `LIMIT ?` into its plan, so it re-prepares the statement whenever
+ * that parameter is bound (measured with SQLite 3.53: about 6 µs per run, more than a key
+ * lookup costs); a bound `OFFSET ?` costs nothing of the kind.
  *
  * @module
  */
@@ -134,20 +140,30 @@ function paged(level: Level): boolean {
  * import { AliasGenerator } from "./fragment.ts";
  * import { resolveEntity } from "../../../src/model/schema.ts";
  * orderKeys(baseLevel(resolveEntity("T", { fields: { Id: { type: "integer", primaryKey: true } } }), new AliasGenerator()));
- * // [{ sql: '"t0"."Id" ASC NULLS FIRST', params: [] }]
+ * // [{ sql: '"t0"."Id" ASC', params: [] }]
  * ```
  */
 export function orderKeys(level: Level): Fragment[] {
-  const keys = [
-    ...level.orderBy,
-    ...level.tiebreak.map((name) => ({
-      sql: level.scope.properties.get(name)!.sql,
-      direction: "asc" as const,
-    })),
-  ];
-  return keys.map((k) =>
-    sql`${k.sql} ${raw(k.direction === "asc" ? "ASC NULLS FIRST" : "DESC NULLS LAST")}`
+  const keys = level.orderBy.map((k) =>
+    sql`${k.sql} ${raw(k.direction === "asc" ? "ASC" : "DESC")}`
   );
+  for (const name of level.tiebreak) {
+    const column = level.scope.properties.get(name)!.sql;
+    // A column already sorted on decides every tie it could break (whatever its direction).
+    const sorted = column.params.length === 0 &&
+      level.orderBy.some((k) => k.sql.params.length === 0 && k.sql.sql === column.sql);
+    if (!sorted) keys.push(sql`${column} ASC`);
+  }
+  return keys;
+}
+
+/** The LIMIT count as SQL text (-1: none). Checked again so no other text can reach SQL. */
+function limitText(limit: number | undefined): string {
+  const n = limit ?? -1;
+  if (!Number.isSafeInteger(n) || n < -1) {
+    throw invalidArgument(`A LIMIT must be a safe integer, got ${n}`, { limit: n });
+  }
+  return String(n);
 }
 
 /**
@@ -160,7 +176,7 @@ export function orderKeys(level: Level): Fragment[] {
  * import { resolveEntity } from "../../../src/model/schema.ts";
  * const level = baseLevel(resolveEntity("T", { fields: { Id: { type: "integer", primaryKey: true } } }), new AliasGenerator());
  * render(level, [{ sql: ident("t0", "Id"), alias: "Id" }], { ordered: true }).sql;
- * // 'SELECT "t0"."Id" AS "Id" FROM "T" AS "t0" ORDER BY "t0"."Id" ASC NULLS FIRST'
+ * // 'SELECT "t0"."Id" AS "Id" FROM "T" AS "t0" ORDER BY "t0"."Id" ASC'
  * ```
  */
 export function render(
@@ -185,7 +201,7 @@ export function render(
     parts.push(sql`ORDER BY ${join(keys, ", ")}`);
   }
   if (paged(level)) {
-    parts.push(sql`LIMIT ${param(BigInt(level.limit ?? -1))}`);
+    parts.push(raw(`LIMIT ${limitText(level.limit)}`));
     if (level.offset > 0) parts.push(sql`OFFSET ${param(BigInt(level.offset))}`);
   }
   return join(parts, " ");
@@ -226,7 +242,7 @@ export function rebind(properties: ReadonlyMap<string, Typed>, alias: string): M
  * import { resolveEntity } from "../../../src/model/schema.ts";
  * const aliases = new AliasGenerator();
  * const level = baseLevel(resolveEntity("T", { fields: { Id: { type: "integer", primaryKey: true } } }), aliases);
- * wrap({ ...level, limit: 5 }, aliases).from.sql; // '(SELECT ... LIMIT ?) AS "t1"'
+ * wrap({ ...level, limit: 5 }, aliases).from.sql; // '(SELECT ... LIMIT 5) AS "t1"'
  * ```
  */
 export function wrap(level: Level, aliases: AliasGenerator): Level {

@@ -1,6 +1,7 @@
 /**
- * The SQLite compiler: OData AST → `{ sql, params }`. Values always travel as parameters and
- * identifiers pass {@linkcode quoteIdentifier}.
+ * The SQLite compiler: OData AST → `{ sql, params }`. Values always travel as parameters (the
+ * one exception: `LIMIT` counts, validated integers, see `level.ts`) and identifiers pass
+ * {@linkcode quoteIdentifier}. {@linkcode PlanCache} reuses compiled statements by request shape.
  *
  * @example
  * ```ts
@@ -41,5 +42,6 @@ export {
   type ResultColumn,
 } from "./select.ts";
 export { compileExpansion, type ExpansionRequest } from "./expand.ts";
+export { PlanCache } from "./plans.ts";
 export { compileDelete, compileInsert, compileUpdate } from "./write.ts";
 export { registerSqliteFunctions, SQLITE_FUNCTIONS, type SqliteFunctionHost } from "./udf.ts";
