@@ -5,7 +5,13 @@
  * @module
  */
 
-import type { Expression, ExpandItem, ODataQuery, OrderByItem, SearchExpression } from "../odata/ast.ts";
+import type {
+  ExpandItem,
+  Expression,
+  ODataQuery,
+  OrderByItem,
+  SearchExpression,
+} from "../odata/ast.ts";
 import { and, or } from "../odata/builders.ts";
 import { parseFilter } from "../odata/parser/expression.ts";
 import { parseQuery } from "../odata/parser/query.ts";
@@ -65,7 +71,9 @@ export class Query<T extends Row = Row> {
   }
 
   #andFilter(expression: Expression): Query<T> {
-    return this.#with({ filter: this.ast.filter === undefined ? expression : and(this.ast.filter, expression) });
+    return this.#with({
+      filter: this.ast.filter === undefined ? expression : and(this.ast.filter, expression),
+    });
   }
 
   /**
@@ -84,11 +92,19 @@ export class Query<T extends Row = Row> {
 
   /** Adds an OData `$filter` expression with `and`: `filter("UnitPrice gt 20")`. */
   filter(text: string): Query<T> {
+    if (typeof text !== "string") {
+      throw invalid("filter() takes an OData $filter expression", { text });
+    }
     return this.#andFilter(parseFilter(text));
   }
 
   /** Restricts the fields returned (keys are always kept for records). */
   select(fields: readonly string[] | string, ...more: string[]): Query<T> {
+    if (typeof fields !== "string" && !Array.isArray(fields)) {
+      throw invalid('select() takes field names: select(["A", "B"]) or select("A", "B")', {
+        fields,
+      });
+    }
     const list = typeof fields === "string" ? [fields, ...more] : [...fields, ...more];
     for (const field of list) resolveFieldPath(this.target.scope, field);
     return this.#with({ select: list.map((name) => ({ path: name.split("/") })) });
@@ -97,9 +113,13 @@ export class Query<T extends Row = Row> {
   /** Adds a sort key; call again for more keys. */
   orderBy(field: string, direction: "asc" | "desc" = "asc"): Query<T> {
     if (direction !== "asc" && direction !== "desc") {
-      throw new ODataActiveRecordError("INVALID_ARGUMENT", `orderBy direction must be "asc" or "desc"`, {
-        context: { direction },
-      });
+      throw new ODataActiveRecordError(
+        "INVALID_ARGUMENT",
+        `orderBy direction must be "asc" or "desc"`,
+        {
+          context: { direction },
+        },
+      );
     }
     const { node } = resolveFieldPath(this.target.scope, field);
     const item: OrderByItem = { expression: node, direction };
@@ -127,15 +147,22 @@ export class Query<T extends Row = Row> {
    */
   expand(navigation: string, shape?: (q: Query<Row>) => Query<Row>): Query<T> {
     const entity = this.target.metadata;
+    if (typeof navigation !== "string") {
+      throw invalid("expand() takes a navigation property name", { navigation });
+    }
     if (!entity.relations.has(navigation)) throw this.target.unknownField(navigation);
     let item: ExpandItem = { path: [navigation] };
     if (shape !== undefined) {
       const targetModel = this.target.relatedModel(navigation);
       const nested = shape(targetModel as unknown as Query<Row>);
       if (!(nested instanceof Query)) {
-        throw new ODataActiveRecordError("INVALID_ARGUMENT", "An expand() callback must return a query", {
-          context: { navigation },
-        });
+        throw new ODataActiveRecordError(
+          "INVALID_ARGUMENT",
+          "An expand() callback must return a query",
+          {
+            context: { navigation },
+          },
+        );
       }
       item = { path: [navigation], options: nested.ast };
     }
@@ -145,12 +172,16 @@ export class Query<T extends Row = Row> {
 
   /** Free-text search over the entity's searchable fields (`$search` syntax). */
   search(text: string): Query<T> {
+    if (typeof text !== "string") throw invalid("search() takes the search text", { text });
     const search: SearchExpression = parseSearchText(text);
     return this.#with({ search });
   }
 
   /** Applies a whole OData query string; options it gives replace those set before. */
   query(odata: string | URLSearchParams): Query<T> {
+    if (typeof odata !== "string" && !(odata instanceof URLSearchParams)) {
+      throw invalid("query() takes an OData query string or URLSearchParams", { query: odata });
+    }
     const parsed = parseQuery(odata);
     const merged: Record<string, unknown> = { ...this.ast };
     for (const [name, value] of Object.entries(parsed)) {
@@ -209,11 +240,19 @@ export class Query<T extends Row = Row> {
   }
 }
 
+function invalid(message: string, context: Record<string, unknown>): ODataActiveRecordError {
+  return new ODataActiveRecordError("INVALID_ARGUMENT", message, { context });
+}
+
 function nonNegativeInteger(name: string, n: number): number {
   if (!Number.isSafeInteger(n) || n < 0) {
-    throw new ODataActiveRecordError("INVALID_ARGUMENT", `${name}() needs a non-negative integer, got ${n}`, {
-      context: { [name]: n },
-    });
+    throw new ODataActiveRecordError(
+      "INVALID_ARGUMENT",
+      `${name}() needs a non-negative integer, got ${n}`,
+      {
+        context: { [name]: n },
+      },
+    );
   }
   return n;
 }

@@ -19,6 +19,11 @@ import type {
   PathSegment,
   UnaryExpression,
 } from "./ast.ts";
+import { ODataActiveRecordError } from "../errors/errors.ts";
+
+function invalidArgument(message: string): ODataActiveRecordError {
+  return new ODataActiveRecordError("INVALID_ARGUMENT", message);
+}
 
 /** A JavaScript value that {@linkcode literal} turns into a literal node. */
 export type LiteralInput = string | number | bigint | boolean | null | Date;
@@ -50,14 +55,14 @@ export function literal(value: LiteralInput): LiteralNode {
       });
     default:
       if (value instanceof Date) {
-        if (Number.isNaN(value.getTime())) throw new RangeError("literal(): invalid Date");
+        if (Number.isNaN(value.getTime())) throw invalidArgument("literal(): invalid Date");
         return Object.freeze({
           kind: "Literal",
           type: "datetimeoffset",
           value: value.toISOString(),
         });
       }
-      throw new TypeError(`literal(): unsupported value of type ${typeof value}`);
+      throw invalidArgument(`literal(): unsupported value of type ${typeof value}`);
   }
 }
 
@@ -94,9 +99,14 @@ export function typedLiteral(
  * ```
  */
 export function prop(path: string): PathExpression {
+  if (typeof path !== "string") {
+    throw invalidArgument('prop() takes a path such as "Category/CategoryName"');
+  }
   const names = path.split("/");
   for (const name of names) {
-    if (name.length === 0) throw new TypeError(`prop(): empty segment in ${JSON.stringify(path)}`);
+    if (name.length === 0) {
+      throw invalidArgument(`prop(): empty segment in ${JSON.stringify(path)}`);
+    }
   }
   return Object.freeze({
     kind: "Path",
@@ -255,7 +265,9 @@ export function list(values: readonly Operand[]): ListExpression {
 }
 
 function chain(operator: "and" | "or", expressions: readonly Expression[]): Expression {
-  if (expressions.length === 0) throw new TypeError(`${operator}() needs at least one expression`);
+  if (expressions.length === 0) {
+    throw invalidArgument(`${operator}() needs at least one expression`);
+  }
   // Left-nested, as the parser builds `a and b and c`, so both forms deep-equal.
   return expressions.reduce((left, right) => binary(operator, left, right));
 }

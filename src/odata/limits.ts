@@ -4,6 +4,8 @@
  * @module
  */
 
+import { ODataActiveRecordError } from "../errors/errors.ts";
+
 /** Configurable limits; every parse option takes a partial set merged over the defaults. */
 export interface QueryLimits {
   /**
@@ -70,7 +72,11 @@ export function resolveLimits(limits: Partial<QueryLimits> | undefined): QueryLi
   const merged = { ...DEFAULT_QUERY_LIMITS, ...limits };
   for (const [name, value] of Object.entries(merged)) {
     if (!Number.isInteger(value) || value < 0) {
-      throw new RangeError(`Query limit ${name} must be a non-negative integer, got ${value}`);
+      throw new ODataActiveRecordError(
+        "INVALID_ARGUMENT",
+        `Query limit ${name} must be a non-negative integer, got ${value}`,
+        { context: { limit: name, value } },
+      );
     }
   }
   return merged;
