@@ -70,9 +70,13 @@ export function resolveFieldPath(
   path: string,
 ): { node: PathExpression; field: FieldMetadata } {
   if (typeof path !== "string" || path.length === 0) {
-    throw new ODataActiveRecordError("INVALID_ARGUMENT", `A field name must be a non-empty string`, {
-      context: { entity: scope.entity.name, field: path },
-    });
+    throw new ODataActiveRecordError(
+      "INVALID_ARGUMENT",
+      `A field name must be a non-empty string`,
+      {
+        context: { entity: scope.entity.name, field: path },
+      },
+    );
   }
   const names = path.split("/");
   let entity = scope.entity;
@@ -136,7 +140,8 @@ const comparable = new WeakMap<FieldMetadata, FieldMetadata>();
 function comparableField(field: FieldMetadata): FieldMetadata {
   let loose = comparable.get(field);
   if (loose === undefined) {
-    const { maxLength: _m, precision: _p, scale: _s, enum: _e, validate: _v, ...definition } = field.definition;
+    const { maxLength: _m, precision: _p, scale: _s, enum: _e, validate: _v, ...definition } =
+      field.definition;
     loose = { ...field, definition };
     comparable.set(field, loose);
   }
@@ -144,13 +149,19 @@ function comparableField(field: FieldMetadata): FieldMetadata {
 }
 
 /** A literal of the field's type from a JavaScript value (coerced to the field's type). */
-export function fieldLiteral(scope: ConditionScope, field: FieldMetadata, value: unknown): LiteralNode {
+export function fieldLiteral(
+  scope: ConditionScope,
+  field: FieldMetadata,
+  value: unknown,
+): LiteralNode {
   if (value === null) return literal(null);
   const coerced = coerceValue(comparableField(field), value, scope.options);
   if (!coerced.ok) {
     throw new ODataActiveRecordError(
       "TYPE_MISMATCH",
-      `Value ${describe(value)} does not fit field ${field.name} (${field.type}): ${coerced.reason}`,
+      `Value ${
+        describe(value)
+      } does not fit field ${field.name} (${field.type}): ${coerced.reason}`,
       { suggestion: coerced.suggestion, context: { field: field.name, type: field.type } },
     );
   }
@@ -238,7 +249,9 @@ export function buildCondition(
     case "lt":
     case "le":
       if (UNORDERED.has(field.type)) invalid("the type has no order");
-      if (value === null || value === undefined) invalid("null has no order; use eq or ne with null");
+      if (value === null || value === undefined) {
+        invalid("null has no order; use eq or ne with null");
+      }
       return { kind: "Binary", operator: op, left: node, right: fieldLiteral(scope, field, value) };
     default:
       if (value === undefined) invalid("the value is undefined; pass null to compare with null");
@@ -253,7 +266,10 @@ export function buildCondition(
 }
 
 /** Builds `a eq 1 and b eq 2` from `{ a: 1, b: 2 }` (arrays mean `in`). */
-export function buildObjectCondition(scope: ConditionScope, conditions: Record<string, unknown>): Expression {
+export function buildObjectCondition(
+  scope: ConditionScope,
+  conditions: Record<string, unknown>,
+): Expression {
   const parts = Object.entries(conditions).map(([field, value]) =>
     buildCondition(scope, field, Array.isArray(value) ? "in" : "eq", value)
   );
@@ -321,7 +337,9 @@ export class ConditionBuilder {
 export function conditionFromArgs(scope: ConditionScope, args: readonly unknown[]): Expression {
   const [first, second, third] = args;
   if (typeof first === "function") {
-    const result = (first as (q: ConditionBuilder) => ConditionBuilder)(new ConditionBuilder(scope));
+    const result = (first as (q: ConditionBuilder) => ConditionBuilder)(
+      new ConditionBuilder(scope),
+    );
     if (!(result instanceof ConditionBuilder) || result.expression === undefined) {
       throw new ODataActiveRecordError(
         "INVALID_ARGUMENT",

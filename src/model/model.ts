@@ -7,7 +7,12 @@
 import type { Expression, ODataQuery } from "../odata/ast.ts";
 import { and } from "../odata/builders.ts";
 import { ODataActiveRecordError, throwIfAborted } from "../errors/errors.ts";
-import type { ExecutionOptions, ProviderOperations, ReadRequest, Row } from "../provider/provider.ts";
+import type {
+  ExecutionOptions,
+  ProviderOperations,
+  ReadRequest,
+  Row,
+} from "../provider/provider.ts";
 import type { ModelContext } from "./context.ts";
 import { canonicalLiteral, type ConditionScope, fieldLiteral, unknownField } from "./conditions.ts";
 import { type BulkWriteOptions, type FindResult, Query } from "./query.ts";
@@ -141,15 +146,32 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
     const result = await operations.read(this.#request(query), options);
     const data = result.rows.map((row) => this.wrap(row));
     const executionTime = performance.now() - started;
+    const warnings = query.select === undefined || query.apply !== undefined
+      ? []
+      : this.#selectWarnings(query);
     return result.count === undefined
-      ? { data, warnings: [], metadata: { executionTime } }
-      : { data, count: result.count, warnings: [], metadata: { executionTime } };
+      ? { data, warnings, metadata: { executionTime } }
+      : { data, count: result.count, warnings, metadata: { executionTime } };
+  }
+
+  /** Records read without their key cannot be saved, reloaded or destroyed: say so up front. */
+  #selectWarnings(query: ODataQuery): string[] {
+    const selected = new Set(query.select!.map((item) => item.path.join("/")));
+    if (selected.has("*")) return [];
+    const missing = this.metadata.key.filter((name) => !selected.has(name));
+    return missing.length === 0 ? [] : [
+      `select() leaves out the key (${missing.join(", ")}): these ${this.name} records cannot be ` +
+      `saved, reloaded or destroyed`,
+    ];
   }
 
   /** Internal: counts for a query of this model. */
   async runCount(query: ODataQuery, options?: ExecutionOptions): Promise<number> {
     const operations = await this.#operations(options);
-    return await operations.count(this.#request({ filter: query.filter, search: query.search }), options);
+    return await operations.count(
+      this.#request({ filter: query.filter, search: query.search }),
+      options,
+    );
   }
 
   /** Internal: streams a query of this model. */
@@ -161,19 +183,30 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
   }
 
   /** Internal: updates rows matching `filter`. */
-  async runUpdate(filter: Expression | undefined, changes: Partial<T>, options?: BulkWriteOptions): Promise<number> {
+  async runUpdate(
+    filter: Expression | undefined,
+    changes: Partial<T>,
+    options?: BulkWriteOptions,
+  ): Promise<number> {
     if (filter === undefined && options?.all !== true) throw unsafe(this.name, "update");
     const values = this.validate(changes, "update");
     if (Object.keys(values).length === 0) return 0;
     const operations = await this.#operations(options);
-    return await operations.update({ entity: this.metadata, schema: this.context.schema, filter }, values, options);
+    return await operations.update(
+      { entity: this.metadata, schema: this.context.schema, filter },
+      values,
+      options,
+    );
   }
 
   /** Internal: deletes rows matching `filter`. */
   async runDelete(filter: Expression | undefined, options?: BulkWriteOptions): Promise<number> {
     if (filter === undefined && options?.all !== true) throw unsafe(this.name, "delete");
     const operations = await this.#operations(options);
-    return await operations.delete({ entity: this.metadata, schema: this.context.schema, filter }, options);
+    return await operations.delete(
+      { entity: this.metadata, schema: this.context.schema, filter },
+      options,
+    );
   }
 
   /** Internal: inserts one validated row and returns it as stored. */
@@ -198,7 +231,10 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
   }
 
   /** Creates many records in one transaction: all are written, or none. */
-  async createMany(rows: readonly Partial<T>[], options?: ExecutionOptions): Promise<RecordOf<T>[]> {
+  async createMany(
+    rows: readonly Partial<T>[],
+    options?: ExecutionOptions,
+  ): Promise<RecordOf<T>[]> {
     if (!Array.isArray(rows)) {
       throw new ODataActiveRecordError("INVALID_ARGUMENT", "createMany() needs an array of rows", {
         context: { entity: this.name },
@@ -224,9 +260,13 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
   async findByIdOrFail(key: unknown, options?: ExecutionOptions): Promise<RecordOf<T>> {
     const record = await this.findById(key, options);
     if (record === undefined) {
-      throw new ODataActiveRecordError("NOT_FOUND", `${this.name} with key ${JSON.stringify(key)} was not found`, {
-        context: { entity: this.name, key },
-      });
+      throw new ODataActiveRecordError(
+        "NOT_FOUND",
+        `${this.name} with key ${JSON.stringify(key)} was not found`,
+        {
+          context: { entity: this.name, key },
+        },
+      );
     }
     return record;
   }
@@ -256,9 +296,13 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
     const conflict = options?.conflictFields ?? this.metadata.key;
     const missing = conflict.filter((name) => row[name] === undefined || row[name] === null);
     if (missing.length > 0) {
-      throw new ODataActiveRecordError("INVALID_ARGUMENT", `upsert() needs values for ${missing.join(", ")}`, {
-        context: { entity: this.name, missing },
-      });
+      throw new ODataActiveRecordError(
+        "INVALID_ARGUMENT",
+        `upsert() needs values for ${missing.join(", ")}`,
+        {
+          context: { entity: this.name, missing },
+        },
+      );
     }
     const filter = and(
       ...conflict.map((name): Expression => ({
@@ -271,7 +315,9 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
     const work = async (operations: ProviderOperations): Promise<Row> => {
       const target = { entity: this.metadata, schema: this.context.schema, filter };
       const changes: Row = {};
-      for (const [name, value] of Object.entries(row)) if (!conflict.includes(name)) changes[name] = value;
+      for (const [name, value] of Object.entries(row)) {
+        if (!conflict.includes(name)) changes[name] = value;
+      }
       const affected = Object.keys(changes).length === 0
         ? (await operations.count(this.#request({ filter }), options))
         : await operations.update(target, changes, options);
@@ -284,7 +330,9 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
     };
     const operations = await this.#operations(options);
     const stored = this.context.capabilities()?.transactions && "transaction" in operations
-      ? await (operations as { transaction<R>(w: (tx: ProviderOperations) => Promise<R>): Promise<R> })
+      ? await (operations as {
+        transaction<R>(w: (tx: ProviderOperations) => Promise<R>): Promise<R>;
+      })
         .transaction(work)
       : await work(operations);
     return this.wrap(stored);
@@ -301,7 +349,8 @@ function unsafe(entity: string, action: string): ODataActiveRecordError {
     "UNSAFE_OPERATION",
     `Refusing to ${action} every row of ${entity} without a filter`,
     {
-      suggestion: `Add where(...) before ${action}(), or pass { all: true } to ${action} every row on purpose`,
+      suggestion:
+        `Add where(...) before ${action}(), or pass { all: true } to ${action} every row on purpose`,
       context: { entity, action },
     },
   );

@@ -17,7 +17,12 @@ import type {
 import { createProvider, type ProviderConfig } from "../provider/registry.ts";
 import type { ModelContext, NamespaceOptions } from "./context.ts";
 import { EntityModel } from "./model.ts";
-import { type EntityDefinition, type EntityMetadata, resolveEntity, type SchemaResolver } from "./schema.ts";
+import {
+  type EntityDefinition,
+  type EntityMetadata,
+  resolveEntity,
+  type SchemaResolver,
+} from "./schema.ts";
 
 /** Options of `createNamespace()`. */
 export interface CreateNamespaceOptions extends NamespaceOptions {
@@ -132,7 +137,9 @@ export class EntityNamespace implements ModelContext {
   connect(options?: ExecutionOptions): Promise<Provider> {
     if (this.#closed) {
       return Promise.reject(
-        new ODataActiveRecordError("CLOSED", `Namespace ${this.name} is closed`, { context: { namespace: this.name } }),
+        new ODataActiveRecordError("CLOSED", `Namespace ${this.name} is closed`, {
+          context: { namespace: this.name },
+        }),
       );
     }
     this.#provider ??= (async () => {
@@ -161,9 +168,13 @@ export class EntityNamespace implements ModelContext {
   /** Registers an entity and returns its model. */
   registerEntity<T extends Row = Row>(name: string, definition: EntityDefinition): EntityModel<T> {
     if (this.#entities.has(name)) {
-      throw new ODataActiveRecordError("ENTITY_EXISTS", `Entity ${name} is already registered in ${this.name}`, {
-        context: { namespace: this.name, entity: name },
-      });
+      throw new ODataActiveRecordError(
+        "ENTITY_EXISTS",
+        `Entity ${name} is already registered in ${this.name}`,
+        {
+          context: { namespace: this.name, entity: name },
+        },
+      );
     }
     const model = new EntityModel<T>(resolveEntity(name, definition), this);
     this.#entities.set(name, model as unknown as EntityModel);
@@ -177,7 +188,9 @@ export class EntityNamespace implements ModelContext {
       const closest = closestName(name, this.#entities.keys());
       throw new ODataActiveRecordError(
         "UNKNOWN_ENTITY",
-        `Unknown entity '${name}' in namespace ${this.name}.${closest ? ` Did you mean '${closest}'?` : ""}`,
+        `Unknown entity '${name}' in namespace ${this.name}.${
+          closest ? ` Did you mean '${closest}'?` : ""
+        }`,
         { context: { namespace: this.name, entity: name, closest } },
       );
     }
@@ -217,14 +230,24 @@ export class EntityNamespace implements ModelContext {
   }
 
   /** Runs `work` in one transaction; everything it wrote is rolled back if it throws. */
-  async transaction<R>(work: (tx: TransactionScope) => Promise<R>, options?: ExecutionOptions): Promise<R> {
+  async transaction<R>(
+    work: (tx: TransactionScope) => Promise<R>,
+    options?: ExecutionOptions,
+  ): Promise<R> {
     const provider = await this.connect(options);
     if (!provider.capabilities.transactions) {
-      throw new ODataActiveRecordError("NOT_SUPPORTED", `Provider ${provider.type} has no transactions`, {
-        context: { namespace: this.name, provider: provider.type },
-      });
+      throw new ODataActiveRecordError(
+        "NOT_SUPPORTED",
+        `Provider ${provider.type} has no transactions`,
+        {
+          context: { namespace: this.name, provider: provider.type },
+        },
+      );
     }
-    return await provider.transaction((operations) => work(new TransactionScope(this, operations)), options);
+    return await provider.transaction(
+      (operations) => work(new TransactionScope(this, operations)),
+      options,
+    );
   }
 
   /** Checks that the provider answers. */
@@ -277,10 +300,14 @@ export class EntityNamespaceManager {
   /** Creates a namespace (no I/O: it connects on first use). */
   createNamespace(name: string, options: CreateNamespaceOptions): EntityNamespace {
     if (typeof name !== "string" || !NAMESPACE_NAME.test(name)) {
-      throw new ODataActiveRecordError("INVALID_ARGUMENT", `Invalid namespace name ${JSON.stringify(name)}`, {
-        suggestion: "Use letters, digits, _ . or -, starting with a letter or _",
-        context: { namespace: name },
-      });
+      throw new ODataActiveRecordError(
+        "INVALID_ARGUMENT",
+        `Invalid namespace name ${JSON.stringify(name)}`,
+        {
+          suggestion: "Use letters, digits, _ . or -, starting with a letter or _",
+          context: { namespace: name },
+        },
+      );
     }
     if (this.#namespaces.has(name)) {
       throw new ODataActiveRecordError("NAMESPACE_EXISTS", `Namespace ${name} exists already`, {
@@ -288,10 +315,14 @@ export class EntityNamespaceManager {
       });
     }
     if (options === null || typeof options !== "object" || options.provider === undefined) {
-      throw new ODataActiveRecordError("INVALID_CONFIGURATION", `Namespace ${name} needs a provider`, {
-        suggestion: `Pass { provider: { type: "sqlite", filePath: "./app.db" } }`,
-        context: { namespace: name },
-      });
+      throw new ODataActiveRecordError(
+        "INVALID_CONFIGURATION",
+        `Namespace ${name} needs a provider`,
+        {
+          suggestion: `Pass { provider: { type: "sqlite", filePath: "./app.db" } }`,
+          context: { namespace: name },
+        },
+      );
     }
     const namespace = new EntityNamespace(name, { ...this.#defaults, ...options });
     this.#namespaces.set(name, namespace);

@@ -298,6 +298,10 @@ Deno.test("select, orderBy, limit, offset, withCount, search, query string", asy
     (await Tasks.search("report OR bike").orderBy("id").find()).data.map((t) => t.get("id")),
     [2, 4],
   );
+  const keyless = await Tasks.select(["title"]).limit(1).find();
+  assert.deepEqual(keyless.warnings, [
+    "select() leaves out the key (id): these Tasks records cannot be saved, reloaded or destroyed",
+  ]);
   const viaText = await Tasks.query(
     "$filter=priority eq 2&$orderby=id desc&$top=1&$count=true&$select=id",
   ).find();
