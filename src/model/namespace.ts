@@ -266,6 +266,11 @@ export class EntityNamespace implements ModelContext {
     const provider = await pending.catch(() => undefined);
     await provider?.close();
   }
+  /** Closes the namespace at the end of an `await using` block. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
 }
 
 /** Options of the manager. */
@@ -366,4 +371,9 @@ export class EntityNamespaceManager {
     this.#namespaces.clear();
     await Promise.all(all.map((namespace) => namespace.close()));
   }
+  /** Closes every namespace at the end of an `await using` block. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
 }

@@ -496,3 +496,14 @@ Deno.test("records: build, save, dirty tracking, reload, destroy", async () => {
   await rejectsCode(task.reload(), "NOT_FOUND");
   assert.equal(JSON.stringify(draft), JSON.stringify(draft.toJSON()));
 });
+
+Deno.test("await using closes the manager and its namespaces", async () => {
+  let namespace: EntityNamespace;
+  {
+    await using manager = new EntityNamespaceManager();
+    namespace = manager.createNamespace("scoped", { provider: { type: "sqlite", filePath: ":memory:" } });
+    namespace.registerEntity("Notes", { fields: { id: { type: "integer", primaryKey: true } } });
+    await namespace.sync();
+  }
+  await rejectsCode(namespace.getEntity("Notes").count(), "CLOSED");
+});
