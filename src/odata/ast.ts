@@ -6,6 +6,10 @@
  * @module
  */
 
+import type { AggregateFrom, Transformation } from "./ast_apply.ts";
+
+export type * from "./ast_apply.ts";
+
 // ---------------------------------------------------------------------------------------------
 // Expressions ($filter, $orderby, $compute, lambda predicates, ...)
 // ---------------------------------------------------------------------------------------------
@@ -48,8 +52,12 @@ export interface LiteralNode {
   readonly enumType?: string;
 }
 
-/** Where a member path starts. */
-export type PathRoot = "implicit" | "$it" | "$this" | "$root" | "variable";
+/**
+ * Where a member path starts: `implicit` (a property of the current instance, or an annotation
+ * when the first segment is an {@linkcode AnnotationSegment}), `$it`, `$this`, `$root`, a lambda
+ * `variable`, or `$these` (the current collection, aggregation extension: `$these/$count`).
+ */
+export type PathRoot = "implicit" | "$it" | "$this" | "$root" | "$these" | "variable";
 
 /** A structural property or navigation property step. */
 export interface PropertySegment {
@@ -123,6 +131,71 @@ export interface CountSegment {
   readonly search?: SearchExpression;
 }
 
+/**
+ * An annotation value (URL Conventions §5.1.1.16): `Price/@Measures.Currency`,
+ * `@Core.Messages/any(...)`, `Price/@Currency#Reporting` (`#` written `%23` in a URL).
+ */
+export interface AnnotationSegment {
+  /** The node kind. */
+  readonly kind: "Annotation";
+  /** The term without `@`: qualified (`Measures.Currency`) or bare (`Currency`). */
+  readonly term: string;
+  /** The qualifier after `#`. */
+  readonly qualifier?: string;
+}
+
+/**
+ * The `$filter(...)` path segment on a collection (URL Conventions §4.12):
+ * `Addresses/$filter(endswith(Street,'St'))/$count`. Named `FilterSegment` so that it is not
+ * confused with the `filter(...)` transformation of `$apply`.
+ */
+export interface FilterSegment {
+  /** The node kind. */
+  readonly kind: "FilterSegment";
+  /** The condition the members of the collection must meet. */
+  readonly predicate: Expression;
+}
+
+/**
+ * The `aggregate(...)` path segment of the aggregation extension: one aggregate over a collection,
+ * `Sales/aggregate(Amount with sum)`, `$these/aggregate($count)`. Named `AggregateSegment` so
+ * that it is not confused with the `aggregate(...)` transformation of `$apply`.
+ */
+export interface AggregateSegment {
+  /** The node kind. */
+  readonly kind: "AggregateSegment";
+  /** The aggregate, shaped like an `aggregate(...)` item without alias. */
+  readonly aggregate: AggregateFunction;
+}
+
+/**
+ * The aggregate of an {@linkcode AggregateSegment}: the shapes of {@linkcode AggregateItem}
+ * without `alias` (an aggregate function has none). `$count` may carry `from` here.
+ */
+export type AggregateFunction =
+  | {
+    /** The node kind. */
+    readonly kind: "AggregateExpression";
+    /** The aggregated expression. */
+    readonly expression: Expression;
+    /** `sum`, `min`, `max`, `average`, `countdistinct`, or a qualified custom method. */
+    readonly method: string;
+    /** The `from` grouping steps. */
+    readonly from?: readonly AggregateFrom[];
+  }
+  | {
+    /** The node kind. */
+    readonly kind: "AggregateCount";
+    /** The `from` grouping steps. */
+    readonly from?: readonly AggregateFrom[];
+  }
+  | {
+    /** The node kind. */
+    readonly kind: "AggregateCustom";
+    /** The path to the custom aggregate. */
+    readonly path: PathExpression;
+  };
+
 /** One step of a member path. */
 export type PathSegment =
   | PropertySegment
@@ -130,12 +203,16 @@ export type PathSegment =
   | KeySegment
   | FunctionSegment
   | LambdaSegment
-  | CountSegment;
+  | CountSegment
+  | AnnotationSegment
+  | FilterSegment
+  | AggregateSegment;
 
 /**
  * A member path: `UnitPrice`, `Category/CategoryName`, `$it/Name`, `d/Quantity` (lambda
  * variable `d`), `$root/Products(1)/Name`, `Order_Details/any(d:d/Quantity gt 10)`,
- * `Orders/$count`. `variable` is set only when `root` is `"variable"`.
+ * `Orders/$count`, `Price/@Measures.Currency`, `$these/aggregate(Amount with sum)`.
+ * `variable` is set only when `root` is `"variable"`.
  */
 export interface PathExpression {
   /** The node kind. */
@@ -197,7 +274,11 @@ export interface UnaryExpression {
   readonly operand: Expression;
 }
 
-/** The canonical functions of OData URL Conventions §5.1.1 (type functions are separate). */
+/**
+ * The canonical functions of OData URL Conventions §5.1.1 (type functions are separate), plus
+ * `isdefined` of the aggregation extension. Names are case-insensitive in OData 4.01 text
+ * (`TOLOWER(Name)`); the AST always holds these canonical spellings.
+ */
 export type CanonicalFunction =
   // string and collection
   | "concat"
@@ -235,7 +316,9 @@ export type CanonicalFunction =
   // geo (parsed; providers may reject)
   | "geo.distance"
   | "geo.intersects"
-  | "geo.length";
+  | "geo.length"
+  // aggregation extension: true if the path has a value (not a rolled-up level)
+  | "isdefined";
 
 /** A canonical function call such as `contains(ProductName,'Ch')`. */
 export interface CallExpression {
@@ -275,12 +358,32 @@ export interface ListExpression {
   readonly items: readonly Expression[];
 }
 
-/** A JSON object or array literal that is not a plain list of primitives. */
+/**
+ * A JSON object or array literal that is not a plain list of primitives.
+ *
+ * `value` is pure JSON data: objects, arrays, strings, finite numbers (bigints beyond 2^53),
+ * booleans and null. An object in it is always data, even one with a `kind` member. Values that
+ * have no JSON form (paths, dates, enums, arithmetic, ...: `{"d":X add 1}`) are listed in
+ * `expressions`, each with the location of its slot in `value`, where `value` holds `null`.
+ */
 export interface JsonExpression {
   /** The node kind. */
   readonly kind: "Json";
-  /** The parsed JSON value. */
+  /** The JSON data, with `null` in the slots of embedded expressions. */
   readonly value: unknown;
+  /**
+   * The embedded expressions, depth first in the order `value` enumerates (the printed order);
+   * absent when there are none.
+   */
+  readonly expressions?: readonly JsonEmbeddedExpression[];
+}
+
+/** An expression inside JSON data, at `path` (object keys and array indexes from the top). */
+export interface JsonEmbeddedExpression {
+  /** Keys and indexes leading to the slot, e.g. `["b", 0]` for `{"b":[Name]}`. */
+  readonly path: readonly (string | number)[];
+  /** The expression. */
+  readonly expression: Expression;
 }
 
 /** Any common expression. */
@@ -384,157 +487,6 @@ export interface ExpandItem {
   /** Nested query options. */
   readonly options?: ODataQuery;
 }
-
-/** An aggregate of an expression: `Amount with sum as Total` (`from` for nested grouping). */
-export interface AggregateExpressionItem {
-  /** The node kind. */
-  readonly kind: "AggregateExpression";
-  /** The expression. */
-  readonly expression: Expression;
-  /** `sum`, `min`, `max`, `average`, `countdistinct`, or a qualified custom method. */
-  readonly method: string;
-  /** The alias the result is known by. */
-  readonly alias: string;
-  /** The `from` grouping steps. */
-  readonly from?: readonly { readonly path: PathExpression; readonly method: string }[];
-}
-
-/** `$count as Alias`. */
-export interface AggregateCountItem {
-  /** The node kind. */
-  readonly kind: "AggregateCount";
-  /** The alias the result is known by. */
-  readonly alias: string;
-}
-
-/** A custom aggregate used by name (`Forecast`), or a path to one (`Sales/Forecast`). */
-export interface AggregateCustomItem {
-  /** The node kind. */
-  readonly kind: "AggregateCustom";
-  /** The path. */
-  readonly path: PathExpression;
-  /** The alias the result is known by. */
-  readonly alias?: string;
-}
-
-/** One item of `aggregate(...)`. */
-export type AggregateItem = AggregateExpressionItem | AggregateCountItem | AggregateCustomItem;
-
-/** `aggregate(...)`. */
-export interface AggregateTransformation {
-  /** The node kind. */
-  readonly kind: "Aggregate";
-  /** The items, in order. */
-  readonly items: readonly AggregateItem[];
-}
-
-/** A grouping property, or `rollup(...)` of properties. */
-export type GroupingItem =
-  | { readonly kind: "GroupProperty"; readonly path: PathExpression }
-  | { readonly kind: "Rollup"; readonly paths: readonly PathExpression[] };
-
-/** `groupby((A,B/C), aggregate(...)/...)`. */
-export interface GroupByTransformation {
-  /** The node kind. */
-  readonly kind: "GroupBy";
-  /** The grouping properties. */
-  readonly groupings: readonly GroupingItem[];
-  /** The transformations applied to each group. */
-  readonly transformations: readonly Transformation[];
-}
-
-/** `filter(expr)`. */
-export interface FilterTransformation {
-  /** The node kind. */
-  readonly kind: "Filter";
-  /** The expression. */
-  readonly expression: Expression;
-}
-
-/** `search(expr)`. */
-export interface SearchTransformation {
-  /** The node kind. */
-  readonly kind: "Search";
-  /** The `$search` expression. */
-  readonly search: SearchExpression;
-}
-
-/** `orderby(...)`. */
-export interface OrderByTransformation {
-  /** The node kind. */
-  readonly kind: "OrderBy";
-  /** The items, in order. */
-  readonly items: readonly OrderByItem[];
-}
-
-/** `top(n)` / `skip(n)`. */
-export interface PagingTransformation {
-  /** The node kind. */
-  readonly kind: "Top" | "Skip";
-  /** `$count`: also return the total count. */
-  readonly count: number;
-}
-
-/** `compute(expr as alias, ...)`. */
-export interface ComputeTransformation {
-  /** The node kind. */
-  readonly kind: "Compute";
-  /** The items, in order. */
-  readonly items: readonly ComputeItem[];
-}
-
-/** `concat(seq1, seq2, ...)`. */
-export interface ConcatTransformation {
-  /** The node kind. */
-  readonly kind: "Concat";
-  /** The transformation sequences whose results are concatenated. */
-  readonly sequences: readonly (readonly Transformation[])[];
-}
-
-/** `identity`. */
-export interface IdentityTransformation {
-  /** The node kind. */
-  readonly kind: "Identity";
-}
-
-/**
- * Any other transformation of the aggregation extension (`topcount`, `bottomsum`, `expand`,
- * `ancestors`, `descendants`, `traverse`, `join`, `outerjoin`, `addnested`, a custom function,
- * ...), kept in a generic form: its name and its arguments, each either a transformation
- * sequence or an expression. Providers normally reject these with a "not supported" error.
- */
-export interface GenericTransformation {
-  /** The node kind. */
-  readonly kind: "Generic";
-  /** The name. */
-  readonly name: string;
-  /** The arguments, in order. */
-  readonly args: readonly TransformationArgument[];
-}
-
-/** An argument of a {@linkcode GenericTransformation}. */
-export type TransformationArgument =
-  | { readonly kind: "Expression"; readonly expression: Expression; readonly alias?: string }
-  | {
-    readonly kind: "Sequence";
-    readonly transformations: readonly Transformation[];
-    /** The alias of `sequence as Alias` arguments (`nest`, `addnested`). */
-    readonly alias?: string;
-  }
-  | { readonly kind: "Raw"; readonly text: string };
-
-/** One step of `$apply`. */
-export type Transformation =
-  | AggregateTransformation
-  | GroupByTransformation
-  | FilterTransformation
-  | SearchTransformation
-  | OrderByTransformation
-  | PagingTransformation
-  | ComputeTransformation
-  | ConcatTransformation
-  | IdentityTransformation
-  | GenericTransformation;
 
 /**
  * A whole parsed query. Every property is optional; absent means "not given".

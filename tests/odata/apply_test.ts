@@ -310,17 +310,12 @@ const MODEL_DEPENDENT = new Set([
 ]);
 
 /**
- * Aggregation extensions of the common expression grammar (`$these`, `Path/aggregate(...)`,
- * `isdefined(...)`, annotation values such as `Price/@Measures.ISOCurrency`): they belong to the
- * expression parser and the AST has no nodes for them yet.
+ * Negative cases whose error is found inside a common expression: `Sales(` is read as a key
+ * predicate by the ABNF tool (failing later, where `=` is due), as an unknown function here.
  */
-const EXPRESSION_EXTENSIONS = /\$these|\/aggregate\(|isdefined\(|\/@/;
-
-/** Negative cases whose error is found inside a common expression, at its parser's position. */
 const EXPRESSION_POSITION = new Set([
   "$apply=aggregate(Sales(Amount mul Product/TaxRate with sum as Tax))",
   "$apply=groupby((Name),aggregate(Sales($count as SalesCount)))",
-  "$filter=aggregate(Amount with sum) gt 5",
 ]);
 
 Deno.test({
@@ -340,17 +335,6 @@ Deno.test({
         assert.throws(() => parseQuery(test.Input), ODataSyntaxError, test.Name);
       } else if (test.FailAt !== undefined) {
         failsAt(test.Input, test.FailAt);
-      } else if (EXPRESSION_EXTENSIONS.test(test.Input)) {
-        // Either parsed faithfully (then it must round-trip) or refused with a syntax error.
-        let query: ReturnType<typeof parseQuery> | undefined;
-        try {
-          query = parseQuery(test.Input);
-        } catch (error) {
-          assert.ok(error instanceof ODataSyntaxError, `${test.Name}: ${error}`);
-        }
-        if (query !== undefined) {
-          assert.deepStrictEqual(parseQuery(serializeQuery(query)), query, test.Name);
-        }
       } else {
         const query = parseQuery(test.Input);
         assert.deepStrictEqual(parseQuery(serializeQuery(query)), query, test.Name);

@@ -345,7 +345,14 @@ Deno.test("default limits allow realistic queries", () => {
   assert.equal(parseQuery(`$top=${DEFAULT_QUERY_LIMITS.maxTop}`).top, DEFAULT_QUERY_LIMITS.maxTop);
 });
 
-Deno.test("invalid limit configuration is a RangeError, not a parse error", () => {
-  assert.throws(() => parseFilter("a eq 1", limits({ maxDepth: -1 })), RangeError);
-  assert.throws(() => parseFilter("a eq 1", limits({ maxNodes: 1.5 })), RangeError);
+Deno.test("invalid limit configuration is an INVALID_ARGUMENT error, not a parse error", () => {
+  // resolveLimits raises the module's own INVALID_ARGUMENT for bad configuration (commit 80fbf79).
+  for (const bad of [{ maxDepth: -1 }, { maxNodes: 1.5 }]) {
+    assert.throws(
+      () => parseFilter("a eq 1", limits(bad)),
+      (error: unknown) =>
+        error instanceof ODataActiveRecordError && !(error instanceof ODataSyntaxError) &&
+        error.code === "INVALID_ARGUMENT",
+    );
+  }
 });

@@ -319,7 +319,7 @@ Deno.test("functions: every canonical function with its arity", () => {
   );
 });
 
-Deno.test("functions: cast/isof with 1 or 2 arguments, case, unknown and mis-cased names", () => {
+Deno.test("functions: cast/isof with 1 or 2 arguments, case, unknown names", () => {
   assert.deepStrictEqual(parseFilter("cast(Model.Customer)"), {
     kind: "TypeFunction",
     name: "cast",
@@ -350,8 +350,51 @@ Deno.test("functions: cast/isof with 1 or 2 arguments, case, unknown and mis-cas
     syntaxError(() => parseFilter("contans(Name,'x')")).message,
     /Unknown function "contans"; did you mean "contains"/,
   );
-  assert.match(syntaxError(() => parseFilter("Contains(Name,'x')")).message, /Unknown function/);
-  assert.match(syntaxError(() => parseFilter("any(d:true)")).message, /needs a collection path/);
+  const unknown = syntaxError(() => parseFilter("Contans(Name,'x')"));
+  assert.match(unknown.message, /did you mean "contains"/);
+  assert.equal(unknown.position, 7, "at the (: the name alone would be a property");
+  const lambda = syntaxError(() => parseFilter("any(d:true)"));
+  assert.match(lambda.message, /needs a collection path/);
+  assert.equal(lambda.position, 3);
+  assert.match(
+    syntaxError(() => parseFilter("aggregate(Amount with sum) gt 1")).message,
+    /needs a collection path/,
+  );
+});
+
+Deno.test("case-insensitive: operators, canonical functions, type functions and lambdas", () => {
+  // OData 4.01: "services MUST support case-insensitive operator names"; the ABNF's function
+  // names and any/all are case-insensitive strings. The AST holds the canonical spellings.
+  assert.deepStrictEqual(
+    parseFilter("Name EQ 'Milk' AND Price LT 2.55"),
+    parseFilter("Name eq 'Milk' and Price lt 2.55"),
+  );
+  assert.deepStrictEqual(
+    parseFilter("Name Eq 'Milk' OR NOT (Price Lt 2.55) oR X DivBy 2 Ge Y mOd 3"),
+    parseFilter("Name eq 'Milk' or not (Price lt 2.55) or X divby 2 ge Y mod 3"),
+  );
+  assert.deepStrictEqual(
+    parseFilter("Tags HAS Model.Color'Red' And Id IN (1,2)"),
+    parseFilter("Tags has Model.Color'Red' and Id in (1,2)"),
+  );
+  assert.deepStrictEqual(parseFilter("TOLOWER(Name) eq 'a'"), parseFilter("tolower(Name) eq 'a'"));
+  assert.deepStrictEqual(
+    parseFilter("MatchesPattern(Name,'^A') and GEO.LENGTH(Route) gt 1 and Now() ne null"),
+    parseFilter("matchesPattern(Name,'^A') and geo.length(Route) gt 1 and now() ne null"),
+  );
+  assert.deepStrictEqual(
+    parseFilter("CAST(Model.Vip) ne null and IsOf(Model.Vip) and CASE(true:1) eq 1"),
+    parseFilter("cast(Model.Vip) ne null and isof(Model.Vip) and case(true:1) eq 1"),
+  );
+  assert.deepStrictEqual(parseFilter("Items/ANY(d:true)"), parseFilter("Items/any(d:true)"));
+  assert.deepStrictEqual(
+    parseFilter("Items/All(d:d/Qty gt 1)"),
+    parseFilter("Items/all(d:d/Qty gt 1)"),
+  );
+  // The aggregation extension's `%s"isdefined"` is case-sensitive.
+  assert.match(syntaxError(() => parseFilter("IsDefined(Name)")).message, /Unknown function/);
+  // A name that only looks like an operator is still a name.
+  assert.deepStrictEqual(parseFilter("EQ eq ANDY"), bin("eq", path("EQ"), path("ANDY")));
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -498,19 +541,41 @@ Deno.test("in: parenthesized lists, JSON arrays, paths; JSON objects and nested 
     parseFilter('[FirstName,LastName] in [["John","Doe"]]'),
     bin(
       "in",
-      { kind: "Json", value: [path("FirstName"), path("LastName")] },
+      {
+        kind: "Json",
+        value: [null, null],
+        expressions: [{ path: [0], expression: path("FirstName") }, {
+          path: [1],
+          expression: path("LastName"),
+        }],
+      },
       { kind: "Json", value: [["John", "Doe"]] },
     ),
   );
   assert.deepStrictEqual(parseFilter('{"a":1.5,"b":[null,true],"c":2024-01-01,"d":X add 1}'), {
     kind: "Json",
-    value: {
-      a: 1.5,
-      b: [null, true],
-      c: lit("date", "2024-01-01"),
-      d: bin("add", path("X"), int(1)),
-    },
+    value: { a: 1.5, b: [null, true], c: null, d: null },
+    expressions: [
+      { path: ["c"], expression: lit("date", "2024-01-01") },
+      { path: ["d"], expression: bin("add", path("X"), int(1)) },
+    ],
   });
+  // JSON data that looks like an AST node stays data, and prints back as the same JSON.
+  const data = '{"a":[{"kind":"Literal","name":"x"}],"b":{"kind":"Alias","name":"x"}}';
+  assert.deepStrictEqual(parseFilter(data), { kind: "Json", value: JSON.parse(data) });
+  assert.equal(serializeFilter(parseFilter(data)), data);
+  // Embedded expressions are listed in the printed order (integer-like keys enumerate first),
+  // and a repeated key keeps only its last member.
+  const ordered = parseFilter('{"b":[1,Name],"1":Price,"b":{"c":Id}}');
+  assert.deepStrictEqual(ordered, {
+    kind: "Json",
+    value: { "1": null, b: { c: null } },
+    expressions: [
+      { path: ["1"], expression: path("Price") },
+      { path: ["b", "c"], expression: path("Id") },
+    ],
+  });
+  assert.equal(serializeFilter(ordered), '{"1":Price,"b":{"c":Id}}');
   assert.equal(syntaxError(() => parseFilter("FirstName in (FirstName,LastName)")).position, 23);
   assert.equal(syntaxError(() => parseFilter("EmailAddresses eq ('Miller','Smith')")).position, 27);
 });
@@ -535,7 +600,130 @@ Deno.test("aliases: substituted from options, Alias nodes without, null when mis
     ),
   );
   assert.equal(syntaxError(() => parseFilter("X eq @p", { aliases: { p: "'open" } })).position, 5);
-  assert.match(syntaxError(() => parseFilter("@Core.Messages eq 1")).message, /Annotation values/);
+  // A path continues after an annotation, never after a defined alias.
+  assert.match(
+    syntaxError(() => parseFilter("@p/Name eq 1", { aliases: { p: "1" } })).message,
+    /path after a parameter alias/,
+  );
+});
+
+Deno.test("annotations: annotation values as path segments and at the start of a path", () => {
+  const annotation = (term: string, qualifier?: string): PathSegment =>
+    qualifier === undefined
+      ? { kind: "Annotation", term }
+      : { kind: "Annotation", term, qualifier };
+  assert.deepStrictEqual(
+    parseFilter("Price/@Measures.Currency eq 'EUR'"),
+    bin("eq", {
+      kind: "Path",
+      root: "implicit",
+      segments: [seg("Price"), annotation("Measures.Currency")],
+    }, str("EUR")),
+  );
+  assert.deepStrictEqual(parseFilter("Price/@Currency#Reporting"), {
+    kind: "Path",
+    root: "implicit",
+    segments: [seg("Price"), annotation("Currency", "Reporting")],
+  });
+  const messages = parseFilter("@Core.Messages/any(m:m/severity eq 'error')");
+  assert.ok(messages.kind === "Path" && messages.root === "implicit");
+  assert.deepStrictEqual(messages.segments[0], annotation("Core.Messages"));
+  assert.equal(messages.segments[1]?.kind, "Lambda");
+  // Without namespace: an annotation when a path follows, otherwise a parameter alias.
+  const bare = parseFilter("@Messages/any(m:true)");
+  assert.ok(bare.kind === "Path" && bare.segments[0]?.kind === "Annotation");
+  assert.deepStrictEqual(parseFilter("@Messages"), { kind: "Alias", name: "Messages" });
+  assert.deepStrictEqual(parseFilter("@Core.Messages#Q"), {
+    kind: "Path",
+    root: "implicit",
+    segments: [annotation("Core.Messages", "Q")],
+  });
+  for (const text of ["Price/@Measures.Currency", "@Core.Messages#Q/any(m:true)", "A/@T/B"]) {
+    assert.equal(serializeFilter(parseFilter(text)), text);
+  }
+  assert.equal(syntaxError(() => parseFilter("Price/@")).position, 7);
+  assert.equal(syntaxError(() => parseFilter("Price/@T#")).position, 9);
+});
+
+Deno.test("path segments: $filter(...), aggregate(...), $these, isdefined", () => {
+  const filtered = parseFilter("Addresses/$filter(endswith(Street,'St'))/$count lt 10");
+  assert.deepStrictEqual(
+    filtered,
+    bin("lt", {
+      kind: "Path",
+      root: "implicit",
+      segments: [
+        seg("Addresses"),
+        {
+          kind: "FilterSegment",
+          predicate: call("endswith", path("Street"), str("St")),
+        },
+        { kind: "Count" },
+      ],
+    }, int(10)),
+  );
+  assert.deepStrictEqual(parseFilter("Products/$filter(Age gt 3)(ID='Sugar')"), {
+    kind: "Path",
+    root: "implicit",
+    segments: [
+      seg("Products"),
+      { kind: "FilterSegment", predicate: bin("gt", path("Age"), int(3)) },
+      { kind: "Key", values: [{ name: "ID", value: str("Sugar") }] },
+    ],
+  });
+  // `filterExpr = %s"/$filter" OPEN boolCommonExpr CLOSE`: no whitespace inside.
+  assert.equal(syntaxError(() => parseFilter("A/$filter( true)")).position, 10);
+  assert.deepStrictEqual(parseFilter("Sales/aggregate(Amount with sum from Time with max)"), {
+    kind: "Path",
+    root: "implicit",
+    segments: [seg("Sales"), {
+      kind: "AggregateSegment",
+      aggregate: {
+        kind: "AggregateExpression",
+        expression: path("Amount"),
+        method: "sum",
+        from: [{ path: path("Time"), method: "max" }],
+      },
+    }],
+  });
+  assert.deepStrictEqual(
+    parseFilter("$these/aggregate($count) div 10"),
+    bin("div", {
+      kind: "Path",
+      root: "$these",
+      segments: [{ kind: "AggregateSegment", aggregate: { kind: "AggregateCount" } }],
+    }, int(10)),
+  );
+  assert.deepStrictEqual(parseFilter("$these/aggregate(Product/Budget)"), {
+    kind: "Path",
+    root: "$these",
+    segments: [{
+      kind: "AggregateSegment",
+      aggregate: { kind: "AggregateCustom", path: path("Product", "Budget") },
+    }],
+  });
+  assert.deepStrictEqual(
+    parseFilter("isdefined(Customer/Name)"),
+    call("isdefined", path("Customer", "Name")),
+  );
+  assert.match(syntaxError(() => parseFilter("isdefined(1)")).message, /takes a property path/);
+  assert.equal(syntaxError(() => parseFilter("$these")).position, 6);
+  assert.match(
+    syntaxError(() => parseFilter("$these/aggregate(A from B,C with sum)")).message,
+    /not supported/,
+  );
+  for (
+    const text of [
+      "Self.TopProduct()/Sales/aggregate(Amount with sum)",
+      "p/Sales/aggregate($it/TaxRate mul Amount with countdistinct from T with max)",
+      "Products/$filter(Age gt 3)(ID='Sugar')/Name",
+      "$these/$count",
+      "isdefined(Forecast)",
+    ]
+  ) {
+    const ast = parseFilter(text);
+    assert.deepStrictEqual(parseFilter(serializeFilter(ast)), ast, text);
+  }
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -572,11 +760,8 @@ Deno.test("errors: positions and expected lists of malformed input", () => {
       'Expected ")" at position 32',
     ),
   );
-  assert.match(
-    syntaxError(() => parseFilter("Name EQ 'x'")).message,
-    /operators are lowercase, write "eq"/,
-  );
   assert.match(syntaxError(() => parseFilter("Name eqq 'x'")).message, /did you mean "eq"/);
+  assert.match(syntaxError(() => parseFilter("Name EQQ 'x'")).message, /did you mean "eq"/);
 });
 
 Deno.test("limits: maxLength, maxNodes, maxDepth, maxInListLength", () => {

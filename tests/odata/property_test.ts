@@ -297,10 +297,11 @@ const FUNCTION_ARITY: Readonly<Record<CanonicalFunction, readonly number[]>> = {
   "geo.distance": [2],
   "geo.intersects": [2],
   "geo.length": [1],
+  isdefined: [1], // takes a member path: generated separately
 };
-const CALLS = Object.entries(FUNCTION_ARITY).flatMap(([name, arities]) =>
-  arities.map((arity) => ({ name: name as CanonicalFunction, arity }))
-);
+const CALLS = Object.entries(FUNCTION_ARITY).filter(([name]) => name !== "isdefined").flatMap((
+  [name, arities],
+) => arities.map((arity) => ({ name: name as CanonicalFunction, arity })));
 
 const property = fc.constantFrom(...PROPERTIES).map((name): PathSegment => ({
   kind: "Property",
@@ -308,6 +309,29 @@ const property = fc.constantFrom(...PROPERTIES).map((name): PathSegment => ({
 }));
 const typeCast = fc.constantFrom(...TYPES.filter((t) => !t.startsWith("Edm.")))
   .map((type): PathSegment => ({ kind: "TypeCast", type }));
+/** A path of properties, as `groupby`, `from` and custom aggregates take. */
+const propertyPath = fc.array(fc.constantFrom(...PROPERTIES), { minLength: 1, maxLength: 2 })
+  .map((names): PathExpression => ({
+    kind: "Path",
+    root: "implicit",
+    segments: names.map((name) => ({ kind: "Property", name })),
+  }));
+const fromSteps = fc.array(
+  fc.record({ path: propertyPath, method: fc.constantFrom("sum", "max", "average") }, NP),
+  { minLength: 1, maxLength: 2 },
+);
+/** Annotation terms: qualified ones may start a path; a bare one there would read as an alias. */
+const QUALIFIED_TERMS = ["Core.Messages", "Measures.ISOCurrency", "NS.Sub.Term"];
+const annotation = (terms: readonly string[]) =>
+  fc.tuple(
+    fc.constantFrom(...terms),
+    fc.option(fc.constantFrom("Reporting", "Q1"), { nil: undefined }),
+  )
+    .map(([term, qualifier]): PathSegment =>
+      qualifier === undefined
+        ? { kind: "Annotation", term }
+        : { kind: "Annotation", term, qualifier }
+    );
 
 /** Arbitrary expressions at `depth` levels below, with `scope` lambda variables in scope. */
 const memo = new Map<string, fc.Arbitrary<Expression>>();
@@ -339,18 +363,25 @@ function path(depth: number, scope: number, aliases: boolean): fc.Arbitrary<Path
     name,
     args: names.map((n, i) => ({ name: n, value: values[i] ?? lit("null", null) })),
   }));
+  const filterSegment = sub.map((predicate): PathSegment => ({ kind: "FilterSegment", predicate }));
   const middle = fc.array(
-    fc.oneof({ weight: 4, arbitrary: property }, { weight: 1, arbitrary: typeCast }),
+    fc.oneof(
+      { weight: 4, arbitrary: property },
+      { weight: 1, arbitrary: typeCast },
+      { weight: 1, arbitrary: annotation([...QUALIFIED_TERMS, "Currency"]) },
+      { weight: depth > 0 ? 1 : 0, arbitrary: filterSegment },
+    ),
     { maxLength: 3 },
   );
-  // A collection step may take a key predicate.
+  // A collection step (a property or a $filter segment) may take a key predicate.
   const steps = fc.tuple(middle, fc.option(keySegment, { nil: undefined }), middle).map((
     [a, key, b],
-  ) =>
-    key === undefined || a.length === 0 || a.at(-1)?.kind !== "Property"
+  ) => {
+    const last = a.at(-1)?.kind;
+    return key === undefined || (last !== "Property" && last !== "FilterSegment")
       ? [...a, ...b]
-      : [...a, key, ...b]
-  );
+      : [...a, key, ...b];
+  });
   const inner = scope + 1;
   const variable = `x${scope}`;
   const lambda = depth > 0
@@ -381,9 +412,34 @@ function path(depth: number, scope: number, aliases: boolean): fc.Arbitrary<Path
       search.map((s): PathSegment => ({ kind: "Count", search: s })),
     )
     : fc.constant<PathSegment>({ kind: "Count" });
-  const tail = fc.option(fc.oneof(lambda, count), { nil: undefined, freq: 3 });
+  const aggregateSegment = depth > 0
+    ? fc.oneof(
+      fc.tuple(
+        sub,
+        fc.constantFrom("sum", "average", "countdistinct", "Custom.median"),
+        fc.option(fromSteps, { nil: undefined }),
+      ).map(([expression, method, from]): PathSegment => ({
+        kind: "AggregateSegment",
+        aggregate: from === undefined
+          ? { kind: "AggregateExpression", expression, method }
+          : { kind: "AggregateExpression", expression, method, from },
+      })),
+      fc.option(fromSteps, { nil: undefined }).map((from): PathSegment => ({
+        kind: "AggregateSegment",
+        aggregate: from === undefined
+          ? { kind: "AggregateCount" }
+          : { kind: "AggregateCount", from },
+      })),
+      propertyPath.map((p): PathSegment => ({
+        kind: "AggregateSegment",
+        aggregate: { kind: "AggregateCustom", path: p },
+      })),
+    )
+    : fc.constant<PathSegment>({ kind: "AggregateSegment", aggregate: { kind: "AggregateCount" } });
+  const tail = fc.option(fc.oneof(lambda, count, aggregateSegment), { nil: undefined, freq: 3 });
   const head = fc.oneof(
     { weight: 6, arbitrary: property.map((p) => [p]) },
+    { weight: 1, arbitrary: annotation(QUALIFIED_TERMS).map((a) => [a]) },
     {
       weight: 1,
       arbitrary: typeCast.map((t) => [t, { kind: "Property", name: "Name" } as PathSegment]),
@@ -403,6 +459,7 @@ function path(depth: number, scope: number, aliases: boolean): fc.Arbitrary<Path
     )
       .map(([root, segs]) => ({ kind: "Path", root, segments: segs ?? [] })),
     segments.map((segs) => ({ kind: "Path", root: "$root", segments: segs })),
+    segments.map((segs) => ({ kind: "Path", root: "$these", segments: segs })),
   ];
   if (scope > 0) {
     // Inside a lambda, paths mostly start at one of the variables in scope.
@@ -466,6 +523,11 @@ function makeExpression(depth: number, scope: number, aliases: boolean): fc.Arbi
       args,
     }))
   );
+  const isdefined = path(0, scope, aliases).map((p): Expression => ({
+    kind: "Call",
+    name: "isdefined",
+    args: [p],
+  }));
   const typeFunction = fc.tuple(
     fc.constantFrom("cast" as const, "isof" as const),
     fc.option(sub, { nil: null }),
@@ -482,11 +544,20 @@ function makeExpression(depth: number, scope: number, aliases: boolean): fc.Arbi
     { weight: 1, arbitrary: not },
     { weight: 1, arbitrary: negate },
     { weight: 2, arbitrary: call },
+    { weight: 1, arbitrary: isdefined },
     { weight: 1, arbitrary: typeFunction },
     { weight: 1, arbitrary: caseExpr },
     { weight: 1, arbitrary: bareList },
     { weight: 1, arbitrary: json(path(0, scope, aliases)) },
   );
+}
+
+/** An expression placed in generated JSON data; {@linkcode jsonNode} moves it to `expressions`. */
+class Embedded {
+  readonly expression: Expression;
+  constructor(expression: Expression) {
+    this.expression = expression;
+  }
 }
 
 /**
@@ -507,17 +578,40 @@ function jsonData(
       fc.string({ unit: "binary", maxLength: 8 }),
       fc.boolean(),
       fc.constant(null),
-      embedded,
-      dateText.map((t) => lit("date", t)),
+      embedded.map((e) => new Embedded(e)),
+      dateText.map((t) => new Embedded(lit("date", t))),
       fc.array(tie("v"), { maxLength: 3 }),
       fc.dictionary(keys, tie("v"), { maxKeys: 3, noNullPrototype: true }),
     ),
   })).v;
 }
 
+/**
+ * The `Json` node of generated data: embedded expressions move to `expressions` (depth first, in
+ * the order the data enumerates) and leave `null` in their slots.
+ */
+function jsonNode(data: unknown): Expression {
+  const expressions: { path: (string | number)[]; expression: Expression }[] = [];
+  const split = (v: unknown, path: (string | number)[]): unknown => {
+    if (v instanceof Embedded) {
+      expressions.push({ path, expression: v.expression });
+      return null;
+    }
+    if (Array.isArray(v)) return v.map((item, i) => split(item, [...path, i]));
+    if (typeof v === "object" && v !== null) {
+      const out: Record<string, unknown> = {};
+      for (const [k, item] of Object.entries(v)) out[k] = split(item, [...path, k]);
+      return out;
+    }
+    return v;
+  };
+  const value = split(data, []);
+  return expressions.length === 0 ? { kind: "Json", value } : { kind: "Json", value, expressions };
+}
+
 const JSON_KEYS = fc.oneof(
-  fc.constantFrom("a", "Street", "@odata.id", "no property name", "@something", ""),
-  fc.string({ unit: "binary", maxLength: 6 }).filter((k) => k !== "kind" && k !== "__proto__"),
+  fc.constantFrom("a", "Street", "@odata.id", "no property name", "@something", "", "kind", "1"),
+  fc.string({ unit: "binary", maxLength: 6 }).filter((k) => k !== "__proto__"),
 );
 
 /** A `Json` node: an object, or an array holding at least one array or object. */
@@ -532,7 +626,7 @@ function json(
     fc.oneof(object, fc.array(data, { maxLength: 2 })),
   )
     .map(([items, nested]) => [...items, nested]);
-  return fc.oneof(object, array).map((value): Expression => ({ kind: "Json", value }));
+  return fc.oneof(object, array).map(jsonNode);
 }
 
 /** A list outside `in` (`["a","b"] eq Names`, `hassubset(Names,[1,2])`). */
@@ -903,6 +997,22 @@ const FILTER_TOKENS = [
   "$ref",
   "@",
   "9999999999999999999999",
+  // OData 4.01 spellings and the aggregation/annotation extensions
+  " EQ ",
+  " And ",
+  "NOT ",
+  "TOLOWER(",
+  "ANY(",
+  "@Core.Messages",
+  "/@Measures.Currency",
+  "#Q",
+  "$these",
+  "/aggregate(",
+  " with sum",
+  " from ",
+  "isdefined(",
+  '{"kind":"Alias","name":"x"}',
+  '{"a":',
 ];
 
 const QUERY_TOKENS = [
@@ -968,6 +1078,11 @@ const QUERY_TOKENS = [
   "#",
   "+",
   "\u00e9",
+  "%23",
+  "@Core.Messages",
+  "$these/aggregate($count)",
+  "Items/$filter(",
+  "isdefined(Name)",
 ];
 
 const fromTokens = (tokens: readonly string[]) =>

@@ -154,6 +154,11 @@ Deno.test("parseQuery: percent-decoding keeps +, decodes %26 inside literals, ac
     bin("eq", path("Name"), str("Δ😀")),
   );
   assert.deepStrictEqual(parseQuery("%24top=3"), { top: 3 });
+  // A percent-encoded byte order mark is data, not a decoding hint.
+  assert.deepStrictEqual(
+    parseQuery("$filter=Name eq '%EF%BB%BFx'").filter,
+    bin("eq", path("Name"), str("\ufeffx")),
+  );
 });
 
 Deno.test("parseQuery: URLSearchParams input is already decoded", () => {
@@ -185,6 +190,8 @@ Deno.test("parseQuery: syntax errors point into the raw query", () => {
   syntaxErrorAt(() => parseQuery("$search=#1"), 8);
   syntaxErrorAt(() => parseQuery("$top=1&$filter="), 15);
   syntaxErrorAt(() => parseQuery("$top=-1"), 5);
+  // An unknown option name is reported at its first char that no option name has.
+  syntaxErrorAt(() => parseQuery("$filter =true"), 7);
 });
 
 Deno.test("parseQuery: unknown, misplaced and duplicate system options", () => {
@@ -361,7 +368,7 @@ Deno.test("$orderby, $top, $skip, $count, $compute", () => {
     count: false,
   });
   syntaxErrorAt(() => parseQuery("$count=yes"), 7);
-  syntaxErrorAt(() => parseQuery("$top=99999999999999999999"), 5);
+  limitError(() => parseQuery("$top=99999999999999999999"), "maxTop");
   syntaxErrorAt(() => parseQuery("$skip=1.5"), 7);
   assert.deepStrictEqual(parseQuery("compute=Amount mul TaxRate as Tax,Price as P").compute, [
     { expression: bin("mul", path("Amount"), path("TaxRate")), alias: "Tax" },
@@ -525,6 +532,12 @@ Deno.test("serializeQuery: canonical order and minimal encoding", () => {
     "$search=a%3Bb",
   );
   assert.equal(serializeQuery({ custom: { "a=b": "c=d" } }), "a%3Db=c=d");
+  // A lone surrogate has no UTF-8 form: U+FFFD, without swallowing the char after it.
+  const lone = (text: string) => serializeQuery({ filter: str(text) });
+  assert.equal(lone("a\ud800b"), "$filter='a%EF%BF%BDb'");
+  assert.equal(lone("\udc00\ud800"), "$filter='%EF%BF%BD%EF%BF%BD'");
+  assert.equal(lone("\ud83d\ude00"), "$filter='%F0%9F%98%80'");
+  assert.equal(lone("\ud800\ud83d\ude00"), "$filter='%EF%BF%BD%F0%9F%98%80'");
 });
 
 Deno.test("round trips: the example and tricky values", () => {
@@ -567,15 +580,6 @@ Deno.test({
         continue;
       }
       count++;
-      if (test.Input.startsWith("$compute=@")) {
-        // Annotation values in expressions belong to the expression parser (no AST node yet).
-        try {
-          roundTrip(test.Input);
-        } catch (error) {
-          assert.ok(error instanceof ODataSyntaxError, String(error));
-        }
-        continue;
-      }
       roundTrip(test.Input);
     }
     assert.ok(count > 120, `ran ${count} cases`);

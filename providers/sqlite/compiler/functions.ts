@@ -261,6 +261,7 @@ const FUNCTIONS: Readonly<Record<CanonicalFunction, FunctionHandler>> = {
   "geo.distance": unsupported("geo.distance"),
   "geo.intersects": unsupported("geo.intersects"),
   "geo.length": unsupported("geo.length"),
+  isdefined: unsupported("isdefined (aggregation extension)"),
 };
 
 /**

@@ -55,6 +55,9 @@ const ROOTS: Readonly<Record<PathRoot, (path: PathExpression, ctx: ExprContext) 
   $root: () => {
     throw notSupported("$root paths");
   },
+  $these: () => {
+    throw notSupported("$these paths (aggregation extension)");
+  },
   variable: (path, ctx) => {
     const scope = path.variable === undefined ? undefined : ctx.variables.get(path.variable);
     if (scope === undefined) {
@@ -238,7 +241,27 @@ const SEGMENTS: {
   Count: () => {
     throw invalidArgument("$count must follow a collection-valued navigation property");
   },
+  Annotation: (segment) => {
+    throw notSupported(`annotation values (@${segment.term})`);
+  },
+  FilterSegment: () => {
+    throw notSupported("the $filter(...) path segment");
+  },
+  AggregateSegment: () => {
+    throw notSupported("the aggregate(...) path segment (aggregation extension)");
+  },
 };
+
+/**
+ * The first segment of `segments` that this compiler cannot compile anywhere in a path, checked
+ * up front so that the step before it does not report a less precise error (`Price/@Currency`
+ * would otherwise read as a member of a decimal field).
+ */
+function unsupportedSegment(segments: readonly PathSegment[]): PathSegment | undefined {
+  return segments.find((s) =>
+    s.kind === "Annotation" || s.kind === "FilterSegment" || s.kind === "AggregateSegment"
+  );
+}
 
 /**
  * Compiles a member path to a typed value.
@@ -258,6 +281,16 @@ export function compilePath(
   _mode: Mode,
 ): Typed {
   const scope = dispatch(ROOTS, path.root, "path root")(path, ctx);
+  const refused = unsupportedSegment(path.segments);
+  if (refused !== undefined) {
+    return (SEGMENTS[refused.kind] as SegmentHandler<PathSegment>)(refused, {
+      scope,
+      segments: path.segments,
+      index: path.segments.indexOf(refused),
+      ctx,
+      c,
+    });
+  }
   if (path.segments.length === 0) {
     throw notSupported(`'${path.root === "variable" ? path.variable : path.root}' as a value`);
   }

@@ -14,8 +14,8 @@
  * Forms the dedicated nodes cannot hold exactly fall back to `Generic` too: a `groupby` with
  * `rolluprecursive(...)` (its grouping list becomes one `Raw` argument) and an `aggregate` with
  * `from` over several properties, `Path/$count`, or custom aggregates with `from` (each item
- * becomes a `Raw` argument). The parser has no model, so rules that depend on property kinds
- * (collection vs single-valued, custom aggregate vs property) are not checked.
+ * becomes a `Raw` argument). The aggregate items and data aggregation paths are parsed by
+ * `aggregate.ts`.
  *
  * @module
  */
@@ -25,13 +25,16 @@ import type {
   Expression,
   GroupingItem,
   PathExpression,
-  PathSegment,
   Transformation,
   TransformationArgument,
 } from "../ast.ts";
+import {
+  nextIs,
+  parseAggregateItem,
+  parseAggregationPath as parseMemberPath,
+} from "./aggregate.ts";
 import { parseExpression } from "./expression.ts";
 import {
-  eatKeyword,
   eatSeparator,
   expectKeyword,
   isSpace,
@@ -44,7 +47,7 @@ import {
   wordAt,
 } from "./options.ts";
 import { parseSearch } from "./search.ts";
-import { CH, isIdentifierPart, isIdentifierStart, type ParserState } from "./state.ts";
+import { CH, isIdentifierStart, type ParserState } from "./state.ts";
 
 const TRANSFORMATIONS = [
   "aggregate",
@@ -239,13 +242,6 @@ function parseTransformation(state: ParserState, preservingOnly: boolean): Trans
   return result;
 }
 
-/** True if optional whitespace and `code` follow (nothing is consumed). */
-function nextIs(state: ParserState, code: number): boolean {
-  let i = state.pos;
-  while (isSpace(state.text.charCodeAt(i))) i++;
-  return state.text.charCodeAt(i) === code;
-}
-
 /** `applyExpr as Alias *( , applyExpr as Alias )` for `nest` and `addnested`. */
 function parseAliasedSequences(state: ParserState): TransformationArgument[] {
   const args: TransformationArgument[] = [];
@@ -274,54 +270,12 @@ function parseCustomFunction(state: ParserState, name: string): Transformation {
   return { kind: "Generic", name, args };
 }
 
-/**
- * A data aggregation path: property names and qualified type casts separated by `/`, without
- * key predicates, function calls or annotations. With `grouping`, a final type cast is refused.
- */
-function parseMemberPath(state: ParserState, grouping = false): PathExpression {
-  const segments: PathSegment[] = [];
-  for (;;) {
-    const c = state.peek();
-    if (c === CH.AT) state.fail(["property"], state.pos, "Annotations are not allowed here");
-    const name = readQualifiedName(state, "property");
-    segments.push(
-      name.includes(".") ? { kind: "TypeCast", type: name } : { kind: "Property", name },
-    );
-    state.countNode();
-    if (state.peek() !== CH.SLASH || !isIdentifierStart(state.text.charCodeAt(state.pos + 1))) {
-      if (state.peek() === CH.SLASH && state.text.charCodeAt(state.pos + 1) === CH.AT) {
-        state.fail(["property"], state.pos + 1, "Annotations are not allowed here");
-      }
-      break;
-    }
-    state.pos++;
-  }
-  if (grouping && segments[segments.length - 1]!.kind === "TypeCast") state.fail(["/"]);
-  return { kind: "Path", root: "implicit", segments };
-}
-
-/** `@Namespace.Term` as a one-segment path (join properties may be annotations). */
+/** `@Namespace.Term` as a one-segment annotation path (join properties may be annotations). */
 function annotationPath(state: ParserState): PathExpression {
-  const start = state.pos++;
-  readQualifiedName(state, "annotation term");
-  const name = state.text.slice(start, state.pos);
-  return { kind: "Path", root: "implicit", segments: [{ kind: "Property", name }] };
-}
-
-/** `groupingProperty *( BWS "," BWS groupingProperty )`. */
-function parseGroupingPaths(state: ParserState): PathExpression[] {
-  const paths = [parseMemberPath(state, true)];
-  while (nextIs(state, CH.COMMA)) {
-    // A comma may also start the next item of the enclosing list; only a path continues here.
-    const save = state.pos;
-    eatSeparator(state, CH.COMMA);
-    if (!isIdentifierStart(state.peek()) || wordAt(state.text, state.pos, "with", false) !== -1) {
-      state.pos = save;
-      break;
-    }
-    paths.push(parseMemberPath(state, true));
-  }
-  return paths;
+  state.pos++;
+  const term = readQualifiedName(state, "annotation term");
+  state.countNode();
+  return { kind: "Path", root: "implicit", segments: [{ kind: "Annotation", term }] };
 }
 
 function parseAggregate(state: ParserState): Transformation {
@@ -336,127 +290,6 @@ function parseAggregate(state: ParserState): Transformation {
     raw.push({ kind: "Raw", text: state.text.slice(start, state.pos) });
   } while (eatSeparator(state, CH.COMMA));
   return exact ? { kind: "Aggregate", items } : { kind: "Generic", name: "aggregate", args: raw };
-}
-
-/** `aggregateMethod`: a built-in method or a qualified custom one. */
-function readMethod(state: ParserState): string {
-  const start = state.pos;
-  const methods = ["sum", "min", "max", "average", "countdistinct", "Namespace.method"];
-  if (!isIdentifierStart(state.peek())) state.fail(methods);
-  const method = readQualifiedName(state, "aggregation method");
-  if (!method.includes(".") && !methods.includes(method)) state.fail(methods, start);
-  return method;
-}
-
-/**
- * `from` clauses: `RWS from RWS groupingProperties [RWS with RWS method]`, repeated. `with` is
- * required unless `customFrom`. Returns undefined when there are none.
- */
-function parseFrom(
-  state: ParserState,
-  customFrom: boolean,
-): { paths: PathExpression[]; method: string | undefined }[] | undefined {
-  let from: { paths: PathExpression[]; method: string | undefined }[] | undefined;
-  while (eatKeyword(state, "from")) {
-    const paths = parseGroupingPaths(state);
-    let method: string | undefined;
-    if (customFrom) {
-      if (eatKeyword(state, "with")) method = readMethod(state);
-    } else {
-      expectKeyword(state, "with", false);
-      method = readMethod(state);
-    }
-    (from ??= []).push({ paths, method });
-  }
-  return from;
-}
-
-/** `RWS as RWS alias`. */
-function readAlias(state: ParserState): string {
-  expectKeyword(state, "as", false);
-  return readIdentifier(state, "alias");
-}
-
-/** One aggregate item; undefined when it is valid but only representable as raw text. */
-function parseAggregateItem(state: ParserState): AggregateItem | undefined {
-  const text = state.text;
-  const countEnd = wordAt(text, state.pos, "$count", false);
-  if (countEnd !== -1 && text.charCodeAt(countEnd) !== CH.SLASH) {
-    state.pos = countEnd;
-    const from = parseFrom(state, false);
-    const alias = readAlias(state);
-    state.countNode();
-    return from === undefined ? { kind: "AggregateCount", alias } : undefined;
-  }
-  const expression = bareTypeCast(state) ?? parseExpression(state);
-  if (eatKeyword(state, "with")) {
-    const method = readMethod(state);
-    const from = parseFrom(state, false);
-    const alias = readAlias(state);
-    state.countNode();
-    if (from === undefined) return { kind: "AggregateExpression", expression, method, alias };
-    if (from.some((f) => f.paths.length !== 1)) return undefined;
-    return {
-      kind: "AggregateExpression",
-      expression,
-      method,
-      alias,
-      from: from.map((f) => ({ path: f.paths[0]!, method: f.method! })),
-    };
-  }
-  if (expression.kind !== "Path") {
-    state.skipWhitespace();
-    state.fail(["with"]);
-  }
-  const last = expression.segments[expression.segments.length - 1];
-  if (last?.kind === "Count") {
-    // `Sales/$count [from ...] as Alias`
-    parseFrom(state, false);
-    readAlias(state);
-    state.countNode();
-    return undefined;
-  }
-  // A custom aggregate: `Forecast`, `Sales/Forecast`, `Forecast [from ...] as Alias`.
-  const from = parseFrom(state, true);
-  let alias: string | undefined;
-  if (from !== undefined || nextIsWord(state, "as")) alias = readAlias(state);
-  state.countNode();
-  if (from !== undefined) return undefined;
-  return alias === undefined
-    ? { kind: "AggregateCustom", path: expression }
-    : { kind: "AggregateCustom", path: expression, alias };
-}
-
-/**
- * A lone qualified type name (`Self.DigitalProduct with Custom.discount as X`), which aggregate
- * allows as the whole operand but common expressions do not; undefined (not moved) otherwise.
- */
-function bareTypeCast(state: ParserState): PathExpression | undefined {
-  const text = state.text;
-  let i = state.pos;
-  if (!isIdentifierStart(text.charCodeAt(i))) return undefined;
-  let dotted = false;
-  for (;;) {
-    i++;
-    while (isIdentifierPart(text.charCodeAt(i))) i++;
-    if (text.charCodeAt(i) !== CH.DOT || !isIdentifierStart(text.charCodeAt(i + 1))) break;
-    dotted = true;
-    i++;
-  }
-  const c = text.charCodeAt(i);
-  if (!dotted || !(isSpace(c) || c === CH.COMMA || c === CH.RPAREN)) return undefined;
-  const type = text.slice(state.pos, i);
-  state.pos = i;
-  state.countNode();
-  return { kind: "Path", root: "implicit", segments: [{ kind: "TypeCast", type }] };
-}
-
-/** True if whitespace and `word` follow. */
-function nextIsWord(state: ParserState, word: string): boolean {
-  let i = state.pos;
-  if (!isSpace(state.text.charCodeAt(i))) return false;
-  while (isSpace(state.text.charCodeAt(i))) i++;
-  return wordAt(state.text, i, word, false) !== -1;
 }
 
 function parseGroupBy(state: ParserState): Transformation {

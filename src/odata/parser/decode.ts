@@ -15,31 +15,52 @@ import type { QueryLimits } from "../limits.ts";
 import { ParserState } from "./state.ts";
 
 /**
- * A parser state over one decoded query option value. `rawMap[i]` is the index, relative to
- * `offset`, of the raw char that produced decoded char `i` (`rawMap[text.length]` is the raw
- * length); it is absent when the value had no `%` escapes and positions are identical.
+ * A parser state over one decoded query option value. When the raw value had `%` escapes,
+ * `rawEnd` is where it ends in `source` (it starts at `offset`), and positions in the decoded
+ * text are translated back to the raw text; otherwise `rawEnd` is -1 and positions are identical.
+ * The decoded → raw index map is built only when needed (a syntax error, a `;` in `$search`), so
+ * the common, valid query never pays for it.
  *
  * @example
  * ```ts
  * import { QueryState } from "./decode.ts";
  * import { DEFAULT_QUERY_LIMITS } from "../limits.ts";
- * const state = new QueryState("a;b", DEFAULT_QUERY_LIMITS, { offset: 8 }, [0, 1, 4, 5]);
+ * const source = "$search=a%3Bb";
+ * const state = new QueryState("a;b", DEFAULT_QUERY_LIMITS, { offset: 8, source }, source.length);
  * state.isEscaped(1); // true: the ";" was written as %3B
+ * state.rawPosition(2); // 12
  * ```
  */
 export class QueryState extends ParserState {
-  /** Decoded index → raw index (relative to `offset`), or undefined for undecoded text. */
-  readonly rawMap: readonly number[] | undefined;
+  /** End of the raw value in `source` when it had escapes, else -1. */
+  rawEnd: number;
+  /** Decoded index → raw index (relative to `offset`), built on first use. */
+  #map: readonly number[] | undefined;
 
-  /** Creates a state; `rawMap` comes from {@linkcode decodeComponent}. */
+  /** Creates a state; `rawEnd` is the raw end of a value that had `%` escapes (default -1). */
   constructor(
     text: string,
     limits: QueryLimits,
     options: { aliases?: ReadonlyMap<string, Expression>; offset?: number; source?: string } = {},
-    rawMap?: readonly number[],
+    rawEnd = -1,
   ) {
     super(text, limits, options);
-    this.rawMap = rawMap;
+    this.rawEnd = rawEnd;
+    this.#map = undefined;
+  }
+
+  /**
+   * Points the state at the next option value of the same query (same source, limits and
+   * aliases), so that one state object serves all of them.
+   */
+  reset(text: string, offset: number, rawEnd: number): void {
+    this.text = text;
+    this.pos = 0;
+    this.offset = offset;
+    this.rawEnd = rawEnd;
+    this.#map = undefined;
+    this.depth = 0;
+    this.expandDepth = 0;
   }
 
   /** Throws an `ODataSyntaxError` at `position`, translated into the raw source. */
@@ -49,7 +70,7 @@ export class QueryState extends ParserState {
 
   /** The position in `source` of decoded position `position`. */
   rawPosition(position: number): number {
-    const map = this.rawMap;
+    const map = this.#rawMap();
     if (map === undefined) return position + this.offset;
     const i = position < 0 ? 0 : position >= map.length ? map.length - 1 : position;
     return map[i]! + this.offset;
@@ -57,9 +78,14 @@ export class QueryState extends ParserState {
 
   /** True if the char at decoded position `i` was written percent-encoded. */
   isEscaped(i: number): boolean {
-    const map = this.rawMap;
+    const map = this.#rawMap();
     return map !== undefined && i + 1 < map.length && map[i + 1]! - map[i]! === 3 &&
       this.text.charCodeAt(i) < 128;
+  }
+
+  #rawMap(): readonly number[] | undefined {
+    if (this.rawEnd < 0) return undefined;
+    return this.#map ??= decodeComponent(this.source, this.offset, this.rawEnd).map;
   }
 }
 
@@ -83,7 +109,7 @@ export function withAliases(
 ): ParserState {
   const options = { aliases, offset: state.offset, source: state.source };
   const child = state instanceof QueryState
-    ? new QueryState(state.text, state.limits, options, state.rawMap)
+    ? new QueryState(state.text, state.limits, options, state.rawEnd)
     : new ParserState(state.text, state.limits, options);
   child.pos = state.pos;
   child.nodeCount = state.nodeCount;
@@ -109,7 +135,9 @@ export interface DecodedText {
   readonly map: readonly number[] | undefined;
 }
 
-const utf8 = new TextDecoder("utf-8", { fatal: true });
+// `ignoreBOM`: a U+FEFF written as %EF%BB%BF is data, which the decoder would otherwise drop from
+// the start of each run it decodes.
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 function hexValue(c: number): number {
   if (c >= 48 && c <= 57) return c - 48;
@@ -119,8 +147,31 @@ function hexValue(c: number): number {
 }
 
 /**
- * Percent-decodes `source.slice(start, end)` (UTF-8), keeping `+` as is. Throws an
- * `ODataSyntaxError` positioned in `source` for a malformed escape or invalid UTF-8.
+ * Percent-decodes `source.slice(start, end)` (UTF-8), keeping `+` as is, without a position
+ * map: the fast path of every escaped query option. The native decoder does the work; when it
+ * refuses the text, {@linkcode decodeComponent} finds and reports the exact position.
+ *
+ * @example
+ * ```ts
+ * import { decodeText } from "./decode.ts";
+ * decodeText("a=O%27Neil+x", 2, 12); // "O'Neil+x"
+ * ```
+ */
+export function decodeText(source: string, start: number, end: number): string {
+  try {
+    // Same semantics as decodeComponent: UTF-8, `+` kept, invalid sequences refused, and a
+    // %EF%BB%BF is kept (only TextDecoder strips it). (A JS loop for ASCII escapes measured no
+    // faster: its concatenated result is flattened on first access anyway.)
+    return decodeURIComponent(source.slice(start, end));
+  } catch {
+    return decodeComponent(source, start, end).text;
+  }
+}
+
+/**
+ * Percent-decodes `source.slice(start, end)` (UTF-8), keeping `+` as is, with the decoded → raw
+ * position map. Throws an `ODataSyntaxError` positioned in `source` for a malformed escape or
+ * invalid UTF-8.
  *
  * @example
  * ```ts

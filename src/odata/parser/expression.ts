@@ -6,7 +6,8 @@
  * Precedence follows OData URL Conventions §5.1.1.17, from the tightest: grouping and primaries;
  * `has` and `in` (their right operand is a primary); unary `-` and `not`; `mul div divby mod`;
  * `add sub`; `gt ge lt le`; `eq ne`; `and`; `or`. Binary operators are left-associative,
- * lowercase and need whitespace on both sides.
+ * case-insensitive (OData 4.01; the AST holds them in lower case) and need whitespace on both
+ * sides.
  *
  * @module
  */
@@ -17,7 +18,7 @@ import type { BinaryOperator, Expression, FilterExpression } from "../ast.ts";
 import { type ParseOptions, type QueryLimits, resolveLimits } from "../limits.ts";
 import { parseFunctionCall } from "./functions.ts";
 import { parseArrayOrObject } from "./json.ts";
-import { scanLiteral, startsNegativeLiteral } from "./literal.ts";
+import { scanKeywordLiteral, scanLiteral, startsNegativeLiteral } from "./literal.ts";
 import { parseAlias, parseMemberPath, parseRootedPath, scanQualifiedName } from "./path.ts";
 import { CH, isIdentifierPart, isIdentifierStart, ParserState } from "./state.ts";
 
@@ -47,25 +48,55 @@ const PRECEDENCE: readonly number[] = [1, 2, 3, 3, 4, 4, 4, 4, 8, 8, 5, 5, 6, 6,
 /** End of the operator keyword found by the last successful {@linkcode peekOperator}. */
 let operatorEnd = 0;
 
+/**
+ * The last look-up of {@linkcode peekOperator}: after an operand the postfix check and each
+ * enclosing precedence level ask again at the same position, so the answer is kept.
+ */
+let memoText = "";
+let memoPos = -1;
+let memoOp = -1;
+let memoEnd = 0;
+
 function isSpaceCode(c: number): boolean {
   return c === CH.SPACE || c === CH.TAB || c === 10 || c === 13;
+}
+
+/** ASCII lower case of `c` for letters; other codes may change too, but never into a letter. */
+function lower(c: number): number {
+  return c | 0x20;
 }
 
 /**
  * If whitespace and a binary operator keyword start at `pos`, returns its code and sets
  * `operatorEnd`; otherwise -1. Does not move the cursor, so callers that do not take the operator
- * (`$orderby` before ` desc`) stop cleanly before the whitespace.
+ * (`$orderby` before ` desc`) stop cleanly before the whitespace. Operators are case-insensitive
+ * (OData 4.01: "services MUST support case-insensitive operator names"); `| 0x20` folds ASCII
+ * letters to lower case and maps no other code onto a letter, so the check stays branch-cheap.
  */
 function peekOperator(text: string, pos: number): number {
   if (!isSpaceCode(text.charCodeAt(pos))) return -1;
+  if (pos === memoPos && text === memoText) {
+    operatorEnd = memoEnd;
+    return memoOp;
+  }
+  const op = scanOperator(text, pos);
+  memoText = text;
+  memoPos = pos;
+  memoOp = op;
+  memoEnd = operatorEnd;
+  return op;
+}
+
+/** {@linkcode peekOperator} without the memo: the keyword after the whitespace at `pos`. */
+function scanOperator(text: string, pos: number): number {
   let p = pos + 1;
   let c = text.charCodeAt(p);
   while (isSpaceCode(c)) c = text.charCodeAt(++p);
-  const c1 = text.charCodeAt(p + 1);
-  const c2 = text.charCodeAt(p + 2);
+  const c1 = lower(text.charCodeAt(p + 1));
+  const c2 = lower(text.charCodeAt(p + 2));
   let op = -1;
   let length = 2;
-  switch (c) {
+  switch (lower(c)) {
     case 97: // a
       if (c1 === 110 && c2 === 100) op = AND;
       else if (c1 === 100 && c2 === 100) op = ADD;
@@ -106,7 +137,7 @@ function peekOperator(text: string, pos: number): number {
       break;
     case 100: // d
       if (c1 === 105 && c2 === 118) {
-        if (text.charCodeAt(p + 3) === 98 && text.charCodeAt(p + 4) === 121) {
+        if (lower(text.charCodeAt(p + 3)) === 98 && lower(text.charCodeAt(p + 4)) === 121) {
           op = DIVBY;
           length = 5;
         } else {
@@ -178,7 +209,10 @@ function parseUnary(state: ParserState): Expression {
     state.countNode();
     return { kind: "Unary", operator: "negate", operand };
   }
-  if (c === 110 && text.charCodeAt(p + 1) === 111 && text.charCodeAt(p + 2) === 116) { // not
+  if (
+    lower(c) === 110 && lower(text.charCodeAt(p + 1)) === 111 &&
+    lower(text.charCodeAt(p + 2)) === 116
+  ) { // not, case-insensitive like the binary operators
     const d = text.charCodeAt(p + 3);
     // `not` needs whitespace after it (`not(x)` is accepted too: nothing else can mean).
     if (isSpaceCode(d) || d === CH.LPAREN) {
@@ -283,11 +317,26 @@ function parsePrimary(state: ParserState): Expression {
 
 /** A name: a literal keyword/prefix/enum/guid, a function call, or a member path. */
 function parseIdentifierPrimary(state: ParserState): Expression {
-  const literal = scanLiteral(state);
-  if (literal !== undefined) return literal;
+  const text = state.text;
   const start = state.pos;
-  const name = scanQualifiedName(state)!;
-  if (state.text.charCodeAt(state.pos) === CH.LPAREN) {
+  let end = start + 1;
+  while (isIdentifierPart(text.charCodeAt(end))) end++;
+  const c = text.charCodeAt(end);
+  let name: string;
+  if (c === CH.SQUOTE || c === CH.DOT || c === CH.MINUS || end - start > 128) {
+    // Prefixed literals (`duration'P1D'`), enums, guids, qualified and overlong names: the
+    // general scanners (rare).
+    const literal = scanLiteral(state);
+    if (literal !== undefined) return literal;
+    name = scanQualifiedName(state)!;
+  } else {
+    // A plain word (the usual property name): one scan decides keyword literal or name.
+    const keyword = scanKeywordLiteral(state, start, end);
+    if (keyword !== undefined) return keyword;
+    state.pos = end;
+    name = text.slice(start, end);
+  }
+  if (text.charCodeAt(state.pos) === CH.LPAREN) {
     const call = parseFunctionCall(state, name);
     if (call !== undefined) return call;
   }
@@ -312,7 +361,7 @@ function expectClose(state: ParserState): void {
 
 /**
  * Fails after a complete operand where `expected` was due. A word there is probably a mistyped
- * operator, so the message says which one was meant (`EQ` → `eq`, `eqq` → `eq`).
+ * operator, so the message says which one was meant (`eqq` → `eq`).
  */
 function failAfterOperand(state: ParserState, expected: readonly string[]): never {
   const text = state.text;
@@ -323,15 +372,7 @@ function failAfterOperand(state: ParserState, expected: readonly string[]): neve
   // Only a word after whitespace stands where an operator would (`'O'Neil'` is no operator).
   if (start > state.pos && p > start && p - start <= 8) {
     const word = text.slice(start, p);
-    const lower = word.toLowerCase();
-    if (OPERATORS.includes(lower as BinaryOperator)) {
-      state.fail(
-        expected,
-        start,
-        `Unknown operator "${word}": operators are lowercase, write "${lower}"`,
-      );
-    }
-    const suggestion = closestName(word, OPERATORS);
+    const suggestion = closestName(word.toLowerCase(), OPERATORS);
     if (suggestion !== undefined && word.length > 1) {
       state.fail(expected, start, `Unknown operator "${word}"; did you mean "${suggestion}"?`);
     }

@@ -10,11 +10,12 @@ import { parseExpression } from "./expression.ts";
 import { scanQualifiedName } from "./path.ts";
 import { CH, type ParserState } from "./state.ts";
 
-/** Arity of a canonical function. */
+/** Arity of a canonical function; `path` marks functions whose argument must be a member path. */
 interface FunctionSpec {
   readonly name: CanonicalFunction;
   readonly min: number;
   readonly max: number;
+  readonly path?: boolean;
 }
 
 const SPECS: readonly FunctionSpec[] = [
@@ -49,13 +50,25 @@ const SPECS: readonly FunctionSpec[] = [
     "geo.length",
   ] as const).map((name) => ({ name, min: 1, max: 1 })),
   ...(["mindatetime", "maxdatetime", "now"] as const).map((name) => ({ name, min: 0, max: 0 })),
+  // Aggregation extension: `isdefinedExpr = %s"isdefined" OPEN BWS firstMemberExpr BWS CLOSE`.
+  { name: "isdefined", min: 1, max: 1, path: true },
 ];
 
-const FUNCTIONS: ReadonlyMap<string, FunctionSpec> = new Map([
-  ...SPECS.map((spec) => [spec.name, spec] as const),
-  // URL Conventions spells it `matchespattern` in its heading, the ABNF `matchesPattern`.
-  ["matchespattern", SPECS.find((s) => s.name === "matchesPattern")!],
-]);
+/** The canonical spellings: the lookup every well-written name hits. */
+const FUNCTIONS: ReadonlyMap<string, FunctionSpec> = new Map(
+  SPECS.map((spec) => [spec.name, spec] as const),
+);
+
+/**
+ * Lower-case names for the fallback lookup: the ABNF writes canonical function names as
+ * case-insensitive strings (`TOLOWER(Name)`, `matchespattern(...)`), except the aggregation
+ * extension's `%s"isdefined"`, which is case-sensitive and so only in {@linkcode FUNCTIONS}.
+ */
+const FOLDED: ReadonlyMap<string, FunctionSpec> = new Map(
+  SPECS.filter((spec) => spec.name !== "isdefined").map((spec) =>
+    [spec.name.toLowerCase(), spec] as const
+  ),
+);
 
 /**
  * Every function name known in expressions (canonical functions plus `cast`, `isof`, `case`),
@@ -77,7 +90,8 @@ export const FUNCTION_NAMES: readonly string[] = [
 /**
  * Parses a call of the function `name` if it is a canonical function, `cast`, `isof` or `case`;
  * `state.pos` must be at the `(` after the name. Returns `undefined` (without moving) for other
- * names. Function names are case-sensitive, as written in the ABNF.
+ * names. Names are case-insensitive as in the ABNF (`TOLOWER` → `tolower`, `CAST` → `cast`),
+ * except the case-sensitive `isdefined`; the node holds the canonical spelling.
  *
  * @example
  * ```ts
@@ -92,10 +106,14 @@ export const FUNCTION_NAMES: readonly string[] = [
 export function parseFunctionCall(state: ParserState, name: string): Expression | undefined {
   const spec = FUNCTIONS.get(name);
   if (spec !== undefined) return parseCall(state, spec);
-  switch (name) {
+  // Only names that are no canonical spelling get here (rare): fold their case once.
+  const folded = name.toLowerCase();
+  const other = FOLDED.get(folded);
+  if (other !== undefined) return parseCall(state, other);
+  switch (folded) {
     case "cast":
     case "isof":
-      return parseTypeFunction(state, name);
+      return parseTypeFunction(state, folded);
     case "case":
       return parseCase(state);
     default:
@@ -115,7 +133,12 @@ function parseCall(state: ParserState, spec: FunctionSpec): Expression {
     state.fail([")"], state.pos, arityDetail(spec, "Too many"));
   } else {
     for (;;) {
-      args.push(parseExpression(state));
+      const argStart = state.pos;
+      const arg = parseExpression(state);
+      if (spec.path === true && arg.kind !== "Path") {
+        state.fail(["property path"], argStart, `${spec.name}() takes a property path`);
+      }
+      args.push(arg);
       state.skipWhitespace();
       const c = text.charCodeAt(state.pos);
       if (c === CH.COMMA) {

@@ -1,17 +1,22 @@
 /**
  * JSON arrays and objects in URLs (ABNF `arrayOrObject`): values are JSON strings (`"a"`) or any
  * common expression. An array of primitive literals becomes a `List` (so `Name in ["a","b"]`
- * equals `Name in ('a','b')`); anything else becomes a `Json` node whose value is plain JSON data
- * in which values without a JSON form (dates, enums, paths, arithmetic, ...) stay AST nodes.
+ * equals `Name in ('a','b')`); anything else becomes a `Json` node whose `value` is pure JSON
+ * data. Values without a JSON form (dates, enums, paths, arithmetic, ...) go to its `expressions`
+ * with the location of their slot, which holds `null` in the data: an object in `value` is always
+ * data, even `{"kind":"Alias","name":"x"}`.
  *
  * @module
  */
 
-import type { Expression } from "../ast.ts";
+import type { Expression, JsonEmbeddedExpression } from "../ast.ts";
 import { parseExpression } from "./expression.ts";
 import { CH, type ParserState } from "./state.ts";
 
 const BACKSLASH = 92;
+
+/** A slot location inside JSON data (object keys and array indexes). */
+type JsonPath = readonly (string | number)[];
 
 /**
  * Parses a JSON array or object at a `[` or `{` at the cursor.
@@ -23,6 +28,8 @@ const BACKSLASH = 92;
  * import { parseArrayOrObject } from "./json.ts";
  * parseArrayOrObject(new ParserState('["a",1]', resolveLimits(undefined))).kind; // "List"
  * parseArrayOrObject(new ParserState('{"a":[1]}', resolveLimits(undefined))); // { kind: "Json", value: { a: [1] } }
+ * parseArrayOrObject(new ParserState('{"a":Name}', resolveLimits(undefined)));
+ * // { kind: "Json", value: { a: null }, expressions: [{ path: ["a"], expression: <Name> }] }
  * ```
  */
 export function parseArrayOrObject(state: ParserState): Expression {
@@ -53,7 +60,9 @@ function parseArray(state: ParserState): Expression {
   state.leave();
   state.countNode();
   if (primitive) return { kind: "List", items };
-  return { kind: "Json", value: items.map(toJsonValue) };
+  const embedded: JsonEmbeddedExpression[] = [];
+  const value = items.map((item, i) => toJsonValue(item, [i], embedded));
+  return jsonNode(value, embedded);
 }
 
 function parseObject(state: ParserState): Expression {
@@ -62,6 +71,8 @@ function parseObject(state: ParserState): Expression {
   state.pos++;
   state.skipWhitespace();
   const value: Record<string, unknown> = {};
+  // Embedded expressions by member: a repeated key replaces the earlier member's, as in `value`.
+  let byKey: Map<string, JsonEmbeddedExpression[]> | undefined;
   if (text.charCodeAt(state.pos) !== CH.RBRACE) {
     for (;;) {
       if (text.charCodeAt(state.pos) !== CH.QUOTE) state.fail(['"']);
@@ -69,7 +80,10 @@ function parseObject(state: ParserState): Expression {
       state.skipWhitespace();
       state.expectChar(CH.COLON, ":");
       state.skipWhitespace();
-      const member = toJsonValue(parseValue(state));
+      const embedded: JsonEmbeddedExpression[] = [];
+      const member = toJsonValue(parseValue(state), [key], embedded);
+      if (embedded.length > 0) (byKey ??= new Map()).set(key, embedded);
+      else byKey?.delete(key);
       // A member named __proto__ must stay data, not replace the prototype.
       if (key === "__proto__") {
         Object.defineProperty(value, key, {
@@ -92,7 +106,19 @@ function parseObject(state: ParserState): Expression {
   state.pos++;
   state.leave();
   state.countNode();
-  return { kind: "Json", value };
+  const embedded: JsonEmbeddedExpression[] = [];
+  if (byKey !== undefined) {
+    // In the order the data enumerates (integer-like keys first), which is the printed order, so
+    // a parsed node and the parse of its printed text list them alike.
+    for (const key of Object.keys(value)) embedded.push(...byKey.get(key) ?? []);
+  }
+  return jsonNode(value, embedded);
+}
+
+function jsonNode(value: unknown, embedded: JsonEmbeddedExpression[]): Expression {
+  return embedded.length === 0
+    ? { kind: "Json", value }
+    : { kind: "Json", value, expressions: embedded };
 }
 
 /** `valueInUrl = stringInUrl / commonExpr`; a JSON string becomes a string literal. */
@@ -104,29 +130,43 @@ function parseValue(state: ParserState): Expression {
 }
 
 /**
- * The JSON form of an item: JSON-representable literals become plain values (finite numbers,
- * bigints beyond 2^53, strings, booleans, null); arrays and objects their data; anything else
- * stays an expression node.
+ * The JSON data of an item at `path`: JSON-representable literals become plain values (finite
+ * numbers, bigints beyond 2^53, strings, booleans, null); lists and nested JSON their data (the
+ * nested node's embedded expressions move here, under `path`); anything else goes to `embedded`
+ * and leaves `null` in its slot.
  */
-function toJsonValue(expr: Expression): unknown {
-  if (expr.kind === "List") return expr.items.map(toJsonValue);
-  if (expr.kind === "Json") return expr.value;
-  if (expr.kind !== "Literal") return expr;
-  switch (expr.type) {
-    case "null":
-    case "boolean":
-    case "string":
-    case "int":
+function toJsonValue(
+  expr: Expression,
+  path: JsonPath,
+  embedded: JsonEmbeddedExpression[],
+): unknown {
+  switch (expr.kind) {
+    case "List":
+      return expr.items.map((item, i) => toJsonValue(item, [...path, i], embedded));
+    case "Json":
+      for (const inner of expr.expressions ?? []) {
+        embedded.push({ path: [...path, ...inner.path], expression: inner.expression });
+      }
       return expr.value;
-    case "decimal": {
-      const n = Number(expr.value);
-      return Number.isFinite(n) ? n : expr;
-    }
-    case "double":
-      return Number.isFinite(expr.value) ? expr.value : expr;
-    default:
-      return expr;
+    case "Literal":
+      switch (expr.type) {
+        case "null":
+        case "boolean":
+        case "string":
+        case "int":
+          return expr.value;
+        case "decimal": {
+          const n = Number(expr.value);
+          if (Number.isFinite(n)) return n;
+          break;
+        }
+        case "double":
+          if (Number.isFinite(expr.value)) return expr.value;
+          break;
+      }
   }
+  embedded.push({ path, expression: expr });
+  return null;
 }
 
 function hexDigit(c: number): number {

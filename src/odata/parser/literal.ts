@@ -317,26 +317,48 @@ function scanWordLiteral(state: ParserState, start: number): LiteralNode | undef
     }
     return q > p && text.charCodeAt(q) === CH.SQUOTE ? scanEnum(state, start, q) : undefined;
   }
+  if (length === 8 && c === CH.MINUS && isHexRun(text, start, 8) && isHexRun(text, start + 9, 4)) {
+    return scanGuid(state, start);
+  }
+  return scanKeywordLiteral(state, start, p);
+}
+
+/**
+ * The keyword literal (`null`, `true`, `false` in any case; `INF`, `NaN`) spelled by the
+ * identifier `text[start, end)`, moving past it; `undefined` (not moved) for any other word.
+ * Callers that have scanned an identifier use it to rule out literals without a second scan.
+ *
+ * @example
+ * ```ts
+ * import { ParserState } from "./state.ts";
+ * import { resolveLimits } from "../limits.ts";
+ * import { scanKeywordLiteral } from "./literal.ts";
+ * scanKeywordLiteral(new ParserState("TRUE", resolveLimits(undefined)), 0, 4)?.value; // true
+ * ```
+ */
+export function scanKeywordLiteral(
+  state: ParserState,
+  start: number,
+  end: number,
+): LiteralNode | undefined {
+  const text = state.text;
+  const length = end - start;
   const c0 = text.charCodeAt(start) | 0x20;
   if (length === 4) {
-    if (text.startsWith("null", start)) return wordLiteral(state, p, "null", null);
+    if (text.startsWith("null", start)) return wordLiteral(state, end, "null", null);
     if (
       c0 === 116 && (text.charCodeAt(start + 1) | 0x20) === 114 &&
       (text.charCodeAt(start + 2) | 0x20) === 117 && (text.charCodeAt(start + 3) | 0x20) === 101
-    ) return wordLiteral(state, p, "boolean", true);
+    ) return wordLiteral(state, end, "boolean", true);
   } else if (length === 5) {
     if (
       c0 === 102 && (text.charCodeAt(start + 1) | 0x20) === 97 &&
       (text.charCodeAt(start + 2) | 0x20) === 108 && (text.charCodeAt(start + 3) | 0x20) === 115 &&
       (text.charCodeAt(start + 4) | 0x20) === 101
-    ) return wordLiteral(state, p, "boolean", false);
+    ) return wordLiteral(state, end, "boolean", false);
   } else if (length === 3) {
-    if (text.startsWith("INF", start)) return wordLiteral(state, p, "double", Infinity);
-    if (text.startsWith("NaN", start)) return wordLiteral(state, p, "double", NaN);
-  } else if (
-    length === 8 && c === CH.MINUS && isHexRun(text, start, 8) && isHexRun(text, start + 9, 4)
-  ) {
-    return scanGuid(state, start);
+    if (text.startsWith("INF", start)) return wordLiteral(state, end, "double", Infinity);
+    if (text.startsWith("NaN", start)) return wordLiteral(state, end, "double", NaN);
   }
   return undefined;
 }

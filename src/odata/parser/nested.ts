@@ -87,6 +87,47 @@ export function optionKey(lowerName: string): OptionKey | undefined {
 }
 
 /**
+ * The system query option key spelled in lower case, without `$`, at `text[start, end)`, or
+ * undefined: {@linkcode optionKey} without slicing the name out first (the hot path of every
+ * option list; other spellings fall back to `optionKey` on the lower-cased name).
+ *
+ * @example
+ * ```ts
+ * import { optionKeyAt } from "./nested.ts";
+ * optionKeyAt("$top=5", 1, 4); // "top"
+ * ```
+ */
+export function optionKeyAt(text: string, start: number, end: number): OptionKey | undefined {
+  switch (end - start) {
+    case 3:
+      return text.startsWith("top", start) ? "top" : undefined;
+    case 4:
+      return text.startsWith("skip", start) ? "skip" : undefined;
+    case 5:
+      if (text.startsWith("count", start)) return "count";
+      if (text.startsWith("apply", start)) return "apply";
+      return text.startsWith("index", start) ? "index" : undefined;
+    case 6:
+      if (text.startsWith("filter", start)) return "filter";
+      if (text.startsWith("select", start)) return "select";
+      if (text.startsWith("expand", start)) return "expand";
+      if (text.startsWith("search", start)) return "search";
+      if (text.startsWith("levels", start)) return "levels";
+      return text.startsWith("format", start) ? "format" : undefined;
+    case 7:
+      if (text.startsWith("orderby", start)) return "orderby";
+      return text.startsWith("compute", start) ? "compute" : undefined;
+    case 9:
+      return text.startsWith("skiptoken", start) ? "skiptoken" : undefined;
+    case 10:
+      return text.startsWith("deltatoken", start) ? "deltatoken" : undefined;
+    case 13:
+      return text.startsWith("schemaversion", start) ? "schemaversion" : undefined;
+  }
+  return undefined;
+}
+
+/**
  * Parses the value of system query option `key` at the cursor. List values stop before `;`,
  * `)` or anything else they do not own; `$format`, `$schemaversion` and the tokens take the rest.
  *
@@ -311,9 +352,10 @@ function parseOptionList(
       state.eatChar(CH.DOLLAR);
       let i = state.pos;
       while (isIdentifierPart(text.charCodeAt(i))) i++;
-      const raw = text.slice(state.pos, i);
-      const key = optionKey(raw) ?? optionKey(raw.toLowerCase());
-      const lower = key ?? raw.toLowerCase();
+      let key = optionKeyAt(text, state.pos, i);
+      // Other spellings (`$Top`, `$SELECT`) are rare: only they pay for a lower-cased copy.
+      const lower = key ?? text.slice(state.pos, i).toLowerCase();
+      key ??= optionKey(lower);
       const bit = key === undefined ? 0 : optionBit(key);
       if ((bit & allowed) === 0) {
         const expected = allowedNames(allowed);

@@ -41,15 +41,16 @@ export function isSpace(c: number): boolean {
  * ```
  */
 export function eatSeparator(state: ParserState, code: number): boolean {
-  const save = state.pos;
-  state.skipWhitespace();
-  if (state.text.charCodeAt(state.pos) === code) {
-    state.pos++;
-    state.skipWhitespace();
-    return true;
-  }
-  state.pos = save;
-  return false;
+  // Called after every list item: scan locally and move the cursor only on success.
+  const text = state.text;
+  let p = state.pos;
+  let c = text.charCodeAt(p);
+  while (isSpace(c)) c = text.charCodeAt(++p);
+  if (c !== code) return false;
+  c = text.charCodeAt(++p);
+  while (isSpace(c)) c = text.charCodeAt(++p);
+  state.pos = p;
+  return true;
 }
 
 /**
@@ -201,7 +202,8 @@ export function readDigits(state: ParserState, what: string): number {
 }
 
 /**
- * Parses `$top`: a non-negative integer no larger than `limits.maxTop`.
+ * Parses `$top`: a non-negative integer no larger than `limits.maxTop`. Any longer run of digits
+ * is over the limit too (`QueryLimitError`, however many digits), not a syntax error.
  *
  * @example
  * ```ts
@@ -212,8 +214,18 @@ export function readDigits(state: ParserState, what: string): number {
  * ```
  */
 export function parseTop(state: ParserState): number {
-  const value = readDigits(state, "non-negative integer");
-  if (value > state.limits.maxTop) throw new QueryLimitError("maxTop", state.limits.maxTop);
+  const text = state.text;
+  const start = state.pos;
+  const max = state.limits.maxTop;
+  let i = start;
+  let value = 0;
+  for (let c = text.charCodeAt(i); isDigit(c); c = text.charCodeAt(++i)) {
+    // Stop accumulating once over the limit: the value is refused anyway, and stays exact.
+    if (value <= max) value = value * 10 + (c - CH.D0);
+  }
+  if (i === start) state.fail(["non-negative integer"]);
+  if (value > max) throw new QueryLimitError("maxTop", max);
+  state.pos = i;
   return value;
 }
 

@@ -1,7 +1,9 @@
 /**
  * Member paths of common expressions: `Category/CategoryName`, `$it/Name`, `d/Quantity` (lambda
  * variable), `$root/Products(1)/Name`, `Items/any(d:d/Qty gt 1)`, `Orders/$count($filter=...)`,
- * type casts (`Model.Vip/Name`), key predicates and bound function calls (`Model.Fn(p=1)`), plus
+ * type casts (`Model.Vip/Name`), key predicates and bound function calls (`Model.Fn(p=1)`),
+ * annotation values (`Price/@Measures.Currency`, `@Core.Messages/any(...)`), the `$filter(...)`
+ * path segment, and the aggregation extension's `$these/...` and `Sales/aggregate(...)`; plus
  * parameter aliases.
  *
  * @module
@@ -9,6 +11,7 @@
 
 import { closestName } from "../../errors/suggest.ts";
 import type {
+  AnnotationSegment,
   Expression,
   KeySegment,
   KeyValue,
@@ -18,6 +21,7 @@ import type {
   PathSegment,
   SearchExpression,
 } from "../ast.ts";
+import { parseAggregateFunction } from "./aggregate.ts";
 import { parseExpression } from "./expression.ts";
 import { FUNCTION_NAMES } from "./functions.ts";
 import { scanLiteral } from "./literal.ts";
@@ -104,7 +108,8 @@ export function parseMemberPath(state: ParserState, name: string, start: number)
 }
 
 /**
- * Parses `$it`, `$this` or `$root` and the path after it, at a `$` at the cursor.
+ * Parses `$it`, `$this`, `$root` or `$these` and the path after it, at a `$` at the cursor.
+ * `$root` and `$these` (the current collection of the aggregation extension) need a `/` step.
  *
  * @example
  * ```ts
@@ -121,12 +126,15 @@ export function parseRootedPath(state: ParserState): PathExpression {
   if (text.startsWith("$it", start)) root = "$it";
   else if (text.startsWith("$this", start)) root = "$this";
   else if (text.startsWith("$root", start)) root = "$root";
+  else if (text.startsWith("$these", start)) root = "$these";
   const end = start + (root === undefined ? 1 : root.length);
   if (root === undefined || isIdentifierPart(text.charCodeAt(end))) {
-    return state.fail(["$it", "$this", "$root"], start);
+    return state.fail(["$it", "$this", "$root", "$these"], start);
   }
   state.pos = end;
-  if (root === "$root" && text.charCodeAt(end) !== CH.SLASH) state.fail(["/"]);
+  if ((root === "$root" || root === "$these") && text.charCodeAt(end) !== CH.SLASH) {
+    state.fail(["/"]);
+  }
   return continuePath(state, root, undefined, [], true);
 }
 
@@ -153,8 +161,9 @@ export function parsePathExpression(state: ParserState): PathExpression {
 
 /**
  * Parses `@name` at the cursor: the alias's value when the state has an alias map (`null` for
- * an alias without value), otherwise an `Alias` node. Annotations (`@Core.Messages`) are not
- * supported and fail.
+ * an alias without value), otherwise an `Alias` node. An annotation value (`@Core.Messages`,
+ * `@Term#Qualifier`, or `@Term/...`: a path continues only after an annotation, unless `Term` is
+ * a defined alias, which is refused) becomes a path whose first segment is the annotation.
  *
  * @example
  * ```ts
@@ -162,6 +171,7 @@ export function parsePathExpression(state: ParserState): PathExpression {
  * import { resolveLimits } from "../limits.ts";
  * import { parseAlias } from "./path.ts";
  * parseAlias(new ParserState("@p1", resolveLimits(undefined))); // { kind: "Alias", name: "p1" }
+ * parseAlias(new ParserState("@Core.Messages", resolveLimits(undefined))).kind; // "Path"
  * ```
  */
 export function parseAlias(state: ParserState): Expression {
@@ -171,11 +181,13 @@ export function parseAlias(state: ParserState): Expression {
   const name = scanIdentifier(state);
   if (name === undefined) return state.fail(["alias name"]);
   const c = text.charCodeAt(state.pos);
-  if (c === CH.DOT || c === CH.HASH) {
-    state.fail([], start, "Annotation values in expressions are not supported");
-  }
-  if (c === CH.SLASH) {
-    state.fail([], state.pos, "A path after a parameter alias or annotation is not supported");
+  if (c === CH.DOT || c === CH.HASH || c === CH.SLASH) {
+    if (c === CH.SLASH && state.aliases?.has(name) === true) {
+      state.fail([], state.pos, "A path after a parameter alias is not supported");
+    }
+    state.pos = start;
+    const segments: PathSegment[] = [scanAnnotation(state)];
+    return continuePath(state, "implicit", undefined, segments, true);
   }
   const aliases = state.aliases;
   if (aliases !== undefined) {
@@ -186,6 +198,28 @@ export function parseAlias(state: ParserState): Expression {
   }
   state.countNode();
   return { kind: "Alias", name };
+}
+
+/** True if `@` at `pos` starts an annotation (`@A.B`, `@A#Q`, `@A/...`), not a lone alias. */
+function annotationAt(text: string, pos: number): boolean {
+  let p = pos + 1;
+  if (!isIdentifierStart(text.charCodeAt(p))) return false;
+  while (isIdentifierPart(text.charCodeAt(++p)));
+  const c = text.charCodeAt(p);
+  return c === CH.DOT || c === CH.HASH || c === CH.SLASH;
+}
+
+/** `@[namespace.]term[#qualifier]` at the cursor (on the `@`). */
+function scanAnnotation(state: ParserState): AnnotationSegment {
+  state.pos++;
+  const term = scanQualifiedName(state);
+  if (term === undefined) return state.fail(["annotation term"]);
+  state.countNode();
+  if (state.text.charCodeAt(state.pos) !== CH.HASH) return { kind: "Annotation", term };
+  state.pos++;
+  const qualifier = scanIdentifier(state);
+  if (qualifier === undefined) return state.fail(["annotation qualifier"]);
+  return { kind: "Annotation", term, qualifier };
 }
 
 /** Parses `/segment` steps while the path may continue, then makes the node. */
@@ -207,7 +241,10 @@ function continuePath(
     : { kind: "Path", root, variable, segments };
 }
 
-/** One segment after a `/`. Returns false after a segment that ends a path (lambda, `$count`). */
+/**
+ * One segment after a `/`. Returns false after a segment that ends a path (lambda, `$count`,
+ * `aggregate(...)`).
+ */
 function parseSegment(state: ParserState, segments: PathSegment[], first: boolean): boolean {
   const text = state.text;
   const start = state.pos;
@@ -217,20 +254,46 @@ function parseSegment(state: ParserState, segments: PathSegment[], first: boolea
       parseCount(state, segments);
       return false;
     }
+    if (text.startsWith("$filter(", start)) {
+      parseFilterSegment(state, segments);
+      return true;
+    }
     if (isIdentifierStart(text.charCodeAt(start + 1))) {
       state.pos++;
       const name = scanIdentifier(state);
       state.fail([], start, `The path segment $${name} is not supported in expressions`);
     }
   }
-  if (c === CH.AT) state.fail([], start, "Annotation values in expressions are not supported");
+  if (c === CH.AT) {
+    segments.push(scanAnnotation(state));
+    return true;
+  }
   const name = scanQualifiedName(state);
   if (name === undefined) return state.fail(["property name"], start);
-  if ((name === "any" || name === "all") && text.charCodeAt(state.pos) === CH.LPAREN) {
-    parseLambda(state, segments, name);
-    return false;
+  if (text.charCodeAt(state.pos) === CH.LPAREN) {
+    const lambda = lambdaOperator(name);
+    if (lambda !== undefined) {
+      parseLambda(state, segments, lambda);
+      return false;
+    }
+    // `%s"/aggregate"`: case-sensitive, unlike the lambda operators.
+    if (name === "aggregate") {
+      parseAggregateSegment(state, segments);
+      return false;
+    }
   }
   return finishSegment(state, segments, name, start, first, false);
+}
+
+/** `any`/`all` in any case (ABNF strings are case-insensitive), or undefined. */
+function lambdaOperator(name: string): "any" | "all" | undefined {
+  if (name.length !== 3) return undefined;
+  const c0 = name.charCodeAt(0) | 0x20;
+  const c1 = name.charCodeAt(1) | 0x20;
+  const c2 = name.charCodeAt(2) | 0x20;
+  if (c0 === 97 && c1 === 110 && c2 === 121) return "any";
+  if (c0 === 97 && c1 === 108 && c2 === 108) return "all";
+  return undefined;
 }
 
 /**
@@ -278,33 +341,40 @@ function finishSegment(
   return true;
 }
 
+/**
+ * Fails on `name(` at the start of an expression where `name` is no function. The position is
+ * the `(`: the name alone would be a valid property, as the ABNF reads it.
+ */
 function failUnknownFunction(state: ParserState, name: string, start: number): never {
-  if (name === "any" || name === "all") {
-    return state.fail(
-      [],
-      start,
-      `${name}() needs a collection path before it, e.g. Items/${name}(d:d/Quantity gt 1)`,
-    );
+  const open = start + name.length;
+  const lambda = lambdaOperator(name);
+  if (lambda !== undefined || name === "aggregate") {
+    const example = lambda === undefined
+      ? "Sales/aggregate(Amount with sum)"
+      : `Items/${lambda}(d:d/Quantity gt 1)`;
+    return state.fail([], open, `${name}() needs a collection path before it, e.g. ${example}`);
   }
-  const suggestion = closestName(name, FUNCTION_NAMES);
+  const suggestion = closestName(name.toLowerCase(), FUNCTION_NAMES);
   return state.fail(
     [],
-    start,
+    open,
     `Unknown function ${JSON.stringify(name)}` +
-      (suggestion === undefined ? "" : `; did you mean ${JSON.stringify(suggestion)}?`) +
-      " (function names are case-sensitive)",
+      (suggestion === undefined ? "" : `; did you mean ${JSON.stringify(suggestion)}?`),
   );
 }
 
 /**
  * Tries a key predicate `(1)`, `('a')`, `(@k)` or `(A=1,B='x')` at a `(`. Returns `undefined`
  * and restores the cursor when the parenthesis holds something else (function arguments).
+ * Whitespace is allowed where function arguments allow it (`(A=1 , B=2 )`): key-shaped text
+ * then reads as a key whatever its spacing, so it prints back to the same AST.
  */
 function tryKeyPredicate(state: ParserState): KeySegment | undefined {
   const text = state.text;
   const save = state.pos;
   const savedNodes = state.nodeCount;
   state.pos++;
+  state.skipWhitespace();
   const values: KeyValue[] = [];
   for (;;) {
     const itemStart = state.pos;
@@ -319,9 +389,12 @@ function tryKeyPredicate(state: ParserState): KeySegment | undefined {
     }
     // Only the first value may be unnamed (`(1)`); compound keys name every value.
     if (name === undefined && values.length > 0) break;
-    const value = text.charCodeAt(state.pos) === CH.AT ? parseAlias(state) : scanLiteral(state);
+    const at = text.charCodeAt(state.pos) === CH.AT;
+    if (at && annotationAt(text, state.pos)) break;
+    const value = at ? parseAlias(state) : scanLiteral(state);
     if (value === undefined) break;
     values.push(name === undefined ? { value } : { name, value });
+    state.skipWhitespace();
     const c = text.charCodeAt(state.pos);
     if (c === CH.RPAREN && (name !== undefined || values.length === 1)) {
       state.pos++;
@@ -330,6 +403,7 @@ function tryKeyPredicate(state: ParserState): KeySegment | undefined {
     }
     if (c !== CH.COMMA || name === undefined) break;
     state.pos++;
+    state.skipWhitespace();
   }
   state.pos = save;
   state.nodeCount = savedNodes;
@@ -404,6 +478,38 @@ function parseLambda(state: ParserState, segments: PathSegment[], operator: "any
   state.leave();
   state.countNode();
   segments.push({ kind: "Lambda", operator, variable, predicate });
+}
+
+/**
+ * `$filter(predicate)` at the `$` (`filterExpr = %s"/$filter" OPEN boolCommonExpr CLOSE`, so no
+ * whitespace inside the parentheses), optionally followed by a key predicate.
+ */
+function parseFilterSegment(state: ParserState, segments: PathSegment[]): void {
+  state.pos += 8; // "$filter("
+  state.enter();
+  const predicate = parseExpression(state);
+  state.expectChar(CH.RPAREN, ")");
+  state.leave();
+  state.countNode();
+  segments.push({ kind: "FilterSegment", predicate });
+  if (state.text.charCodeAt(state.pos) === CH.LPAREN) {
+    const key = tryKeyPredicate(state);
+    if (key === undefined) state.fail(["key predicate"]);
+    segments.push(key);
+  }
+}
+
+/** `aggregate(...)` at the `(`: one aggregate of the aggregation extension, no alias. */
+function parseAggregateSegment(state: ParserState, segments: PathSegment[]): void {
+  state.pos++;
+  state.enter();
+  state.skipWhitespace();
+  const aggregate = parseAggregateFunction(state);
+  state.skipWhitespace();
+  state.expectChar(CH.RPAREN, ")");
+  state.leave();
+  state.countNode();
+  segments.push({ kind: "AggregateSegment", aggregate });
 }
 
 /** `$count` with the optional OData 4.01 `($filter=...;$search=...)`, at the `$`. */

@@ -9,11 +9,12 @@ import { ODataSyntaxError, QueryLimitError } from "../../errors/errors.ts";
 import { closestName } from "../../errors/suggest.ts";
 import type { Expression, ODataQuery } from "../ast.ts";
 import { type ParseOptions, type QueryLimits, resolveLimits } from "../limits.ts";
-import { decodeComponent, QueryState } from "./decode.ts";
+import { decodeText, QueryState } from "./decode.ts";
 import { parseExpression } from "./expression.ts";
 import {
   type OptionKey,
   optionKey,
+  optionKeyAt,
   parseOptionValue,
   type QueryDraft,
   setOption,
@@ -26,8 +27,8 @@ interface Entry {
   /** Undefined when the pair has no `=`. */
   readonly value: string | undefined;
   readonly valueStart: number;
-  /** Decoded → raw index map of the value (see {@linkcode QueryState}). */
-  readonly map: readonly number[] | undefined;
+  /** Raw end of the value when it had `%` escapes, else -1 (see {@linkcode QueryState}). */
+  readonly rawEnd: number;
 }
 
 /** The system option names accepted at the top level, for "did you mean" suggestions. */
@@ -55,12 +56,14 @@ const TOP_LEVEL_NAMES = [
  * - A leading `?` is optional. The text is split on `&` and each option on its first `=` before
  *   percent-decoding, so `%26` inside a string literal stays part of the value.
  * - Decoding is percent-decoding, not form decoding: `+` stays `+` (as in
- *   `2024-01-01T00:00:00+02:00`). Raw spaces are accepted; a malformed `%` escape or a raw `#`
- *   (which would start the URL fragment) is an `ODataSyntaxError`.
+ *   `2024-01-01T00:00:00+02:00`). Raw spaces are accepted inside values, but not right after the
+ *   `=` (the ABNF allows that only for `$search`; tokens, `$format` and `$schemaversion` keep
+ *   their text as written); a malformed `%` escape or a raw `#` (which would start the URL
+ *   fragment) is an `ODataSyntaxError`.
  * - System option names are case-insensitive and may omit the `$` (OData 4.01); `$skiptoken`
  *   and `$deltatoken` always need it. Other names without `$`/`@` are custom options (`custom`),
  *   and so are `$id`/`id`, which this parser does not interpret. A repeated system option is an
- *   error. `$levels` is only valid inside `$expand` options.
+ *   error, and so is an empty name (`=x`). `$levels` is only valid inside `$expand` options.
  * - Parameter aliases (`@p=value`, or `options.aliases`; the query's own win) are parsed as
  *   common expressions or JSON and substituted where used, also in nested option lists that
  *   define their own aliases. An alias used but not defined is `null`.
@@ -97,15 +100,17 @@ export function parseQuery(query: string | URLSearchParams, options?: ParseOptio
 function splitQuery(text: string, limits: QueryLimits): Entry[] {
   const length = text.length;
   const start = text.charCodeAt(0) === 63 ? 1 : 0; // "?"
-  const percent = text.indexOf("%", start);
+  // The decoded text is never longer than the raw one, so escapes only need counting when the
+  // raw text is over the limit.
   let decodedLength = length - start;
-  if (percent !== -1) {
-    if (decodedLength > 3 * limits.maxLength) {
+  if (decodedLength > limits.maxLength) {
+    const percent = text.indexOf("%", start);
+    if (percent === -1 || decodedLength > 3 * limits.maxLength) {
       throw new QueryLimitError("maxLength", limits.maxLength);
     }
     for (let i = percent; i !== -1; i = text.indexOf("%", i + 1)) decodedLength -= 2;
+    if (decodedLength > limits.maxLength) throw new QueryLimitError("maxLength", limits.maxLength);
   }
-  if (decodedLength > limits.maxLength) throw new QueryLimitError("maxLength", limits.maxLength);
   const hash = text.indexOf("#", start);
   if (hash !== -1) {
     throw new ODataSyntaxError(text, hash, [], {
@@ -114,31 +119,31 @@ function splitQuery(text: string, limits: QueryLimits): Entry[] {
     });
   }
   const entries: Entry[] = [];
+  // The next "%" at or after the current entry (length when there is none): one scan per escape,
+  // not one per entry.
+  let percent = text.indexOf("%", start);
+  if (percent === -1) percent = length;
   let i = start;
   while (i <= length) {
     let amp = text.indexOf("&", i);
     if (amp === -1) amp = length;
     if (amp > i) {
+      if (percent < i) {
+        percent = text.indexOf("%", i);
+        if (percent === -1) percent = length;
+      }
       let eq = text.indexOf("=", i);
       if (eq > amp) eq = -1;
       const nameEnd = eq === -1 ? amp : eq;
-      const name = percent === -1 || percent >= amp
-        ? text.slice(i, nameEnd)
-        : decodeComponent(text, i, nameEnd).text;
+      const name = percent >= nameEnd ? text.slice(i, nameEnd) : decodeText(text, i, nameEnd);
       if (eq === -1) {
-        entries.push({ name, nameStart: i, value: undefined, valueStart: amp, map: undefined });
-      } else if (percent === -1 || percent >= amp) {
+        entries.push({ name, nameStart: i, value: undefined, valueStart: amp, rawEnd: -1 });
+      } else if (percent >= amp) {
         const value = text.slice(eq + 1, amp);
-        entries.push({ name, nameStart: i, value, valueStart: eq + 1, map: undefined });
+        entries.push({ name, nameStart: i, value, valueStart: eq + 1, rawEnd: -1 });
       } else {
-        const decoded = decodeComponent(text, eq + 1, amp);
-        entries.push({
-          name,
-          nameStart: i,
-          value: decoded.text,
-          valueStart: eq + 1,
-          map: decoded.map,
-        });
+        const value = decodeText(text, eq + 1, amp);
+        entries.push({ name, nameStart: i, value, valueStart: eq + 1, rawEnd: amp });
       }
     }
     i = amp + 1;
@@ -159,7 +164,7 @@ function entriesFromParams(params: URLSearchParams): { source: string; entries: 
       nameStart,
       value,
       valueStart: nameStart + name.length + 1,
-      map: undefined,
+      rawEnd: -1,
     });
   }
   return { source, entries };
@@ -174,6 +179,16 @@ interface Slot {
   readonly entry: Entry;
 }
 
+/** Options whose value is taken as written, whitespace included. */
+function isVerbatim(key: OptionKey): boolean {
+  return key === "skiptoken" || key === "deltatoken" || key === "format" ||
+    key === "schemaversion";
+}
+
+function isSpace(c: number): boolean {
+  return c === 32 || c === 9 || c === 10 || c === 13;
+}
+
 function syntaxError(
   source: string,
   position: number,
@@ -182,12 +197,6 @@ function syntaxError(
   suggestion?: string,
 ): ODataSyntaxError {
   return new ODataSyntaxError(source, position, expected, { detail, suggestion });
-}
-
-/** Options whose value is taken as written (no leading whitespace skipped). */
-function isVerbatim(key: OptionKey): boolean {
-  return key === "skiptoken" || key === "deltatoken" || key === "format" ||
-    key === "schemaversion";
 }
 
 function parseEntries(
@@ -201,13 +210,17 @@ function parseEntries(
   let custom: Record<string, string> | undefined;
   for (const entry of entries) {
     const name = entry.name;
+    if (name.length === 0) {
+      // `=x`: every option, alias and custom option has a name (customName = 1*qchar...).
+      throw syntaxError(source, entry.nameStart, ["query option name"], "Empty query option name");
+    }
     const first = name.charCodeAt(0);
     if (first === 64) { // "@"
       aliasEntries.push(entry);
       continue;
     }
-    let key: OptionKey | undefined = exactSystemName(name);
-    if (key !== undefined) {
+    let key = first === 36 ? optionKeyAt(name, 1, name.length) : undefined;
+    if (key !== undefined && key !== "levels") {
       // Fast path: the usual lower-case `$name` spelling.
     } else if (first === 36) { // "$"
       const lower = name.slice(1).toLowerCase();
@@ -220,7 +233,7 @@ function parseEntries(
         const guess = closestName(name, TOP_LEVEL_NAMES);
         throw syntaxError(
           source,
-          entry.nameStart,
+          entry.nameStart + badNameChar(name),
           TOP_LEVEL_NAMES,
           key === "levels"
             ? "$levels is only allowed in $expand options"
@@ -268,7 +281,7 @@ function parseEntries(
     const scope = new AliasScope(source, limits, nodes);
     for (const [key, text] of Object.entries(options?.aliases ?? {})) {
       const name = key.startsWith("@") ? key.slice(1) : key;
-      const entry = { name: `@${name}`, nameStart: 0, value: text, valueStart: 0, map: undefined };
+      const entry = { name: `@${name}`, nameStart: 0, value: text, valueStart: 0, rawEnd: -1 };
       scope.define(name, entry, text);
     }
     for (const entry of aliasEntries) {
@@ -286,60 +299,32 @@ function parseEntries(
   }
 
   const result: QueryDraft = {};
+  if (slots.length === 0) {
+    if (custom !== undefined) result.custom = custom;
+    return result;
+  }
+  // One state serves every option value (reset in between); the node count runs on across them.
+  const state = new QueryState("", limits, { aliases, offset: 0, source });
+  state.nodeCount = nodes.count;
   for (const { key, entry } of slots) {
-    const state = new QueryState(
-      entry.value!,
-      limits,
-      { aliases, offset: entry.valueStart, source },
-      entry.map,
-    );
-    state.nodeCount = nodes.count;
-    if (!isVerbatim(key)) state.skipWhitespace();
+    const text = entry.value!;
+    state.reset(text, entry.valueStart, entry.rawEnd);
+    // Only `search = "$search" EQ BWS searchExpr` allows whitespace after the "=" (ABNF); other
+    // values are refused where they start, as the ABNF test cases report it. Tokens, $format and
+    // $schemaversion take their text as written (a %20 is part of a token).
+    if (isSpace(text.charCodeAt(0)) && !isVerbatim(key)) {
+      state.skipWhitespace();
+      if (key !== "search") {
+        state.fail([], state.pos, `No whitespace is allowed between ${entry.name}= and its value`);
+      }
+    }
     const value = parseOptionValue(state, key);
     state.skipWhitespace();
     if (!state.atEnd()) state.fail(expectedAfter(key));
-    nodes.count = state.nodeCount;
     setOption(result, key, value);
   }
   if (custom !== undefined) result.custom = custom;
   return result;
-}
-
-/** The key of a system option written exactly as `$name` in lower case (no allocation). */
-function exactSystemName(name: string): OptionKey | undefined {
-  switch (name) {
-    case "$filter":
-      return "filter";
-    case "$select":
-      return "select";
-    case "$expand":
-      return "expand";
-    case "$orderby":
-      return "orderby";
-    case "$top":
-      return "top";
-    case "$skip":
-      return "skip";
-    case "$count":
-      return "count";
-    case "$search":
-      return "search";
-    case "$compute":
-      return "compute";
-    case "$apply":
-      return "apply";
-    case "$skiptoken":
-      return "skiptoken";
-    case "$deltatoken":
-      return "deltatoken";
-    case "$format":
-      return "format";
-    case "$index":
-      return "index";
-    case "$schemaversion":
-      return "schemaversion";
-  }
-  return undefined;
 }
 
 function expectedAfter(key: OptionKey): string[] {
@@ -354,6 +339,18 @@ function expectedAfter(key: OptionKey): string[] {
     default:
       return ["end of input"];
   }
+}
+
+/**
+ * Offset of the first char of an unknown `$name` that cannot be part of an option name (`$filter `
+ * fails at the space), or 0 to point at the whole name.
+ */
+function badNameChar(name: string): number {
+  for (let i = 1; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (!((c >= 65 && c <= 90) || (c >= 97 && c <= 122))) return i;
+  }
+  return 0;
 }
 
 function isAliasName(name: string): boolean {
@@ -427,10 +424,10 @@ class AliasScope extends Map<string, Expression> {
       entry.value!,
       this.#limits,
       { aliases: this, offset: entry.valueStart, source },
-      entry.map,
+      entry.rawEnd,
     );
     state.nodeCount = this.#nodes.count;
-    state.skipWhitespace();
+    // `aliasAndValue = parameterAlias EQ parameterValue`: no whitespace after the "=".
     const value = parseAliasValue(state);
     this.#nodes.count = state.nodeCount;
     this.#resolving.delete(name);

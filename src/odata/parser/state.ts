@@ -47,8 +47,8 @@ export const CH = {
 
 /** Mutable state of one parse. */
 export class ParserState {
-  /** The text being parsed. */
-  readonly text: string;
+  /** The text being parsed (reassigned only by `QueryState.reset`, between option values). */
+  text: string;
   /** The cursor: index of the next unread char. */
   pos: number;
   /** Effective limits. */
@@ -65,7 +65,7 @@ export class ParserState {
    */
   readonly aliases: ReadonlyMap<string, Expression> | undefined;
   /** Offset of `text` inside the original input, added to error positions. */
-  readonly offset: number;
+  offset: number;
   /** The original input shown in error messages (defaults to `text`). */
   readonly source: string;
 
@@ -123,11 +123,14 @@ export class ParserState {
 
   /** Skips spaces and tabs (RWS/BWS after percent-decoding). Returns true if any was skipped. */
   skipWhitespace(): boolean {
-    const start = this.pos;
     const text = this.text;
-    let c = text.charCodeAt(this.pos);
-    while (c === CH.SPACE || c === CH.TAB || c === 10 || c === 13) c = text.charCodeAt(++this.pos);
-    return this.pos > start;
+    let p = this.pos;
+    let c = text.charCodeAt(p);
+    // Most calls find no whitespace: return before touching the cursor.
+    if (c !== CH.SPACE && c !== CH.TAB && c !== 10 && c !== 13) return false;
+    do c = text.charCodeAt(++p); while (c === CH.SPACE || c === CH.TAB || c === 10 || c === 13);
+    this.pos = p;
+    return true;
   }
 
   /** Consumes `code` if it is at the cursor. */
@@ -151,15 +154,20 @@ export class ParserState {
   }
 }
 
-/** True for `A-Z a-z _` and non-ASCII letters (identifier start). */
+/**
+ * True for `A-Z a-z _` and non-ASCII letters (identifier start). `(c | 0x20) - 97` folds both
+ * letter ranges onto 0..25 in one unsigned compare; the `|` also turns NaN (end of text) into a
+ * number that fails every test.
+ */
 export function isIdentifierStart(c: number): boolean {
-  return (c >= CH.a && c <= CH.z) || (c >= CH.A && c <= CH.Z) || c === CH.UNDERSCORE ||
-    (c > 127 && c === c);
+  return ((c | 0x20) - 97) >>> 0 < 26 || c === CH.UNDERSCORE || c > 127;
 }
 
 /** True for identifier continuation chars. */
 export function isIdentifierPart(c: number): boolean {
-  return isIdentifierStart(c) || (c >= CH.D0 && c <= CH.D9);
+  // `c | 0`, not `c`: NaN - 48 >>> 0 would be 0, a "digit".
+  return ((c | 0x20) - 97) >>> 0 < 26 || ((c | 0) - CH.D0) >>> 0 < 10 || c === CH.UNDERSCORE ||
+    c > 127;
 }
 
 /** True for `0-9`. */

@@ -7,10 +7,12 @@
  */
 
 import type {
+  AggregateFunction,
   BinaryExpression,
   BinaryOperator,
   Expression,
   FilterExpression,
+  JsonExpression,
   LiteralNode,
   PathExpression,
   PathSegment,
@@ -106,7 +108,7 @@ export function serializeExpression(expr: Expression): string {
     case "List":
       return "[" + expr.items.map(serializeExpression).join(",") + "]";
     case "Json":
-      return jsonText(expr.value, true);
+      return serializeJson(expr);
   }
 }
 
@@ -160,6 +162,11 @@ function rightOperand(expr: BinaryExpression): string {
   return precedenceOf(right) < limit ? `(${text})` : text;
 }
 
+/**
+ * Prints a member path. A path of one lone annotation without namespace or qualifier at the start
+ * (`@Currency`) reads back as a parameter alias, the one form the grammar cannot tell apart; the
+ * parser never produces it (`@Currency/...` and `Price/@Currency` are fine).
+ */
 function serializePath(path: PathExpression): string {
   let out = path.root === "implicit"
     ? ""
@@ -205,7 +212,32 @@ function segmentText(segment: PathSegment): string {
       if (segment.search !== undefined) options.push("$search=" + serializeSearch(segment.search));
       return options.length === 0 ? "$count" : "$count(" + options.join(";") + ")";
     }
+    case "Annotation":
+      return "@" + segment.term + (segment.qualifier === undefined ? "" : "#" + segment.qualifier);
+    case "FilterSegment":
+      return "$filter(" + serializeExpression(segment.predicate) + ")";
+    case "AggregateSegment":
+      return "aggregate(" + aggregateFunctionText(segment.aggregate) + ")";
   }
+}
+
+/** `Amount with sum from Time with average`, `$count`, `Product/Budget`. */
+function aggregateFunctionText(aggregate: AggregateFunction): string {
+  let out: string;
+  switch (aggregate.kind) {
+    case "AggregateExpression":
+      out = serializeExpression(aggregate.expression) + " with " + aggregate.method;
+      break;
+    case "AggregateCount":
+      out = "$count";
+      break;
+    case "AggregateCustom":
+      return serializePath(aggregate.path);
+  }
+  for (const step of aggregate.from ?? []) {
+    out += " from " + serializePath(step.path) + " with " + step.method;
+  }
+  return out;
 }
 
 /**
@@ -259,69 +291,36 @@ function doubleText(value: number): string {
   return text.includes("e") ? text : text + "e0";
 }
 
-const LITERAL_KEYS: ReadonlySet<string> = new Set(["kind", "type", "value", "enumType"]);
-const PATH_KEYS: ReadonlySet<string> = new Set(["kind", "root", "variable", "segments"]);
-const ALIAS_KEYS: ReadonlySet<string> = new Set(["kind", "name"]);
-
-function hasOnlyKeys(node: object, keys: ReadonlySet<string>): boolean {
-  return Object.keys(node).every((key) => keys.has(key));
+/** Embedded expressions of a `Json` node by slot: a trie over keys and indexes. */
+interface Slots {
+  expression?: Expression;
+  children?: Map<string | number, Slots>;
 }
 
-/**
- * True if a value nested in JSON data is an embedded expression node, as the parser puts them
- * there (paths, dates, enums, arithmetic, ...). JSON data may itself hold objects with a `kind`
- * member, so the node shape is checked: literals the parser turns into plain JSON (strings,
- * numbers, booleans, null) never count as embedded nodes.
- */
-function isExpressionNode(value: object): value is Expression {
-  const node = value as Record<string, unknown>;
-  switch (node.kind) {
-    case "Literal": {
-      if (!hasOnlyKeys(node, LITERAL_KEYS) || !("value" in node)) return false;
-      const type = node.type;
-      if (type === "double" || type === "decimal") return !Number.isFinite(Number(node.value));
-      return typeof type === "string" && EMBEDDED_LITERAL_TYPES.has(type);
+function slotsOf(node: JsonExpression): Slots | undefined {
+  if (node.expressions === undefined || node.expressions.length === 0) return undefined;
+  const root: Slots = {};
+  for (const { path, expression } of node.expressions) {
+    let slot = root;
+    for (const key of path) {
+      const children = slot.children ??= new Map();
+      let next = children.get(key);
+      if (next === undefined) children.set(key, next = {});
+      slot = next;
     }
-    case "Path":
-      return hasOnlyKeys(node, PATH_KEYS) && typeof node.root === "string" &&
-        Array.isArray(node.segments);
-    case "Alias":
-      return hasOnlyKeys(node, ALIAS_KEYS) && typeof node.name === "string";
-    case "Binary":
-      return typeof node.operator === "string" && node.operator in PRECEDENCE &&
-        typeof node.left === "object" && node.left !== null && typeof node.right === "object" &&
-        node.right !== null;
-    case "Unary":
-      return (node.operator === "not" || node.operator === "negate") &&
-        typeof node.operand === "object" && node.operand !== null;
-    case "Call":
-      return typeof node.name === "string" && Array.isArray(node.args);
-    case "TypeFunction":
-      return typeof node.type === "string" && "operand" in node;
-    case "Case":
-      return Array.isArray(node.branches);
-    default:
-      return false;
+    slot.expression = expression;
   }
+  return root;
 }
 
-const EMBEDDED_LITERAL_TYPES: ReadonlySet<string> = new Set([
-  "date",
-  "datetimeoffset",
-  "timeofday",
-  "duration",
-  "guid",
-  "binary",
-  "enum",
-  "geography",
-  "geometry",
-]);
+/** JSON text of a `Json` node: its data, with each embedded expression printed in its slot. */
+function serializeJson(node: JsonExpression): string {
+  return jsonText(node.value, slotsOf(node));
+}
 
-/**
- * JSON text of a `Json` node's value. The top level is always data (an object or array, even one
- * with a `kind` member); nested embedded expression nodes print as expressions.
- */
-function jsonText(value: unknown, top: boolean): string {
+function jsonText(value: unknown, slots: Slots | undefined): string {
+  if (slots?.expression !== undefined) return serializeExpression(slots.expression);
+  const children = slots?.children;
   switch (typeof value) {
     case "string":
       return JSON.stringify(value);
@@ -338,12 +337,15 @@ function jsonText(value: unknown, top: boolean): string {
         : String(value);
     case "object":
       if (value === null) return "null";
-      if (Array.isArray(value)) return "[" + value.map((v) => jsonText(v, false)).join(",") + "]";
-      if (!top && isExpressionNode(value)) return serializeExpression(value);
+      if (Array.isArray(value)) {
+        return "[" + value.map((v, i) => jsonText(v, children?.get(i))).join(",") + "]";
+      }
       return "{" +
-        Object.entries(value).map(([k, v]) => JSON.stringify(k) + ":" + jsonText(v, false)).join(
-          ",",
-        ) + "}";
+        Object.entries(value).map(([k, v]) =>
+          JSON.stringify(k) + ":" + jsonText(v, children?.get(k))
+        )
+          .join(",") +
+        "}";
     default:
       return "null";
   }

@@ -51,14 +51,22 @@ function encode(text: string, extra = -1): string {
       i++;
       continue;
     }
-    // Non-ASCII: UTF-8 via encodeURIComponent, a surrogate pair at a time.
-    const pair = c >= 0xd800 && c <= 0xdbff && i + 1 < n ? 2 : 1;
-    try {
-      out += encodeURIComponent(text.slice(i, i + pair));
-    } catch {
-      out += "%EF%BF%BD"; // a lone surrogate cannot be encoded: U+FFFD
+    // Non-ASCII: UTF-8 via encodeURIComponent, a surrogate pair at a time. Only a high surrogate
+    // followed by a low one is a pair; a lone surrogate has no UTF-8 form and becomes U+FFFD
+    // without taking the next char with it.
+    if (c >= 0xd800 && c <= 0xdfff) {
+      const d = text.charCodeAt(i + 1);
+      if (c <= 0xdbff && d >= 0xdc00 && d <= 0xdfff) {
+        out += encodeURIComponent(text.slice(i, i + 2));
+        i += 2;
+      } else {
+        out += "%EF%BF%BD";
+        i++;
+      }
+      continue;
     }
-    i += pair;
+    out += encodeURIComponent(text[i]!);
+    i++;
   }
   return out;
 }
