@@ -26,7 +26,9 @@ const Product = northwind.getEntity("Products");
 const Order = northwind.getEntity("Orders");
 
 const raw = new DatabaseSync(filePath);
-const productColumns = Product.metadata.fieldList.map((f) => `"${f.column}" AS "${f.name}"`).join(", ");
+const productColumns = Product.metadata.fieldList.map((f) => `"${f.column}" AS "${f.name}"`).join(
+  ", ",
+);
 const orderColumns = Order.metadata.fieldList.map((f) => `"${f.column}" AS "${f.name}"`).join(", ");
 const detailColumns = northwind.getEntity("Order_Details").metadata.fieldList
   .map((f) => `"${f.column}" AS "${f.name}"`).join(", ");
@@ -40,7 +42,9 @@ function detailsFor(n: number) {
   let statement = detailsCache.get(n);
   if (statement === undefined) {
     statement = raw.prepare(
-      `SELECT ${detailColumns} FROM "Order_Details" WHERE "OrderID" IN (${Array(n).fill("?").join(",")})`,
+      `SELECT ${detailColumns} FROM "Order_Details" WHERE "OrderID" IN (${
+        Array(n).fill("?").join(",")
+      })`,
     );
     detailsCache.set(n, statement);
   }
@@ -68,7 +72,8 @@ const cases: Case[] = [
     target: 1.25,
     iterations: 3000,
     raw: (i) => list.all(10 + (i % 10)),
-    ours: (i) => Product.where("UnitPrice", "gt", 10 + (i % 10)).orderBy("ProductName").limit(20).find(),
+    ours: (i) =>
+      Product.where("UnitPrice", "gt", 10 + (i % 10)).orderBy("ProductName").limit(20).find(),
   },
   {
     name: "50 orders with expanded Order_Details",
@@ -114,7 +119,11 @@ for (const c of cases) {
   const o = median(ourTimes);
   const ratio = o / r;
   if (ratio > c.target) failures++;
-  console.log(`${c.name} | ${r.toFixed(2)} | ${o.toFixed(2)} | ${ratio.toFixed(2)}× | ≤ ${c.target}× ${ratio <= c.target ? "ok" : "MISSED"}`);
+  console.log(
+    `${c.name} | ${r.toFixed(2)} | ${o.toFixed(2)} | ${ratio.toFixed(2)}× | ≤ ${c.target}× ${
+      ratio <= c.target ? "ok" : "MISSED"
+    }`,
+  );
 }
 
 raw.close();

@@ -61,9 +61,11 @@ export class SqliteConnection {
     } catch (cause) {
       throw new ODataActiveRecordError(
         "PROVIDER_UNAVAILABLE",
-        `Cannot open SQLite database ${JSON.stringify(options.filePath)}: ${(cause as Error).message}`,
+        `Cannot open SQLite database ${JSON.stringify(options.filePath)}: ${
+          (cause as Error).message
+        }`,
         {
-          suggestion: "Check that the directory exists and is writable, or use \":memory:\"",
+          suggestion: 'Check that the directory exists and is writable, or use ":memory:"',
           cause,
           context: { provider: "sqlite", filePath: options.filePath },
         },
@@ -71,7 +73,9 @@ export class SqliteConnection {
     }
     const connection = new SqliteConnection(db, options.statementCacheSize);
     try {
-      if (options.filePath !== ":memory:" && !options.readOnly) db.exec("PRAGMA journal_mode = WAL");
+      if (options.filePath !== ":memory:" && !options.readOnly) {
+        db.exec("PRAGMA journal_mode = WAL");
+      }
       registerSqliteFunctions(db);
       db.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`);
       db.exec("PRAGMA foreign_keys = ON");
@@ -182,17 +186,24 @@ const CONSTRAINT_CODES: Readonly<Record<number, ErrorCode>> = {
  * try { connection.run(sql, params); } catch (error) { throw mapSqliteError(error, { entity: "Products" }); }
  * ```
  */
-export function mapSqliteError(error: unknown, context: Record<string, unknown>): ODataActiveRecordError {
+export function mapSqliteError(
+  error: unknown,
+  context: Record<string, unknown>,
+): ODataActiveRecordError {
   if (error instanceof ODataActiveRecordError) return error;
   const errcode = (error as { errcode?: number } | null)?.errcode;
   const message = (error as Error | null)?.message ?? String(error);
   if (typeof errcode === "number") {
     const constraint = CONSTRAINT_CODES[errcode];
     if (constraint !== undefined) {
-      return new ODataActiveRecordError(constraint, `${describeConstraint(constraint)}: ${message}`, {
-        cause: error,
-        context: { provider: "sqlite", ...context },
-      });
+      return new ODataActiveRecordError(
+        constraint,
+        `${describeConstraint(constraint)}: ${message}`,
+        {
+          cause: error,
+          context: { provider: "sqlite", ...context },
+        },
+      );
     }
     const primary = errcode & 0xff;
     if (primary === 5 || primary === 6) { // SQLITE_BUSY, SQLITE_LOCKED: the busy timeout ran out
@@ -203,10 +214,14 @@ export function mapSqliteError(error: unknown, context: Record<string, unknown>)
       });
     }
     if (primary === 14 || primary === 10 || primary === 26) { // CANTOPEN, IOERR, NOTADB
-      return new ODataActiveRecordError("PROVIDER_UNAVAILABLE", `SQLite database unavailable: ${message}`, {
-        cause: error,
-        context: { provider: "sqlite", ...context },
-      });
+      return new ODataActiveRecordError(
+        "PROVIDER_UNAVAILABLE",
+        `SQLite database unavailable: ${message}`,
+        {
+          cause: error,
+          context: { provider: "sqlite", ...context },
+        },
+      );
     }
   }
   return new ODataActiveRecordError("PROVIDER_ERROR", `SQLite error: ${message}`, {

@@ -130,7 +130,11 @@ class SqliteOperations implements ProviderOperations {
     }
   }
 
-  async insert(entity: EntityMetadata, rows: readonly Row[], options?: ExecutionOptions): Promise<Row[]> {
+  async insert(
+    entity: EntityMetadata,
+    rows: readonly Row[],
+    options?: ExecutionOptions,
+  ): Promise<Row[]> {
     checkSignal(options?.signal);
     await this.#guard();
     const connection = this.#connection();
@@ -218,17 +222,25 @@ export class SqliteProvider implements Provider {
   /** Validates the config; no I/O until `connect()`. */
   constructor(config: SqliteProviderConfig) {
     if (typeof config?.filePath !== "string" || config.filePath.length === 0) {
-      throw new ODataActiveRecordError("INVALID_CONFIGURATION", "The sqlite provider needs a filePath", {
-        suggestion: `Pass { type: "sqlite", filePath: "./app.db" } or filePath ":memory:"`,
-        context: { provider: "sqlite" },
-      });
+      throw new ODataActiveRecordError(
+        "INVALID_CONFIGURATION",
+        "The sqlite provider needs a filePath",
+        {
+          suggestion: `Pass { type: "sqlite", filePath: "./app.db" } or filePath ":memory:"`,
+          context: { provider: "sqlite" },
+        },
+      );
     }
     for (const name of ["busyTimeoutMs", "statementCacheSize"] as const) {
       const value = config[name];
       if (value !== undefined && (!Number.isInteger(value) || value < 0)) {
-        throw new ODataActiveRecordError("INVALID_CONFIGURATION", `sqlite ${name} must be a non-negative integer`, {
-          context: { provider: "sqlite", [name]: value },
-        });
+        throw new ODataActiveRecordError(
+          "INVALID_CONFIGURATION",
+          `sqlite ${name} must be a non-negative integer`,
+          {
+            context: { provider: "sqlite", [name]: value },
+          },
+        );
       }
     }
     this.#config = config;
@@ -242,7 +254,9 @@ export class SqliteProvider implements Provider {
 
   #open(): SqliteConnection {
     if (this.#closed) {
-      throw new ODataActiveRecordError("CLOSED", "The sqlite provider is closed", { context: { provider: "sqlite" } });
+      throw new ODataActiveRecordError("CLOSED", "The sqlite provider is closed", {
+        context: { provider: "sqlite" },
+      });
     }
     if (this.#connection === undefined) {
       this.#connection = SqliteConnection.open({
@@ -280,10 +294,12 @@ export class SqliteProvider implements Provider {
     } catch (error) {
       const mapped = mapSqliteError(error, {});
       return Promise.reject(
-        mapped.code === "CLOSED" ? mapped : new ODataActiveRecordError("PROVIDER_UNAVAILABLE", mapped.message, {
-          cause: error,
-          context: { provider: "sqlite" },
-        }),
+        mapped.code === "CLOSED"
+          ? mapped
+          : new ODataActiveRecordError("PROVIDER_UNAVAILABLE", mapped.message, {
+            cause: error,
+            context: { provider: "sqlite" },
+          }),
       );
     }
   }
@@ -319,7 +335,10 @@ export class SqliteProvider implements Provider {
   }
 
   /** Runs `work` between BEGIN IMMEDIATE and COMMIT; rolls back when it throws. */
-  async transaction<T>(work: (tx: ProviderOperations) => Promise<T>, options?: ExecutionOptions): Promise<T> {
+  async transaction<T>(
+    work: (tx: ProviderOperations) => Promise<T>,
+    options?: ExecutionOptions,
+  ): Promise<T> {
     checkSignal(options?.signal);
     const release = await this.#lock.acquire();
     try {
@@ -348,10 +367,14 @@ export class SqliteProvider implements Provider {
         connection.exec("COMMIT");
       } catch (error) {
         safeRollback(connection);
-        throw new ODataActiveRecordError("TRANSACTION_FAILED", "The transaction could not be committed", {
-          cause: mapSqliteError(error, {}),
-          context: { provider: "sqlite" },
-        });
+        throw new ODataActiveRecordError(
+          "TRANSACTION_FAILED",
+          "The transaction could not be committed",
+          {
+            cause: mapSqliteError(error, {}),
+            context: { provider: "sqlite" },
+          },
+        );
       }
       return result;
     } finally {

@@ -30,12 +30,19 @@ function isSingleIntegerKey(entity: EntityMetadata, field: FieldMetadata): boole
 }
 
 /** The CREATE TABLE statement of an entity, with its primary and foreign keys. */
-export function createTableSql(entity: EntityMetadata, all: ReadonlyMap<string, EntityMetadata>): string {
-  const columns = entity.fieldList.map((field) => columnDefinition(field, isSingleIntegerKey(entity, field)));
+export function createTableSql(
+  entity: EntityMetadata,
+  all: ReadonlyMap<string, EntityMetadata>,
+): string {
+  const columns = entity.fieldList.map((field) =>
+    columnDefinition(field, isSingleIntegerKey(entity, field))
+  );
   const parts = [...columns];
   const keyField = entity.fields.get(entity.key[0]!)!;
   if (!(entity.key.length === 1 && isSingleIntegerKey(entity, keyField))) {
-    parts.push(`PRIMARY KEY (${entity.key.map((name) => q(entity.fields.get(name)!.column)).join(", ")})`);
+    parts.push(
+      `PRIMARY KEY (${entity.key.map((name) => q(entity.fields.get(name)!.column)).join(", ")})`,
+    );
   }
   for (const relation of entity.relations.values()) {
     if (relation.kind !== "one") continue;
@@ -65,20 +72,28 @@ function indexesOf(entity: EntityMetadata): { name: string; columns: string[]; u
   for (const index of entity.indexes) add(index, false);
   // Foreign keys are indexed: $expand and lambdas look rows up by them.
   for (const relation of entity.relations.values()) {
-    if (relation.kind === "one" && relation.localFields.join() !== entity.key.join()) add(relation.localFields, false);
+    if (relation.kind === "one" && relation.localFields.join() !== entity.key.join()) {
+      add(relation.localFields, false);
+    }
   }
   return out;
 }
 
 /** Creates what is missing and reports drift for every entity, in one transaction. */
-export function syncSchema(connection: SqliteConnection, entities: readonly EntityMetadata[]): SyncReport {
+export function syncSchema(
+  connection: SqliteConnection,
+  entities: readonly EntityMetadata[],
+): SyncReport {
   const all = new Map(entities.map((entity) => [entity.name, entity]));
   const createdTables: string[] = [];
   const addedColumns: string[] = [];
   const createdIndexes: string[] = [];
   const warnings: DriftWarning[] = [];
   for (const entity of entities) {
-    const existing = connection.all(`PRAGMA table_info(${q(entity.table)})`, []) as unknown as TableColumn[];
+    const existing = connection.all(
+      `PRAGMA table_info(${q(entity.table)})`,
+      [],
+    ) as unknown as TableColumn[];
     if (existing.length === 0) {
       connection.exec(createTableSql(entity, all));
       createdTables.push(entity.table);
@@ -88,20 +103,26 @@ export function syncSchema(connection: SqliteConnection, entities: readonly Enti
         const column = byName.get(field.column);
         if (column === undefined) {
           // SQLite cannot add a NOT NULL column without a default to a table with rows; add it nullable.
-          connection.exec(`ALTER TABLE ${q(entity.table)} ADD COLUMN ${q(field.column)} ${storeTypeOf(field.type)}`);
+          connection.exec(
+            `ALTER TABLE ${q(entity.table)} ADD COLUMN ${q(field.column)} ${
+              storeTypeOf(field.type)
+            }`,
+          );
           addedColumns.push(`${entity.table}.${field.column}`);
           warnings.push({
             entity: entity.name,
             kind: "missing-column",
             column: field.column,
-            message: `${entity.table}.${field.column} was missing in the database and has been added`,
+            message:
+              `${entity.table}.${field.column} was missing in the database and has been added`,
           });
           if (!field.nullable) {
             warnings.push({
               entity: entity.name,
               kind: "nullability-mismatch",
               column: field.column,
-              message: `${entity.table}.${field.column} was added as nullable; existing rows hold null`,
+              message:
+                `${entity.table}.${field.column} was added as nullable; existing rows hold null`,
             });
           }
           continue;
@@ -112,7 +133,8 @@ export function syncSchema(connection: SqliteConnection, entities: readonly Enti
             entity: entity.name,
             kind: "type-mismatch",
             column: field.column,
-            message: `${entity.table}.${field.column} is ${column.type || "untyped"} in the database, ` +
+            message:
+              `${entity.table}.${field.column} is ${column.type || "untyped"} in the database, ` +
               `the schema expects ${expected} (${field.type})`,
           });
         }
@@ -121,7 +143,8 @@ export function syncSchema(connection: SqliteConnection, entities: readonly Enti
             entity: entity.name,
             kind: "nullability-mismatch",
             column: field.column,
-            message: `${entity.table}.${field.column} allows null in the database but is required in the schema`,
+            message:
+              `${entity.table}.${field.column} allows null in the database but is required in the schema`,
           });
         }
       }
@@ -144,9 +167,9 @@ export function syncSchema(connection: SqliteConnection, entities: readonly Enti
       );
       if (found !== undefined) continue;
       connection.exec(
-        `CREATE ${index.unique ? "UNIQUE " : ""}INDEX IF NOT EXISTS ${q(index.name)} ON ${q(entity.table)} (${
-          index.columns.map(q).join(", ")
-        })`,
+        `CREATE ${index.unique ? "UNIQUE " : ""}INDEX IF NOT EXISTS ${q(index.name)} ON ${
+          q(entity.table)
+        } (${index.columns.map(q).join(", ")})`,
       );
       createdIndexes.push(index.name);
     }

@@ -270,7 +270,6 @@ export class EntityNamespace implements ModelContext {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
-
 }
 
 /** Options of the manager. */
@@ -375,5 +374,4 @@ export class EntityNamespaceManager {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
-
 }

@@ -149,8 +149,7 @@ Deno.test("namespaces: created without I/O, isolated, removable", async () => {
       "INVALID_ARGUMENT",
     );
     await rejectsCode(
-      // deno-lint-ignore no-explicit-any
-      () => manager.createNamespace("x", { provider: { type: "nosuch" } as any }).connect(),
+      () => manager.createNamespace("x", { provider: { type: "nosuch" } as never }).connect(),
       "UNKNOWN_PROVIDER",
     );
 
@@ -172,9 +171,8 @@ Deno.test("entities: registration errors and getEntity", async () => {
     "INVALID_SCHEMA",
   );
   await rejectsCode(
-    // deno-lint-ignore no-explicit-any
     () =>
-      ns.registerEntity("BadType", { fields: { a: { type: "text" as any, primaryKey: true } } }),
+      ns.registerEntity("BadType", { fields: { a: { type: "text" as never, primaryKey: true } } }),
     "INVALID_SCHEMA",
   );
   await rejectsCode(
@@ -501,7 +499,9 @@ Deno.test("await using closes the manager and its namespaces", async () => {
   let namespace: EntityNamespace;
   {
     await using manager = new EntityNamespaceManager();
-    namespace = manager.createNamespace("scoped", { provider: { type: "sqlite", filePath: ":memory:" } });
+    namespace = manager.createNamespace("scoped", {
+      provider: { type: "sqlite", filePath: ":memory:" },
+    });
     namespace.registerEntity("Notes", { fields: { id: { type: "integer", primaryKey: true } } });
     await namespace.sync();
   }

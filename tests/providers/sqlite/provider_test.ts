@@ -66,9 +66,8 @@ Deno.test("sqlite: a held write lock becomes TIMEOUT after busyTimeoutMs, nothin
 
 Deno.test("sqlite: config errors, closed provider, read-only writes", () =>
   withDir(async (dir) => {
-    // deno-lint-ignore no-explicit-any
     await assert.rejects(
-      createProvider({ type: "sqlite" } as any),
+      createProvider({ type: "sqlite" } as never),
       isCode("INVALID_CONFIGURATION"),
     );
     await assert.rejects(
