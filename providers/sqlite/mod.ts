@@ -38,6 +38,12 @@ const CAPABILITIES: ProviderCapabilities = Object.freeze({
 class TransactionLock {
   #tail: Promise<void> = Promise.resolve();
   #held = false;
+  readonly #timeoutMs: number;
+
+  /** Waits for another transaction at most `timeoutMs` (the busy timeout) before TIMEOUT. */
+  constructor(timeoutMs: number) {
+    this.#timeoutMs = timeoutMs;
+  }
 
   get held(): boolean {
     return this.#held;
@@ -47,7 +53,13 @@ class TransactionLock {
     const previous = this.#tail;
     let release!: () => void;
     this.#tail = new Promise<void>((resolve) => (release = resolve));
-    await previous;
+    try {
+      await this.#bounded(previous);
+    } catch (error) {
+      // Keep the queue moving for later transactions even though this one gave up.
+      void previous.then(release);
+      throw error;
+    }
     this.#held = true;
     return () => {
       this.#held = false;
@@ -57,12 +69,36 @@ class TransactionLock {
 
   /** Waits until no transaction is open. */
   async idle(): Promise<void> {
-    while (this.#held) await this.#tail;
+    while (this.#held) await this.#bounded(this.#tail);
   }
 
   /** `idle()`, or undefined when no transaction is open (no promise, no microtask). */
   whenIdle(): Promise<void> | undefined {
     return this.#held ? this.idle() : undefined;
+  }
+
+  /**
+   * A wait that cannot hang: the usual cause of a long wait is code inside a transaction that
+   * uses the namespace's own models (which wait for that very transaction) instead of `tx`'s.
+   */
+  #bounded(wait: Promise<void>): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() =>
+        reject(
+          new ODataActiveRecordError(
+            "TIMEOUT",
+            `Waited ${this.#timeoutMs} ms for another transaction of this SQLite database to finish`,
+            {
+              suggestion:
+                "Inside namespace.transaction(), use tx.getEntity(...): the namespace's own " +
+                "models wait for the transaction to end. Otherwise raise busyTimeoutMs.",
+              context: { provider: "sqlite", timeoutMs: this.#timeoutMs },
+            },
+          ),
+        ), this.#timeoutMs);
+    });
+    return Promise.race([wait, timeout]).finally(() => clearTimeout(timer));
   }
 }
 
@@ -214,7 +250,7 @@ export class SqliteProvider implements Provider {
   readonly #config: SqliteProviderConfig;
   #connection: SqliteConnection | undefined;
   #closed = false;
-  readonly #lock = new TransactionLock();
+  readonly #lock: TransactionLock;
   readonly #operations: SqliteOperations;
   /** Compiled statements by request shape, shared by the provider and its transactions. */
   readonly #plans = new PlanCache(PLAN_CACHE_SIZE);
@@ -244,6 +280,7 @@ export class SqliteProvider implements Provider {
       }
     }
     this.#config = config;
+    this.#lock = new TransactionLock(config.busyTimeoutMs ?? 5000);
     this.#operations = new SqliteOperations(
       () => this.#open(),
       () => this.#lock.whenIdle(),
