@@ -3,7 +3,7 @@
  * embedded default), MongoDB and remote OData services, in isolated namespaces.
  *
  * ```ts
- * import { EntityNamespaceManager, parseFilter } from "./mod.ts";
+ * import { EntityNamespaceManager, parseFilter } from "@oar/odata-active-record";
  *
  * const manager = new EntityNamespaceManager();
  * const shop = manager.createNamespace("shop", { provider: { type: "sqlite", filePath: ":memory:" } });

@@ -235,7 +235,7 @@ function safeRollback(connection: SqliteConnection): void {
  *
  * @example
  * ```ts
- * import { createProvider } from "../../mod.ts";
+ * import { createProvider } from "@oar/odata-active-record";
  * const provider = await createProvider({ type: "sqlite", filePath: ":memory:" });
  * await provider.connect();
  * await provider.ping();

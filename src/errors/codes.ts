@@ -18,7 +18,7 @@ export interface ErrorCatalogueEntry {
  *
  * @example
  * ```ts
- * import { ERROR_CATALOGUE } from "./mod.ts";
+ * import { ERROR_CATALOGUE } from "@oar/odata-active-record";
  * console.log(ERROR_CATALOGUE.ODATA_SYNTAX.status); // 400
  * ```
  */
@@ -148,7 +148,7 @@ export const ERROR_CATALOGUE = {
  *
  * @example
  * ```ts
- * import type { ErrorCode } from "./mod.ts";
+ * import type { ErrorCode } from "@oar/odata-active-record";
  * const code: ErrorCode = "NOT_FOUND";
  * ```
  */

@@ -23,7 +23,7 @@ export interface ErrorOptions {
  *
  * @example Catch any error of the module and read its code
  * ```ts
- * import { ODataActiveRecordError, parseFilter } from "./mod.ts";
+ * import { ODataActiveRecordError, parseFilter } from "@oar/odata-active-record";
  * try {
  *   parseFilter("Price gt");
  * } catch (error) {
@@ -74,7 +74,7 @@ export class ODataActiveRecordError extends Error {
  *
  * @example
  * ```ts
- * import { ODataSyntaxError, parseFilter } from "./mod.ts";
+ * import { ODataSyntaxError, parseFilter } from "@oar/odata-active-record";
  * try {
  *   parseFilter("contains(Name,'a' and Price gt 1");
  * } catch (error) {
@@ -133,7 +133,7 @@ function syntaxMessage(
  *
  * @example
  * ```ts
- * import { QueryLimitError, parseFilter } from "./mod.ts";
+ * import { QueryLimitError, parseFilter } from "@oar/odata-active-record";
  * try {
  *   parseFilter("a in (1,2,3)", { limits: { maxInListLength: 2 } });
  * } catch (error) {
@@ -166,7 +166,7 @@ export class QueryLimitError extends ODataActiveRecordError {
  *
  * @example
  * ```ts
- * import { NotSupportedError } from "./mod.ts";
+ * import { NotSupportedError } from "@oar/odata-active-record";
  * const error = new NotSupportedError("geo.distance", "sqlite");
  * console.log(error.code); // "NOT_SUPPORTED"
  * ```
@@ -203,7 +203,7 @@ export interface FieldIssue {
  *
  * @example
  * ```ts
- * import { ValidationError } from "./mod.ts";
+ * import { ValidationError } from "@oar/odata-active-record";
  * const error = new ValidationError("Products", [
  *   { field: "UnitPrice", reason: "must be a number", suggestion: "pass e.g. 18.5" },
  * ]);
@@ -232,7 +232,7 @@ export class ValidationError extends ODataActiveRecordError {
  *
  * @example
  * ```ts
- * import { throwIfAborted } from "./mod.ts";
+ * import { throwIfAborted } from "@oar/odata-active-record";
  * throwIfAborted(AbortSignal.timeout(1000)); // not yet aborted: returns
  * ```
  */

@@ -10,7 +10,7 @@
  *
  * @example
  * ```ts
- * import { closestName } from "./mod.ts";
+ * import { closestName } from "@oar/odata-active-record";
  * closestName("ProductNam", ["ProductID", "ProductName"]); // "ProductName"
  * ```
  */

@@ -77,7 +77,7 @@ const HINTS: Readonly<Record<FieldType, string>> = {
  *
  * @example
  * ```ts
- * import { typeHint } from "./mod.ts";
+ * import { typeHint } from "./coerce.ts";
  * typeHint("integer"); // 'Pass a whole number such as 42 (digit strings like "42" work too).'
  * ```
  */
@@ -95,7 +95,7 @@ const expected = (type: FieldType, what: string, value: unknown): Failure =>
  *
  * @example
  * ```ts
- * import { describeValue } from "./mod.ts";
+ * import { describeValue } from "./coerce.ts";
  * describeValue("abc"); // '"abc"'
  * describeValue([1]); // "an array"
  * ```
@@ -123,7 +123,7 @@ type Coercer = (field: FieldMetadata, value: unknown, options: CoerceOptions) =>
  *
  * @example
  * ```ts
- * import { coerceValue, type FieldMetadata } from "./mod.ts";
+ * import { coerceValue, type FieldMetadata } from "@oar/odata-active-record";
  * declare const price: FieldMetadata; // { type: "decimal", scale: 2, ... }
  * coerceValue(price, "018.5"); // { ok: true, value: "18.50" }
  * coerceValue(price, "18.555"); // { ok: false, reason: "...", suggestion: "..." }
@@ -266,7 +266,7 @@ function coerceDecimal(field: FieldMetadata, value: unknown): CoerceResult {
  *
  * @example
  * ```ts
- * import { formatDecimal } from "./mod.ts";
+ * import { formatDecimal } from "@oar/odata-active-record";
  * formatDecimal("018.5", 2); // "18.50"
  * formatDecimal("1.5e2", 0); // "150"
  * ```

@@ -283,7 +283,7 @@ export interface EntityNamespaceManagerOptions {
  *
  * @example
  * ```ts
- * import { EntityNamespaceManager } from "./mod.ts";
+ * import { EntityNamespaceManager } from "@oar/odata-active-record";
  * const manager = new EntityNamespaceManager();
  * const tenant = manager.createNamespace("tenant_a", { provider: { type: "sqlite", filePath: ":memory:" } });
  * tenant.registerEntity("Notes", { fields: { id: { type: "integer", primaryKey: true }, text: { type: "string" } } });

@@ -26,7 +26,7 @@ export type FieldType =
  *
  * @example
  * ```ts
- * import { EDM_TYPES } from "./mod.ts";
+ * import { EDM_TYPES } from "@oar/odata-active-record";
  * EDM_TYPES.datetime; // "Edm.DateTimeOffset"
  * ```
  */
@@ -194,7 +194,7 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
  *
  * @example
  * ```ts
- * import { resolveEntity } from "./mod.ts";
+ * import { resolveEntity } from "@oar/odata-active-record";
  * const meta = resolveEntity("Products", {
  *   fields: { ProductID: { type: "integer", primaryKey: true }, ProductName: { type: "string" } },
  * });
@@ -314,7 +314,7 @@ export function resolveEntity(name: string, definition: EntityDefinition): Entit
  *
  * @example
  * ```ts
- * import { resolveRelation, type EntityMetadata, type SchemaResolver } from "./mod.ts";
+ * import { resolveRelation, type EntityMetadata, type SchemaResolver } from "@oar/odata-active-record";
  * declare const schema: SchemaResolver;
  * declare const products: EntityMetadata;
  * const { target } = resolveRelation(schema, products, "Category");

@@ -167,7 +167,7 @@ function hookIssue(
  *
  * @example
  * ```ts
- * import { resolveEntity, validateRecord } from "./mod.ts";
+ * import { resolveEntity, validateRecord } from "@oar/odata-active-record";
  * const products = resolveEntity("Products", {
  *   fields: {
  *     ProductID: { type: "integer", primaryKey: true },
@@ -294,7 +294,7 @@ export function validateRecord(
  *
  * @example
  * ```ts
- * import { assertKnownField, type EntityMetadata } from "./mod.ts";
+ * import { assertKnownField, type EntityMetadata } from "@oar/odata-active-record";
  * declare const products: EntityMetadata;
  * assertKnownField(products, "ProductName").type; // "string"
  * assertKnownField(products, "ProductNam"); // throws: Did you mean 'ProductName'?
@@ -339,7 +339,7 @@ function keyFieldsOf(entity: EntityMetadata): readonly FieldMetadata[] {
  *
  * @example
  * ```ts
- * import { keyFromValue, type EntityMetadata } from "./mod.ts";
+ * import { keyFromValue, type EntityMetadata } from "@oar/odata-active-record";
  * declare const products: EntityMetadata; // key ProductID (integer)
  * declare const orderDetails: EntityMetadata; // key OrderID, ProductID
  * keyFromValue(products, "42"); // { ProductID: 42 }

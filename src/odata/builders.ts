@@ -34,7 +34,7 @@ export type LiteralInput = string | number | bigint | boolean | null | Date;
  *
  * @example
  * ```ts
- * import { literal } from "./mod.ts";
+ * import { literal } from "@oar/odata-active-record";
  * literal(20); // { kind: "Literal", type: "int", value: 20 }
  * ```
  */
@@ -72,7 +72,7 @@ export function literal(value: LiteralInput): LiteralNode {
  *
  * @example
  * ```ts
- * import { typedLiteral } from "./mod.ts";
+ * import { typedLiteral } from "@oar/odata-active-record";
  * typedLiteral("decimal", "18.50");
  * typedLiteral("date", "1997-01-01");
  * ```
@@ -94,7 +94,7 @@ export function typedLiteral(
  *
  * @example
  * ```ts
- * import { prop } from "./mod.ts";
+ * import { prop } from "@oar/odata-active-record";
  * prop("UnitPrice"); // { kind: "Path", root: "implicit", segments: [{ kind: "Property", name: "UnitPrice" }] }
  * ```
  */
@@ -122,7 +122,7 @@ export function prop(path: string): PathExpression {
  *
  * @example
  * ```ts
- * import { variable } from "./mod.ts";
+ * import { variable } from "@oar/odata-active-record";
  * variable("d", "Quantity");
  * ```
  */
@@ -148,7 +148,7 @@ function operand(value: Operand): Expression {
  *
  * @example
  * ```ts
- * import { eq, prop } from "./mod.ts";
+ * import { eq, prop } from "@oar/odata-active-record";
  * eq(prop("ProductName"), "Chai");
  * ```
  */
@@ -161,7 +161,7 @@ export function eq(left: Operand, right: Operand): BinaryExpression {
  *
  * @example
  * ```ts
- * import { ne, prop } from "./mod.ts";
+ * import { ne, prop } from "@oar/odata-active-record";
  * ne(prop("ShipCountry"), null);
  * ```
  */
@@ -174,7 +174,7 @@ export function ne(left: Operand, right: Operand): BinaryExpression {
  *
  * @example
  * ```ts
- * import { gt, prop } from "./mod.ts";
+ * import { gt, prop } from "@oar/odata-active-record";
  * gt(prop("UnitPrice"), 20);
  * ```
  */
@@ -187,7 +187,7 @@ export function gt(left: Operand, right: Operand): BinaryExpression {
  *
  * @example
  * ```ts
- * import { ge, prop } from "./mod.ts";
+ * import { ge, prop } from "@oar/odata-active-record";
  * ge(prop("UnitPrice"), 20);
  * ```
  */
@@ -200,7 +200,7 @@ export function ge(left: Operand, right: Operand): BinaryExpression {
  *
  * @example
  * ```ts
- * import { lt, prop } from "./mod.ts";
+ * import { lt, prop } from "@oar/odata-active-record";
  * lt(prop("UnitPrice"), 20);
  * ```
  */
@@ -213,7 +213,7 @@ export function lt(left: Operand, right: Operand): BinaryExpression {
  *
  * @example
  * ```ts
- * import { le, prop } from "./mod.ts";
+ * import { le, prop } from "@oar/odata-active-record";
  * le(prop("UnitPrice"), 20);
  * ```
  */
@@ -226,7 +226,7 @@ export function le(left: Operand, right: Operand): BinaryExpression {
  *
  * @example
  * ```ts
- * import { arithmetic, gt, prop } from "./mod.ts";
+ * import { arithmetic, gt, prop } from "@oar/odata-active-record";
  * gt(arithmetic("mul", prop("UnitPrice"), prop("Quantity")), 100);
  * ```
  */
@@ -243,7 +243,7 @@ export function arithmetic(
  *
  * @example
  * ```ts
- * import { inList, prop } from "./mod.ts";
+ * import { inList, prop } from "@oar/odata-active-record";
  * inList(prop("ShipCountry"), ["Germany", "France"]);
  * ```
  */
@@ -256,7 +256,7 @@ export function inList(left: Operand, values: readonly Operand[]): BinaryExpress
  *
  * @example
  * ```ts
- * import { list } from "./mod.ts";
+ * import { list } from "@oar/odata-active-record";
  * list([1, 2, 3]);
  * ```
  */
@@ -277,7 +277,7 @@ function chain(operator: "and" | "or", expressions: readonly Expression[]): Expr
  *
  * @example
  * ```ts
- * import { and, eq, gt, prop } from "./mod.ts";
+ * import { and, eq, gt, prop } from "@oar/odata-active-record";
  * and(gt(prop("UnitPrice"), 20), eq(prop("Discontinued"), false));
  * ```
  */
@@ -290,7 +290,7 @@ export function and(...expressions: Expression[]): Expression {
  *
  * @example
  * ```ts
- * import { eq, or, prop } from "./mod.ts";
+ * import { eq, or, prop } from "@oar/odata-active-record";
  * or(eq(prop("ShipCountry"), "Germany"), eq(prop("ShipCountry"), "France"));
  * ```
  */
@@ -303,7 +303,7 @@ export function or(...expressions: Expression[]): Expression {
  *
  * @example
  * ```ts
- * import { not, prop } from "./mod.ts";
+ * import { not, prop } from "@oar/odata-active-record";
  * not(prop("Discontinued"));
  * ```
  */
@@ -316,7 +316,7 @@ export function not(expression: Expression): UnaryExpression {
  *
  * @example
  * ```ts
- * import { call, prop } from "./mod.ts";
+ * import { call, prop } from "@oar/odata-active-record";
  * call("startswith", prop("ProductName"), "Ch");
  * ```
  */
@@ -329,7 +329,7 @@ export function call(name: CanonicalFunction, ...args: Operand[]): CallExpressio
  *
  * @example
  * ```ts
- * import { gt, lambda, variable } from "./mod.ts";
+ * import { gt, lambda, variable } from "@oar/odata-active-record";
  * lambda("any", "Order_Details", "d", gt(variable("d", "Quantity"), 10));
  * ```
  */

@@ -45,7 +45,7 @@ export interface QueryLimits {
  *
  * @example
  * ```ts
- * import { DEFAULT_QUERY_LIMITS } from "./mod.ts";
+ * import { DEFAULT_QUERY_LIMITS } from "@oar/odata-active-record";
  * console.log(DEFAULT_QUERY_LIMITS.maxDepth); // 64
  * ```
  */
@@ -63,7 +63,7 @@ export const DEFAULT_QUERY_LIMITS: QueryLimits = Object.freeze({
  *
  * @example
  * ```ts
- * import { resolveLimits } from "./mod.ts";
+ * import { resolveLimits } from "@oar/odata-active-record";
  * resolveLimits({ maxTop: 500 }).maxTop; // 500
  * ```
  */

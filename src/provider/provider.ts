@@ -127,7 +127,7 @@ export interface ProviderOperations {
  *
  * @example A provider is created by the registry from a config object
  * ```ts
- * import { createProvider } from "./mod.ts";
+ * import { createProvider } from "@oar/odata-active-record";
  * const provider = await createProvider({ type: "sqlite", filePath: ":memory:" });
  * await provider.connect();
  * await provider.ping();

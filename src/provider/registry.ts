@@ -13,7 +13,7 @@ import type { Provider } from "./provider.ts";
  *
  * @example
  * ```ts
- * import type { SqliteProviderConfig } from "./mod.ts";
+ * import type { SqliteProviderConfig } from "@oar/odata-active-record";
  * const config: SqliteProviderConfig = { type: "sqlite", filePath: ":memory:" };
  * ```
  */
@@ -41,7 +41,7 @@ export interface SqliteProviderConfig {
  *
  * @example
  * ```ts
- * import type { ProviderConfig } from "./mod.ts";
+ * import type { ProviderConfig } from "@oar/odata-active-record";
  * const config: ProviderConfig = { type: "sqlite", filePath: "./app.db" };
  * ```
  */
@@ -91,7 +91,7 @@ export async function importProvider<T>(
  *
  * @example
  * ```ts
- * import { providerTypes } from "./mod.ts";
+ * import { providerTypes } from "@oar/odata-active-record";
  * providerTypes(); // ["sqlite", ...]
  * ```
  */
@@ -104,7 +104,7 @@ export function providerTypes(): string[] {
  *
  * @example
  * ```ts
- * import { createProvider } from "./mod.ts";
+ * import { createProvider } from "@oar/odata-active-record";
  * const provider = await createProvider({ type: "sqlite", filePath: ":memory:" });
  * await provider.close();
  * ```
