@@ -228,7 +228,8 @@ export class ValidationError extends ODataActiveRecordError {
 }
 
 /**
- * Throws the module's `ABORTED` error when `signal` has fired (its reason becomes the cause).
+ * Throws when `signal` has fired: `TIMEOUT` for `AbortSignal.timeout()` deadlines, `ABORTED` for
+ * any other abort (the signal's reason becomes the cause).
  *
  * @example
  * ```ts
@@ -237,10 +238,17 @@ export class ValidationError extends ODataActiveRecordError {
  * ```
  */
 export function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) {
-    throw new ODataActiveRecordError("ABORTED", "The operation was aborted", {
+  if (!signal?.aborted) return;
+  const reason = signal.reason as { name?: string } | undefined;
+  // AbortSignal.timeout() aborts with a TimeoutError: that is a deadline, not a cancellation.
+  if (reason?.name === "TimeoutError") {
+    throw new ODataActiveRecordError("TIMEOUT", "The operation's deadline passed", {
       cause: signal.reason,
-      context: { reason: String(signal.reason?.name ?? signal.reason) },
+      context: { reason: "TimeoutError" },
     });
   }
+  throw new ODataActiveRecordError("ABORTED", "The operation was aborted", {
+    cause: signal.reason,
+    context: { reason: String(reason?.name ?? signal.reason) },
+  });
 }

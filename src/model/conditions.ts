@@ -131,6 +131,8 @@ export function unknownField(entity: EntityMetadata, name: string): ODataActiveR
   );
 }
 
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+
 const comparable = new WeakMap<FieldMetadata, FieldMetadata>();
 
 /**
@@ -164,6 +166,10 @@ export function fieldLiteral(
       } does not fit field ${field.name} (${field.type}): ${coerced.reason}`,
       { suggestion: coerced.suggestion, context: { field: field.name, type: field.type } },
     );
+  }
+  if (field.type === "datetime" && typeof value === "string" && DATE_ONLY.test(value.trim())) {
+    // A bare date against a datetime means the whole day, as the same text does in filter().
+    return typedLiteral("date", value.trim());
   }
   return canonicalLiteral(field, coerced.value);
 }
@@ -286,6 +292,7 @@ export type ConditionArgs =
   | [field: string, operator: WhereOperator | string, value: unknown]
   | [field: string, value: unknown]
   | [conditions: Record<string, unknown>]
+  | [expression: Expression]
   | [group: (q: ConditionBuilder) => ConditionBuilder];
 
 /**
@@ -333,9 +340,29 @@ export class ConditionBuilder {
   }
 }
 
+const EXPRESSION_KINDS = new Set([
+  "Literal",
+  "Path",
+  "Alias",
+  "Binary",
+  "Unary",
+  "Call",
+  "TypeFunction",
+  "Case",
+  "List",
+  "Json",
+]);
+
+/** True for an AST expression node (as made by the builders or the parser). */
+export function isExpression(value: unknown): value is Expression {
+  return value !== null && typeof value === "object" &&
+    EXPRESSION_KINDS.has((value as { kind?: unknown }).kind as string);
+}
+
 /** Turns any `where()` argument form into one expression. */
 export function conditionFromArgs(scope: ConditionScope, args: readonly unknown[]): Expression {
   const [first, second, third] = args;
+  if (args.length === 1 && isExpression(first)) return first;
   if (typeof first === "function") {
     const result = (first as (q: ConditionBuilder) => ConditionBuilder)(
       new ConditionBuilder(scope),

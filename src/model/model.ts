@@ -6,7 +6,12 @@
 
 import type { Expression, ODataQuery } from "../odata/ast.ts";
 import { and } from "../odata/builders.ts";
-import { ODataActiveRecordError, throwIfAborted } from "../errors/errors.ts";
+import {
+  type FieldIssue,
+  ODataActiveRecordError,
+  throwIfAborted,
+  ValidationError,
+} from "../errors/errors.ts";
 import type {
   ExecutionOptions,
   ProviderOperations,
@@ -168,6 +173,20 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
   /** Internal: counts for a query of this model. */
   async runCount(query: ODataQuery, options?: ExecutionOptions): Promise<number> {
     const operations = await this.#operations(options);
+    if (query.apply !== undefined) {
+      // Counting what $apply produces (groups, aggregates) needs the whole pipeline.
+      const { count } = await operations.read(
+        this.#request({
+          filter: query.filter,
+          search: query.search,
+          apply: query.apply,
+          count: true,
+          top: 0,
+        }),
+        options,
+      );
+      return count ?? 0;
+    }
     return await operations.count(
       this.#request({ filter: query.filter, search: query.search }),
       options,
@@ -240,11 +259,31 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
         context: { entity: this.name },
       });
     }
-    const valid = rows.map((row) => this.validate(row, "create"));
+    const valid = this.#validateAll(rows);
     if (valid.length === 0) return [];
     const operations = await this.#operations(options);
     const stored = await operations.insert(this.metadata, valid, options);
     return stored.map((row) => this.wrap(row));
+  }
+
+  /** Validates every row and reports the issues of all failing rows in one `ValidationError`. */
+  #validateAll(rows: readonly Partial<T>[]): Row[] {
+    const valid: Row[] = [];
+    const issues: FieldIssue[] = [];
+    rows.forEach((row, index) => {
+      try {
+        valid.push(this.validate(row, "create"));
+      } catch (error) {
+        if (!(error instanceof ValidationError)) throw error;
+        for (const issue of error.issues) {
+          issues.push({ ...issue, field: `[${index}].${issue.field}` });
+        }
+      }
+    });
+    if (issues.length > 0) {
+      throw new ValidationError(this.name, issues, { context: { rows: rows.length } });
+    }
+    return valid;
   }
 
   /** The record with this key (a value, or an object for composite keys), or `undefined`. */
@@ -272,19 +311,23 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
   }
 
   /** Updates the record with this key; returns the number of affected rows (0 or 1). */
-  updateById(key: unknown, changes: Partial<T>, options?: ExecutionOptions): Promise<number> {
+  async updateById(
+    key: unknown,
+    changes: Partial<T>,
+    options?: ExecutionOptions,
+  ): Promise<number> {
     const keyValues = keyFromValue(this.metadata, key, this.context.options);
     const rest: Row = { ...changes };
     for (const name of this.metadata.key) {
       // Repeating the current key value is harmless (whole records are often passed back).
       if (Object.hasOwn(rest, name) && sameValue(rest[name], keyValues[name])) delete rest[name];
     }
-    return this.runUpdate(this.#keyFilter(keyValues), rest as Partial<T>, options);
+    return await this.runUpdate(this.#keyFilter(keyValues), rest as Partial<T>, options);
   }
 
   /** Deletes the record with this key; returns the number of affected rows (0 or 1). */
-  deleteById(key: unknown, options?: ExecutionOptions): Promise<number> {
-    return this.runDelete(this.#keyFilter(key), options);
+  async deleteById(key: unknown, options?: ExecutionOptions): Promise<number> {
+    return await this.runDelete(this.#keyFilter(key), options);
   }
 
   /**
@@ -312,18 +355,31 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
         right: fieldLiteral(this.scope, this.metadata.fields.get(name)!, row[name]),
       })),
     );
+    // The update path writes only what the caller gave: defaults are for new rows.
+    const given = Object.keys(data as Row).filter((name) =>
+      (data as Row)[name] !== undefined && !conflict.includes(name) &&
+      !this.metadata.key.includes(name)
+    );
     const work = async (operations: ProviderOperations): Promise<Row> => {
-      const target = { entity: this.metadata, schema: this.context.schema, filter };
-      const changes: Row = {};
-      for (const [name, value] of Object.entries(row)) {
-        if (!conflict.includes(name)) changes[name] = value;
+      const matches = await operations.count(this.#request({ filter }), options);
+      if (matches > 1) {
+        throw new ODataActiveRecordError(
+          "INVALID_ARGUMENT",
+          `upsert() conflict fields ${conflict.join(", ")} match ${matches} ${this.name} rows`,
+          {
+            suggestion: "Use conflictFields that identify one row (the key or a unique field)",
+            context: { entity: this.name, conflictFields: [...conflict], matches },
+          },
+        );
       }
-      const affected = Object.keys(changes).length === 0
-        ? (await operations.count(this.#request({ filter }), options))
-        : await operations.update(target, changes, options);
-      if (affected === 0) {
+      if (matches === 0) {
         const [stored] = await operations.insert(this.metadata, [row], options);
         return stored!;
+      }
+      if (given.length > 0) {
+        const changes = Object.fromEntries(given.map((name) => [name, row[name]]));
+        const target = { entity: this.metadata, schema: this.context.schema, filter };
+        await operations.update(target, changes, options);
       }
       const result = await operations.read(this.#request({ filter, top: 1 }), options);
       return result.rows[0]!;

@@ -16,6 +16,7 @@ import type {
 } from "../provider/provider.ts";
 import { createProvider, type ProviderConfig } from "../provider/registry.ts";
 import type { ModelContext, NamespaceOptions } from "./context.ts";
+import { coerceValue } from "./coerce.ts";
 import { EntityModel } from "./model.ts";
 import {
   type EntityDefinition,
@@ -176,7 +177,21 @@ export class EntityNamespace implements ModelContext {
         },
       );
     }
-    const model = new EntityModel<T>(resolveEntity(name, definition), this);
+    const metadata = resolveEntity(name, definition);
+    for (const field of metadata.fieldList) {
+      const value = field.definition.defaultValue;
+      if (value === undefined || value === null || typeof value === "function") continue;
+      // A default that can never be stored would make every create() fail later: say it now.
+      const coerced = coerceValue(field, value, this.options);
+      if (!coerced.ok) {
+        throw new ODataActiveRecordError(
+          "INVALID_SCHEMA",
+          `Entity ${name}: the defaultValue of ${field.name} is invalid: ${coerced.reason}`,
+          { suggestion: coerced.suggestion, context: { entity: name, field: field.name } },
+        );
+      }
+    }
+    const model = new EntityModel<T>(metadata, this);
     this.#entities.set(name, model as unknown as EntityModel);
     return model;
   }
@@ -216,6 +231,24 @@ export class EntityNamespace implements ModelContext {
   async sync(options?: ExecutionOptions): Promise<SyncReport> {
     for (const metadata of this.getEntityMetadata()) {
       for (const relation of metadata.relations.values()) {
+        const target = this.#entities.get(relation.target)?.metadata;
+        const targetFields = relation.targetFields.length > 0
+          ? relation.targetFields
+          : target?.key ?? [];
+        const bad = target === undefined
+          ? undefined
+          : targetFields.find((field) => !target.fields.has(field)) ??
+            (targetFields.length !== relation.localFields.length ? "(count)" : undefined);
+        if (bad !== undefined) {
+          throw new ODataActiveRecordError(
+            "INVALID_SCHEMA",
+            bad === "(count)"
+              ? `Relation ${metadata.name}.${relation.name} pairs ${relation.localFields.length} field(s) ` +
+                `with ${targetFields.length} on ${relation.target}`
+              : `Relation ${metadata.name}.${relation.name}: ${relation.target} has no field ${bad}`,
+            { context: { entity: metadata.name, relation: relation.name } },
+          );
+        }
         if (!this.#entities.has(relation.target)) {
           throw new ODataActiveRecordError(
             "INVALID_SCHEMA",
@@ -234,6 +267,15 @@ export class EntityNamespace implements ModelContext {
     work: (tx: TransactionScope) => Promise<R>,
     options?: ExecutionOptions,
   ): Promise<R> {
+    if (typeof work !== "function") {
+      throw new ODataActiveRecordError(
+        "INVALID_ARGUMENT",
+        "transaction() takes an async function (tx) => ...",
+        {
+          context: { namespace: this.name },
+        },
+      );
+    }
     const provider = await this.connect(options);
     if (!provider.capabilities.transactions) {
       throw new ODataActiveRecordError(
@@ -318,7 +360,15 @@ export class EntityNamespaceManager {
         context: { namespace: name },
       });
     }
-    if (options === null || typeof options !== "object" || options.provider === undefined) {
+    const provider = (options as { provider?: unknown } | null)?.provider as
+      | { type?: unknown }
+      | null
+      | undefined;
+    if (
+      options === null || typeof options !== "object" || provider === null ||
+      typeof provider !== "object" ||
+      typeof provider.type !== "string"
+    ) {
       throw new ODataActiveRecordError(
         "INVALID_CONFIGURATION",
         `Namespace ${name} needs a provider`,

@@ -19,7 +19,12 @@ import { parseSearchText } from "../odata/parser/search.ts";
 import { serializeQuery } from "../odata/serializer/query.ts";
 import { ODataActiveRecordError } from "../errors/errors.ts";
 import type { ExecutionOptions, Row } from "../provider/provider.ts";
-import { type ConditionArgs, conditionFromArgs, resolveFieldPath } from "./conditions.ts";
+import {
+  type ConditionArgs,
+  conditionFromArgs,
+  isExpression,
+  resolveFieldPath,
+} from "./conditions.ts";
 import type { EntityModel } from "./model.ts";
 import type { RecordOf } from "./record.ts";
 
@@ -90,12 +95,16 @@ export class Query<T extends Row = Row> {
     return this.#with({ filter: this.ast.filter === undefined ? next : or(this.ast.filter, next) });
   }
 
-  /** Adds an OData `$filter` expression with `and`: `filter("UnitPrice gt 20")`. */
-  filter(text: string): Query<T> {
-    if (typeof text !== "string") {
-      throw invalid("filter() takes an OData $filter expression", { text });
-    }
-    return this.#andFilter(parseFilter(text));
+  /**
+   * Adds a `$filter` expression with `and`: OData text (`filter("UnitPrice gt 20")`) or an AST
+   * made with the builders (`filter(gt(prop("UnitPrice"), literal(20)))`).
+   */
+  filter(expression: string | Expression): Query<T> {
+    if (typeof expression === "string") return this.#andFilter(parseFilter(expression));
+    if (isExpression(expression)) return this.#andFilter(expression);
+    throw invalid("filter() takes OData $filter text or an expression node", {
+      filter: expression,
+    });
   }
 
   /** Restricts the fields returned (keys are always kept for records). */
@@ -216,6 +225,7 @@ export class Query<T extends Row = Row> {
 
   /** True when at least one row matches. */
   async exists(options?: ExecutionOptions): Promise<boolean> {
+    if (this.ast.apply !== undefined) return (await this.count(options)) > 0;
     const keySelect = this.target.metadata.key.map((name) => ({ path: [name] }));
     const { data } = await this.target.runFind(
       { filter: this.ast.filter, search: this.ast.search, select: keySelect, top: 1 },
@@ -229,14 +239,38 @@ export class Query<T extends Row = Row> {
     return this.target.runStream(this.ast, options);
   }
 
-  /** Updates every matching row; refuses to run without a filter unless `{ all: true }`. */
-  update(changes: Partial<T>, options?: BulkWriteOptions): Promise<number> {
-    return this.target.runUpdate(this.ast.filter, changes, options);
+  /**
+   * Updates every row the filter matches; refuses to run without a filter unless `{ all: true }`.
+   * A query narrowed by `search`, `limit`, `offset` or `$apply` is refused: writing only some of
+   * the filtered rows, or all of them, would both surprise.
+   */
+  async update(changes: Partial<T>, options?: BulkWriteOptions): Promise<number> {
+    this.#assertWritable("update");
+    return await this.target.runUpdate(this.ast.filter, changes, options);
   }
 
-  /** Deletes every matching row; refuses to run without a filter unless `{ all: true }`. */
-  delete(options?: BulkWriteOptions): Promise<number> {
-    return this.target.runDelete(this.ast.filter, options);
+  /** Deletes every row the filter matches, under the same rules as {@linkcode update}. */
+  async delete(options?: BulkWriteOptions): Promise<number> {
+    this.#assertWritable("delete");
+    return await this.target.runDelete(this.ast.filter, options);
+  }
+
+  #assertWritable(action: string): void {
+    const narrowing = (["search", "top", "skip", "apply", "compute"] as const)
+      .filter((option) => this.ast[option] !== undefined);
+    if (narrowing.length > 0) {
+      throw new ODataActiveRecordError(
+        "NOT_SUPPORTED",
+        `${action}() works on filtered rows only; this query also has ${
+          narrowing.map((o) => `$${o}`).join(", ")
+        }`,
+        {
+          suggestion: `Express the rows to ${action} with where()/filter() alone, or find() them ` +
+            `and ${action} by key`,
+          context: { entity: this.target.name, action, options: narrowing },
+        },
+      );
+    }
   }
 }
 

@@ -42,6 +42,7 @@ export class ActiveRecord<T extends Row = Row> {
   #values: Row;
   #changes: Row | undefined;
   #persisted: boolean;
+  #destroyed = false;
 
   /** Wraps `values` (canonical values) of `model`; `persisted` says whether it is stored. */
   constructor(model: EntityModel<T>, values: Row, persisted: boolean) {
@@ -98,6 +99,17 @@ export class ActiveRecord<T extends Row = Row> {
 
   /** Inserts a new record, or updates the changed fields of a stored one. */
   async save(options?: ExecutionOptions): Promise<this> {
+    if (this.#destroyed) {
+      throw new ODataActiveRecordError(
+        "INVALID_ARGUMENT",
+        `This ${this.#model.name} record was destroyed`,
+        {
+          suggestion:
+            "Create a new record with Model.create() or Model.build() instead of saving a destroyed one",
+          context: { entity: this.#model.name, key: this.key },
+        },
+      );
+    }
     if (!this.#persisted) {
       const stored = await this.#model.insertOne({ ...this.#values, ...this.#changes }, options);
       this.#values = stored;
@@ -129,6 +141,7 @@ export class ActiveRecord<T extends Row = Row> {
     const affected = await this.#model.deleteById(this.key, options);
     if (affected === 0) throw this.#notFound();
     this.#persisted = false;
+    this.#destroyed = true;
   }
 
   /** The values (with unsaved changes), for `JSON.stringify` and logging. */

@@ -213,6 +213,17 @@ export function resolveEntity(name: string, definition: EntityDefinition): Entit
   ) {
     invalid("the definition needs a fields object");
   }
+  for (const [fieldName, field] of Object.entries(definition.fields)) {
+    if (field === null || typeof field !== "object") {
+      invalid(`field ${fieldName} needs a definition object such as { type: "string" }`);
+    }
+  }
+  if (
+    definition.key !== undefined && typeof definition.key !== "string" &&
+    !Array.isArray(definition.key)
+  ) {
+    invalid("key must be a field name or an array of field names");
+  }
   const declaredKey = definition.key === undefined
     ? Object.entries(definition.fields).filter(([, f]) => f.primaryKey).map(([n]) => n)
     : typeof definition.key === "string"
@@ -231,6 +242,7 @@ export function resolveEntity(name: string, definition: EntityDefinition): Entit
         }`,
       );
     }
+    checkFieldOptions(fieldName, field, invalid);
     const primaryKey = declaredKey.includes(fieldName);
     const required = field.required === true;
     if (field.column !== undefined && !NAME.test(field.column)) {
@@ -258,6 +270,23 @@ export function resolveEntity(name: string, definition: EntityDefinition): Entit
   const relations = new Map<string, RelationMetadata>();
   for (const [relationName, relation] of Object.entries(definition.relations ?? {})) {
     if (!NAME.test(relationName)) invalid(`relation name '${relationName}' must be an identifier`);
+    if (relation === null || typeof relation !== "object") {
+      invalid(`relation ${relationName} needs { type, entity, foreignKey }`);
+    }
+    if (typeof relation.entity !== "string" || !NAME.test(relation.entity)) {
+      invalid(`relation ${relationName} needs the target entity name`);
+    }
+    const keyList = (value: unknown) =>
+      typeof value === "string" ||
+      (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === "string"));
+    if (!keyList(relation.foreignKey)) {
+      invalid(`relation ${relationName} needs foreignKey: a field name or an array of field names`);
+    }
+    if (relation.references !== undefined && !keyList(relation.references)) {
+      invalid(
+        `relation ${relationName}: references must be a field name or an array of field names`,
+      );
+    }
     if (fields.has(relationName)) invalid(`relation ${relationName} clashes with a field`);
     if (relation.type !== "one" && relation.type !== "many") {
       invalid(`relation ${relationName} needs type "one" or "many"`);
@@ -304,8 +333,66 @@ export function resolveEntity(name: string, definition: EntityDefinition): Entit
     fieldList: [...fields.values()],
     key: declaredKey,
     relations,
-    indexes: (definition.indexes ?? []).map((index) => [...index]),
+    indexes: (definition.indexes ?? []).map((index) => {
+      if (!Array.isArray(index) || index.length === 0) {
+        invalid("each index is a non-empty array of fields");
+      }
+      for (const field of index) {
+        if (!fields.has(field)) invalid(`index field ${field} is not among the fields`);
+      }
+      return [...index];
+    }),
   };
+}
+
+const DATE_FORMATS = new Set<string>([
+  "MM/DD/YYYY",
+  "DD/MM/YYYY",
+  "DD-MM-YYYY",
+  "DD.MM.YYYY",
+  "relative",
+]);
+
+/** Checks the options of one field that make no sense on their own (types are checked apart). */
+function checkFieldOptions(
+  name: string,
+  field: FieldDefinition,
+  invalid: (message: string) => never,
+): void {
+  const count = (option: string, value: unknown, min: number) => {
+    if (value !== undefined && (!Number.isInteger(value) || (value as number) < min)) {
+      invalid(`field ${name}: ${option} must be an integer ≥ ${min}, got ${String(value)}`);
+    }
+  };
+  count("maxLength", field.maxLength, 1);
+  count("precision", field.precision, 1);
+  count("scale", field.scale, 0);
+  if (field.precision !== undefined && field.scale !== undefined && field.scale > field.precision) {
+    invalid(`field ${name}: scale ${field.scale} exceeds precision ${field.precision}`);
+  }
+  if (field.autoIncrement === true && field.type !== "integer") {
+    invalid(`field ${name}: autoIncrement needs an integer field`);
+  }
+  if (field.formats !== undefined) {
+    if (field.type !== "date" && field.type !== "datetime") {
+      invalid(`field ${name}: formats apply to date and datetime fields only`);
+    }
+    for (const format of field.formats) {
+      if (!DATE_FORMATS.has(format)) {
+        invalid(
+          `field ${name}: unknown date format ${JSON.stringify(format)}; use ${
+            [...DATE_FORMATS].join(", ")
+          }`,
+        );
+      }
+    }
+  }
+  if (field.enum !== undefined && (!Array.isArray(field.enum) || field.enum.length === 0)) {
+    invalid(`field ${name}: enum must be a non-empty array of allowed values`);
+  }
+  if (field.validate !== undefined && typeof field.validate !== "function") {
+    invalid(`field ${name}: validate must be a function`);
+  }
 }
 
 /**
