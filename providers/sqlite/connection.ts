@@ -77,6 +77,8 @@ export class SqliteConnection {
         db.exec("PRAGMA journal_mode = WAL");
       }
       registerSqliteFunctions(db);
+      // Reads the file header: a file that is not a database fails here, not at first use.
+      db.prepare("PRAGMA schema_version").get();
       db.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`);
       db.exec("PRAGMA foreign_keys = ON");
       if (!options.readOnly) db.exec("PRAGMA synchronous = NORMAL");
@@ -178,8 +180,31 @@ const CONSTRAINT_CODES: Readonly<Record<number, ErrorCode>> = {
 };
 
 /**
- * Wraps a node:sqlite error in the module's hierarchy (constraint codes, busy, cannot open).
- * Errors of the module pass through unchanged.
+ * Result codes for node:sqlite errors that carry no `errcode` (errors of `exec()`, of opening),
+ * recognised by SQLite's own message text (`sqlite3_errstr`).
+ */
+const MESSAGE_CODES: readonly (readonly [RegExp, number])[] = [
+  [/database is locked/i, 5], // SQLITE_BUSY
+  [/database (table|schema) is locked/i, 6], // SQLITE_LOCKED
+  [/file is not a database/i, 26], // SQLITE_NOTADB
+  [/unable to open database file/i, 14], // SQLITE_CANTOPEN
+  [/disk I\/O error/i, 10], // SQLITE_IOERR
+  [/UNIQUE constraint failed/i, 2067],
+  [/NOT NULL constraint failed/i, 1299],
+  [/FOREIGN KEY constraint failed/i, 787],
+  [/CHECK constraint failed/i, 275],
+];
+
+function resultCode(error: unknown, message: string): number | undefined {
+  const errcode = (error as { errcode?: number } | null)?.errcode;
+  if (typeof errcode === "number") return errcode;
+  return MESSAGE_CODES.find(([pattern]) => pattern.test(message))?.[1];
+}
+
+/**
+ * Wraps a node:sqlite error in the module's hierarchy (constraint codes, busy, cannot open),
+ * by its `errcode` when it has one, else by SQLite's message. Errors of the module pass through
+ * unchanged.
  *
  * @example
  * ```ts ignore
@@ -191,8 +216,14 @@ export function mapSqliteError(
   context: Record<string, unknown>,
 ): ODataActiveRecordError {
   if (error instanceof ODataActiveRecordError) return error;
-  const errcode = (error as { errcode?: number } | null)?.errcode;
   const message = (error as Error | null)?.message ?? String(error);
+  const errcode = resultCode(error, message);
+  if (/database is not open/i.test(message)) {
+    return new ODataActiveRecordError("CLOSED", "The sqlite database is closed", {
+      cause: error,
+      context: { provider: "sqlite", ...context },
+    });
+  }
   if (typeof errcode === "number") {
     const constraint = CONSTRAINT_CODES[errcode];
     if (constraint !== undefined) {

@@ -6,7 +6,7 @@
  */
 
 import { ODataActiveRecordError, throwIfAborted } from "../../src/errors/errors.ts";
-import type { EntityMetadata } from "../../src/model/schema.ts";
+import type { EntityMetadata, FieldMetadata } from "../../src/model/schema.ts";
 import type {
   ExecutionOptions,
   Provider,
@@ -19,11 +19,11 @@ import type {
   WriteTarget,
 } from "../../src/provider/provider.ts";
 import type { SqliteProviderConfig } from "../../src/provider/registry.ts";
-import { compileDelete, compileInsert, compileUpdate } from "./compiler/write.ts";
 import { mapSqliteError, SqliteConnection } from "./connection.ts";
 import { PlanCache } from "./compiler/plans.ts";
-import { executeCount, executeRead, streamRows } from "./read.ts";
-import { syncSchema } from "./schema.ts";
+import { type OperationsContext, safeRollback, SqliteOperations } from "./operations.ts";
+import { keyIsRowid, syncSchema } from "./schema.ts";
+import { SharedCursors, snapshotCursor, type StreamHost } from "./stream.ts";
 
 const CAPABILITIES: ProviderCapabilities = Object.freeze({
   apply: true,
@@ -104,130 +104,14 @@ class TransactionLock {
 
 const checkSignal = throwIfAborted;
 
+function closedError(): ODataActiveRecordError {
+  return new ODataActiveRecordError("CLOSED", "The sqlite provider is closed", {
+    context: { provider: "sqlite" },
+  });
+}
+
 /** How many compiled statement templates a provider keeps (each a few kilobytes at most). */
 const PLAN_CACHE_SIZE = 256;
-
-/**
- * Operations on one connection; `guard` runs before each and returns a promise only when there
- * is something to wait for (another transaction), so reads outside transactions do not await.
- */
-class SqliteOperations implements ProviderOperations {
-  readonly #connection: () => SqliteConnection;
-  readonly #guard: () => Promise<void> | undefined;
-  readonly #inTransaction: boolean;
-  readonly #plans: PlanCache;
-
-  constructor(
-    connection: () => SqliteConnection,
-    guard: () => Promise<void> | undefined,
-    inTransaction: boolean,
-    plans: PlanCache,
-  ) {
-    this.#connection = connection;
-    this.#guard = guard;
-    this.#inTransaction = inTransaction;
-    this.#plans = plans;
-  }
-
-  async read(request: ReadRequest, options?: ExecutionOptions): Promise<ReadResult> {
-    checkSignal(options?.signal);
-    const wait = this.#guard();
-    if (wait !== undefined) await wait;
-    try {
-      return executeRead(this.#connection(), request, options?.signal, this.#plans);
-    } catch (error) {
-      throw mapSqliteError(error, { entity: request.entity.name });
-    }
-  }
-
-  async *stream(request: ReadRequest, options?: ExecutionOptions): AsyncGenerator<Row> {
-    checkSignal(options?.signal);
-    await this.#guard();
-    let count = 0;
-    try {
-      for (const row of streamRows(this.#connection(), request, undefined, this.#plans)) {
-        // Check cancellation in batches; yield to the event loop so others progress.
-        if (++count % 256 === 0) checkSignal(options?.signal);
-        yield row;
-      }
-    } catch (error) {
-      throw mapSqliteError(error, { entity: request.entity.name });
-    }
-  }
-
-  async count(request: ReadRequest, options?: ExecutionOptions): Promise<number> {
-    checkSignal(options?.signal);
-    const wait = this.#guard();
-    if (wait !== undefined) await wait;
-    try {
-      return executeCount(this.#connection(), request, options?.signal);
-    } catch (error) {
-      throw mapSqliteError(error, { entity: request.entity.name });
-    }
-  }
-
-  async insert(
-    entity: EntityMetadata,
-    rows: readonly Row[],
-    options?: ExecutionOptions,
-  ): Promise<Row[]> {
-    checkSignal(options?.signal);
-    await this.#guard();
-    const connection = this.#connection();
-    const atomic = rows.length > 1 && !this.#inTransaction;
-    try {
-      if (atomic) connection.exec("BEGIN IMMEDIATE");
-      const stored: Row[] = [];
-      const generated = entity.key.length === 1 && entity.fields.get(entity.key[0]!)!.autoIncrement
-        ? entity.key[0]!
-        : undefined;
-      for (const row of rows) {
-        const { sql, params } = compileInsert(entity, [row]);
-        const result = connection.run(sql, params);
-        stored.push(
-          generated !== undefined && (row[generated] === undefined || row[generated] === null)
-            ? { ...row, [generated]: result.lastInsertRowid }
-            : { ...row },
-        );
-      }
-      if (atomic) connection.exec("COMMIT");
-      return stored;
-    } catch (error) {
-      if (atomic) safeRollback(connection);
-      throw mapSqliteError(error, { entity: entity.name });
-    }
-  }
-
-  async update(target: WriteTarget, changes: Row, options?: ExecutionOptions): Promise<number> {
-    checkSignal(options?.signal);
-    await this.#guard();
-    try {
-      const { sql, params } = compileUpdate(target, changes);
-      return this.#connection().run(sql, params).changes;
-    } catch (error) {
-      throw mapSqliteError(error, { entity: target.entity.name });
-    }
-  }
-
-  async delete(target: WriteTarget, options?: ExecutionOptions): Promise<number> {
-    checkSignal(options?.signal);
-    await this.#guard();
-    try {
-      const { sql, params } = compileDelete(target);
-      return this.#connection().run(sql, params).changes;
-    } catch (error) {
-      throw mapSqliteError(error, { entity: target.entity.name });
-    }
-  }
-}
-
-function safeRollback(connection: SqliteConnection): void {
-  try {
-    connection.exec("ROLLBACK");
-  } catch {
-    // The transaction may already be gone (SQLite rolls back on some errors itself).
-  }
-}
 
 /**
  * The SQLite provider. Create it through `createProvider({ type: "sqlite", filePath })` or a
@@ -254,6 +138,12 @@ export class SqliteProvider implements Provider {
   readonly #operations: SqliteOperations;
   /** Compiled statements by request shape, shared by the provider and its transactions. */
   readonly #plans = new PlanCache(PLAN_CACHE_SIZE);
+  /** Streams reading through the connection that writes (`:memory:`, transactions). */
+  readonly #shared = new SharedCursors();
+  /** The read-only connections of open streams on a database file. */
+  readonly #readers = new Set<SqliteConnection>();
+  /** Whether SQLite generates a key column (a rowid alias), by table and column; sync clears it. */
+  readonly #rowidKeys = new Map<string, boolean>();
 
   /** Validates the config; no I/O until `connect()`. */
   constructor(config: SqliteProviderConfig) {
@@ -281,20 +171,63 @@ export class SqliteProvider implements Provider {
     }
     this.#config = config;
     this.#lock = new TransactionLock(config.busyTimeoutMs ?? 5000);
-    this.#operations = new SqliteOperations(
-      () => this.#open(),
-      () => this.#lock.whenIdle(),
-      false,
-      this.#plans,
-    );
+    this.#operations = new SqliteOperations(this.#context(false));
+  }
+
+  /** What the provider's operations (`inTransaction` false) or a transaction's need. */
+  #context(inTransaction: boolean): OperationsContext {
+    return {
+      connection: () => this.#open(),
+      // A transaction holds the lock: nothing to wait for.
+      guard: inTransaction ? () => undefined : () => this.#lock.whenIdle(),
+      inTransaction,
+      plans: this.#plans,
+      streams: this.#streamHost(inTransaction),
+      beforeWrite: () => this.#shared.drain(),
+      generatesKey: (entity, field) => this.#generatesKey(entity, field),
+    };
+  }
+
+  /**
+   * Streams of a database file outside transactions read a snapshot through their own read-only
+   * connection; the others read through the connection that writes (see `stream.ts`).
+   */
+  #streamHost(inTransaction: boolean): StreamHost {
+    const assertOpen = () => {
+      if (this.#closed) throw closedError();
+    };
+    return {
+      assertOpen,
+      // A transaction holds the lock; others wait for it, as reads do.
+      wait: inTransaction ? () => undefined : () => this.#lock.whenIdle(),
+      cursor: (compiled) => {
+        const connection = this.#open(); // creates the file, in WAL mode, before a reader opens it
+        if (inTransaction || this.#config.filePath === ":memory:") {
+          return this.#shared.open(connection, compiled);
+        }
+        const reader = SqliteConnection.open({
+          filePath: this.#config.filePath,
+          busyTimeoutMs: this.#config.busyTimeoutMs ?? 5000,
+          statementCacheSize: 1, // a stream prepares its one statement itself
+          readOnly: true,
+        });
+        this.#readers.add(reader);
+        return snapshotCursor(reader, compiled, () => this.#readers.delete(reader));
+      },
+    };
+  }
+
+  #generatesKey(entity: EntityMetadata, field: FieldMetadata): boolean | undefined {
+    const id = `${entity.table}\u0000${field.column}`;
+    const known = this.#rowidKeys.get(id);
+    if (known !== undefined) return known;
+    const generated = keyIsRowid(this.#open(), entity.table, field.column);
+    if (generated !== undefined) this.#rowidKeys.set(id, generated);
+    return generated;
   }
 
   #open(): SqliteConnection {
-    if (this.#closed) {
-      throw new ODataActiveRecordError("CLOSED", "The sqlite provider is closed", {
-        context: { provider: "sqlite" },
-      });
-    }
+    if (this.#closed) throw closedError();
     if (this.#connection === undefined) {
       this.#connection = SqliteConnection.open({
         filePath: this.#config.filePath,
@@ -306,17 +239,25 @@ export class SqliteProvider implements Provider {
     return this.#connection;
   }
 
-  /** Opens the database file. */
+  /** Opens the database file (rejects with `PROVIDER_UNAVAILABLE` when it is no database). */
   connect(options?: ExecutionOptions): Promise<void> {
-    checkSignal(options?.signal);
-    this.#open();
-    return Promise.resolve();
+    try {
+      checkSignal(options?.signal);
+      this.#open();
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error); // a promise-returning method never throws synchronously
+    }
   }
 
-  /** Closes the database. */
+  /** Closes the database; open streams throw `CLOSED` at their next row. */
   close(): Promise<void> {
     this.#closed = true;
     this.#plans.clear();
+    this.#rowidKeys.clear();
+    this.#shared.closeAll();
+    for (const reader of this.#readers) reader.close();
+    this.#readers.clear();
     this.#connection?.close();
     this.#connection = undefined;
     return Promise.resolve();
@@ -326,7 +267,8 @@ export class SqliteProvider implements Provider {
   ping(options?: ExecutionOptions): Promise<void> {
     checkSignal(options?.signal);
     try {
-      this.#open().get("SELECT 1 AS ok", []);
+      // Reads the file header: a file that is not (or no longer) a database fails here.
+      this.#open().get("PRAGMA schema_version", []);
       return Promise.resolve();
     } catch (error) {
       const mapped = mapSqliteError(error, {});
@@ -381,26 +323,25 @@ export class SqliteProvider implements Provider {
     try {
       const connection = this.#open();
       try {
+        // Streams reading through this connection must not see the transaction's writes.
+        this.#shared.drain();
         connection.exec("BEGIN IMMEDIATE");
       } catch (error) {
         throw mapSqliteError(error, {});
       }
-      const operations = new SqliteOperations(
-        () => this.#open(),
-        () => undefined, // this transaction holds the lock: nothing to wait for
-        true,
-        this.#plans,
-      );
+      const operations = new SqliteOperations(this.#context(true));
       let result: T;
       try {
         result = await work(operations);
         checkSignal(options?.signal);
       } catch (error) {
         // The caller's own error comes back unchanged; provider errors are already mapped.
+        this.#shared.drain(); // streams of the transaction keep what they would have read
         safeRollback(connection);
         throw error;
       }
       try {
+        this.#shared.drain();
         connection.exec("COMMIT");
       } catch (error) {
         safeRollback(connection);
@@ -424,7 +365,9 @@ export class SqliteProvider implements Provider {
     checkSignal(options?.signal);
     await this.#lock.idle();
     const connection = this.#open();
+    this.#rowidKeys.clear(); // tables may be created or changed
     try {
+      this.#shared.drain();
       connection.exec("BEGIN IMMEDIATE");
       const report = syncSchema(connection, entities);
       connection.exec("COMMIT");

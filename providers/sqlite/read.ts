@@ -103,7 +103,17 @@ interface ExpansionPlan {
   readonly children: readonly ExpansionPlan[];
 }
 
-function checkSignal(signal: AbortSignal | undefined): void {
+/**
+ * Throws when `signal` has fired: `TIMEOUT` for an `AbortSignal.timeout()`, `ABORTED` for any
+ * other reason (an error of the module given as the reason is thrown as it is).
+ *
+ * @example
+ * ```ts
+ * import { checkSignal } from "./read.ts";
+ * checkSignal(AbortSignal.timeout(1000)); // not fired yet: returns
+ * ```
+ */
+export function checkSignal(signal: AbortSignal | undefined): void {
   if (signal?.aborted !== true) return;
   const reason: unknown = signal.reason;
   if (reason instanceof ODataActiveRecordError) throw reason;
@@ -394,11 +404,8 @@ export function* streamRows(
   signal?: AbortSignal,
   plans?: PlanCache,
 ): Generator<Row, void, undefined> {
-  if (request.query.expand !== undefined && request.query.expand.length > 0) {
-    throw notSupported("$expand in streamed reads", "Use read() for expansions.");
-  }
   checkSignal(signal);
-  const compiled = plans === undefined ? compileRead(request) : plans.read(request, NO_FIELDS);
+  const compiled = compileStream(request, plans);
   const decode = rowDecoder(compiled.columns);
   const { columns } = compiled;
   const rows = executor.iterateValues !== undefined
@@ -409,4 +416,22 @@ export function* streamRows(
     checkSignal(signal);
     yield decode(stored);
   }
+}
+
+/**
+ * Compiles a streamed read (refusing `$expand`), from `plans` when given.
+ *
+ * @example
+ * ```ts
+ * import { compileStream } from "./read.ts";
+ * import type { ReadRequest } from "../../src/provider/provider.ts";
+ * declare const request: ReadRequest;
+ * const { sql, params, columns } = compileStream(request);
+ * ```
+ */
+export function compileStream(request: ReadRequest, plans?: PlanCache): CompiledRead {
+  if (request.query.expand !== undefined && request.query.expand.length > 0) {
+    throw notSupported("$expand in streamed reads", "Use read() for expansions.");
+  }
+  return plans === undefined ? compileRead(request) : plans.read(request, NO_FIELDS);
 }

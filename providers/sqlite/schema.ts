@@ -2,13 +2,17 @@
  * Schema sync for SQLite: creates missing tables, columns and indexes for registered entities
  * and reports drift. It never drops or rewrites data.
  *
+ * `unique: true` is a UNIQUE column in a new table, and a unique index (`ux_<table>_<column>`)
+ * on a table that exists already without one. When the stored rows break the uniqueness the
+ * index cannot be built: that is reported as drift, the rest of the sync goes on.
+ *
  * @module
  */
 
 import type { DriftWarning, SyncReport } from "../../src/provider/provider.ts";
 import type { EntityMetadata, FieldMetadata } from "../../src/model/schema.ts";
 import { quoteIdentifier as q } from "./compiler/identifiers.ts";
-import type { SqliteConnection } from "./connection.ts";
+import { mapSqliteError, type SqliteConnection } from "./connection.ts";
 import { storeTypeOf } from "./values.ts";
 
 interface TableColumn {
@@ -77,6 +81,92 @@ function indexesOf(entity: EntityMetadata): { name: string; columns: string[]; u
     }
   }
   return out;
+}
+
+interface IndexListEntry {
+  name: string;
+  unique: number;
+  origin: string;
+  partial: number;
+}
+
+/**
+ * Whether SQLite generates the values of a table's key column: it is the rowid alias (the one
+ * primary key column, declared exactly `INTEGER`, not `DESC`, in a rowid table). `undefined`
+ * when there is no such table.
+ *
+ * @example
+ * ```ts ignore
+ * keyIsRowid(connection, "Things", "tid"); // false for "tid INT PRIMARY KEY"
+ * ```
+ */
+export function keyIsRowid(
+  connection: SqliteConnection,
+  table: string,
+  column: string,
+): boolean | undefined {
+  const columns = connection.all(`PRAGMA table_info(${q(table)})`, []) as unknown as TableColumn[];
+  if (columns.length === 0) return undefined;
+  const key = columns.filter((c) => c.pk > 0);
+  if (key.length !== 1 || key[0]!.name !== column || key[0]!.type.toUpperCase() !== "INTEGER") {
+    return false;
+  }
+  // A primary key with its own index is no alias: `INTEGER PRIMARY KEY DESC`, WITHOUT ROWID.
+  const indexes = connection.all(
+    `PRAGMA index_list(${q(table)})`,
+    [],
+  ) as unknown as IndexListEntry[];
+  return !indexes.some((index) => index.origin === "pk");
+}
+
+/** Whether a full (not partial) unique index covers exactly `column`. */
+function hasUniqueIndex(connection: SqliteConnection, table: string, column: string): boolean {
+  const indexes = connection.all(
+    `PRAGMA index_list(${q(table)})`,
+    [],
+  ) as unknown as IndexListEntry[];
+  return indexes.some((index) => {
+    if (index.unique !== 1 || index.partial !== 0) return false;
+    const columns = connection.all(`PRAGMA index_info(${q(index.name)})`, []);
+    return columns.length === 1 && columns[0]!.name === column;
+  });
+}
+
+/**
+ * Adds the unique indexes an existing table lacks. Each is built under a savepoint: rows that
+ * break the uniqueness make it fail alone, as a drift warning.
+ */
+function addUniqueIndexes(
+  connection: SqliteConnection,
+  entity: EntityMetadata,
+  createdIndexes: string[],
+  warnings: DriftWarning[],
+): void {
+  for (const field of entity.fieldList) {
+    if (!field.definition.unique || field.primaryKey) continue;
+    if (hasUniqueIndex(connection, entity.table, field.column)) continue;
+    const name = `ux_${entity.table}_${field.column}`;
+    connection.exec("SAVEPOINT oar_unique_index");
+    try {
+      connection.exec(`CREATE UNIQUE INDEX ${q(name)} ON ${q(entity.table)} (${q(field.column)})`);
+      connection.exec("RELEASE oar_unique_index");
+      createdIndexes.push(name);
+    } catch (error) {
+      connection.exec("ROLLBACK TO oar_unique_index");
+      connection.exec("RELEASE oar_unique_index");
+      const mapped = mapSqliteError(error, { entity: entity.name });
+      if (mapped.code !== "CONSTRAINT_UNIQUE") throw mapped;
+      warnings.push({
+        entity: entity.name,
+        // The closest kind the report has: the column lacks a constraint the schema declares.
+        kind: "type-mismatch",
+        column: field.column,
+        message: `${entity.table}.${field.column} is unique in the schema, but the database ` +
+          `holds duplicate values, so the unique index ${name} could not be created; ` +
+          "remove the duplicates and sync again",
+      });
+    }
+  }
 }
 
 /** Creates what is missing and reports drift for every entity, in one transaction. */
@@ -148,6 +238,7 @@ export function syncSchema(
           });
         }
       }
+      addUniqueIndexes(connection, entity, createdIndexes, warnings);
       const known = new Set(entity.fieldList.map((field) => field.column));
       for (const column of existing) {
         if (!known.has(column.name)) {

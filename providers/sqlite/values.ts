@@ -19,7 +19,9 @@
  *
  * Precision: datetimes and times keep milliseconds; a literal with non-zero digits below the
  * millisecond is refused (NOT_SUPPORTED) rather than rounded into a wrong comparison. Decimals
- * are doubles: about 15 significant digits survive.
+ * are doubles, exact up to 15 significant digits (`decimals.ts`): the provider refuses to write
+ * a longer one, and a decimal literal met by a decimal value is refused (NOT_SUPPORTED) rather
+ * than compared as a nearby float.
  *
  * @module
  */
@@ -27,6 +29,7 @@
 import type { LiteralNode, LiteralType } from "../../src/odata/ast.ts";
 import type { FieldType } from "../../src/model/schema.ts";
 import { NotSupportedError, ODataActiveRecordError } from "../../src/errors/errors.ts";
+import { DECIMAL_LIMIT_REASON, decimalText as formatDecimal, isExactDecimal } from "./decimals.ts";
 
 /**
  * A value SQLite accepts as a parameter and returns in rows (`node:sqlite` cannot bind booleans
@@ -312,7 +315,8 @@ export function encodeValue(field: ValueField, canonical: unknown): SqlValue {
 type Decoder = (field: ValueField, stored: SqlValue) => unknown;
 
 /**
- * Decimal text without exponent: `toFixed(scale)` when a scale is declared, else shortest.
+ * Decimal text of a stored float, without exponent: its shortest round-trip text padded (or
+ * rounded) to `scale` fraction digits when a scale is declared. See `decimals.ts`.
  *
  * @example
  * ```ts
@@ -320,17 +324,7 @@ type Decoder = (field: ValueField, stored: SqlValue) => unknown;
  * decimalText(1.5, 2); // "1.50"
  * ```
  */
-export function decimalText(value: number, scale: number | undefined): string {
-  if (Object.is(value, -0)) value = 0;
-  if (scale !== undefined && Math.abs(value) < 1e21) return value.toFixed(scale);
-  const text = String(value);
-  const m = /^(-?)(\d)(?:\.(\d+))?e([+-]\d+)$/.exec(text);
-  if (m === null) return text;
-  const digits = m[2]! + (m[3] ?? "");
-  const exponent = Number(m[4]);
-  if (exponent >= 0) return m[1] + digits.padEnd(exponent + 1, "0");
-  return `${m[1]}0.${"0".repeat(-exponent - 1)}${digits}`;
-}
+export const decimalText: (value: number, scale: number | undefined) => string = formatDecimal;
 
 function asNumber(field: ValueField, stored: SqlValue): number {
   if (typeof stored === "number") return stored;
@@ -468,11 +462,16 @@ const LITERALS: Readonly<Record<LiteralType, LiteralEncoder>> = {
     const value = toInteger({ type: "integer", name: "literal" }, literal.value);
     return numeric("integer", value)(literal, hint);
   },
-  decimal: (literal, hint) =>
-    numeric("decimal", toDecimalNumber({ type: "decimal", name: "literal" }, literal.value))(
-      literal,
-      hint,
-    ),
+  decimal: (literal, hint) => {
+    if (hint === "decimal" && isExactDecimal(literal.value) === false) {
+      // Compared as the nearest float it would match values it does not equal.
+      throw new NotSupportedError(`the decimal literal ${safeText(literal.value)}`, "sqlite", {
+        suggestion: `${DECIMAL_LIMIT_REASON}; use a value with at most 15 significant digits.`,
+      });
+    }
+    const value = toDecimalNumber({ type: "decimal", name: "literal" }, literal.value);
+    return numeric("decimal", value)(literal, hint);
+  },
   double: (literal, hint) => {
     const value = Number(literal.value);
     if (Number.isNaN(value)) throw new NotSupportedError("NaN literals", "sqlite");

@@ -38,7 +38,7 @@ import {
   type ValueType,
 } from "./context.ts";
 import { compileCondition, compileValue } from "./expression.ts";
-import { type AliasGenerator, ident, raw, sql } from "./fragment.ts";
+import { type AliasGenerator, type Fragment, ident, raw, sql } from "./fragment.ts";
 import {
   addComputed,
   addOrder,
@@ -86,13 +86,21 @@ function exprContext(level: Level, ctx: ApplyContext): ExprContext {
  * ```
  */
 export function compileOrderBy(items: readonly OrderByItem[], ctx: ExprContext): OrderKey[] {
-  return items.map((item) => {
+  const keys: OrderKey[] = [];
+  for (const item of items) {
     const typed = compileValue(item.expression, ctx);
     if (typed.type === "json" || typed.type === "binary") {
       throw invalidOperator("orderby", typed.type, "an orderable value");
     }
-    return { sql: typed.sql, direction: item.direction };
-  });
+    // A constant orders nothing; left in, SQLite would read an integer one as a column number.
+    if (!isConstant(typed)) keys.push({ sql: typed.sql, direction: item.direction });
+  }
+  return keys;
+}
+
+/** Literals and what folds to one (`null eq null` compiles to `1`); bare integers in any case. */
+function isConstant(typed: Typed): boolean {
+  return typed.constant !== undefined || /^[\s(]*[-+]?\s*\d+[\s)]*$/.test(typed.sql.sql);
 }
 
 /**
@@ -124,18 +132,33 @@ export function applyCompute(
   return result;
 }
 
+/**
+ * A decimal sum or average computed in floats, as the decimal it stands for (at most 15
+ * significant digits, see `decimals.ts`): `1.4`, not `1.4000000000000001`.
+ */
+function decimalResult(aggregate: Fragment, scale: number | undefined): Fragment {
+  return sql`oar_decimal(${aggregate}, ${raw(scale === undefined ? "NULL" : String(scale))})`;
+}
+
 const METHODS: Readonly<Record<string, (x: Typed, method: string) => Typed>> = {
   sum: (x, method) => {
     if (!isNumeric(x.type) && x.type !== "null") throw invalidOperator(method, x.type, "a number");
-    return { sql: sql`SUM(${x.sql})`, type: x.type, nullable: true, scale: x.scale };
+    if (x.type !== "decimal") {
+      return { sql: sql`SUM(${x.sql})`, type: x.type, nullable: true, scale: x.scale };
+    }
+    const exactScale = x.exactScale ?? x.scale;
+    return {
+      sql: decimalResult(sql`SUM(${x.sql})`, exactScale),
+      type: x.type,
+      nullable: true,
+      scale: x.scale,
+      exactScale,
+    };
   },
   average: (x, method) => {
     if (!isNumeric(x.type) && x.type !== "null") throw invalidOperator(method, x.type, "a number");
-    return {
-      sql: sql`AVG(${x.sql})`,
-      type: x.type === "decimal" ? "decimal" : "number",
-      nullable: true,
-    };
+    if (x.type !== "decimal") return { sql: sql`AVG(${x.sql})`, type: "number", nullable: true };
+    return { sql: decimalResult(sql`AVG(${x.sql})`, undefined), type: "decimal", nullable: true };
   },
   min: (x, method) => extreme("MIN", x, method),
   max: (x, method) => extreme("MAX", x, method),

@@ -44,6 +44,11 @@ export interface Typed {
   readonly nullable: boolean;
   /** For decimals: the digits after the point when decoded. */
   readonly scale?: number;
+  /**
+   * For decimal results of arithmetic and sums: the most fraction digits the exact result has
+   * (when known). Nested arithmetic rounds to it; unlike `scale` it does not change decoding.
+   */
+  readonly exactScale?: number;
   /** Set when compiled straight from a literal (for constant checks such as division by 0). */
   readonly constant?: unknown;
 }

@@ -14,6 +14,12 @@
  *
  * Division by zero at run time yields null (SQLite); a literal zero divisor is refused.
  *
+ * Decimal arithmetic has decimal results although SQLite computes with floats: each decimal
+ * result passes `oar_decimal_add` or `oar_decimal` (`udf.ts`, `decimals.ts`), which round it to
+ * at most 15 significant digits and to the scale of the exact result — the larger scale of the
+ * operands for `add`, `sub` and `mod`, their sum for `mul` (a field's declared `scale`, a
+ * literal's fraction digits, 0 for integers). So `Price add 0.2 eq 0.3` holds for a price of 0.1.
+ *
  * @module
  */
 
@@ -28,6 +34,7 @@ import type {
 } from "../../../src/odata/ast.ts";
 import type { FieldType } from "../../../src/model/schema.ts";
 import { encodeLiteral, nextDayStart } from "../values.ts";
+import { fractionDigits, MAX_DECIMAL_DIGITS } from "../decimals.ts";
 import {
   type Compilers,
   dispatch,
@@ -249,6 +256,65 @@ function numericPair(node: BinaryExpression, ctx: ExprContext): [Typed, Typed] {
   return [left, compileValue(node.right, ctx, numericHint(left))];
 }
 
+/** The decimal literal an operand is, possibly negated. */
+function decimalLiteral(node: Expression): LiteralNode | undefined {
+  if (node.kind === "Literal") return node.type === "decimal" ? node : undefined;
+  if (node.kind === "Unary" && node.operator === "negate") return decimalLiteral(node.operand);
+  return undefined;
+}
+
+/** The most fraction digits an operand's exact value has, when known. */
+function operandScale(node: Expression, typed: Typed): number | undefined {
+  if (typed.type === "integer") return 0;
+  if (typed.type !== "decimal") return undefined;
+  const literal = decimalLiteral(node);
+  if (literal === undefined) return typed.exactScale ?? typed.scale;
+  valueDependent(); // the literal's digits, not just its type, end up in the SQL
+  return fractionDigits(String(literal.value));
+}
+
+/** The scale of a decimal operation's exact result, when known (see the module doc). */
+function resultScale(
+  op: Arithmetic,
+  node: BinaryExpression,
+  left: Typed,
+  right: Typed,
+): number | undefined {
+  if (op === "div" || op === "divby") return undefined; // quotients need not terminate
+  const l = operandScale(node.left, left);
+  const r = operandScale(node.right, right);
+  if (l === undefined || r === undefined) return undefined;
+  // Beyond 15 digits a float has no exact fraction digits left to keep.
+  return op === "mul" ? Math.min(l + r, MAX_DECIMAL_DIGITS) : Math.max(l, r);
+}
+
+/** Decimal arithmetic through the decimal functions of `udf.ts` (see the module doc). */
+function decimalArithmetic(
+  op: Arithmetic,
+  l: Fragment,
+  r: Fragment,
+  scale: number | undefined,
+): Fragment {
+  const digits = raw(scale === undefined ? "NULL" : String(scale));
+  const quotient = sql`oar_decimal(CAST(${l} AS REAL) / ${r}, NULL)`;
+  switch (op) {
+    case "add":
+      return sql`oar_decimal_add(${l}, ${r}, ${digits})`;
+    case "sub":
+      return sql`oar_decimal_add(${l}, (- ${r}), ${digits})`;
+    case "mul":
+      return sql`oar_decimal((${l} * ${r}), ${digits})`;
+    case "div":
+    case "divby":
+      return quotient;
+    case "mod": {
+      // trunc(0.3 / 0.1) must be 3, not 2, and 0.3 - 0.1 * 3 must be 0.
+      const multiple = sql`oar_decimal(${r} * CAST(${quotient} AS INTEGER), NULL)`;
+      return sql`oar_decimal_add(${l}, (- ${multiple}), ${digits})`;
+    }
+  }
+}
+
 function arithmetic(op: Arithmetic): BinaryHandler {
   return (node, ctx) => {
     const [left, right] = numericPair(node, ctx);
@@ -284,7 +350,9 @@ function arithmetic(op: Arithmetic): BinaryHandler {
           : sql`(${l} - ${r} * CAST(CAST(${l} AS REAL) / ${r} AS INTEGER))`,
     };
     const nullable = left.nullable || right.nullable || (dividing && right.constant === undefined);
-    return { sql: sqlOf[op](), type, nullable };
+    if (type !== "decimal") return { sql: sqlOf[op](), type, nullable };
+    const scale = resultScale(op, node, left, right);
+    return { sql: decimalArithmetic(op, l, r, scale), type, nullable, exactScale: scale };
   };
 }
 

@@ -225,6 +225,7 @@ export function rebind(properties: ReadonlyMap<string, Typed>, alias: string): M
       type: typed.type,
       nullable: typed.nullable,
       scale: typed.scale,
+      exactScale: typed.exactScale,
       sql: ident(alias, name),
     });
   }

@@ -1,17 +1,81 @@
 /**
  * Writes: INSERT of canonical rows, UPDATE and DELETE of the rows a filter targets (the filter
  * compiles as in reads, navigation and lambdas included). Values are encoded with
- * `encodeValue` and bound as parameters.
+ * `encodeValue` and bound as parameters. Decimals a float cannot hold exactly are refused before
+ * anything is written ({@linkcode assertStorableDecimals}).
  *
  * @module
  */
 
 import type { EntityMetadata, FieldMetadata } from "../../../src/model/schema.ts";
 import type { Row, WriteTarget } from "../../../src/provider/provider.ts";
-import { encodeValue } from "../values.ts";
+import { type FieldIssue, ValidationError } from "../../../src/errors/errors.ts";
+import { decimalIssue } from "../decimals.ts";
+import { decodeValue, encodeValue } from "../values.ts";
 import { createContext, entityScope, invalidArgument, unknownField } from "./context.ts";
 import { compileFilter } from "./expression.ts";
-import { type CompiledQuery, type Fragment, ident, join, param, sql } from "./fragment.ts";
+import { type CompiledQuery, type Fragment, ident, join, param, raw, sql } from "./fragment.ts";
+
+/**
+ * Throws a `ValidationError` naming every decimal value of `rows` that SQLite's 64-bit floats
+ * cannot hold exactly (more than 15 significant digits, or out of range); call it before
+ * writing any of the rows, so that nothing is written.
+ *
+ * @example
+ * ```ts
+ * import { assertStorableDecimals } from "./write.ts";
+ * import { resolveEntity } from "../../../src/model/schema.ts";
+ * const entity = resolveEntity("T", { fields: { Id: { type: "integer", primaryKey: true }, Price: { type: "decimal" } } });
+ * assertStorableDecimals(entity, [{ Price: "18.50" }]); // fine
+ * ```
+ */
+export function assertStorableDecimals(entity: EntityMetadata, rows: readonly Row[]): void {
+  const decimals = entity.fieldList.filter((field) => field.type === "decimal");
+  if (decimals.length === 0) return;
+  const issues: FieldIssue[] = [];
+  const positions: number[] = [];
+  rows.forEach((row, i) => {
+    for (const field of decimals) {
+      const value = Object.hasOwn(row, field.name) ? row[field.name] : undefined;
+      const issue = value === undefined || value === null
+        ? undefined
+        : decimalIssue(field.name, value);
+      if (issue === undefined) continue;
+      issues.push(issue);
+      positions.push(i);
+    }
+  });
+  if (issues.length === 0) return;
+  throw new ValidationError(
+    entity.name,
+    issues,
+    rows.length > 1 ? { context: { rows: positions } } : {},
+  );
+}
+
+/**
+ * A row as it reads back: every given value through `encodeValue` and `decodeValue`, so a
+ * created record shows what `findById` returns (`"1.50"` of an unscaled decimal as `"1.5"`).
+ *
+ * @example
+ * ```ts
+ * import { storedRow } from "./write.ts";
+ * import { resolveEntity } from "../../../src/model/schema.ts";
+ * const entity = resolveEntity("T", { fields: { Id: { type: "integer", primaryKey: true }, Price: { type: "decimal" } } });
+ * storedRow(entity, { Id: 1, Price: "1.50" }); // { Id: 1, Price: "1.5" }
+ * ```
+ */
+export function storedRow(entity: EntityMetadata, row: Row): Row {
+  const stored: Row = {};
+  for (const name of Object.keys(row)) {
+    const field = entity.fields.get(name);
+    const value = row[name];
+    stored[name] = field === undefined || value === undefined
+      ? value
+      : decodeValue(field, encodeValue(field, value));
+  }
+  return stored;
+}
 
 /** The given fields of a row in the entity's field order; `undefined` means omitted. */
 function fieldsOf(entity: EntityMetadata, row: Row): [FieldMetadata, unknown][] {
@@ -25,7 +89,8 @@ function fieldsOf(entity: EntityMetadata, row: Row): [FieldMetadata, unknown][] 
 /**
  * Compiles one INSERT of the rows (canonical values; `undefined` = omitted, so the column
  * default or an auto-increment key applies). All rows must give the same set of fields, as SQLite's
- * VALUES has no DEFAULT keyword; a row without fields inserts DEFAULT VALUES (alone).
+ * VALUES has no DEFAULT keyword; a row without fields inserts DEFAULT VALUES (alone). `returning`
+ * fields come back as the statement's result row (their stored values, generated keys included).
  *
  * @example
  * ```ts
@@ -36,7 +101,11 @@ function fieldsOf(entity: EntityMetadata, row: Row): [FieldMetadata, unknown][] 
  * // { sql: 'INSERT INTO "T" ("Name") VALUES (?), (?)', params: ["a", "b"] }
  * ```
  */
-export function compileInsert(entity: EntityMetadata, rows: readonly Row[]): CompiledQuery {
+export function compileInsert(
+  entity: EntityMetadata,
+  rows: readonly Row[],
+  returning: readonly FieldMetadata[] = [],
+): CompiledQuery {
   if (rows.length === 0) throw invalidArgument("An insert needs at least one row");
   const encoded = rows.map((row) => fieldsOf(entity, row));
   const names = encoded[0]!.map(([field]) => field.name);
@@ -46,15 +115,20 @@ export function compileInsert(entity: EntityMetadata, rows: readonly Row[]): Com
     }
   }
   const table = ident(entity.table);
+  const tail = returning.length === 0
+    ? raw("")
+    : sql` RETURNING ${
+      join(returning.map((f) => sql`${ident(f.column)} AS ${ident(f.name)}`), ", ")
+    }`;
   if (names.length === 0) {
     if (rows.length > 1) throw invalidArgument("Insert rows without fields one at a time");
-    return sql`INSERT INTO ${table} DEFAULT VALUES`;
+    return sql`INSERT INTO ${table} DEFAULT VALUES${tail}`;
   }
   const columns = join(encoded[0]!.map(([field]) => ident(field.column)), ", ");
   const tuples = encoded.map((fields) =>
     sql`(${join(fields.map(([f, v]) => param(encodeValue(f, v))), ", ")})`
   );
-  return sql`INSERT INTO ${table} (${columns}) VALUES ${join(tuples, ", ")}`;
+  return sql`INSERT INTO ${table} (${columns}) VALUES ${join(tuples, ", ")}${tail}`;
 }
 
 function where(target: WriteTarget): { alias: string; condition: Fragment | undefined } {

@@ -174,7 +174,8 @@ Deno.test("$apply: groupby with aggregates, navigation grouping, filters before 
         CategoryID: rows[0]!.CategoryID,
         Total: total.toFixed(2),
         N: rows.length,
-        Avg: String(total / rows.length),
+        // A decimal average has at most 15 significant digits (no float noise).
+        Avg: String(Number((total / rows.length).toPrecision(15))),
         Min: Math.min(...rows.map(price)).toFixed(2),
         Max: stocks.length === 0 ? null : Math.max(...stocks),
         D: new Set(stocks).size,

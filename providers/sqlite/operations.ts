@@ -1,0 +1,230 @@
+/**
+ * The operations of the SQLite provider on its connection, shared by the provider itself and by
+ * its transactions: reads, streams, counts and writes.
+ *
+ * Writes refuse, before anything is written, decimals a float cannot hold exactly
+ * (`ValidationError`) and inserts that leave a key to SQLite which SQLite does not generate (the
+ * key column is not a rowid alias, e.g. a table declared with `id INT PRIMARY KEY`: it would
+ * store NULL). Inserted rows come back as they read back, the key as stored (`RETURNING`).
+ *
+ * @module
+ */
+
+import { throwIfAborted, ValidationError } from "../../src/errors/errors.ts";
+import type { EntityMetadata, FieldMetadata } from "../../src/model/schema.ts";
+import type {
+  ExecutionOptions,
+  ProviderOperations,
+  ReadRequest,
+  ReadResult,
+  Row,
+  WriteTarget,
+} from "../../src/provider/provider.ts";
+import type { PlanCache } from "./compiler/plans.ts";
+import {
+  assertStorableDecimals,
+  compileDelete,
+  compileInsert,
+  compileUpdate,
+  storedRow,
+} from "./compiler/write.ts";
+import { mapSqliteError, type SqliteConnection } from "./connection.ts";
+import { executeCount, executeRead } from "./read.ts";
+import { type StreamHost, streamRead } from "./stream.ts";
+import { decodeValue } from "./values.ts";
+
+/**
+ * What the operations need from the provider.
+ *
+ * @example
+ * ```ts
+ * import type { OperationsContext } from "./operations.ts";
+ * declare const context: OperationsContext;
+ * context.beforeWrite();
+ * ```
+ */
+export interface OperationsContext {
+  /** The open connection (throws `CLOSED` once the provider is closed). */
+  readonly connection: () => SqliteConnection;
+  /**
+   * Runs before each operation; returns a promise only when there is something to wait for
+   * (another transaction), so reads outside transactions do not await.
+   */
+  readonly guard: () => Promise<void> | undefined;
+  /** True inside a transaction (its writes are atomic already). */
+  readonly inTransaction: boolean;
+  /** Compiled statements by request shape. */
+  readonly plans: PlanCache;
+  /** Where streams read (see `stream.ts`). */
+  readonly streams: StreamHost;
+  /** Called right before every write on the connection: drains streams reading through it. */
+  readonly beforeWrite: () => void;
+  /** Whether SQLite generates the key column (a rowid alias); `undefined`: no such table. */
+  readonly generatesKey: (entity: EntityMetadata, field: FieldMetadata) => boolean | undefined;
+}
+
+/**
+ * Operations on the provider's connection.
+ *
+ * @example
+ * ```ts
+ * import { SqliteOperations, type OperationsContext } from "./operations.ts";
+ * declare const context: OperationsContext;
+ * const operations = new SqliteOperations(context);
+ * ```
+ */
+export class SqliteOperations implements ProviderOperations {
+  readonly #ctx: OperationsContext;
+
+  /** Operations in `context`. */
+  constructor(context: OperationsContext) {
+    this.#ctx = context;
+  }
+
+  /** See {@linkcode ProviderOperations.read}. */
+  async read(request: ReadRequest, options?: ExecutionOptions): Promise<ReadResult> {
+    throwIfAborted(options?.signal);
+    const wait = this.#ctx.guard();
+    if (wait !== undefined) await wait;
+    try {
+      return executeRead(this.#ctx.connection(), request, options?.signal, this.#ctx.plans);
+    } catch (error) {
+      throw mapSqliteError(error, { entity: request.entity.name });
+    }
+  }
+
+  /** See {@linkcode ProviderOperations.stream}. */
+  stream(request: ReadRequest, options?: ExecutionOptions): AsyncGenerator<Row> {
+    // The generator itself, not one delegating to it: a second layer costs a promise per row.
+    return streamRead(this.#ctx.streams, request, this.#ctx.plans, options?.signal);
+  }
+
+  /** See {@linkcode ProviderOperations.count}. */
+  async count(request: ReadRequest, options?: ExecutionOptions): Promise<number> {
+    throwIfAborted(options?.signal);
+    const wait = this.#ctx.guard();
+    if (wait !== undefined) await wait;
+    try {
+      return executeCount(this.#ctx.connection(), request, options?.signal);
+    } catch (error) {
+      throw mapSqliteError(error, { entity: request.entity.name });
+    }
+  }
+
+  /** See {@linkcode ProviderOperations.insert}. */
+  async insert(
+    entity: EntityMetadata,
+    rows: readonly Row[],
+    options?: ExecutionOptions,
+  ): Promise<Row[]> {
+    throwIfAborted(options?.signal);
+    await this.#ctx.guard();
+    assertStorableDecimals(entity, rows);
+    const connection = this.#ctx.connection();
+    const key = generatedKey(entity);
+    if (
+      key !== undefined && rows.some((row) => row[key.name] === undefined || row[key.name] === null)
+    ) {
+      this.#assertGenerated(entity, key);
+    }
+    const returning = key === undefined ? [] : [key];
+    const atomic = rows.length > 1 && !this.#ctx.inTransaction;
+    try {
+      this.#ctx.beforeWrite();
+      if (atomic) connection.exec("BEGIN IMMEDIATE");
+      const stored: Row[] = [];
+      for (const row of rows) {
+        const { sql, params } = compileInsert(entity, [row], returning);
+        if (key === undefined) {
+          connection.run(sql, params);
+          stored.push(storedRow(entity, row));
+        } else {
+          const result = connection.get(sql, params);
+          stored.push({
+            ...storedRow(entity, row),
+            [key.name]: decodeValue(key, result?.[key.name]),
+          });
+        }
+      }
+      if (atomic) connection.exec("COMMIT");
+      return stored;
+    } catch (error) {
+      if (atomic) safeRollback(connection);
+      throw mapSqliteError(error, { entity: entity.name });
+    }
+  }
+
+  /** Refuses an insert without the key when SQLite would not generate it (it would store NULL). */
+  #assertGenerated(entity: EntityMetadata, key: FieldMetadata): void {
+    let generates: boolean | undefined;
+    try {
+      generates = this.#ctx.generatesKey(entity, key);
+    } catch (error) {
+      throw mapSqliteError(error, { entity: entity.name });
+    }
+    if (generates !== false) return; // no such table: the insert reports it
+    throw new ValidationError(entity.name, [{
+      field: key.name,
+      reason: `is required: ${entity.table}.${key.column} is not an INTEGER PRIMARY KEY column ` +
+        "(a rowid alias), so SQLite does not generate its values",
+      suggestion: `Pass a value for ${key.name}, or rebuild the table with ` +
+        `"${key.column}" INTEGER PRIMARY KEY so that SQLite generates it`,
+    }]);
+  }
+
+  /** See {@linkcode ProviderOperations.update}. */
+  async update(target: WriteTarget, changes: Row, options?: ExecutionOptions): Promise<number> {
+    throwIfAborted(options?.signal);
+    await this.#ctx.guard();
+    assertStorableDecimals(target.entity, [changes]);
+    try {
+      const { sql, params } = compileUpdate(target, changes);
+      const connection = this.#ctx.connection();
+      this.#ctx.beforeWrite();
+      return connection.run(sql, params).changes;
+    } catch (error) {
+      throw mapSqliteError(error, { entity: target.entity.name });
+    }
+  }
+
+  /** See {@linkcode ProviderOperations.delete}. */
+  async delete(target: WriteTarget, options?: ExecutionOptions): Promise<number> {
+    throwIfAborted(options?.signal);
+    await this.#ctx.guard();
+    try {
+      const { sql, params } = compileDelete(target);
+      const connection = this.#ctx.connection();
+      this.#ctx.beforeWrite();
+      return connection.run(sql, params).changes;
+    } catch (error) {
+      throw mapSqliteError(error, { entity: target.entity.name });
+    }
+  }
+}
+
+/** The single key field SQLite is expected to generate, if any. */
+function generatedKey(entity: EntityMetadata): FieldMetadata | undefined {
+  if (entity.key.length !== 1) return undefined;
+  const field = entity.fields.get(entity.key[0]!)!;
+  return field.autoIncrement ? field : undefined;
+}
+
+/**
+ * Rolls back, ignoring the error of a transaction that is gone already (SQLite rolls back on
+ * some errors itself).
+ *
+ * @example
+ * ```ts
+ * import { safeRollback } from "./operations.ts";
+ * import type { SqliteConnection } from "./connection.ts";
+ * declare const connection: SqliteConnection;
+ * safeRollback(connection);
+ * ```
+ */
+export function safeRollback(connection: SqliteConnection): void {
+  try {
+    connection.exec("ROLLBACK");
+  } catch {
+    // Nothing to roll back.
+  }
+}
