@@ -158,8 +158,7 @@ function addUniqueIndexes(
       if (mapped.code !== "CONSTRAINT_UNIQUE") throw mapped;
       warnings.push({
         entity: entity.name,
-        // The closest kind the report has: the column lacks a constraint the schema declares.
-        kind: "type-mismatch",
+        kind: "constraint-mismatch",
         column: field.column,
         message: `${entity.table}.${field.column} is unique in the schema, but the database ` +
           `holds duplicate values, so the unique index ${name} could not be created; ` +

@@ -84,7 +84,12 @@ export interface DriftWarning {
   /** The entity. */
   readonly entity: string;
   /** What kind of drift. */
-  readonly kind: "missing-column" | "extra-column" | "type-mismatch" | "nullability-mismatch";
+  readonly kind:
+    | "missing-column"
+    | "extra-column"
+    | "type-mismatch"
+    | "nullability-mismatch"
+    | "constraint-mismatch";
   /** The column name in the store. */
   readonly column: string;
   /** A human-readable description. */

@@ -179,6 +179,7 @@ Deno.test("sync: duplicates in existing rows are drift; the rest of the sync sta
       assert.deepEqual(report.createdIndexes, []);
       const drift = report.warnings.filter((w) => w.column === "code");
       assert.equal(drift.length, 1);
+      assert.equal(drift[0]!.kind, "constraint-mismatch");
       assert.match(drift[0]!.message, /duplicate/);
       // What the sync did besides is there and usable.
       await Tags.create({ code: "b", label: "new column" });
