@@ -8,7 +8,26 @@
 
 import type { AggregateFrom, Transformation } from "./ast_apply.ts";
 
-export type * from "./ast_apply.ts";
+export type {
+  AggregateCountItem,
+  AggregateCustomItem,
+  AggregateExpressionItem,
+  AggregateFrom,
+  AggregateItem,
+  AggregateTransformation,
+  ComputeTransformation,
+  ConcatTransformation,
+  FilterTransformation,
+  GenericTransformation,
+  GroupByTransformation,
+  GroupingItem,
+  IdentityTransformation,
+  OrderByTransformation,
+  PagingTransformation,
+  SearchTransformation,
+  Transformation,
+  TransformationArgument,
+} from "./ast_apply.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Expressions ($filter, $orderby, $compute, lambda predicates, ...)

@@ -2,6 +2,13 @@
  * Builder functions that make AST nodes without text, so code composes queries from values,
  * never by concatenating strings. Every node returned is frozen.
  *
+ * Every name and value is checked where it is given, and a bad one throws `INVALID_ARGUMENT`
+ * naming it: names are OData identifiers (a letter or `_`, then letters, digits or `_`, at most
+ * 128 characters; letters of any script), type casts and enum types are qualified names
+ * (`Model.Color`), function names are canonical functions, and the text of a typed literal must
+ * be one literal of its type (`typedLiteral("guid", "... or true")` throws). So a value that
+ * reaches a name (`prop(userInput)`) cannot change the structure of the printed query.
+ *
  * @module
  */
 
@@ -19,18 +26,58 @@ import type {
   PathSegment,
   UnaryExpression,
 } from "./ast.ts";
-import { ODataActiveRecordError } from "../errors/errors.ts";
+import type { ODataActiveRecordError } from "../errors/errors.ts";
+import { invalidArgument as argumentError, show } from "./arguments.ts";
+import {
+  isCanonicalFunction,
+  isLiteralType,
+  isODataIdentifier,
+  isODataQualifiedName,
+  literalProblem,
+} from "./validate.ts";
 
-function invalidArgument(message: string): ODataActiveRecordError {
-  return new ODataActiveRecordError("INVALID_ARGUMENT", message);
+function invalidArgument(message: string, value?: unknown): ODataActiveRecordError {
+  return argumentError(message, value === undefined ? {} : { value: show(value) });
 }
+
+const IDENTIFIER_RULE = "an OData identifier starts with a letter or _ and continues with " +
+  "letters, digits or _ (at most 128 characters)";
+
+const EXPRESSION_KINDS: ReadonlySet<unknown> = new Set(
+  [
+    "Literal",
+    "Path",
+    "Alias",
+    "Binary",
+    "Unary",
+    "Call",
+    "TypeFunction",
+    "Case",
+    "List",
+    "Json",
+  ] satisfies Expression["kind"][],
+);
+
+/** `value` if it is an expression node, else an `INVALID_ARGUMENT` naming `caller`. */
+function expressionNode(value: unknown, caller: string): Expression {
+  if (
+    typeof value === "object" && value !== null && EXPRESSION_KINDS.has((value as Expression).kind)
+  ) {
+    return value as Expression;
+  }
+  throw invalidArgument(`${caller}: expected an expression node, got ${show(value)}`, value);
+}
+
+const INT64_MIN = -9223372036854775808n;
+const INT64_MAX = 9223372036854775807n;
 
 /** A JavaScript value that {@linkcode literal} turns into a literal node. */
 export type LiteralInput = string | number | bigint | boolean | null | Date;
 
 /**
  * A literal node from a JavaScript value: strings → `string`, integers → `int`, other
- * numbers → `double`, bigint → `int`, booleans, `null`, `Date` → `datetimeoffset` (UTC).
+ * numbers → `double`, bigint → `int` (a `decimal` beyond 64 bits, as the parser reads such
+ * integers), booleans, `null`, `Date` → `datetimeoffset` (UTC, years 0000 to 9999).
  *
  * @example
  * ```ts
@@ -46,7 +93,11 @@ export function literal(value: LiteralInput): LiteralNode {
     case "boolean":
       return Object.freeze({ kind: "Literal", type: "boolean", value });
     case "bigint":
-      return Object.freeze({ kind: "Literal", type: "int", value });
+      return Object.freeze(
+        value >= INT64_MIN && value <= INT64_MAX
+          ? { kind: "Literal", type: "int", value }
+          : { kind: "Literal", type: "decimal", value: value.toString() },
+      );
     case "number":
       return Object.freeze({
         kind: "Literal",
@@ -56,25 +107,34 @@ export function literal(value: LiteralInput): LiteralNode {
     default:
       if (value instanceof Date) {
         if (Number.isNaN(value.getTime())) throw invalidArgument("literal(): invalid Date");
-        return Object.freeze({
-          kind: "Literal",
-          type: "datetimeoffset",
-          value: value.toISOString(),
-        });
+        const text = value.toISOString();
+        if (literalProblem("datetimeoffset", text) !== undefined) {
+          throw invalidArgument(
+            `literal(): the Date ${text} is outside the years 0000 to 9999 that OData can write`,
+            text,
+          );
+        }
+        return Object.freeze({ kind: "Literal", type: "datetimeoffset", value: text });
       }
-      throw invalidArgument(`literal(): unsupported value of type ${typeof value}`);
+      throw invalidArgument(
+        `literal(): unsupported value ${show(value)} of type ${typeof value}; expected a ` +
+          "string, number, bigint, boolean, null or Date",
+      );
   }
 }
 
 /**
  * A literal of an explicit type, with the value in the representation documented on
- * {@linkcode LiteralNode} (e.g. decimals and dates as text).
+ * {@linkcode LiteralNode} (e.g. decimals and dates as text). The value must be one valid literal
+ * of the type (`"1997-01-01"` for a date, one guid for a guid, base64url for binary, ...), and
+ * `enumType` a qualified name, given for enums only; otherwise `INVALID_ARGUMENT` names the value.
  *
  * @example
  * ```ts
  * import { typedLiteral } from "@oar/odata-active-record";
  * typedLiteral("decimal", "18.50");
  * typedLiteral("date", "1997-01-01");
+ * typedLiteral("enum", "Red,Blue", "Model.Color");
  * ```
  */
 export function typedLiteral(
@@ -82,6 +142,24 @@ export function typedLiteral(
   value: string | number | bigint | boolean | null,
   enumType?: string,
 ): LiteralNode {
+  if (!isLiteralType(type)) {
+    throw invalidArgument(`typedLiteral(): unknown literal type ${show(type)}`, type);
+  }
+  if (type === "enum") {
+    if (!isODataQualifiedName(enumType, true)) {
+      throw invalidArgument(
+        `typedLiteral(): an enum literal needs a qualified enumType such as Model.Color, ` +
+          `got ${show(enumType)}`,
+        enumType,
+      );
+    }
+  } else if (enumType !== undefined) {
+    throw invalidArgument(`typedLiteral(): only enum literals take an enumType (${type})`);
+  }
+  const problem = literalProblem(type, value, enumType);
+  if (problem !== undefined) {
+    throw invalidArgument(`typedLiteral(): invalid ${type} ${show(value)}: ${problem}`, value);
+  }
   return Object.freeze(
     enumType === undefined
       ? { kind: "Literal", type, value }
@@ -90,7 +168,9 @@ export function typedLiteral(
 }
 
 /**
- * A member path from `/`-separated property names: `prop("Category/CategoryName")`.
+ * A member path from `/`-separated property names: `prop("Category/CategoryName")`. A qualified
+ * name is a type cast (`prop("Model.VipCustomer/Name")`). Each name must be an OData identifier:
+ * `prop("Name eq 'x' or true")` throws `INVALID_ARGUMENT`.
  *
  * @example
  * ```ts
@@ -99,22 +179,44 @@ export function typedLiteral(
  * ```
  */
 export function prop(path: string): PathExpression {
+  return Object.freeze({ kind: "Path", root: "implicit", segments: segmentsOf(path, "prop()") });
+}
+
+function segmentsOf(path: string, caller: string): readonly PathSegment[] {
   if (typeof path !== "string") {
-    throw invalidArgument('prop() takes a path such as "Category/CategoryName"');
+    throw invalidArgument(
+      `${caller} takes a path such as "Category/CategoryName", got ${show(path)}`,
+      path,
+    );
   }
-  const names = path.split("/");
-  for (const name of names) {
-    if (name.length === 0) {
-      throw invalidArgument(`prop(): empty segment in ${JSON.stringify(path)}`);
+  const segments = path.split("/").map((name): PathSegment => {
+    if (name.length === 0) throw invalidArgument(`${caller}: empty segment in ${show(path)}`, path);
+    if (name.includes(".")) {
+      if (!isODataQualifiedName(name, true)) {
+        throw invalidArgument(
+          `${caller}: invalid type cast ${show(name)} in ${show(path)}; a type cast is ` +
+            `identifiers joined by "." (Model.VipCustomer) and ${IDENTIFIER_RULE}`,
+          name,
+        );
+      }
+      return Object.freeze({ kind: "TypeCast", type: name });
     }
-  }
-  return Object.freeze({
-    kind: "Path",
-    root: "implicit",
-    segments: Object.freeze(
-      names.map((name) => Object.freeze({ kind: "Property", name }) as PathSegment),
-    ),
+    if (!isODataIdentifier(name)) {
+      throw invalidArgument(
+        `${caller}: invalid property name ${show(name)} in ${show(path)}; ${IDENTIFIER_RULE}`,
+        name,
+      );
+    }
+    return Object.freeze({ kind: "Property", name });
   });
+  if (segments.length === 1 && segments[0]!.kind === "TypeCast") {
+    throw invalidArgument(
+      `${caller}: a type cast at the start of a path must be followed by a property ` +
+        `(Model.VipCustomer/Name), got ${show(path)}`,
+      path,
+    );
+  }
+  return Object.freeze(segments);
 }
 
 /**
@@ -127,8 +229,18 @@ export function prop(path: string): PathExpression {
  * ```
  */
 export function variable(name: string, path?: string): PathExpression {
-  const segments = path === undefined ? [] : prop(path).segments;
+  checkVariable(name, "variable()");
+  const segments = path === undefined ? Object.freeze([]) : segmentsOf(path, "variable()");
   return Object.freeze({ kind: "Path", root: "variable", variable: name, segments });
+}
+
+function checkVariable(name: unknown, caller: string): void {
+  if (!isODataIdentifier(name)) {
+    throw invalidArgument(
+      `${caller}: invalid lambda variable name ${show(name)}; ${IDENTIFIER_RULE}`,
+      name,
+    );
+  }
 }
 
 function binary(operator: BinaryOperator, left: Expression, right: Expression): BinaryExpression {
@@ -138,8 +250,10 @@ function binary(operator: BinaryOperator, left: Expression, right: Expression): 
 /** A value accepted where an expression is expected: a node, or a value made a literal. */
 export type Operand = Expression | LiteralInput;
 
-function operand(value: Operand): Expression {
-  if (value !== null && typeof value === "object" && !(value instanceof Date)) return value;
+function operand(value: Operand, caller: string): Expression {
+  if (value !== null && typeof value === "object" && !(value instanceof Date)) {
+    return expressionNode(value, caller);
+  }
   return literal(value);
 }
 
@@ -153,7 +267,7 @@ function operand(value: Operand): Expression {
  * ```
  */
 export function eq(left: Operand, right: Operand): BinaryExpression {
-  return binary("eq", operand(left), operand(right));
+  return binary("eq", operand(left, "eq()"), operand(right, "eq()"));
 }
 
 /**
@@ -166,7 +280,7 @@ export function eq(left: Operand, right: Operand): BinaryExpression {
  * ```
  */
 export function ne(left: Operand, right: Operand): BinaryExpression {
-  return binary("ne", operand(left), operand(right));
+  return binary("ne", operand(left, "ne()"), operand(right, "ne()"));
 }
 
 /**
@@ -179,7 +293,7 @@ export function ne(left: Operand, right: Operand): BinaryExpression {
  * ```
  */
 export function gt(left: Operand, right: Operand): BinaryExpression {
-  return binary("gt", operand(left), operand(right));
+  return binary("gt", operand(left, "gt()"), operand(right, "gt()"));
 }
 
 /**
@@ -192,7 +306,7 @@ export function gt(left: Operand, right: Operand): BinaryExpression {
  * ```
  */
 export function ge(left: Operand, right: Operand): BinaryExpression {
-  return binary("ge", operand(left), operand(right));
+  return binary("ge", operand(left, "ge()"), operand(right, "ge()"));
 }
 
 /**
@@ -205,7 +319,7 @@ export function ge(left: Operand, right: Operand): BinaryExpression {
  * ```
  */
 export function lt(left: Operand, right: Operand): BinaryExpression {
-  return binary("lt", operand(left), operand(right));
+  return binary("lt", operand(left, "lt()"), operand(right, "lt()"));
 }
 
 /**
@@ -218,7 +332,7 @@ export function lt(left: Operand, right: Operand): BinaryExpression {
  * ```
  */
 export function le(left: Operand, right: Operand): BinaryExpression {
-  return binary("le", operand(left), operand(right));
+  return binary("le", operand(left, "le()"), operand(right, "le()"));
 }
 
 /**
@@ -235,8 +349,16 @@ export function arithmetic(
   left: Operand,
   right: Operand,
 ): BinaryExpression {
-  return binary(operator, operand(left), operand(right));
+  if (!ARITHMETIC.has(operator)) {
+    throw invalidArgument(
+      `arithmetic(): unknown operator ${show(operator)}; expected add, sub, mul, div, divby or mod`,
+      operator,
+    );
+  }
+  return binary(operator, operand(left, "arithmetic()"), operand(right, "arithmetic()"));
 }
+
+const ARITHMETIC: ReadonlySet<unknown> = new Set(["add", "sub", "mul", "div", "divby", "mod"]);
 
 /**
  * `left in (values...)`.
@@ -248,7 +370,7 @@ export function arithmetic(
  * ```
  */
 export function inList(left: Operand, values: readonly Operand[]): BinaryExpression {
-  return binary("in", operand(left), list(values));
+  return binary("in", operand(left, "inList()"), items(values, "inList()"));
 }
 
 /**
@@ -261,15 +383,28 @@ export function inList(left: Operand, values: readonly Operand[]): BinaryExpress
  * ```
  */
 export function list(values: readonly Operand[]): ListExpression {
-  return Object.freeze({ kind: "List", items: Object.freeze(values.map(operand)) });
+  return items(values, "list()");
+}
+
+function items(values: readonly Operand[], caller: string): ListExpression {
+  if (!Array.isArray(values)) {
+    throw invalidArgument(`${caller} takes an array of values, got ${show(values)}`, values);
+  }
+  return Object.freeze({
+    kind: "List",
+    items: Object.freeze(values.map((value) => operand(value, caller))),
+  });
 }
 
 function chain(operator: "and" | "or", expressions: readonly Expression[]): Expression {
   if (expressions.length === 0) {
     throw invalidArgument(`${operator}() needs at least one expression`);
   }
+  const caller = `${operator}()`;
   // Left-nested, as the parser builds `a and b and c`, so both forms deep-equal.
-  return expressions.reduce((left, right) => binary(operator, left, right));
+  return expressions.map((e) => expressionNode(e, caller)).reduce((left, right) =>
+    binary(operator, left, right)
+  );
 }
 
 /**
@@ -308,7 +443,11 @@ export function or(...expressions: Expression[]): Expression {
  * ```
  */
 export function not(expression: Expression): UnaryExpression {
-  return Object.freeze({ kind: "Unary", operator: "not", operand: expression });
+  return Object.freeze({
+    kind: "Unary",
+    operator: "not",
+    operand: expressionNode(expression, "not()"),
+  });
 }
 
 /**
@@ -321,7 +460,18 @@ export function not(expression: Expression): UnaryExpression {
  * ```
  */
 export function call(name: CanonicalFunction, ...args: Operand[]): CallExpression {
-  return Object.freeze({ kind: "Call", name, args: Object.freeze(args.map(operand)) });
+  if (!isCanonicalFunction(name)) {
+    throw invalidArgument(
+      `call(): unknown canonical function ${show(name)} (names are case-sensitive here: ` +
+        "contains, startswith, tolower, geo.distance, ...)",
+      name,
+    );
+  }
+  return Object.freeze({
+    kind: "Call",
+    name,
+    args: Object.freeze(args.map((arg) => operand(arg, `call("${name}")`))),
+  });
 }
 
 /**
@@ -339,10 +489,25 @@ export function lambda(
   variableName?: string,
   predicate?: Expression,
 ): PathExpression {
-  const base = typeof collection === "string" ? prop(collection) : collection;
-  const segment: LambdaSegment = predicate === undefined
-    ? { kind: "Lambda", operator }
-    : { kind: "Lambda", operator, variable: variableName ?? "x", predicate };
+  if (operator !== "any" && operator !== "all") {
+    throw invalidArgument(`lambda(): unknown operator ${show(operator)}; expected any or all`);
+  }
+  const base = typeof collection === "string"
+    ? prop(collection)
+    : expressionNode(collection, "lambda()");
+  if (base.kind !== "Path") {
+    throw invalidArgument(`lambda(): the collection must be a path, got a ${base.kind} node`);
+  }
+  if (predicate === undefined && operator === "all") {
+    throw invalidArgument("lambda(): all needs a predicate: all(d:d/Quantity gt 1)");
+  }
+  if (variableName !== undefined) checkVariable(variableName, "lambda()");
+  const segment: LambdaSegment = predicate === undefined ? { kind: "Lambda", operator } : {
+    kind: "Lambda",
+    operator,
+    variable: variableName ?? "x",
+    predicate: expressionNode(predicate, "lambda()"),
+  };
   const node: PathExpression = {
     ...base,
     segments: Object.freeze([...base.segments, Object.freeze(segment)]),

@@ -61,6 +61,7 @@ export class QueryState extends ParserState {
     this.#map = undefined;
     this.depth = 0;
     this.expandDepth = 0;
+    this.memoPos = -1;
   }
 
   /** Throws an `ODataSyntaxError` at `position`, translated into the raw source. */
@@ -115,6 +116,7 @@ export function withAliases(
   child.nodeCount = state.nodeCount;
   child.depth = state.depth;
   child.expandDepth = state.expandDepth;
+  child.lambdaVariables = state.lambdaVariables;
   return child;
 }
 

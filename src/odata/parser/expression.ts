@@ -13,6 +13,7 @@
  */
 
 import { QueryLimitError } from "../../errors/errors.ts";
+import { checkParseOptions, expectText } from "../arguments.ts";
 import { closestName } from "../../errors/suggest.ts";
 import type { BinaryOperator, Expression, FilterExpression } from "../ast.ts";
 import { type ParseOptions, type QueryLimits, resolveLimits } from "../limits.ts";
@@ -45,18 +46,6 @@ const OPERATORS: readonly BinaryOperator[] = [
 ];
 const PRECEDENCE: readonly number[] = [1, 2, 3, 3, 4, 4, 4, 4, 8, 8, 5, 5, 6, 6, 6, 6];
 
-/** End of the operator keyword found by the last successful {@linkcode peekOperator}. */
-let operatorEnd = 0;
-
-/**
- * The last look-up of {@linkcode peekOperator}: after an operand the postfix check and each
- * enclosing precedence level ask again at the same position, so the answer is kept.
- */
-let memoText = "";
-let memoPos = -1;
-let memoOp = -1;
-let memoEnd = 0;
-
 function isSpaceCode(c: number): boolean {
   return c === CH.SPACE || c === CH.TAB || c === 10 || c === 13;
 }
@@ -67,28 +56,30 @@ function lower(c: number): number {
 }
 
 /**
- * If whitespace and a binary operator keyword start at `pos`, returns its code and sets
- * `operatorEnd`; otherwise -1. Does not move the cursor, so callers that do not take the operator
- * (`$orderby` before ` desc`) stop cleanly before the whitespace. Operators are case-insensitive
- * (OData 4.01: "services MUST support case-insensitive operator names"); `| 0x20` folds ASCII
- * letters to lower case and maps no other code onto a letter, so the check stays branch-cheap.
+ * If whitespace and a binary operator keyword start at the cursor, returns its code and sets
+ * `state.operatorEnd`; otherwise -1. Does not move the cursor, so callers that do not take the
+ * operator (`$orderby` before ` desc`) stop cleanly before the whitespace. Operators are
+ * case-insensitive (OData 4.01: "services MUST support case-insensitive operator names"); `| 0x20`
+ * folds ASCII letters to lower case and maps no other code onto a letter, so the check stays
+ * branch-cheap. The last answer is memoized in the state (see `ParserState.memoPos`).
  */
-function peekOperator(text: string, pos: number): number {
+function peekOperator(state: ParserState): number {
+  const text = state.text;
+  const pos = state.pos;
   if (!isSpaceCode(text.charCodeAt(pos))) return -1;
-  if (pos === memoPos && text === memoText) {
-    operatorEnd = memoEnd;
-    return memoOp;
+  if (pos === state.memoPos) {
+    state.operatorEnd = state.memoEnd;
+    return state.memoOp;
   }
-  const op = scanOperator(text, pos);
-  memoText = text;
-  memoPos = pos;
-  memoOp = op;
-  memoEnd = operatorEnd;
+  const op = scanOperator(state, text, pos);
+  state.memoPos = pos;
+  state.memoOp = op;
+  state.memoEnd = state.operatorEnd;
   return op;
 }
 
 /** {@linkcode peekOperator} without the memo: the keyword after the whitespace at `pos`. */
-function scanOperator(text: string, pos: number): number {
+function scanOperator(state: ParserState, text: string, pos: number): number {
   let p = pos + 1;
   let c = text.charCodeAt(p);
   while (isSpaceCode(c)) c = text.charCodeAt(++p);
@@ -148,13 +139,13 @@ function scanOperator(text: string, pos: number): number {
       break;
   }
   if (op < 0 || isIdentifierPart(text.charCodeAt(p + length))) return -1;
-  operatorEnd = p + length;
+  state.operatorEnd = p + length;
   return op;
 }
 
 /** Moves past an accepted operator and its required trailing whitespace. */
 function takeOperator(state: ParserState, op: number): void {
-  state.pos = operatorEnd;
+  state.pos = state.operatorEnd;
   if (!state.skipWhitespace()) {
     if (state.atEnd()) state.fail(["expression"]);
     state.fail([" "], state.pos, `The operator "${OPERATORS[op]}" must be followed by a space`);
@@ -184,7 +175,7 @@ export function parseExpression(state: ParserState): Expression {
 function parseBinary(state: ParserState, minPrecedence: number): Expression {
   let left = parseUnary(state);
   for (;;) {
-    const op = peekOperator(state.text, state.pos);
+    const op = peekOperator(state);
     if (op < 0) return left;
     const precedence = PRECEDENCE[op]!;
     // `has`/`in` were taken by parsePostfix; seeing one here means a non-primary left operand.
@@ -231,7 +222,7 @@ function parseUnary(state: ParserState): Expression {
 /** `has` and `in` after a primary: they bind tighter than unary operators (§5.1.1.17). */
 function parsePostfix(state: ParserState, operand: Expression): Expression {
   for (;;) {
-    const op = peekOperator(state.text, state.pos);
+    const op = peekOperator(state);
     if (op !== IN && op !== HAS) return operand;
     takeOperator(state, op);
     const right = op === IN ? parseInOperand(state) : parsePrimary(state);
@@ -434,7 +425,9 @@ export function parseAliasValues(
  * ```
  */
 export function parseFilter(text: string, options?: ParseOptions): FilterExpression {
-  return parseExpressionText(text, options);
+  expectText(text, "parseFilter()", "the $filter text");
+  checkParseOptions(options, "parseFilter()");
+  return parseWhole(text, options);
 }
 
 /**
@@ -448,6 +441,12 @@ export function parseFilter(text: string, options?: ParseOptions): FilterExpress
  * ```
  */
 export function parseExpressionText(text: string, options?: ParseOptions): Expression {
+  expectText(text, "parseExpressionText()", "the expression text");
+  checkParseOptions(options, "parseExpressionText()");
+  return parseWhole(text, options);
+}
+
+function parseWhole(text: string, options: ParseOptions | undefined): Expression {
   const limits = resolveLimits(options?.limits);
   if (text.length > limits.maxLength) throw new QueryLimitError("maxLength", limits.maxLength);
   const aliases = options?.aliases === undefined

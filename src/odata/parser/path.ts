@@ -29,12 +29,6 @@ import { parseSearch } from "./search.ts";
 import { CH, isIdentifierPart, isIdentifierStart, type ParserState } from "./state.ts";
 
 /**
- * Lambda variables in scope, innermost last. Module state is safe because parsing is synchronous
- * and every push is paired with a pop in a `finally`.
- */
-const lambdaVariables: string[] = [];
-
-/**
  * Scans an `odataIdentifier` (at most 128 chars) at the cursor, or returns `undefined` without
  * moving.
  *
@@ -97,7 +91,11 @@ export function scanQualifiedName(state: ParserState): string | undefined {
  * ```
  */
 export function parseMemberPath(state: ParserState, name: string, start: number): PathExpression {
-  if (lambdaVariables.length !== 0 && state.text.charCodeAt(state.pos) !== CH.LPAREN) {
+  const lambdaVariables = state.lambdaVariables;
+  if (
+    lambdaVariables !== undefined && lambdaVariables.length !== 0 &&
+    state.text.charCodeAt(state.pos) !== CH.LPAREN
+  ) {
     for (let i = lambdaVariables.length - 1; i >= 0; i--) {
       if (lambdaVariables[i] === name) return continuePath(state, "variable", name, [], true);
     }
@@ -466,6 +464,8 @@ function parseLambda(state: ParserState, segments: PathSegment[], operator: "any
   state.skipWhitespace();
   state.expectChar(CH.COLON, ":");
   state.skipWhitespace();
+  // Every push is paired with a pop, also when the predicate fails to parse.
+  const lambdaVariables = state.lambdaVariables ??= [];
   lambdaVariables.push(variable);
   let predicate: Expression;
   try {

@@ -7,6 +7,7 @@
 
 import { ODataSyntaxError, QueryLimitError } from "../../errors/errors.ts";
 import { closestName } from "../../errors/suggest.ts";
+import { checkParseOptions, invalidArgument, show } from "../arguments.ts";
 import type { Expression, ODataQuery } from "../ast.ts";
 import { type ParseOptions, type QueryLimits, resolveLimits } from "../limits.ts";
 import { decodeText, QueryState } from "./decode.ts";
@@ -81,6 +82,13 @@ const TOP_LEVEL_NAMES = [
  * ```
  */
 export function parseQuery(query: string | URLSearchParams, options?: ParseOptions): ODataQuery {
+  if (typeof query !== "string" && !(query instanceof URLSearchParams)) {
+    throw invalidArgument(
+      `parseQuery() takes a query string or URLSearchParams, got ${show(query)}`,
+      { value: show(query) },
+    );
+  }
+  checkParseOptions(options, "parseQuery()");
   const limits = resolveLimits(options?.limits);
   let source: string;
   let entries: Entry[];

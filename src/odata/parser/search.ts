@@ -9,6 +9,7 @@
  */
 
 import { QueryLimitError } from "../../errors/errors.ts";
+import { checkParseOptions, expectText } from "../arguments.ts";
 import type { SearchExpression, SearchTerm } from "../ast.ts";
 import { type ParseOptions, resolveLimits } from "../limits.ts";
 import { QueryState } from "./decode.ts";
@@ -96,6 +97,8 @@ export function parseSearch(state: ParserState): SearchExpression {
  * ```
  */
 export function parseSearchText(text: string, options?: ParseOptions): SearchExpression {
+  expectText(text, "parseSearchText()", "the $search text");
+  checkParseOptions(options, "parseSearchText()");
   const limits = resolveLimits(options?.limits);
   if (text.length > limits.maxLength) throw new QueryLimitError("maxLength", limits.maxLength);
   const state = new StandaloneState(text, limits);

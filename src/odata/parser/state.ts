@@ -68,6 +68,24 @@ export class ParserState {
   offset: number;
   /** The original input shown in error messages (defaults to `text`). */
   readonly source: string;
+  /**
+   * Lambda variables in scope, innermost last (`undefined` until the first lambda). Pushed and
+   * popped in pairs by the lambda parser.
+   */
+  lambdaVariables: string[] | undefined = undefined;
+  /**
+   * The binary-operator look-up memo of the expression parser: after an operand the postfix check
+   * and each enclosing precedence level ask again at the same position, so the last answer is
+   * kept. `memoPos` is the position asked about (-1: none), `memoOp` the operator code found there
+   * (-1: none) and `memoEnd` the end of its keyword. Cleared whenever `text` changes.
+   */
+  memoPos = -1;
+  /** See {@linkcode memoPos}. */
+  memoOp = -1;
+  /** See {@linkcode memoPos}. */
+  memoEnd = 0;
+  /** End of the operator keyword found by the expression parser's last successful look-up. */
+  operatorEnd = 0;
 
   /** Creates a state at position 0. */
   constructor(

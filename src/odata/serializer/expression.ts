@@ -3,24 +3,37 @@
  * OData URL Conventions §5.1.1.17, single spaces around keyword operators, no spaces after commas.
  * For every AST the parser produces, `parseFilter(serializeFilter(ast))` deep-equals `ast`.
  *
+ * Nothing is printed unchecked: names (properties, type casts, functions, parameters, aliases,
+ * lambda variables, annotations), type names, canonical function names, operators and literal
+ * values are checked with cheap char-code tests before they are printed, so that a hand-made or
+ * tampered AST cannot print as text that reads back differently (OData injection such as a
+ * property named `Name eq 'y' or true or Name`). Such nodes and unknown node kinds throw
+ * `INVALID_ARGUMENT`.
+ *
  * @module
  */
 
 import type {
-  AggregateFunction,
   BinaryExpression,
   BinaryOperator,
   Expression,
   FilterExpression,
   JsonExpression,
   LiteralNode,
-  PathExpression,
-  PathSegment,
 } from "../ast.ts";
-import { serializeSearch } from "./search.ts";
+import { invalidArgument, show } from "../arguments.ts";
+import {
+  asModuleError,
+  isCanonicalFunction,
+  isIdentifier,
+  isLiteralType,
+  isTypeName,
+  literalProblem,
+} from "../validate.ts";
+import { serializePath } from "./path.ts";
 
 /** Binding strength of binary operators; unary operators are 7, `has`/`in` 8, primaries 9. */
-const PRECEDENCE: Readonly<Record<BinaryOperator, number>> = {
+const PRECEDENCE: Readonly<Record<BinaryOperator, number>> = Object.assign(Object.create(null), {
   or: 1,
   and: 2,
   eq: 3,
@@ -37,7 +50,7 @@ const PRECEDENCE: Readonly<Record<BinaryOperator, number>> = {
   mod: 6,
   has: 8,
   in: 8,
-};
+});
 const UNARY = 7;
 const PRIMARY = 9;
 
@@ -45,6 +58,85 @@ function precedenceOf(expr: Expression): number {
   if (expr.kind === "Binary") return PRECEDENCE[expr.operator];
   return expr.kind === "Unary" ? UNARY : PRIMARY;
 }
+
+/**
+ * Throws `INVALID_ARGUMENT` for a node the serializer refuses to print.
+ *
+ * @example
+ * ```ts
+ * import { refuse } from "./expression.ts";
+ * try {
+ *   refuse("Invalid property name \"a b\"");
+ * } catch (error) {
+ *   console.log((error as Error).message); // 'Invalid property name "a b"'
+ * }
+ * ```
+ */
+export function refuse(message: string, context: Record<string, unknown> = {}): never {
+  throw invalidArgument(message, context, SUGGESTION);
+}
+
+const SUGGESTION = "Build the AST with the builders (prop, literal, typedLiteral, ...), which " +
+  "check names and values where they are given, or take it from the parsers.";
+
+/**
+ * True for an object, the minimum of an AST node (its `kind` is checked where it is used).
+ *
+ * @example
+ * ```ts
+ * import { isNode } from "./expression.ts";
+ * isNode({ kind: "Literal" }); // true
+ * isNode(null); // false
+ * ```
+ */
+export function isNode(value: unknown): value is { readonly kind: unknown } {
+  return typeof value === "object" && value !== null;
+}
+
+/**
+ * Throws `INVALID_ARGUMENT` for a node of no known kind (`what`: "expression node", "path
+ * segment", ...; `kinds`: the kinds expected there) or for a value that is no node at all.
+ *
+ * @example
+ * ```ts
+ * import { unknownKind } from "./expression.ts";
+ * try {
+ *   unknownKind({ kind: "Nope" }, "search node", ["SearchTerm", "SearchNot", "SearchBinary"]);
+ * } catch (error) {
+ *   console.log((error as Error).message);
+ *   // 'Unknown search node kind "Nope"; expected SearchTerm, SearchNot or SearchBinary'
+ * }
+ * ```
+ */
+export function unknownKind(node: unknown, what: string, kinds: readonly string[]): never {
+  const expected = kinds.length === 1
+    ? kinds[0]
+    : `${kinds.slice(0, -1).join(", ")} or ${kinds[kinds.length - 1]}`;
+  if (isNode(node)) {
+    return refuse(`Unknown ${what} kind ${show(node.kind)}; expected ${expected}`, {
+      kind: show(node.kind),
+      expected: [...kinds],
+    });
+  }
+  const article = /^[aeiou]/.test(what) ? "an" : "a";
+  return refuse(`Expected ${article} ${what} (${expected}), got ${show(node)}`, {
+    value: show(node),
+    expected: [...kinds],
+  });
+}
+
+const EXPRESSION_KINDS = [
+  "Literal",
+  "Path",
+  "Alias",
+  "Binary",
+  "Unary",
+  "Call",
+  "TypeFunction",
+  "Case",
+  "List",
+  "Json",
+] as const satisfies readonly Expression["kind"][];
 
 /**
  * Prints a `$filter` expression (the same as {@linkcode serializeExpression}).
@@ -57,11 +149,14 @@ function precedenceOf(expr: Expression): number {
  * ```
  */
 export function serializeFilter(expr: FilterExpression): string {
-  return serializeExpression(expr);
+  return serializeEntry(expr, "serializeFilter()");
 }
 
 /**
- * Prints any common expression as canonical OData text.
+ * Prints any common expression as canonical OData text. Every name and literal text is checked
+ * before it is printed, so that no AST can print as text that reads back differently (a property
+ * named `Name eq 'y' or true or Name`, a guid `... or true`): such nodes, unknown node kinds and
+ * values of the wrong type throw `INVALID_ARGUMENT`.
  *
  * @example
  * ```ts
@@ -77,38 +172,77 @@ export function serializeFilter(expr: FilterExpression): string {
  * ```
  */
 export function serializeExpression(expr: Expression): string {
-  switch (expr.kind) {
+  return serializeEntry(expr, "serializeExpression()");
+}
+
+function serializeEntry(expr: Expression, caller: string): string {
+  if (!isNode(expr)) {
+    throw invalidArgument(
+      `${caller} takes an expression node such as { kind: "Binary", ... }, got ${show(expr)}`,
+      { value: show(expr) },
+      SUGGESTION,
+    );
+  }
+  try {
+    return writeExpression(expr);
+  } catch (error) {
+    throw asModuleError(error, caller);
+  }
+}
+
+/**
+ * Prints one expression; the recursion of the serializer, also used by the query serializer.
+ *
+ * @example
+ * ```ts
+ * import { writeExpression } from "./expression.ts";
+ * writeExpression({ kind: "Alias", name: "p" }); // "@p"
+ * ```
+ */
+export function writeExpression(expr: Expression): string {
+  switch (expr?.kind) {
     case "Literal":
-      return serializeLiteral(expr);
+      return serializeLiteralNode(expr);
     case "Path":
       return serializePath(expr);
     case "Alias":
+      if (!isIdentifier(expr.name)) refuse(`Invalid parameter alias name ${show(expr.name)}`);
       return "@" + expr.name;
     case "Binary":
       return serializeBinary(expr);
     case "Unary": {
-      const operand = serializeExpression(expr.operand);
+      const operand = writeExpression(expr.operand);
       const low = precedenceOf(expr.operand) < UNARY;
       if (expr.operator === "not") return "not " + (low ? `(${operand})` : operand);
+      if (expr.operator !== "negate") refuse(`Unknown unary operator ${show(expr.operator)}`);
       // `-5` or `-INF` would read back as a negative literal, not as a negation.
       return "-" + (low || startsLikeNumber(operand) ? `(${operand})` : operand);
     }
     case "Call":
-      return expr.name + "(" + expr.args.map(serializeExpression).join(",") + ")";
+      if (!isCanonicalFunction(expr.name)) {
+        refuse(`Unknown canonical function ${show(expr.name)}`, { name: show(expr.name) });
+      }
+      return expr.name + "(" + expr.args.map(writeExpression).join(",") + ")";
     case "TypeFunction":
-      return expr.name + "(" +
-        (expr.operand === null ? "" : serializeExpression(expr.operand) + ",") +
+      if (expr.name !== "cast" && expr.name !== "isof") {
+        refuse(`Unknown type function ${show(expr.name)}; expected cast or isof`);
+      }
+      if (!isTypeName(expr.type)) refuse(`Invalid type name ${show(expr.type)} in ${expr.name}()`);
+      return expr.name + "(" + (expr.operand === null ? "" : writeExpression(expr.operand) + ",") +
         expr.type + ")";
     case "Case":
+      if (expr.branches.length === 0) refuse("case() needs at least one condition:value pair");
       return "case(" + expr.branches.map((branch) => {
-        const when = serializeExpression(branch.when);
+        const when = writeExpression(branch.when);
         // `10:20` after a condition ending in a digit would read as a time of day.
-        return when + (endsWithDigit(when) ? " :" : ":") + serializeExpression(branch.then);
+        return when + (endsWithDigit(when) ? " :" : ":") + writeExpression(branch.then);
       }).join(",") + ")";
     case "List":
-      return "[" + expr.items.map(serializeExpression).join(",") + "]";
+      return "[" + expr.items.map(writeExpression).join(",") + "]";
     case "Json":
       return serializeJson(expr);
+    default:
+      return unknownKind(expr, "expression node", EXPRESSION_KINDS);
   }
 }
 
@@ -133,14 +267,15 @@ function endsWithDigit(text: string): boolean {
 function serializeBinary(expr: BinaryExpression): string {
   const chain: BinaryExpression[] = [expr];
   let node = expr;
-  while (
-    node.left.kind === "Binary" && PRECEDENCE[node.left.operator] >= PRECEDENCE[node.operator]
-  ) {
+  checkOperator(node);
+  while (node.left?.kind === "Binary") {
+    checkOperator(node.left);
+    if (PRECEDENCE[node.left.operator] < PRECEDENCE[node.operator]) break;
     node = node.left;
     chain.push(node);
   }
   const left = node.left;
-  const leftText = serializeExpression(left);
+  const leftText = writeExpression(left);
   let out = precedenceOf(left) < PRECEDENCE[node.operator] ? `(${leftText})` : leftText;
   for (let i = chain.length - 1; i >= 0; i--) {
     const b = chain[i]!;
@@ -149,12 +284,19 @@ function serializeBinary(expr: BinaryExpression): string {
   return out;
 }
 
+function checkOperator(expr: BinaryExpression): void {
+  // PRECEDENCE has no prototype: only the operators are in it.
+  if (PRECEDENCE[expr.operator] === undefined) {
+    refuse(`Unknown binary operator ${show(expr.operator)}`, { operator: show(expr.operator) });
+  }
+}
+
 function rightOperand(expr: BinaryExpression): string {
   const right = expr.right;
-  if (expr.operator === "in" && right.kind === "List") {
-    return "(" + right.items.map(serializeExpression).join(",") + ")";
+  if (expr.operator === "in" && right?.kind === "List") {
+    return "(" + right.items.map(writeExpression).join(",") + ")";
   }
-  const text = serializeExpression(right);
+  const text = writeExpression(right);
   // `has` and `in` take a primary; other operators are left-associative.
   const limit = expr.operator === "in" || expr.operator === "has"
     ? PRIMARY
@@ -163,87 +305,12 @@ function rightOperand(expr: BinaryExpression): string {
 }
 
 /**
- * Prints a member path. A path of one lone annotation without namespace or qualifier at the start
- * (`@Currency`) reads back as a parameter alias, the one form the grammar cannot tell apart; the
- * parser never produces it (`@Currency/...` and `Price/@Currency` are fine).
- */
-function serializePath(path: PathExpression): string {
-  let out = path.root === "implicit"
-    ? ""
-    : path.root === "variable"
-    ? path.variable ?? ""
-    : path.root;
-  let first = path.root === "implicit";
-  for (const segment of path.segments) {
-    if (segment.kind !== "Key" && !first) out += "/";
-    out += segmentText(segment);
-    first = false;
-  }
-  return out;
-}
-
-function segmentText(segment: PathSegment): string {
-  switch (segment.kind) {
-    case "Property":
-      return segment.name;
-    case "TypeCast":
-      return segment.type;
-    case "Key":
-      return "(" +
-        segment.values.map((v) =>
-          v.name === undefined
-            ? serializeExpression(v.value)
-            : v.name + "=" + serializeExpression(v.value)
-        ).join(",") + ")";
-    case "Function":
-      return segment.name + "(" +
-        segment.args.map((a) => a.name + "=" + serializeExpression(a.value)).join(",") + ")";
-    case "Lambda":
-      return segment.operator + "(" +
-        (segment.variable === undefined || segment.predicate === undefined
-          ? ""
-          : segment.variable + ":" + serializeExpression(segment.predicate)) +
-        ")";
-    case "Count": {
-      const options: string[] = [];
-      if (segment.filter !== undefined) {
-        options.push("$filter=" + serializeExpression(segment.filter));
-      }
-      if (segment.search !== undefined) options.push("$search=" + serializeSearch(segment.search));
-      return options.length === 0 ? "$count" : "$count(" + options.join(";") + ")";
-    }
-    case "Annotation":
-      return "@" + segment.term + (segment.qualifier === undefined ? "" : "#" + segment.qualifier);
-    case "FilterSegment":
-      return "$filter(" + serializeExpression(segment.predicate) + ")";
-    case "AggregateSegment":
-      return "aggregate(" + aggregateFunctionText(segment.aggregate) + ")";
-  }
-}
-
-/** `Amount with sum from Time with average`, `$count`, `Product/Budget`. */
-function aggregateFunctionText(aggregate: AggregateFunction): string {
-  let out: string;
-  switch (aggregate.kind) {
-    case "AggregateExpression":
-      out = serializeExpression(aggregate.expression) + " with " + aggregate.method;
-      break;
-    case "AggregateCount":
-      out = "$count";
-      break;
-    case "AggregateCustom":
-      return serializePath(aggregate.path);
-  }
-  for (const step of aggregate.from ?? []) {
-    out += " from " + serializePath(step.path) + " with " + step.method;
-  }
-  return out;
-}
-
-/**
  * Prints a primitive literal: strings quoted with `''` escaping, doubles so that they read back
  * as doubles (`1.5e0`, `INF`, `-INF`, `NaN`), decimals from their text, prefixed types with their
  * prefix (`duration'P1D'`, `binary'AQ'`, `geography'SRID=4326;Point(1 2)'`, `Model.Color'Red'`).
+ * The value must have the representation documented on {@linkcode LiteralNode}, and texts must be
+ * valid literals of their type (`guid` text is one guid, nothing after it): anything else throws
+ * `INVALID_ARGUMENT`.
  *
  * @example
  * ```ts
@@ -253,33 +320,82 @@ function aggregateFunctionText(aggregate: AggregateFunction): string {
  * ```
  */
 export function serializeLiteral(node: LiteralNode): string {
-  const value = node.value;
-  switch (node.type) {
-    case "null":
-      return "null";
-    case "boolean":
-      return value ? "true" : "false";
-    case "int":
-      return typeof value === "number" && Object.is(value, -0) ? "0" : String(value);
-    case "decimal": {
-      const text = String(value);
-      // A decimal given as a number (builders) still needs a fraction to read back as decimal.
-      return typeof value === "number" && Number.isInteger(value) ? text + ".0" : text;
-    }
-    case "double":
-      return doubleText(Number(value));
-    case "string":
-      return "'" + String(value).replaceAll("'", "''") + "'";
-    case "duration":
-    case "binary":
-    case "geography":
-    case "geometry":
-      return node.type + "'" + String(value) + "'";
-    case "enum":
-      return (node.enumType ?? "") + "'" + String(value) + "'";
-    default:
-      return String(value);
+  if (node?.kind !== "Literal") {
+    throw invalidArgument(
+      `serializeLiteral() takes a literal node such as { kind: "Literal", type: "int", value: 1 }, ` +
+        `got ${show(node)}`,
+      {},
+      SUGGESTION,
+    );
   }
+  try {
+    return serializeLiteralNode(node);
+  } catch (error) {
+    throw asModuleError(error, "serializeLiteral()");
+  }
+}
+
+const INT64_MIN = -9223372036854775808n;
+const INT64_MAX = 9223372036854775807n;
+
+function serializeLiteralNode(node: LiteralNode): string {
+  const type = node.type;
+  const value = node.value;
+  // The common types are checked inline; `literalProblem` does the rest and words refusals.
+  switch (type) {
+    case "string":
+      if (typeof value === "string") return "'" + value.replaceAll("'", "''") + "'";
+      break;
+    case "int":
+      if (typeof value === "number") {
+        if (Number.isSafeInteger(value)) return Object.is(value, -0) ? "0" : String(value);
+      } else if (typeof value === "bigint" && value >= INT64_MIN && value <= INT64_MAX) {
+        return String(value);
+      }
+      break;
+    case "null":
+      if (value === null) return "null";
+      break;
+    case "boolean":
+      if (typeof value === "boolean") return value ? "true" : "false";
+      break;
+    case "double":
+      if (typeof value === "number") return doubleText(value);
+      break;
+    default:
+      if (literalProblem(type, value, node.enumType) !== undefined) break;
+      switch (type) {
+        case "decimal":
+          return decimalText(value as string | number | bigint);
+        case "duration":
+        case "binary":
+        case "geography":
+        case "geometry":
+          return type + "'" + value + "'";
+        case "enum":
+          return node.enumType + "'" + value + "'";
+        default:
+          return value as string;
+      }
+  }
+  const problem = literalProblem(type, value, node.enumType);
+  return refuse(
+    `Invalid ${isLiteralType(type) ? type + " " : ""}literal ${show(value)}: ${problem}`,
+    { type: show(type), value: show(value) },
+  );
+}
+
+/**
+ * A decimal needs a fraction to read back as a decimal, unless it is an integer beyond 64 bits
+ * (which only a decimal can hold): `18` prints as `18.0`.
+ */
+function decimalText(value: string | number | bigint): string {
+  const text = String(value);
+  if (typeof value === "number" ? !Number.isInteger(value) : text.includes(".")) return text;
+  const digits = text.charCodeAt(0) === 45 ? text.length - 1 : text.length;
+  if (digits < 19) return text + ".0";
+  const big = BigInt(text);
+  return big >= INT64_MIN && big <= INT64_MAX ? text + ".0" : text;
 }
 
 function doubleText(value: number): string {
@@ -319,7 +435,7 @@ function serializeJson(node: JsonExpression): string {
 }
 
 function jsonText(value: unknown, slots: Slots | undefined): string {
-  if (slots?.expression !== undefined) return serializeExpression(slots.expression);
+  if (slots?.expression !== undefined) return writeExpression(slots.expression);
   const children = slots?.children;
   switch (typeof value) {
     case "string":

@@ -1,6 +1,9 @@
 /**
  * Prints an {@linkcode ODataQuery} as a canonical, URL-ready query string that `parseQuery`
- * reads back to an equal AST.
+ * reads back to an equal AST. Expressions are checked as the expression serializer checks them;
+ * `$select`/`$expand` steps, `as` aliases, aggregation methods, transformation names, numbers,
+ * raw arguments and custom option names are checked here, so that no value can end its option
+ * or item early (`INVALID_ARGUMENT` otherwise).
  *
  * @module
  */
@@ -16,8 +19,12 @@ import type {
   Transformation,
   TransformationArgument,
 } from "../ast.ts";
-import { serializeExpression } from "./expression.ts";
-import { serializeSearch } from "./search.ts";
+import { optionKey } from "../parser/nested.ts";
+import { invalidArgument, show } from "../arguments.ts";
+import { asModuleError, isIdentifier, isQualifiedName, rawProblem } from "../validate.ts";
+import { unknownKind, writeExpression } from "./expression.ts";
+import { aggregationMethod, serializeAggregationPath } from "./path.ts";
+import { searchText } from "./search.ts";
 
 const SP = "%20";
 const HEX = "0123456789ABCDEF";
@@ -76,8 +83,30 @@ function encodeSearch(text: string): string {
   return encode(text, 0x3b);
 }
 
-function expr(e: Parameters<typeof serializeExpression>[0]): string {
-  return encode(serializeExpression(e));
+function expr(e: Parameters<typeof writeExpression>[0]): string {
+  return encode(writeExpression(e));
+}
+
+function search(e: Parameters<typeof searchText>[0]): string {
+  return encodeSearch(searchText(e, false));
+}
+
+/** Throws `INVALID_ARGUMENT` for a value the serializer refuses to print. */
+function refuse(message: string, context: Record<string, unknown> = {}): never {
+  throw invalidArgument(message, context);
+}
+
+/** An `as` alias or parameter name: one identifier. */
+function alias(name: string, what = "alias"): string {
+  if (!isIdentifier(name)) refuse(`Invalid ${what} ${show(name)}`, { name: show(name) });
+  return name;
+}
+
+function count(value: number, what: string): number {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    refuse(`${what} must be a non-negative integer, got ${show(value)}`, { value: show(value) });
+  }
+  return value;
 }
 
 /**
@@ -86,7 +115,9 @@ function expr(e: Parameters<typeof serializeExpression>[0]): string {
  * $count, $levels, $skiptoken, $deltatoken, $format, $index, $schemaversion`, then custom options
  * in their own order. Values are percent-encoded minimally (`%`, `&`, `#`, `+`, `"`, spaces as
  * `%20`, controls and non-ASCII); `$ ( ) , ' : / @ ; * !` stay readable. Parameter aliases are
- * never written: the parser has already substituted them.
+ * never written: the parser has already substituted them. A name or value that would read back
+ * differently (a `$select` step `Name,Secret`, a custom option named `$filter`, `top: "5&..."`),
+ * an unknown node kind or a value of the wrong type throws `INVALID_ARGUMENT`.
  *
  * @example
  * ```ts
@@ -95,143 +126,404 @@ function expr(e: Parameters<typeof serializeExpression>[0]): string {
  * ```
  */
 export function serializeQuery(query: ODataQuery): string {
-  const parts = writeOptions(query);
+  if (typeof query !== "object" || query === null || Array.isArray(query)) {
+    throw invalidArgument(
+      `serializeQuery() takes a query object such as { filter: ..., top: 10 }, got ${show(query)}`,
+      { value: show(query) },
+    );
+  }
+  try {
+    return writeQuery(query);
+  } catch (error) {
+    throw asModuleError(error, "serializeQuery()");
+  }
+}
+
+function writeQuery(query: ODataQuery): string {
+  const parts = writeOptions(query, false);
   const custom = query.custom;
   if (custom !== undefined) {
     for (const name of Object.keys(custom)) {
       const value = custom[name]!;
-      const encodedName = encode(name, 0x3d);
+      checkCustomName(name);
+      if (typeof value !== "string") {
+        refuse(`The custom option ${show(name)} needs a string value, got ${show(value)}`);
+      }
+      let encodedName = encode(name, 0x3d);
+      // A "?" at the very start would be taken for the one that may precede a query string.
+      if (parts.length === 0 && encodedName.charCodeAt(0) === 0x3f) {
+        encodedName = "%3F" + encodedName.slice(1);
+      }
       parts.push(value === "" ? encodedName : `${encodedName}=${encode(value)}`);
     }
   }
   return parts.join("&");
 }
 
-/** The system options of `query` as encoded `$name=value` strings in canonical order. */
-function writeOptions(query: ODataQuery): string[] {
+/**
+ * A custom option name must read back as a custom option: not empty, not a parameter alias
+ * (`@p`), not a system option with or without `$` (`$filter`, `filter`); `$id` and the names
+ * that are system options only with `$` (`skiptoken`, `deltatoken`, `levels`) are custom.
+ */
+function checkCustomName(name: string): void {
+  if (name.length === 0) refuse("A custom query option needs a name");
+  const first = name.charCodeAt(0);
+  const lower = name.toLowerCase();
+  let system: boolean;
+  if (first === 0x40) system = true; // "@"
+  else if (first === 0x24) system = lower !== "$id"; // "$"
+  else {
+    const key = optionKey(lower);
+    system = key !== undefined && key !== "skiptoken" && key !== "deltatoken" && key !== "levels";
+  }
+  if (system) {
+    refuse(
+      `The custom query option name ${show(name)} would read back as a system query option ` +
+        "or a parameter alias",
+      { name: show(name) },
+    );
+  }
+}
+
+/**
+ * The system options of `query` as encoded `$name=value` strings in canonical order. Nested
+ * option lists (`$expand=Items(...)`) take `$levels` but no tokens, `$format`, `$index`,
+ * `$schemaversion` or custom options; the top level takes no `$levels`.
+ */
+function writeOptions(query: ODataQuery, nested: boolean): string[] {
   const parts: string[] = [];
   if (query.filter !== undefined) parts.push(`$filter=${expr(query.filter)}`);
-  if (query.search !== undefined) {
-    parts.push(`$search=${encodeSearch(serializeSearch(query.search))}`);
-  }
+  if (query.search !== undefined) parts.push(`$search=${search(query.search)}`);
   if (query.apply !== undefined) parts.push(`$apply=${writeSequence(query.apply)}`);
   if (query.compute !== undefined) parts.push(`$compute=${writeCompute(query.compute)}`);
-  if (query.select !== undefined) parts.push(`$select=${query.select.map(writeSelect).join(",")}`);
-  if (query.expand !== undefined) parts.push(`$expand=${query.expand.map(writeExpand).join(",")}`);
+  if (query.select !== undefined) parts.push(`$select=${list(query.select, writeSelect)}`);
+  if (query.expand !== undefined) parts.push(`$expand=${list(query.expand, writeExpand)}`);
   if (query.orderby !== undefined) parts.push(`$orderby=${writeOrderBy(query.orderby)}`);
-  if (query.skip !== undefined) parts.push(`$skip=${query.skip}`);
-  if (query.top !== undefined) parts.push(`$top=${query.top}`);
-  if (query.count !== undefined) parts.push(`$count=${query.count}`);
-  if (query.levels !== undefined) parts.push(`$levels=${query.levels}`);
-  if (query.skiptoken !== undefined) parts.push(`$skiptoken=${encode(query.skiptoken)}`);
-  if (query.deltatoken !== undefined) parts.push(`$deltatoken=${encode(query.deltatoken)}`);
-  if (query.format !== undefined) parts.push(`$format=${encode(query.format)}`);
-  if (query.index !== undefined) parts.push(`$index=${query.index}`);
+  if (query.skip !== undefined) parts.push(`$skip=${count(query.skip, "$skip")}`);
+  if (query.top !== undefined) parts.push(`$top=${count(query.top, "$top")}`);
+  if (query.count !== undefined) {
+    if (typeof query.count !== "boolean") {
+      refuse(`$count must be a boolean, got ${show(query.count)}`);
+    }
+    parts.push(`$count=${query.count}`);
+  }
+  if (query.levels !== undefined) {
+    if (!nested) refuse("$levels is only allowed in $expand options");
+    const levels = query.levels;
+    if (levels !== "max" && (count(levels, "$levels") === 0)) {
+      refuse('$levels must be a positive integer or "max", got 0');
+    }
+    parts.push(`$levels=${levels}`);
+  }
+  if (
+    nested &&
+    (query.skiptoken ?? query.deltatoken ?? query.format ?? query.index ?? query.schemaversion ??
+        query.custom) !== undefined
+  ) {
+    refuse(
+      "Nested options take no $skiptoken, $deltatoken, $format, $index, $schemaversion or " +
+        "custom options",
+    );
+  }
+  if (query.skiptoken !== undefined) {
+    parts.push(`$skiptoken=${token(query.skiptoken, "$skiptoken")}`);
+  }
+  if (query.deltatoken !== undefined) {
+    parts.push(`$deltatoken=${token(query.deltatoken, "$deltatoken")}`);
+  }
+  if (query.format !== undefined) parts.push(`$format=${token(query.format, "$format")}`);
+  if (query.index !== undefined) {
+    if (!Number.isSafeInteger(query.index)) {
+      refuse(`$index must be an integer, got ${show(query.index)}`);
+    }
+    parts.push(`$index=${query.index}`);
+  }
   if (query.schemaversion !== undefined) {
-    parts.push(`$schemaversion=${encode(query.schemaversion)}`);
+    parts.push(`$schemaversion=${token(query.schemaversion, "$schemaversion")}`);
   }
   return parts;
 }
 
+/** A verbatim option value: a non-empty string, percent-encoded. */
+function token(value: string, what: string): string {
+  if (typeof value !== "string" || value.length === 0) {
+    refuse(`${what} must be a non-empty string, got ${show(value)}`);
+  }
+  return encode(value);
+}
+
+function list<T>(items: readonly T[], write: (item: T) => string): string {
+  if (items.length === 0) refuse("A list option needs at least one item");
+  return items.map(write).join(",");
+}
+
 function writeNested(options: ODataQuery | undefined): string {
   if (options === undefined) return "";
-  const parts = writeOptions(options);
+  if (typeof options !== "object" || options === null) {
+    refuse(`Nested options must be a query object, got ${show(options)}`);
+  }
+  const parts = writeOptions(options, true);
   return parts.length === 0 ? "" : `(${parts.join(";")})`;
 }
 
-function writePath(path: readonly string[]): string {
-  return path.map((step) => encode(step)).join("/");
+/** `Name`, `Model.Vip`, `@Core.Messages#Q`: a path step of `$select` and `$expand`. */
+function isStep(step: string): boolean {
+  if (step.charCodeAt(0) !== 0x40) return isQualifiedName(step, false);
+  const hash = step.indexOf("#");
+  return hash === -1
+    ? isQualifiedName(step.slice(1), false)
+    : isQualifiedName(step.slice(1, hash), false) && isIdentifier(step.slice(hash + 1));
+}
+
+/** `Fn(P1,P2)`: a function overload signature step of `$select`. */
+function isSignatureStep(step: string): boolean {
+  const open = step.indexOf("(");
+  if (open === -1 || step.charCodeAt(step.length - 1) !== 0x29) return false;
+  if (!isQualifiedName(step.slice(0, open), false)) return false;
+  // The parser reads whitespace around the commas between the parameter names, nowhere else.
+  const params = step.slice(open + 1, -1).split(",");
+  const last = params.length - 1;
+  return params.every((param, i) => {
+    let name = param;
+    if (i > 0) name = name.replace(LEADING_SPACE, "");
+    if (i < last) name = name.replace(TRAILING_SPACE, "");
+    return isIdentifier(name);
+  });
+}
+
+const LEADING_SPACE = /^[ \t\r\n]+/;
+const TRAILING_SPACE = /[ \t\r\n]+$/;
+
+function badStep(step: unknown, what: string): never {
+  return refuse(`Invalid ${what} path step ${show(step)}`, { step: show(step) });
 }
 
 function writeSelect(item: SelectItem): string {
-  return writePath(item.path) + writeNested(item.options);
+  const path = item.path;
+  if (path.length === 0) refuse("A $select item needs a path");
+  const last = path.length - 1;
+  const out = path.map((step, i) => {
+    const ok = typeof step === "string" &&
+      (isStep(step) ||
+        (i === last &&
+          (step === "*" || isSignatureStep(step) ||
+            (step.endsWith(".*") && isQualifiedName(step.slice(0, -2), false)))));
+    return ok ? encode(step) : badStep(step, "$select");
+  }).join("/");
+  if (item.options !== undefined && (path[last] === "*" || path[last]!.endsWith(".*"))) {
+    refuse("A $select item with * takes no nested options");
+  }
+  return out + writeNested(item.options);
 }
 
 function writeExpand(item: ExpandItem): string {
+  const path = item.path;
+  if (path.length === 0) refuse("An $expand item needs a path");
+  if (item.ref === true && item.count === true) {
+    refuse("An $expand item is $ref or $count, not both");
+  }
+  if (path.length === 1 && path[0] === "$value") {
+    if (item.ref !== undefined || item.count !== undefined || item.options !== undefined) {
+      refuse("$expand=$value takes no $ref, $count or options");
+    }
+    return "$value";
+  }
+  const last = path.length - 1;
+  const out = path.map((step, i) =>
+    typeof step === "string" && (isStep(step) || (i === last && step === "*"))
+      ? encode(step)
+      : badStep(step, "$expand")
+  ).join("/");
+  if (path[last] === "*" && item.count === true) refuse("$expand=* takes no /$count");
   const suffix = item.ref === true ? "/$ref" : item.count === true ? "/$count" : "";
-  return writePath(item.path) + suffix + writeNested(item.options);
+  return out + suffix + writeNested(item.options);
 }
 
 function writeOrderBy(items: readonly OrderByItem[]): string {
-  return items.map((i) => expr(i.expression) + (i.direction === "desc" ? `${SP}desc` : ""))
-    .join(",");
+  if (items.length === 0) refuse("$orderby needs at least one item");
+  return items.map((i) => {
+    if (i.direction !== "asc" && i.direction !== "desc") {
+      refuse(`Unknown sort direction ${show(i.direction)}; expected asc or desc`);
+    }
+    return expr(i.expression) + (i.direction === "desc" ? `${SP}desc` : "");
+  }).join(",");
 }
 
 function writeCompute(items: readonly ComputeItem[]): string {
-  return items.map((i) => `${expr(i.expression)}${SP}as${SP}${encode(i.alias)}`).join(",");
+  if (items.length === 0) refuse("$compute needs at least one item");
+  return items.map((i) => `${expr(i.expression)}${SP}as${SP}${alias(i.alias)}`).join(",");
 }
 
 function writeSequence(sequence: readonly Transformation[]): string {
+  if (sequence.length === 0) refuse("A transformation sequence needs at least one step");
   return sequence.map(writeTransformation).join("/");
 }
 
+/** Transformations that a `Generic` node may carry (the rest have their own node kinds). */
+const GENERIC_NAMES: ReadonlySet<string> = new Set([
+  "aggregate",
+  "groupby",
+  "topcount",
+  "topsum",
+  "toppercent",
+  "bottomcount",
+  "bottomsum",
+  "bottompercent",
+  "nest",
+  "addnested",
+  "join",
+  "outerjoin",
+  "ancestors",
+  "descendants",
+  "traverse",
+]);
+
 function writeTransformation(t: Transformation): string {
-  switch (t.kind) {
+  switch (t?.kind) {
     case "Aggregate":
-      return `aggregate(${t.items.map(writeAggregateItem).join(",")})`;
+      return `aggregate(${list(t.items, writeAggregateItem)})`;
     case "GroupBy": {
-      const groupings = t.groupings.map(writeGrouping).join(",");
+      const groupings = list(t.groupings, writeGrouping);
       const rest = t.transformations.length > 0 ? `,${writeSequence(t.transformations)}` : "";
       return `groupby((${groupings})${rest})`;
     }
     case "Filter":
       return `filter(${expr(t.expression)})`;
     case "Search":
-      return `search(${encodeSearch(serializeSearch(t.search))})`;
+      return `search(${search(t.search)})`;
     case "OrderBy":
       return `orderby(${writeOrderBy(t.items)})`;
     case "Top":
-      return `top(${t.count})`;
+      return `top(${count(t.count, "top()")})`;
     case "Skip":
-      return `skip(${t.count})`;
+      return `skip(${count(t.count, "skip()")})`;
     case "Compute":
       return `compute(${writeCompute(t.items)})`;
     case "Concat":
+      if (t.sequences.length < 2) refuse("concat() needs at least two transformation sequences");
       return `concat(${t.sequences.map(writeSequence).join(",")})`;
     case "Identity":
       return "identity";
     case "Generic": {
-      const custom = t.name.includes(".");
-      return `${encode(t.name)}(${t.args.map((a) => writeArgument(a, custom)).join(",")})`;
+      const name = t.name;
+      const custom = isQualifiedName(name, true);
+      if (!custom && !GENERIC_NAMES.has(name)) {
+        refuse(`Unknown generic transformation ${show(name)}`, { name: show(name) });
+      }
+      return `${encode(name)}(${
+        t.args.map((a, i) => writeArgument(a, name, i, custom)).join(",")
+      })`;
     }
+    default:
+      return unknownKind(t, "transformation", [
+        "Aggregate",
+        "GroupBy",
+        "Filter",
+        "Search",
+        "OrderBy",
+        "Top",
+        "Skip",
+        "Compute",
+        "Concat",
+        "Identity",
+        "Generic",
+      ]);
   }
 }
 
 function writeAggregateItem(item: AggregateItem): string {
-  switch (item.kind) {
+  switch (item?.kind) {
     case "AggregateExpression": {
-      let out = `${expr(item.expression)}${SP}with${SP}${encode(item.method)}`;
+      let out = `${expr(item.expression)}${SP}with${SP}${aggregationMethod(item.method)}`;
       for (const from of item.from ?? []) {
-        out += `${SP}from${SP}${expr(from.path)}${SP}with${SP}${encode(from.method)}`;
+        out += `${SP}from${SP}${pathArg(from.path)}${SP}with${SP}${aggregationMethod(from.method)}`;
       }
-      return `${out}${SP}as${SP}${encode(item.alias)}`;
+      return `${out}${SP}as${SP}${alias(item.alias)}`;
     }
     case "AggregateCount":
-      return `$count${SP}as${SP}${encode(item.alias)}`;
+      return `$count${SP}as${SP}${alias(item.alias)}`;
     case "AggregateCustom":
       return expr(item.path) +
-        (item.alias === undefined ? "" : `${SP}as${SP}${encode(item.alias)}`);
+        (item.alias === undefined ? "" : `${SP}as${SP}${alias(item.alias)}`);
+    default:
+      return unknownKind(item, "aggregate item", [
+        "AggregateExpression",
+        "AggregateCount",
+        "AggregateCustom",
+      ]);
   }
 }
 
-function writeGrouping(item: GroupingItem): string {
-  return item.kind === "GroupProperty"
-    ? expr(item.path)
-    : `rollup(${item.paths.map((p) => expr(p)).join(",")})`;
+/** A data aggregation path, which is read as names only (see `serializeAggregationPath`). */
+function pathArg(path: Parameters<typeof serializeAggregationPath>[0]): string {
+  return encode(serializeAggregationPath(path));
 }
 
-function writeArgument(arg: TransformationArgument, custom: boolean): string {
-  switch (arg.kind) {
-    case "Expression":
-      if (arg.alias === undefined) return expr(arg.expression);
+function writeGrouping(item: GroupingItem): string {
+  switch (item?.kind) {
+    case "GroupProperty":
+      return pathArg(item.path);
+    case "Rollup":
+      return `rollup(${list(item.paths, pathArg)})`;
+    default:
+      return unknownKind(item, "grouping item", ["GroupProperty", "Rollup"]);
+  }
+}
+
+/**
+ * True for the arguments of generic transformations that the parser reads as data aggregation
+ * paths: the first of `addnested`, `join` and `outerjoin`, the third of the hierarchy functions.
+ */
+function isPathArgument(name: string, index: number): boolean {
+  switch (name) {
+    case "addnested":
+    case "join":
+    case "outerjoin":
+      return index === 0;
+    case "ancestors":
+    case "descendants":
+    case "traverse":
+      return index === 2;
+    default:
+      return false;
+  }
+}
+
+function writeArgument(
+  arg: TransformationArgument,
+  name: string,
+  index: number,
+  custom: boolean,
+): string {
+  switch (arg?.kind) {
+    case "Expression": {
+      const e = arg.expression;
+      let text: string;
+      if (isPathArgument(name, index) && e?.kind === "Path") {
+        const head = e.segments[0];
+        // `join(@Core.Annotation as A)`: an annotation term stands for the property.
+        text = e.segments.length === 1 && head?.kind === "Annotation" &&
+            head.qualifier === undefined && e.root === "implicit"
+          ? (isQualifiedName(head.term, false)
+            ? "@" + head.term
+            : refuse(`Invalid annotation term ${show(head.term)}`))
+          : pathArg(e);
+      } else text = expr(e);
+      if (arg.alias === undefined) return text;
       return custom
-        ? `${encode(arg.alias)}=${expr(arg.expression)}`
-        : `${expr(arg.expression)}${SP}as${SP}${encode(arg.alias)}`;
+        ? `${alias(arg.alias, "parameter name")}=${text}`
+        : `${text}${SP}as${SP}${alias(arg.alias)}`;
+    }
     case "Sequence":
       return writeSequence(arg.transformations) +
-        (arg.alias === undefined ? "" : `${SP}as${SP}${encode(arg.alias)}`);
-    case "Raw":
+        (arg.alias === undefined ? "" : `${SP}as${SP}${alias(arg.alias)}`);
+    case "Raw": {
+      const problem = rawProblem(arg.text);
+      if (problem !== undefined) refuse(`Invalid raw text ${show(arg.text)}: ${problem}`);
       // Raw text may hold search words with a decoded ";", which must not become a separator.
       return encodeSearch(arg.text);
+    }
+    default:
+      return unknownKind(arg, "transformation argument", ["Expression", "Sequence", "Raw"]);
   }
 }

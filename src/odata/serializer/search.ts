@@ -5,6 +5,8 @@
  */
 
 import type { SearchExpression, SearchTerm } from "../ast.ts";
+import { invalidArgument, show } from "../arguments.ts";
+import { asModuleError } from "../validate.ts";
 
 /**
  * Serializes a search expression (not percent-encoded). Binary operators are always written
@@ -25,7 +27,35 @@ import type { SearchExpression, SearchTerm } from "../ast.ts";
  * ```
  */
 export function serializeSearch(expr: SearchExpression): string {
-  return write(expr);
+  if (typeof expr !== "object" || expr === null) {
+    throw invalidArgument(
+      `serializeSearch() takes a search node such as { kind: "SearchTerm", text: "blue", ` +
+        `phrase: false }, got ${show(expr)}`,
+      { value: show(expr) },
+    );
+  }
+  return searchText(expr, false);
+}
+
+/**
+ * Prints a search expression. `inExpression` is set for the `$search` of a `$count(...)` segment
+ * inside a common expression, where a raw `;` ends a search word: words holding one are written
+ * as phrases there. Unknown node kinds and operators throw `INVALID_ARGUMENT`.
+ *
+ * @example
+ * ```ts
+ * import { searchText } from "./search.ts";
+ * searchText({ kind: "SearchTerm", text: "a;b", phrase: false }, true); // '"a;b"'
+ * ```
+ */
+export function searchText(expr: SearchExpression, inExpression: boolean): string {
+  // The `'...'` form of an empty term is only read at the start of a search expression.
+  if (expr?.kind === "SearchTerm" && expr.text === "") return "''";
+  try {
+    return write(expr, inExpression);
+  } catch (error) {
+    throw asModuleError(error, "serializeSearch()");
+  }
 }
 
 /** Binding strength: OR 1, AND 2, NOT and terms 3. */
@@ -33,32 +63,50 @@ function strength(expr: SearchExpression): number {
   return expr.kind === "SearchBinary" ? (expr.operator === "OR" ? 1 : 2) : 3;
 }
 
-function write(expr: SearchExpression): string {
-  switch (expr.kind) {
+function write(expr: SearchExpression, inExpression: boolean): string {
+  switch (expr?.kind) {
     case "SearchTerm":
-      return writeTerm(expr);
+      return writeTerm(expr, inExpression);
     case "SearchNot": {
-      const operand = write(expr.operand);
+      const operand = write(expr.operand, inExpression);
       return strength(expr.operand) < 3 ? `NOT (${operand})` : `NOT ${operand}`;
     }
     case "SearchBinary": {
+      if (expr.operator !== "AND" && expr.operator !== "OR") {
+        throw invalidArgument(`Unknown search operator ${show(expr.operator)}; expected AND or OR`);
+      }
       const own = strength(expr);
-      let left = write(expr.left);
-      let right = write(expr.right);
+      let left = write(expr.left, inExpression);
+      let right = write(expr.right, inExpression);
       // Left-associative: a same-level right operand needs parentheses to keep its shape.
       if (strength(expr.left) < own) left = `(${left})`;
       if (strength(expr.right) <= own) right = `(${right})`;
       return `${left} ${expr.operator} ${right}`;
     }
+    default: {
+      const node: unknown = expr;
+      throw invalidArgument(
+        typeof node === "object" && node !== null
+          ? `Unknown search node kind ${
+            show((node as { kind: unknown }).kind)
+          }; expected SearchTerm, SearchNot or SearchBinary`
+          : `Expected a search node (SearchTerm, SearchNot or SearchBinary), got ${show(node)}`,
+      );
+    }
   }
 }
 
-function writeTerm(term: SearchTerm): string {
+function writeTerm(term: SearchTerm, inExpression: boolean): string {
   const text = term.text;
-  if (!term.phrase && isPlainWord(text)) {
+  if (typeof text !== "string") {
+    throw invalidArgument(`A search term needs its text as a string, got ${show(text)}`);
+  }
+  if (!term.phrase && isPlainWord(text) && !(inExpression && text.includes(";"))) {
     return text === "AND" || text === "OR" || text === "NOT" ? `(${text})` : text;
   }
-  if (text === "") return "''";
+  if (text === "") {
+    throw invalidArgument("An empty search term can only be the whole search expression");
+  }
   let out = '"';
   let chunk = 0;
   for (let i = 0; i < text.length; i++) {
