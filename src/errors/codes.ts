@@ -127,7 +127,8 @@ export const ERROR_CATALOGUE = {
   },
   TIMEOUT: {
     status: 504,
-    suggestion: "Raise the deadline, or make the query cheaper (filter, limit, index).",
+    suggestion:
+      "Raise the deadline (or busyTimeoutMs for lock waits), or make the query cheaper (filter, limit, index).",
   },
   ABORTED: {
     status: 499,
