@@ -97,6 +97,7 @@ export {
   ge,
   gt,
   inList,
+  isExpression,
   lambda,
   le,
   list,

@@ -6,7 +6,7 @@
  */
 
 import type { Expression, LiteralNode, PathExpression } from "../odata/ast.ts";
-import { and, call, literal, or, typedLiteral } from "../odata/builders.ts";
+import { and, call, isExpression, literal, or, typedLiteral } from "../odata/builders.ts";
 import { parseFilter } from "../odata/parser/expression.ts";
 import { ODataActiveRecordError } from "../errors/errors.ts";
 import { closestName } from "../errors/suggest.ts";
@@ -338,25 +338,6 @@ export class ConditionBuilder {
       : or(this.expression, next);
     return new ConditionBuilder(this.#scope, combined);
   }
-}
-
-const EXPRESSION_KINDS = new Set([
-  "Literal",
-  "Path",
-  "Alias",
-  "Binary",
-  "Unary",
-  "Call",
-  "TypeFunction",
-  "Case",
-  "List",
-  "Json",
-]);
-
-/** True for an AST expression node (as made by the builders or the parser). */
-export function isExpression(value: unknown): value is Expression {
-  return value !== null && typeof value === "object" &&
-    EXPRESSION_KINDS.has((value as { kind?: unknown }).kind as string);
 }
 
 /** Turns any `where()` argument form into one expression. */

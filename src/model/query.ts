@@ -12,19 +12,14 @@ import type {
   OrderByItem,
   SearchExpression,
 } from "../odata/ast.ts";
-import { and, or } from "../odata/builders.ts";
+import { and, isExpression, or } from "../odata/builders.ts";
 import { parseFilter } from "../odata/parser/expression.ts";
 import { parseQuery } from "../odata/parser/query.ts";
 import { parseSearchText } from "../odata/parser/search.ts";
 import { serializeQuery } from "../odata/serializer/query.ts";
 import { ODataActiveRecordError } from "../errors/errors.ts";
 import type { ExecutionOptions, Row } from "../provider/provider.ts";
-import {
-  type ConditionArgs,
-  conditionFromArgs,
-  isExpression,
-  resolveFieldPath,
-} from "./conditions.ts";
+import { type ConditionArgs, conditionFromArgs, resolveFieldPath } from "./conditions.ts";
 import type { EntityModel } from "./model.ts";
 import type { RecordOf } from "./record.ts";
 

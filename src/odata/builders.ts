@@ -58,13 +58,24 @@ const EXPRESSION_KINDS: ReadonlySet<unknown> = new Set(
   ] satisfies Expression["kind"][],
 );
 
+/**
+ * True for an AST expression node (as made by the builders or the parser).
+ *
+ * @example
+ * ```ts
+ * import { isExpression, literal } from "@oar/odata-active-record";
+ * isExpression(literal(1)); // true
+ * isExpression({ UnitPrice: 1 }); // false
+ * ```
+ */
+export function isExpression(value: unknown): value is Expression {
+  return typeof value === "object" && value !== null &&
+    EXPRESSION_KINDS.has((value as { kind?: unknown }).kind);
+}
+
 /** `value` if it is an expression node, else an `INVALID_ARGUMENT` naming `caller`. */
 function expressionNode(value: unknown, caller: string): Expression {
-  if (
-    typeof value === "object" && value !== null && EXPRESSION_KINDS.has((value as Expression).kind)
-  ) {
-    return value as Expression;
-  }
+  if (isExpression(value)) return value;
   throw invalidArgument(`${caller}: expected an expression node, got ${show(value)}`, value);
 }
 
