@@ -1,26 +1,12 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { createProvider, EntityNamespaceManager, ODataActiveRecordError } from "../../../mod.ts";
-
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), "oar-sqlite-"));
-  try {
-    await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
-function isCode(code: string) {
-  return (error: unknown) => error instanceof ODataActiveRecordError && error.code === code;
-}
-
-const NOTES = {
-  fields: { id: { type: "integer", primaryKey: true }, text: { type: "string" } },
-} as const;
+import {
+  createProvider,
+  EntityNamespaceManager,
+  type ODataActiveRecordError,
+} from "../../../mod.ts";
+import { isCode, NOTES, withDir } from "./helpers.ts";
 
 Deno.test("sqlite: file opens in WAL mode with foreign keys and busy timeout", () =>
   withDir(async (dir) => {

@@ -13,9 +13,9 @@ import {
   type EntityNamespace,
   EntityNamespaceManager,
   NotSupportedError,
-  ODataActiveRecordError,
   ValidationError,
 } from "../../../mod.ts";
+import { isCode } from "./helpers.ts";
 
 async function withNamespace(
   fn: (ns: EntityNamespace) => Promise<void>,
@@ -32,10 +32,6 @@ async function withNamespace(
     await manager.close();
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-function isCode(code: string) {
-  return (error: unknown) => error instanceof ODataActiveRecordError && error.code === code;
 }
 
 const AMOUNTS = {

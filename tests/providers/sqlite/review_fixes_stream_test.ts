@@ -10,12 +10,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import {
-  type EntityModel,
-  type EntityNamespace,
-  EntityNamespaceManager,
-  ODataActiveRecordError,
-} from "../../../mod.ts";
+import { type EntityModel, type EntityNamespace, EntityNamespaceManager } from "../../../mod.ts";
+import { isCode } from "./helpers.ts";
 
 const SCORES = {
   fields: {
@@ -59,10 +55,6 @@ async function withScores(
     await manager.close();
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-function isCode(code: string) {
-  return (error: unknown) => error instanceof ODataActiveRecordError && error.code === code;
 }
 
 Deno.test("stream: timers fire during a long stream; AbortSignal.timeout gives TIMEOUT", () =>

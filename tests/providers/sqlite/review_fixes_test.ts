@@ -6,34 +6,17 @@
  */
 
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import {
   createProvider,
   EntityNamespaceManager,
-  ODataActiveRecordError,
+  type ODataActiveRecordError,
   ValidationError,
 } from "../../../mod.ts";
 import { mapSqliteError } from "../../../providers/sqlite/connection.ts";
-
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), "oar-sqlite-review-"));
-  try {
-    await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
-function isCode(code: string) {
-  return (error: unknown) => error instanceof ODataActiveRecordError && error.code === code;
-}
-
-const NOTES = {
-  fields: { id: { type: "integer", primaryKey: true }, text: { type: "string" } },
-} as const;
+import { isCode, NOTES, withDir } from "./helpers.ts";
 
 // --- 5. error mapping ---------------------------------------------------------------------------
 
