@@ -89,6 +89,7 @@ export type {
   TypeFunctionExpression,
   UnaryExpression,
 } from "./src/odata/ast.ts";
+export { EXPRESSION_KINDS } from "./src/odata/ast.ts";
 export {
   and,
   arithmetic,

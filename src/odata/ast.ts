@@ -424,6 +424,33 @@ export type FilterExpression = Expression;
 /** Every expression node kind. */
 export type ExpressionKind = Expression["kind"];
 
+// A record keyed by every kind: adding a node kind breaks the build until it is listed here.
+const EXPRESSION_KIND_RECORD: Readonly<Record<ExpressionKind, true>> = {
+  Literal: true,
+  Path: true,
+  Alias: true,
+  Binary: true,
+  Unary: true,
+  Call: true,
+  TypeFunction: true,
+  Case: true,
+  List: true,
+  Json: true,
+};
+
+/**
+ * Every expression node kind, in a fixed order (for checks and messages).
+ *
+ * @example
+ * ```ts
+ * import { EXPRESSION_KINDS } from "@oar/odata-active-record";
+ * EXPRESSION_KINDS.includes("Binary"); // true
+ * ```
+ */
+export const EXPRESSION_KINDS: readonly ExpressionKind[] = Object.freeze(
+  Object.keys(EXPRESSION_KIND_RECORD) as ExpressionKind[],
+);
+
 // ---------------------------------------------------------------------------------------------
 // $search
 // ---------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ import type {
   PathSegment,
   UnaryExpression,
 } from "./ast.ts";
+import { EXPRESSION_KINDS } from "./ast.ts";
 import type { ODataActiveRecordError } from "../errors/errors.ts";
 import { invalidArgument as argumentError, show } from "./arguments.ts";
 import {
@@ -43,20 +44,7 @@ function invalidArgument(message: string, value?: unknown): ODataActiveRecordErr
 const IDENTIFIER_RULE = "an OData identifier starts with a letter or _ and continues with " +
   "letters, digits or _ (at most 128 characters)";
 
-const EXPRESSION_KINDS: ReadonlySet<unknown> = new Set(
-  [
-    "Literal",
-    "Path",
-    "Alias",
-    "Binary",
-    "Unary",
-    "Call",
-    "TypeFunction",
-    "Case",
-    "List",
-    "Json",
-  ] satisfies Expression["kind"][],
-);
+const EXPRESSION_KIND_SET: ReadonlySet<unknown> = new Set(EXPRESSION_KINDS);
 
 /**
  * True for an AST expression node (as made by the builders or the parser).
@@ -70,7 +58,7 @@ const EXPRESSION_KINDS: ReadonlySet<unknown> = new Set(
  */
 export function isExpression(value: unknown): value is Expression {
   return typeof value === "object" && value !== null &&
-    EXPRESSION_KINDS.has((value as { kind?: unknown }).kind);
+    EXPRESSION_KIND_SET.has((value as { kind?: unknown }).kind);
 }
 
 /** `value` if it is an expression node, else an `INVALID_ARGUMENT` naming `caller`. */

@@ -21,6 +21,7 @@ import type {
   JsonExpression,
   LiteralNode,
 } from "../ast.ts";
+import { EXPRESSION_KINDS } from "../ast.ts";
 import { invalidArgument, show } from "../arguments.ts";
 import {
   asModuleError,
@@ -124,19 +125,6 @@ export function unknownKind(node: unknown, what: string, kinds: readonly string[
     expected: [...kinds],
   });
 }
-
-const EXPRESSION_KINDS = [
-  "Literal",
-  "Path",
-  "Alias",
-  "Binary",
-  "Unary",
-  "Call",
-  "TypeFunction",
-  "Case",
-  "List",
-  "Json",
-] as const satisfies readonly Expression["kind"][];
 
 /**
  * Prints a `$filter` expression (the same as {@linkcode serializeExpression}).
