@@ -1,34 +1,10 @@
 import assert from "node:assert/strict";
 import { parse as parseYaml } from "yaml";
 import { ODataSyntaxError } from "../../src/errors/errors.ts";
-import type { Expression, PathExpression, Transformation } from "../../src/odata/ast.ts";
+import type { Expression, Transformation } from "../../src/odata/ast.ts";
 import { parseQuery } from "../../src/odata/parser/query.ts";
 import { serializeQuery } from "../../src/odata/serializer/query.ts";
-
-/** True when the yaml package may read its environment variables. */
-function yamlCanRun(): boolean {
-  return ["LOG_TOKENS", "LOG_STREAM"].every((variable) =>
-    Deno.permissions.querySync({ name: "env", variable }).state === "granted"
-  );
-}
-
-function path(text: string): PathExpression {
-  return {
-    kind: "Path",
-    root: "implicit",
-    segments: text.split("/").map((name) =>
-      name === "$count"
-        ? { kind: "Count" }
-        : name.includes(".")
-        ? { kind: "TypeCast", type: name }
-        : { kind: "Property", name }
-    ),
-  };
-}
-
-function int(value: number): Expression {
-  return { kind: "Literal", type: "int", value };
-}
+import { int, path, yamlCanRun } from "./helpers.ts";
 
 function gt(left: Expression, right: Expression): Expression {
   return { kind: "Binary", operator: "gt", left, right };

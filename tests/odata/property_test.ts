@@ -35,6 +35,7 @@ import { parseFilter } from "../../src/odata/parser/expression.ts";
 import { parseQuery } from "../../src/odata/parser/query.ts";
 import { serializeFilter } from "../../src/odata/serializer/expression.ts";
 import { serializeQuery } from "../../src/odata/serializer/query.ts";
+import { FUNCTION_ARITY } from "./helpers.ts";
 
 /** An environment variable, or undefined when unset or when env access was not granted. */
 function env(name: string): string | undefined {
@@ -262,43 +263,6 @@ const BINARY_OPERATORS: readonly BinaryOperator[] = [
   "mod",
 ];
 
-/** Canonical functions by arity. */
-const FUNCTION_ARITY: Readonly<Record<CanonicalFunction, readonly number[]>> = {
-  concat: [2],
-  contains: [2],
-  endswith: [2],
-  indexof: [2],
-  length: [1],
-  startswith: [2],
-  substring: [2, 3],
-  matchesPattern: [2],
-  tolower: [1],
-  toupper: [1],
-  trim: [1],
-  hassubset: [2],
-  hassubsequence: [2],
-  year: [1],
-  month: [1],
-  day: [1],
-  hour: [1],
-  minute: [1],
-  second: [1],
-  fractionalseconds: [1],
-  totalseconds: [1],
-  date: [1],
-  time: [1],
-  totaloffsetminutes: [1],
-  mindatetime: [0],
-  maxdatetime: [0],
-  now: [0],
-  round: [1],
-  floor: [1],
-  ceiling: [1],
-  "geo.distance": [2],
-  "geo.intersects": [2],
-  "geo.length": [1],
-  isdefined: [1], // takes a member path: generated separately
-};
 const CALLS = Object.entries(FUNCTION_ARITY).filter(([name]) => name !== "isdefined").flatMap((
   [name, arities],
 ) => arities.map((arity) => ({ name: name as CanonicalFunction, arity })));

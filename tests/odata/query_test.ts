@@ -1,38 +1,14 @@
 import assert from "node:assert/strict";
 import { parse as parseYaml } from "yaml";
 import { ODataSyntaxError, QueryLimitError } from "../../src/errors/errors.ts";
-import type { Expression, ODataQuery, PathExpression } from "../../src/odata/ast.ts";
+import type { Expression, ODataQuery } from "../../src/odata/ast.ts";
 import { parseQuery } from "../../src/odata/parser/query.ts";
 import { parseSearchText } from "../../src/odata/parser/search.ts";
 import { serializeQuery } from "../../src/odata/serializer/query.ts";
 import { serializeSearch } from "../../src/odata/serializer/search.ts";
-
-/** True when the yaml package may read its environment variables. */
-function yamlCanRun(): boolean {
-  return ["LOG_TOKENS", "LOG_STREAM"].every((variable) =>
-    Deno.permissions.querySync({ name: "env", variable }).state === "granted"
-  );
-}
+import { int, path, yamlCanRun } from "./helpers.ts";
 
 // --- helpers ---------------------------------------------------------------------------------
-
-function path(text: string): PathExpression {
-  return {
-    kind: "Path",
-    root: "implicit",
-    segments: text.split("/").map((name) =>
-      name === "$count"
-        ? { kind: "Count" }
-        : name.includes(".")
-        ? { kind: "TypeCast", type: name }
-        : { kind: "Property", name }
-    ),
-  };
-}
-
-function int(value: number): Expression {
-  return { kind: "Literal", type: "int", value };
-}
 
 function str(value: string): Expression {
   return { kind: "Literal", type: "string", value };
