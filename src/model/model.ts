@@ -208,7 +208,15 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
     options?: BulkWriteOptions,
   ): Promise<number> {
     if (filter === undefined && options?.all !== true) throw unsafe(this.name, "update");
-    const values = this.validate(changes, "update");
+    return await this.#writeUpdate(filter, this.validate(changes, "update"), options);
+  }
+
+  /** Writes already validated values to the rows matching `filter`. */
+  async #writeUpdate(
+    filter: Expression | undefined,
+    values: Row,
+    options: ExecutionOptions | undefined,
+  ): Promise<number> {
     if (Object.keys(values).length === 0) return 0;
     const operations = await this.#operations(options);
     return await operations.update(
@@ -316,13 +324,27 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
     changes: Partial<T>,
     options?: ExecutionOptions,
   ): Promise<number> {
+    return (await this.updateByIdValidated(key, changes, options)).affected;
+  }
+
+  /**
+   * Internal: `updateById` that also returns the validated values it wrote, so a record can
+   * merge them without validating (and running `validate` hooks) a second time.
+   */
+  async updateByIdValidated(
+    key: unknown,
+    changes: Partial<T>,
+    options?: ExecutionOptions,
+  ): Promise<{ affected: number; values: Row }> {
     const keyValues = keyFromValue(this.metadata, key, this.context.options);
     const rest: Row = { ...changes };
     for (const name of this.metadata.key) {
       // Repeating the current key value is harmless (whole records are often passed back).
       if (Object.hasOwn(rest, name) && sameValue(rest[name], keyValues[name])) delete rest[name];
     }
-    return await this.runUpdate(this.#keyFilter(keyValues), rest as Partial<T>, options);
+    const values = this.validate(rest, "update");
+    const affected = await this.#writeUpdate(this.#keyFilter(keyValues), values, options);
+    return { affected, values };
   }
 
   /** Deletes the record with this key; returns the number of affected rows (0 or 1). */

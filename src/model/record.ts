@@ -119,9 +119,13 @@ export class ActiveRecord<T extends Row = Row> {
     }
     if (this.#changes === undefined) return this;
     const changes = this.#changes;
-    const affected = await this.#model.updateById(this.key, changes as Partial<T>, options);
+    const { affected, values } = await this.#model.updateByIdValidated(
+      this.key,
+      changes as Partial<T>,
+      options,
+    );
     if (affected === 0) throw this.#notFound();
-    this.#values = { ...this.#values, ...this.#model.validate(changes, "update") };
+    this.#values = { ...this.#values, ...values };
     this.#changes = undefined;
     return this;
   }
