@@ -14,6 +14,7 @@ import { coerceValue } from "./coerce.ts";
 import type { NamespaceOptions } from "./context.ts";
 import type { EntityMetadata, FieldMetadata, FieldType, SchemaResolver } from "./schema.ts";
 import { resolveRelation } from "./schema.ts";
+import type { EntityShape, FieldInput, FieldName, UntypedShape } from "./types.ts";
 
 /** Comparison operators of `where()` (symbol aliases `= != <> > >= < <=` are accepted too). */
 export type WhereOperator =
@@ -295,6 +296,61 @@ export type ConditionArgs =
   | [expression: Expression]
   | [group: (q: ConditionBuilder) => ConditionBuilder];
 
+/** Operators that compare a field with one value, in every spelling `where()` accepts. */
+export type ComparisonOperator =
+  | "eq"
+  | "ne"
+  | "gt"
+  | "ge"
+  | "lt"
+  | "le"
+  | "EQ"
+  | "NE"
+  | "GT"
+  | "GE"
+  | "LT"
+  | "LE"
+  | "="
+  | "=="
+  | "!="
+  | "<>"
+  | ">"
+  | ">="
+  | "<"
+  | "<=";
+
+/** Operators on text fields. */
+export type TextOperator =
+  | "contains"
+  | "startswith"
+  | "endswith"
+  | "CONTAINS"
+  | "STARTSWITH"
+  | "ENDSWITH";
+
+/** Field names (and paths) whose values are text, where text operators apply. */
+export type TextFieldName<S extends EntityShape> = {
+  [K in FieldName<S>]: [S["where"][K]] extends [string] ? K
+    : unknown extends S["where"][K] ? K
+    : never;
+}[FieldName<S>];
+
+/**
+ * A `where(q => q.where(...).or(...))` group callback (declared as a method type, so models of
+ * typed entities stay assignable to untyped ones).
+ */
+export type ConditionGroup<S extends EntityShape> = {
+  group(q: ConditionBuilder<S>): ConditionBuilder<S>;
+}["group"];
+
+/** `where({ ... })`: equalities by field (an array means `in`, `null` means is null). */
+export type Conditions<S extends EntityShape> = {
+  readonly [K in FieldName<S>]?:
+    | FieldInput<S, K>
+    | readonly FieldInput<S, K>[]
+    | null;
+};
+
 /**
  * Builds a parenthesised group inside `where(q => q.where(...).or(...))`. Conditions combine
  * left to right: `q.where(a).where(b).or(c)` is `(a and b) or c`.
@@ -304,7 +360,7 @@ export type ConditionArgs =
  * Product.where((q) => q.where("UnitPrice", "lt", 10).or("UnitsInStock", "eq", 0)).find();
  * ```
  */
-export class ConditionBuilder {
+export class ConditionBuilder<S extends EntityShape = UntypedShape> {
   readonly #scope: ConditionScope;
   /** The expression built so far (undefined when empty). */
   readonly expression: Expression | undefined;
@@ -316,27 +372,75 @@ export class ConditionBuilder {
   }
 
   /** Adds a condition with `and`. */
-  where(...args: ConditionArgs): ConditionBuilder {
+  where<K extends FieldName<S>>(
+    field: K,
+    operator: "in" | "IN",
+    values: readonly FieldInput<S, K>[],
+  ): ConditionBuilder<S>;
+  /** Adds a text condition with `and`. */
+  where<K extends TextFieldName<S>>(field: K, operator: TextOperator, text: string): ConditionBuilder<S>;
+  /** Adds a comparison with `and`. */
+  where<K extends FieldName<S>>(
+    field: K,
+    operator: ComparisonOperator,
+    value: FieldInput<S, K> | null,
+  ): ConditionBuilder<S>;
+  /** Adds an equality with `and` (an array means `in`). */
+  where<K extends FieldName<S>>(
+    field: K,
+    value: FieldInput<S, K> | readonly FieldInput<S, K>[] | null,
+  ): ConditionBuilder<S>;
+  /** Adds a parenthesised group with `and`: `where((q) => q.where(...).or(...))`. */
+  where(group: ConditionGroup<S>): ConditionBuilder<S>;
+  /** Adds an expression node with `and`. */
+  where(expression: Expression): ConditionBuilder<S>;
+  /** Adds equalities with `and`. */
+  where(conditions: Conditions<S>): ConditionBuilder<S>;
+  where(...args: unknown[]): ConditionBuilder<S> {
     return this.#combine("and", conditionFromArgs(this.#scope, args));
   }
 
   /** Adds a condition with `or`. */
-  or(...args: ConditionArgs): ConditionBuilder {
+  or<K extends FieldName<S>>(
+    field: K,
+    operator: "in" | "IN",
+    values: readonly FieldInput<S, K>[],
+  ): ConditionBuilder<S>;
+  /** Adds a text condition with `or`. */
+  or<K extends TextFieldName<S>>(field: K, operator: TextOperator, text: string): ConditionBuilder<S>;
+  /** Adds a comparison with `or`. */
+  or<K extends FieldName<S>>(
+    field: K,
+    operator: ComparisonOperator,
+    value: FieldInput<S, K> | null,
+  ): ConditionBuilder<S>;
+  /** Adds an equality with `or` (an array means `in`). */
+  or<K extends FieldName<S>>(
+    field: K,
+    value: FieldInput<S, K> | readonly FieldInput<S, K>[] | null,
+  ): ConditionBuilder<S>;
+  /** Adds a parenthesised group with `or`. */
+  or(group: ConditionGroup<S>): ConditionBuilder<S>;
+  /** Adds an expression node with `or`. */
+  or(expression: Expression): ConditionBuilder<S>;
+  /** Adds equalities with `or`. */
+  or(conditions: Conditions<S>): ConditionBuilder<S>;
+  or(...args: unknown[]): ConditionBuilder<S> {
     return this.#combine("or", conditionFromArgs(this.#scope, args));
   }
 
   /** Adds an OData filter expression with `and`. */
-  filter(text: string): ConditionBuilder {
+  filter(text: string): ConditionBuilder<S> {
     return this.#combine("and", parseFilter(text));
   }
 
-  #combine(operator: "and" | "or", next: Expression): ConditionBuilder {
+  #combine(operator: "and" | "or", next: Expression): ConditionBuilder<S> {
     const combined = this.expression === undefined
       ? next
       : operator === "and"
       ? and(this.expression, next)
       : or(this.expression, next);
-    return new ConditionBuilder(this.#scope, combined);
+    return new ConditionBuilder<S>(this.#scope, combined);
   }
 }
 
@@ -345,7 +449,7 @@ export function conditionFromArgs(scope: ConditionScope, args: readonly unknown[
   const [first, second, third] = args;
   if (args.length === 1 && isExpression(first)) return first;
   if (typeof first === "function") {
-    const result = (first as (q: ConditionBuilder) => ConditionBuilder)(
+    const result = (first as (q: ConditionBuilder) => unknown)(
       new ConditionBuilder(scope),
     );
     if (!(result instanceof ConditionBuilder) || result.expression === undefined) {

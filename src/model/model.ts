@@ -21,8 +21,9 @@ import type {
 import type { ModelContext } from "./context.ts";
 import { canonicalLiteral, type ConditionScope, fieldLiteral, unknownField } from "./conditions.ts";
 import { type BulkWriteOptions, type FindResult, Query } from "./query.ts";
-import { type ActiveRecord, recordClassFor, type RecordOf } from "./record.ts";
+import { type RecordClass, recordClassFor, type RecordOf } from "./record.ts";
 import type { EntityMetadata } from "./schema.ts";
+import type { DefaultShape, EntityShape } from "./types.ts";
 import { keyFromValue, validateRecord } from "./validate.ts";
 
 /** Options of `upsert()`. */
@@ -42,14 +43,15 @@ export interface UpsertOptions extends ExecutionOptions {
  * const cheap = await Product.where("UnitPrice", "lt", 20).orderBy("ProductName").find();
  * ```
  */
-export class EntityModel<T extends Row = Row> extends Query<T> {
+export class EntityModel<T extends Row = Row, S extends EntityShape = DefaultShape<T>>
+  extends Query<T, S> {
   /** The resolved entity metadata. */
   readonly metadata: EntityMetadata;
   /** Where it runs: its namespace, or a transaction of it. */
   readonly context: ModelContext;
   /** Field checks and literal making use this. */
   readonly scope: ConditionScope;
-  readonly #Record: new (model: EntityModel<T>, values: Row, persisted: boolean) => ActiveRecord<T>;
+  readonly #Record: RecordClass;
   readonly #relationNames: readonly string[];
   /** Models of navigation targets, made once: `wrap()` needs them for every expanded row. */
   readonly #related = new Map<string, EntityModel<Row>>();
@@ -63,7 +65,7 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
     this.context = context;
     this.scope = { entity: metadata, schema: context.schema, options: context.options };
     this.#relationNames = [...metadata.relations.keys()];
-    this.#Record = recordClassFor<T>([...metadata.fields.keys()], this.#relationNames);
+    this.#Record = recordClassFor(metadata);
     this.#keyPaths = new Map(metadata.key.map((name): [string, Expression] => {
       const segments = [{ kind: "Property", name }] as const;
       const path: Expression = { kind: "Path", root: "implicit", segments };
@@ -105,7 +107,6 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
 
   /** Wraps canonical values as a record (`persisted` false for `build()`). */
   wrap(values: Row, persisted = true): RecordOf<T> {
-    const record = new this.#Record(this, values, persisted) as RecordOf<T>;
     for (const name of this.#relationNames) {
       const nested = values[name];
       if (nested === undefined || nested === null) continue;
@@ -114,11 +115,24 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
         ? nested.map((row: Row) => related.wrap(row))
         : related.wrap(nested as Row);
     }
-    return record;
+    return new this.#Record(this as unknown as EntityModel, values, persisted) as RecordOf<T>;
+  }
+
+  /**
+   * Internal: a stored row as reads return it: every field in definition order, `null` for empty
+   * ones (inserts return only what was written and the generated key).
+   */
+  fullRow(stored: Row): Row {
+    const row: Row = {};
+    for (const field of this.metadata.fieldList) {
+      const value = stored[field.name];
+      row[field.name] = value === undefined ? null : value;
+    }
+    return row;
   }
 
   /** A new, unsaved record (saved by `record.save()`). */
-  build(data: Partial<T> = {}): RecordOf<T> {
+  build(data: S["update"] = {}): RecordOf<T> {
     return this.wrap({ ...data } as Row, false);
   }
 
@@ -204,7 +218,7 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
   /** Internal: updates rows matching `filter`. */
   async runUpdate(
     filter: Expression | undefined,
-    changes: Partial<T>,
+    changes: S["update"],
     options?: BulkWriteOptions,
   ): Promise<number> {
     if (filter === undefined && options?.all !== true) throw unsafe(this.name, "update");
@@ -236,12 +250,12 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
     );
   }
 
-  /** Internal: inserts one validated row and returns it as stored. */
+  /** Internal: inserts one validated row and returns it as `findById` would read it. */
   async insertOne(data: Row, options?: ExecutionOptions): Promise<Row> {
     const row = this.validate(data, "create");
     const operations = await this.#operations(options);
     const [stored] = await operations.insert(this.metadata, [row], options);
-    return stored!;
+    return this.fullRow(stored!);
   }
 
   /** Internal: the stored row for a key, or undefined. */
@@ -253,13 +267,13 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
   }
 
   /** Creates one record. */
-  async create(data: Partial<T>, options?: ExecutionOptions): Promise<RecordOf<T>> {
+  async create(data: S["create"], options?: ExecutionOptions): Promise<RecordOf<T>> {
     return this.wrap(await this.insertOne(data as Row, options));
   }
 
   /** Creates many records in one transaction: all are written, or none. */
   async createMany(
-    rows: readonly Partial<T>[],
+    rows: readonly S["create"][],
     options?: ExecutionOptions,
   ): Promise<RecordOf<T>[]> {
     if (!Array.isArray(rows)) {
@@ -271,11 +285,11 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
     if (valid.length === 0) return [];
     const operations = await this.#operations(options);
     const stored = await operations.insert(this.metadata, valid, options);
-    return stored.map((row) => this.wrap(row));
+    return stored.map((row) => this.wrap(this.fullRow(row)));
   }
 
   /** Validates every row and reports the issues of all failing rows in one `ValidationError`. */
-  #validateAll(rows: readonly Partial<T>[]): Row[] {
+  #validateAll(rows: readonly S["create"][]): Row[] {
     const valid: Row[] = [];
     const issues: FieldIssue[] = [];
     rows.forEach((row, index) => {
@@ -295,7 +309,7 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
   }
 
   /** The record with this key (a value, or an object for composite keys), or `undefined`. */
-  async findById(key: unknown, options?: ExecutionOptions): Promise<RecordOf<T> | undefined> {
+  async findById(key: S["key"], options?: ExecutionOptions): Promise<RecordOf<T> | undefined> {
     // findRowById() inlined: one async step less on the hottest read.
     const operations = await this.#operations(options);
     const request = this.#request({ filter: this.#keyFilter(key) });
@@ -304,7 +318,7 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
   }
 
   /** The record with this key; throws a `NOT_FOUND` error when there is none. */
-  async findByIdOrFail(key: unknown, options?: ExecutionOptions): Promise<RecordOf<T>> {
+  async findByIdOrFail(key: S["key"], options?: ExecutionOptions): Promise<RecordOf<T>> {
     const record = await this.findById(key, options);
     if (record === undefined) {
       throw new ODataActiveRecordError(
@@ -320,8 +334,8 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
 
   /** Updates the record with this key; returns the number of affected rows (0 or 1). */
   async updateById(
-    key: unknown,
-    changes: Partial<T>,
+    key: S["key"],
+    changes: S["update"],
     options?: ExecutionOptions,
   ): Promise<number> {
     return (await this.updateByIdValidated(key, changes, options)).affected;
@@ -333,7 +347,7 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
    */
   async updateByIdValidated(
     key: unknown,
-    changes: Partial<T>,
+    changes: S["update"],
     options?: ExecutionOptions,
   ): Promise<{ affected: number; values: Row }> {
     const keyValues = keyFromValue(this.metadata, key, this.context.options);
@@ -348,7 +362,7 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
   }
 
   /** Deletes the record with this key; returns the number of affected rows (0 or 1). */
-  async deleteById(key: unknown, options?: ExecutionOptions): Promise<number> {
+  async deleteById(key: S["key"], options?: ExecutionOptions): Promise<number> {
     return await this.runDelete(this.#keyFilter(key), options);
   }
 
@@ -356,7 +370,7 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
    * Inserts the row, or updates it when a row with the same key (or `conflictFields`) exists.
    * Runs in one transaction when the provider supports them.
    */
-  async upsert(data: Partial<T>, options?: UpsertOptions): Promise<RecordOf<T>> {
+  async upsert(data: S["update"], options?: UpsertOptions): Promise<RecordOf<T>> {
     const row = this.validate(data, "create");
     const conflict = options?.conflictFields ?? this.metadata.key;
     const missing = conflict.filter((name) => row[name] === undefined || row[name] === null);
@@ -396,7 +410,7 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
       }
       if (matches === 0) {
         const [stored] = await operations.insert(this.metadata, [row], options);
-        return stored!;
+        return this.fullRow(stored!);
       }
       if (given.length > 0) {
         const changes = Object.fromEntries(given.map((name) => [name, row[name]]));

@@ -24,11 +24,42 @@ import {
   resolveEntity,
   type SchemaResolver,
 } from "./schema.ts";
+import type { EntityDefinitions, RecordType, ShapeOf, Simplify } from "./types.ts";
+
+/** Entity names a namespace typed with `E` accepts: any name when it has no definitions. */
+export type EntityName<E extends EntityDefinitions> = [keyof E] extends [never] ? string
+  : keyof E & string;
+
+/** The model type of entity `N` in a namespace typed with `E`. */
+export type ModelOf<E extends EntityDefinitions, N extends string> = N extends keyof E
+  ? EntityModel<RecordType<E[N]>, ShapeOf<E[N], E>>
+  : EntityModel;
+
+/**
+ * Keeps entity definitions with their literal types, so a namespace made from them types every
+ * model: `createNamespace("shop", { provider, entities })`.
+ *
+ * @example
+ * ```ts
+ * import { defineEntities } from "@oar/odata-active-record";
+ * const entities = defineEntities({
+ *   Categories: { fields: { CategoryID: { type: "integer", primaryKey: true } } },
+ * });
+ * ```
+ */
+export function defineEntities<const E extends EntityDefinitions>(entities: E): E {
+  return entities;
+}
 
 /** Options of `createNamespace()`. */
 export interface CreateNamespaceOptions extends NamespaceOptions {
   /** A provider config (`{ type: "sqlite", filePath: "./app.db" }`) or a provider instance. */
   readonly provider: ProviderConfig | Provider;
+  /**
+   * Entities to register right away; the namespace is then typed with them, so `getEntity`
+   * returns typed models (see {@linkcode defineEntities}).
+   */
+  readonly entities?: EntityDefinitions;
 }
 
 const NAMESPACE_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
@@ -44,13 +75,14 @@ const NAMESPACE_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
  * });
  * ```
  */
-export class TransactionScope implements ModelContext {
-  readonly #namespace: EntityNamespace;
+export class TransactionScope<E extends EntityDefinitions = Record<never, never>>
+  implements ModelContext {
+  readonly #namespace: EntityNamespace<E>;
   readonly #operations: ProviderOperations;
   readonly #models = new Map<string, EntityModel>();
 
   /** Internal: made by `namespace.transaction()`. */
-  constructor(namespace: EntityNamespace, operations: ProviderOperations) {
+  constructor(namespace: EntityNamespace<E>, operations: ProviderOperations) {
     this.#namespace = namespace;
     this.#operations = operations;
   }
@@ -81,13 +113,13 @@ export class TransactionScope implements ModelContext {
   }
 
   /** The model of `name`, bound to this transaction. */
-  getEntity<T extends Row = Row>(name: string): EntityModel<T> {
+  getEntity<N extends EntityName<E>>(name: N): ModelOf<E, N> {
     let model = this.#models.get(name);
     if (model === undefined) {
-      model = new EntityModel(this.#namespace.getEntity(name).metadata, this);
+      model = new EntityModel((this.#namespace.getEntity(name) as EntityModel).metadata, this);
       this.#models.set(name, model);
     }
-    return model as unknown as EntityModel<T>;
+    return model as unknown as ModelOf<E, N>;
   }
 }
 
@@ -102,7 +134,8 @@ export class TransactionScope implements ModelContext {
  * await shop.sync();
  * ```
  */
-export class EntityNamespace implements ModelContext {
+export class EntityNamespace<E extends EntityDefinitions = Record<never, never>>
+  implements ModelContext {
   /** The namespace name. */
   readonly name: string;
   /** Its options. */
@@ -118,7 +151,7 @@ export class EntityNamespace implements ModelContext {
   /** Internal: use `manager.createNamespace()`. */
   constructor(name: string, options: CreateNamespaceOptions) {
     this.name = name;
-    const { provider, ...rest } = options;
+    const { provider, entities: _entities, ...rest } = options;
     this.#providerSource = provider;
     this.options = rest;
     this.schema = { getEntityMetadata: (entity) => this.#entities.get(entity)?.metadata };
@@ -166,8 +199,14 @@ export class EntityNamespace implements ModelContext {
     return this.#connected?.capabilities;
   }
 
-  /** Registers an entity and returns its model. */
-  registerEntity<T extends Row = Row>(name: string, definition: EntityDefinition): EntityModel<T> {
+  /**
+   * Registers an entity and returns its model, typed from the definition: field names are
+   * checked at compile time, and records have the fields' value types.
+   */
+  registerEntity<const D extends EntityDefinition>(
+    name: string,
+    definition: D,
+  ): EntityModel<RecordType<D>, ShapeOf<D, E>> {
     if (this.#entities.has(name)) {
       throw new ODataActiveRecordError(
         "ENTITY_EXISTS",
@@ -191,13 +230,26 @@ export class EntityNamespace implements ModelContext {
         );
       }
     }
-    const model = new EntityModel<T>(metadata, this);
-    this.#entities.set(name, model as unknown as EntityModel);
-    return model;
+    const model = new EntityModel(metadata, this);
+    this.#entities.set(name, model);
+    return model as unknown as EntityModel<RecordType<D>, ShapeOf<D, E>>;
+  }
+
+  /**
+   * Registers several entities; returns this namespace typed with them too, so `getEntity`
+   * returns typed models and relations between them type `expand()`.
+   */
+  registerEntities<const D extends EntityDefinitions>(
+    definitions: D,
+  ): EntityNamespace<Simplify<E & D>> {
+    for (const [name, definition] of Object.entries(definitions)) {
+      this.registerEntity(name, definition);
+    }
+    return this as unknown as EntityNamespace<Simplify<E & D>>;
   }
 
   /** The model of a registered entity; throws `UNKNOWN_ENTITY` with the closest name. */
-  getEntity<T extends Row = Row>(name: string): EntityModel<T> {
+  getEntity<N extends EntityName<E>>(name: N): ModelOf<E, N> {
     const model = this.#entities.get(name);
     if (model === undefined) {
       const closest = closestName(name, this.#entities.keys());
@@ -209,7 +261,7 @@ export class EntityNamespace implements ModelContext {
         { context: { namespace: this.name, entity: name, closest } },
       );
     }
-    return model as unknown as EntityModel<T>;
+    return model as unknown as ModelOf<E, N>;
   }
 
   /** True when `name` is registered. */
@@ -264,7 +316,7 @@ export class EntityNamespace implements ModelContext {
 
   /** Runs `work` in one transaction; everything it wrote is rolled back if it throws. */
   async transaction<R>(
-    work: (tx: TransactionScope) => Promise<R>,
+    work: (tx: TransactionScope<E>) => Promise<R>,
     options?: ExecutionOptions,
   ): Promise<R> {
     if (typeof work !== "function") {
@@ -343,8 +395,14 @@ export class EntityNamespaceManager {
     this.#defaults = options.defaults ?? {};
   }
 
-  /** Creates a namespace (no I/O: it connects on first use). */
-  createNamespace(name: string, options: CreateNamespaceOptions): EntityNamespace {
+  /**
+   * Creates a namespace (no I/O: it connects on first use). Entities given in `entities` are
+   * registered, and the namespace is typed with them.
+   */
+  createNamespace<const E extends EntityDefinitions = Record<never, never>>(
+    name: string,
+    options: CreateNamespaceOptions & { readonly entities?: E },
+  ): EntityNamespace<E> {
     if (typeof name !== "string" || !NAMESPACE_NAME.test(name)) {
       throw new ODataActiveRecordError(
         "INVALID_ARGUMENT",
@@ -378,8 +436,9 @@ export class EntityNamespaceManager {
         },
       );
     }
-    const namespace = new EntityNamespace(name, { ...this.#defaults, ...options });
-    this.#namespaces.set(name, namespace);
+    const namespace = new EntityNamespace<E>(name, { ...this.#defaults, ...options });
+    if (options.entities !== undefined) namespace.registerEntities(options.entities);
+    this.#namespaces.set(name, namespace as unknown as EntityNamespace);
     return namespace;
   }
 
