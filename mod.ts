@@ -171,21 +171,67 @@ export {
   type WriteMode,
 } from "./src/model/validate.ts";
 export {
+  type ComparisonOperator,
   type ConditionArgs,
   ConditionBuilder,
+  type ConditionGroup,
+  type Conditions,
   type ConditionScope,
+  type TextFieldName,
+  type TextOperator,
   type WhereOperator,
 } from "./src/model/conditions.ts";
-export { type BulkWriteOptions, type FindResult, Query } from "./src/model/query.ts";
+export {
+  type BulkWriteOptions,
+  type Expanded,
+  type FindResult,
+  Query,
+  type Selected,
+  type TargetShape,
+  type WithExpanded,
+} from "./src/model/query.ts";
 export { EntityModel, type UpsertOptions } from "./src/model/model.ts";
-export { ActiveRecord, type RecordOf } from "./src/model/record.ts";
+export {
+  ActiveRecord,
+  type PlainRecord,
+  type PlainValue,
+  type RecordClass,
+  type RecordOf,
+  type RecordPlan,
+  type UntypedValues,
+} from "./src/model/record.ts";
 export {
   type CreateNamespaceOptions,
+  defineEntities,
+  type EntityName,
   EntityNamespace,
   EntityNamespaceManager,
   type EntityNamespaceManagerOptions,
+  type ModelOf,
   TransactionScope,
 } from "./src/model/namespace.ts";
+export {
+  type AnyValues,
+  type CreateInput,
+  type DefaultShape,
+  type EntityDefinitions,
+  type EntityShape,
+  type FieldInput,
+  type FieldInputTypes,
+  type FieldName,
+  type FieldValueTypes,
+  type JsonOf,
+  jsonOf,
+  type KeyInput,
+  type KeyNames,
+  type NavigationName,
+  type RecordType,
+  type ShapeFromRecord,
+  type ShapeOf,
+  type Simplify,
+  type UntypedShape,
+  type UpdateInput,
+} from "./src/model/types.ts";
 
 // Providers
 export type {

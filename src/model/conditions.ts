@@ -378,7 +378,11 @@ export class ConditionBuilder<S extends EntityShape = UntypedShape> {
     values: readonly FieldInput<S, K>[],
   ): ConditionBuilder<S>;
   /** Adds a text condition with `and`. */
-  where<K extends TextFieldName<S>>(field: K, operator: TextOperator, text: string): ConditionBuilder<S>;
+  where<K extends TextFieldName<S>>(
+    field: K,
+    operator: TextOperator,
+    text: string,
+  ): ConditionBuilder<S>;
   /** Adds a comparison with `and`. */
   where<K extends FieldName<S>>(
     field: K,
@@ -407,7 +411,11 @@ export class ConditionBuilder<S extends EntityShape = UntypedShape> {
     values: readonly FieldInput<S, K>[],
   ): ConditionBuilder<S>;
   /** Adds a text condition with `or`. */
-  or<K extends TextFieldName<S>>(field: K, operator: TextOperator, text: string): ConditionBuilder<S>;
+  or<K extends TextFieldName<S>>(
+    field: K,
+    operator: TextOperator,
+    text: string,
+  ): ConditionBuilder<S>;
   /** Adds a comparison with `or`. */
   or<K extends FieldName<S>>(
     field: K,

@@ -21,8 +21,8 @@ import { ODataActiveRecordError } from "../errors/errors.ts";
 import type { ExecutionOptions, Row } from "../provider/provider.ts";
 import {
   type ComparisonOperator,
-  type ConditionGroup,
   conditionFromArgs,
+  type ConditionGroup,
   type Conditions,
   resolveFieldPath,
   type TextFieldName,
@@ -31,11 +31,11 @@ import {
 import type { EntityModel } from "./model.ts";
 import type { RecordOf } from "./record.ts";
 import type {
+  DefaultShape,
   EntityShape,
   FieldInput,
   FieldName,
   NavigationName,
-  DefaultShape,
   Simplify,
 } from "./types.ts";
 
@@ -328,7 +328,9 @@ export class Query<T extends Row = Row, S extends EntityShape = DefaultShape<T>>
 
   /** Iterates the matching records with flat memory, however many there are. */
   stream(options?: ExecutionOptions): AsyncIterable<RecordOf<T>> {
-    return this.target.runStream(this.ast, options) as AsyncIterable<RecordOf<Row>> as AsyncIterable<
+    return this.target.runStream(this.ast, options) as AsyncIterable<
+      RecordOf<Row>
+    > as AsyncIterable<
       RecordOf<T>
     >;
   }

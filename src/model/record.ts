@@ -399,7 +399,9 @@ function planOf(entity: EntityMetadata): RecordPlan {
     plan = {
       fields: names.filter((name) => !RESERVED.has(name)),
       reserved: names.filter((name) => RESERVED.has(name)),
-      mutable: entity.fieldList.filter((field) => !RESERVED.has(field.name) && MUTABLE.has(field.type))
+      mutable: entity.fieldList.filter((field) =>
+        !RESERVED.has(field.name) && MUTABLE.has(field.type)
+      )
         .map((field) => field.name),
       navigations: [...entity.relations.keys()],
     };

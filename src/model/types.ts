@@ -101,9 +101,11 @@ type IsSingle<T> = [T] extends [never] ? false
 /** The names of the key fields of a definition (`key`, or fields with `primaryKey: true`). */
 export type KeyNames<D extends EntityDefinition> = D extends { readonly key: infer K }
   ? K extends string ? K : K extends readonly (infer X)[] ? X & string : never
-  : {
-    [N in keyof FieldsOf<D>]: FieldsOf<D>[N] extends { readonly primaryKey: true } ? N : never;
-  }[keyof FieldsOf<D>] & string;
+  :
+    & {
+      [N in keyof FieldsOf<D>]: FieldsOf<D>[N] extends { readonly primaryKey: true } ? N : never;
+    }[keyof FieldsOf<D>]
+    & string;
 
 /** The value type of one field as records hold it, without `null`. */
 type ValueOf<F> = F extends { readonly of: JsonOf<infer V> } ? V
@@ -326,15 +328,15 @@ type NavigationsOf<D extends EntityDefinition, E> = D extends { readonly relatio
  * const key: Products["key"] = 1;
  * ```
  */
-export type ShapeOf<D extends EntityDefinition, E = Record<never, never>> =
-  string extends keyof FieldsOf<D> ? UntypedShape : {
-    readonly record: RecordType<D>;
-    readonly where: InputType<D> & PathInputs<D, E>;
-    readonly create: CreateInput<D>;
-    readonly update: UpdateInput<D>;
-    readonly key: KeyInput<D>;
-    readonly navigations: NavigationsOf<D, E>;
-  };
+export type ShapeOf<D extends EntityDefinition, E = Record<never, never>> = string extends
+  keyof FieldsOf<D> ? UntypedShape : {
+  readonly record: RecordType<D>;
+  readonly where: InputType<D> & PathInputs<D, E>;
+  readonly create: CreateInput<D>;
+  readonly update: UpdateInput<D>;
+  readonly key: KeyInput<D>;
+  readonly navigations: NavigationsOf<D, E>;
+};
 
 /** Field names (and to-one paths) usable in `where`, `orderBy` and `select`. */
 export type FieldName<S extends EntityShape> = keyof S["where"] & string;
