@@ -11,7 +11,6 @@ import type {
   Provider,
   ProviderCapabilities,
   ProviderOperations,
-  Row,
   SyncReport,
 } from "../provider/provider.ts";
 import { createProvider, type ProviderConfig } from "../provider/registry.ts";

@@ -8,7 +8,7 @@
  */
 
 import type { Row } from "../provider/provider.ts";
-import type { EntityDefinition, FieldDefinition, FieldType } from "./schema.ts";
+import type { EntityDefinition, FieldType } from "./schema.ts";
 
 /**
  * A type-only marker for the value type of a `json` field (`of: jsonOf<string[]>()`); nothing of
@@ -89,11 +89,14 @@ export interface FieldInputTypes {
   binary: Uint8Array | ArrayBuffer | string;
 }
 
+/** Any value but `null` and `undefined` (a default that makes a field never null). */
+export type Present = NonNullable<unknown>;
+
 /** The fields of a definition. */
-type FieldsOf<D extends EntityDefinition> = D["fields"];
+export type FieldsOf<D extends EntityDefinition> = D["fields"];
 
 /** Union members as a tuple test: true when `T` is one member (not a union, not never). */
-type IsSingle<T> = [T] extends [never] ? false
+export type IsSingle<T> = [T] extends [never] ? false
   : (T extends unknown ? (x: T) => void : never) extends (x: infer I) => void
     ? ([T] extends [I] ? true : false)
   : false;
@@ -108,30 +111,30 @@ export type KeyNames<D extends EntityDefinition> = D extends { readonly key: inf
     & string;
 
 /** The value type of one field as records hold it, without `null`. */
-type ValueOf<F> = F extends { readonly of: JsonOf<infer V> } ? V
+export type ValueOf<F> = F extends { readonly of: JsonOf<infer V> } ? V
   : F extends { readonly type: "string" | "integer"; readonly enum: readonly (infer E)[] } ? E
   : F extends { readonly type: infer T extends FieldType } ? FieldValueTypes[T]
   : unknown;
 
 /** The input type of one field, without `null`. */
-type InputOf<F> = F extends { readonly of: JsonOf<infer V> } ? V
+export type InputOf<F> = F extends { readonly of: JsonOf<infer V> } ? V
   : F extends { readonly type: "string" | "integer"; readonly enum: readonly (infer E)[] } ? E
   : F extends { readonly type: infer T extends FieldType } ? FieldInputTypes[T]
   : unknown;
 
 /** True when the field never holds null: a key, required, `nullable: false`, or a default. */
-type NeverNull<D extends EntityDefinition, N> = N extends KeyNames<D> ? true
+export type NeverNull<D extends EntityDefinition, N> = N extends KeyNames<D> ? true
   : FieldsOf<D>[N & keyof FieldsOf<D>] extends infer F
     ? F extends { readonly required: true } ? true
     : F extends { readonly nullable: false } ? true
     : F extends { readonly nullable: true } ? false
-    : F extends { readonly defaultValue: {} } ? true
+    : F extends { readonly defaultValue: Present } ? true
     : false
   : false;
 
 /** True when the store generates the field's value (auto-increment keys). */
-type Generated<D extends EntityDefinition, N> = FieldsOf<D>[N & keyof FieldsOf<D>] extends infer F
-  ? F extends { readonly autoIncrement: true } ? true
+export type Generated<D extends EntityDefinition, N> = FieldsOf<D>[N & keyof FieldsOf<D>] extends
+  infer F ? F extends { readonly autoIncrement: true } ? true
   : F extends { readonly autoIncrement: false } ? false
   : N extends KeyNames<D>
     ? IsSingle<KeyNames<D>> extends true ? F extends { readonly type: "integer" } ? true : false
@@ -140,8 +143,8 @@ type Generated<D extends EntityDefinition, N> = FieldsOf<D>[N & keyof FieldsOf<D
   : false;
 
 /** True when `create` must be given the field. */
-type MustGive<D extends EntityDefinition, N> = Generated<D, N> extends true ? false
-  : FieldsOf<D>[N & keyof FieldsOf<D>] extends { readonly defaultValue: {} } ? false
+export type MustGive<D extends EntityDefinition, N> = Generated<D, N> extends true ? false
+  : FieldsOf<D>[N & keyof FieldsOf<D>] extends { readonly defaultValue: Present } ? false
   : N extends KeyNames<D> ? true
   : FieldsOf<D>[N & keyof FieldsOf<D>] extends infer F
     ? F extends { readonly required: true } ? true
@@ -150,7 +153,7 @@ type MustGive<D extends EntityDefinition, N> = Generated<D, N> extends true ? fa
   : false;
 
 /** Flattens an intersection for readable hovers and messages. */
-export type Simplify<T> = { [K in keyof T]: T[K] } & {};
+export type Simplify<T> = { [K in keyof T]: T[K] };
 
 /**
  * The record type of a definition: each field's canonical value, `| null` unless the field is a
@@ -171,12 +174,12 @@ export type RecordType<D extends EntityDefinition> = string extends keyof Fields
   };
 
 /** What each field accepts in writes and conditions (without null). */
-type InputType<D extends EntityDefinition> = {
+export type InputType<D extends EntityDefinition> = {
   -readonly [N in keyof FieldsOf<D>]: InputOf<FieldsOf<D>[N]>;
 };
 
 /** Field values a write may set: null only where the record type allows it. */
-type WriteValue<D extends EntityDefinition, N> =
+export type WriteValue<D extends EntityDefinition, N> =
   | InputOf<FieldsOf<D>[N & keyof FieldsOf<D>]>
   | (NeverNull<D, N> extends true ? never : null);
 
@@ -214,7 +217,7 @@ export type KeyInput<D extends EntityDefinition> = string extends keyof FieldsOf
 export type EntityDefinitions = { readonly [name: string]: EntityDefinition };
 
 /** The definition of a relation target, when the namespace knows it. */
-type TargetOf<E, R> = R extends { readonly entity: infer T extends string }
+export type TargetOf<E, R> = R extends { readonly entity: infer T extends string }
   ? T extends keyof E ? E[T] extends EntityDefinition ? E[T] : undefined : undefined
   : undefined;
 
@@ -291,7 +294,7 @@ export interface ShapeFromRecord<T extends Row> {
 }
 
 /** `Category/CategoryName` style paths through a to-one relation, with their value types. */
-type PathInputs<D extends EntityDefinition, E> = D extends { readonly relations: infer Rels }
+export type PathInputs<D extends EntityDefinition, E> = D extends { readonly relations: infer Rels }
   ? UnionToIntersection<
     {
       [R in keyof Rels & string]: Rels[R] extends { readonly type: "one" }
@@ -304,11 +307,13 @@ type PathInputs<D extends EntityDefinition, E> = D extends { readonly relations:
   >
   : unknown;
 
-type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends
+/** The intersection of the members of union `U`. */
+export type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends
   (x: infer I) => void ? I : never;
 
 /** The navigation properties of a definition with their targets' shapes. */
-type NavigationsOf<D extends EntityDefinition, E> = D extends { readonly relations: infer Rels } ? {
+export type NavigationsOf<D extends EntityDefinition, E> = D extends
+  { readonly relations: infer Rels } ? {
     readonly [R in keyof Rels]: {
       readonly many: Rels[R] extends { readonly type: "many" } ? true : false;
       readonly shape: TargetOf<E, Rels[R]> extends infer T extends EntityDefinition ? ShapeOf<T, E>

@@ -7,7 +7,7 @@
 import {
   defineEntities,
   type EntityModel,
-  EntityNamespaceManager,
+  type EntityNamespaceManager,
   jsonOf,
   type RecordOf,
 } from "../../../mod.ts";
