@@ -16,6 +16,7 @@
 
 import assert from "node:assert/strict";
 import process from "node:process";
+import { inspect } from "node:util";
 import {
   EntityNamespaceManager,
   ODataActiveRecordError,
@@ -223,6 +224,41 @@ export const SMOKE_CHECKS: readonly SmokeCheck[] = [
           assert.equal(error.code, "UNSAFE_OPERATION");
           return true;
         });
+      } finally {
+        await manager.close();
+      }
+    },
+  },
+  {
+    // Records are values on every runtime: util.inspect, spread, structuredClone, guarded writes.
+    name: "records print, spread and clone as values",
+    run: async () => {
+      const manager = new EntityNamespaceManager();
+      try {
+        const shop = manager.createNamespace("values", {
+          provider: { type: "sqlite", filePath: ":memory:" },
+        });
+        const Note = shop.registerEntity("Notes", {
+          fields: {
+            id: { type: "integer", primaryKey: true },
+            text: { type: "string", required: true },
+            tags: { type: "json" },
+            at: { type: "datetime" },
+          },
+        });
+        await shop.sync();
+        const note = await Note.create({ text: "hello", tags: [1], at: 0 });
+        const values = { id: 1, text: "hello", tags: [1], at: new Date(0) };
+        assert.match(inspect(note), /^Notes \{ id: 1, text: 'hello', tags: \[ 1 \], at: 1970/);
+        assert.deepEqual({ ...note }, values);
+        assert.deepEqual(structuredClone(note), values);
+        assert.throws(() => {
+          (note as unknown as Record<string, unknown>).txt = "x";
+        }, (error: unknown) => error instanceof ODataActiveRecordError);
+        (note.tags as number[]).push(2);
+        assert.equal(note.isDirty, true);
+        await note.save();
+        assert.deepEqual((await Note.findById(1))?.tags, [1, 2]);
       } finally {
         await manager.close();
       }
