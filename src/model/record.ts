@@ -46,6 +46,8 @@ export interface RecordPlan {
   readonly mutable: readonly string[];
   /** Navigation property names. */
   readonly navigations: readonly string[];
+  /** True when a field or navigation property has a reserved name (values are copied one by one). */
+  readonly reservedNames: boolean;
 }
 
 /**
@@ -137,15 +139,13 @@ export class ActiveRecord<T extends Row = Row> {
     const plan = this.#plan;
     building = true;
     try {
-      if (plan.reserved.length === 0) {
+      if (!plan.reservedNames) {
         Object.assign(this, values); // navigation setters store into #navigations while building
       } else {
         for (const name of Object.keys(values)) {
-          if (RESERVED.has(name)) {
-            if (plan.reserved.includes(name)) (this.#reserved ??= {})[name] = values[name];
-          } else {
-            (this as Row)[name] = values[name];
-          }
+          if (!RESERVED.has(name)) (this as Row)[name] = values[name];
+          else if (plan.navigations.includes(name)) (this.#navigations ??= {})[name] = values[name];
+          else (this.#reserved ??= {})[name] = values[name];
         }
       }
     } finally {
@@ -214,13 +214,13 @@ export class ActiveRecord<T extends Row = Row> {
 
   /** Reads a field (or an expanded navigation) by name. */
   get<K extends keyof T & string>(name: K): T[K] {
+    if (this.#model.metadata.relations.has(name)) return this.#navigations?.[name] as T[K];
     if (RESERVED.has(name)) {
       const reserved = this.#reserved;
       return (reserved !== undefined && Object.hasOwn(reserved, name)
         ? reserved[name]
         : this.#stored[name]) as T[K];
     }
-    if (this.#model.metadata.relations.has(name)) return this.#navigations?.[name] as T[K];
     return (this as Row)[name] as T[K];
   }
 
@@ -234,12 +234,9 @@ export class ActiveRecord<T extends Row = Row> {
     return this;
   }
 
-  /** The current values of every field given, read or assigned. */
+  /** The current values of a new record: everything given or assigned (unknown names too). */
   #current(): Row {
-    const out: Row = {};
-    for (const name of this.#plan.fields) {
-      if (Object.hasOwn(this, name)) out[name] = (this as Row)[name];
-    }
+    const out: Row = { ...(this as unknown as Row) };
     for (const name of this.#plan.reserved) {
       const value = this.get(name as keyof T & string);
       if (value !== undefined) out[name] = value;
@@ -404,6 +401,9 @@ function planOf(entity: EntityMetadata): RecordPlan {
       )
         .map((field) => field.name),
       navigations: [...entity.relations.keys()],
+      reservedNames: [...entity.fields.keys(), ...entity.relations.keys()].some((name) =>
+        RESERVED.has(name)
+      ),
     };
     plans.set(entity, plan);
   }

@@ -226,3 +226,42 @@ Deno.test("a typed namespace registers its entities; registerEntities chains", a
     await manager.close();
   }
 });
+
+Deno.test("fields and relations named like record members stay reachable", async () => {
+  const manager = new EntityNamespaceManager();
+  try {
+    const ns = manager.createNamespace("odd", {
+      provider: { type: "sqlite", filePath: ":memory:" },
+      entities: {
+        Owners: { fields: { id: { type: "integer", primaryKey: true } } },
+        Items: {
+          fields: {
+            id: { type: "integer", primaryKey: true },
+            key: { type: "string" },
+            ownerId: { type: "integer" },
+          },
+          relations: { model: { type: "one", entity: "Owners", foreignKey: "ownerId" } },
+        },
+      },
+    });
+    await ns.sync();
+    await ns.getEntity("Owners").create({});
+    const Item = ns.getEntity("Items");
+    const item = await Item.create({ key: "a", ownerId: 1 });
+    assert.equal(item.get("key"), "a");
+    item.set("key", "b");
+    assert.equal(item.isDirty, true);
+    await item.save();
+    assert.equal((await Item.findByIdOrFail(1)).get("key"), "b");
+    const expanded = await Item.expand("model").findOne();
+    assert.deepEqual(expanded!.toJSON(), { id: 1, key: "b", ownerId: 1, model: { id: 1 } });
+    assert.equal(expanded!.model, Item); // the member wins; the navigation is reachable by get()
+    assert.deepEqual(expanded!.get("model")?.toJSON(), { id: 1 });
+    await assert.rejects(
+      Item.build({ key: "c", nope: 1 } as never).save(),
+      isCode("VALIDATION_FAILED"),
+    );
+  } finally {
+    await manager.close();
+  }
+});
