@@ -209,6 +209,8 @@ export {
   type EntityNamespaceManagerOptions,
   type ModelOf,
   TransactionScope,
+  type TypedTransactionScope,
+  type UntypedModel,
 } from "./src/model/namespace.ts";
 export {
   type AnyValues,
@@ -224,11 +226,13 @@ export {
   type Generated,
   type InputOf,
   type InputType,
+  type IsAny,
   type IsSingle,
   type JsonOf,
   jsonOf,
   type KeyInput,
   type KeyNames,
+  type KnownDefinitions,
   type MustGive,
   type NavigationName,
   type NavigationsOf,

@@ -23,16 +23,43 @@ import {
   resolveEntity,
   type SchemaResolver,
 } from "./schema.ts";
-import type { EntityDefinitions, RecordType, ShapeOf, Simplify } from "./types.ts";
+import type {
+  EntityDefinitions,
+  IsAny,
+  KnownDefinitions,
+  RecordType,
+  ShapeOf,
+  Simplify,
+} from "./types.ts";
 
 /** Entity names a namespace typed with `E` accepts: any name when it has no definitions. */
-export type EntityName<E extends EntityDefinitions> = [keyof E] extends [never] ? string
+export type EntityName<E extends EntityDefinitions> = [keyof KnownDefinitions<E>] extends [never]
+  ? string
   : keyof E & string;
 
-/** The model type of entity `N` in a namespace typed with `E`. */
-export type ModelOf<E extends EntityDefinitions, N extends string> = N extends keyof E
-  ? EntityModel<RecordType<E[N]>, ShapeOf<E[N], E>>
-  : EntityModel;
+/**
+ * The model type of entity `N` in a namespace typed with `E`; an untyped model (any names, values
+ * not checked, assignable to typed models) for a namespace that does not know `N`.
+ */
+export type ModelOf<E extends EntityDefinitions, N extends string> = IsAny<E> extends true
+  ? UntypedModel
+  : N extends keyof E ? EntityModel<RecordType<E[N]>, ShapeOf<E[N], E>>
+  : UntypedModel;
+
+/** The model of an entity whose definition the type checker does not know. */
+// deno-lint-ignore no-explicit-any
+export type UntypedModel = EntityModel<any, any>;
+
+/**
+ * The transaction scope handed to `transaction()` of a namespace typed with `E`: its
+ * `getEntity` returns typed models.
+ */
+export type TypedTransactionScope<E extends EntityDefinitions> = [keyof KnownDefinitions<E>] extends
+  [never] ? TransactionScope
+  : {
+    /** The model of `name`, bound to this transaction. */
+    getEntity<N extends keyof E & string>(name: N): ModelOf<E, N>;
+  } & TransactionScope;
 
 /**
  * Keeps entity definitions with their literal types, so a namespace made from them types every
@@ -74,14 +101,13 @@ const NAMESPACE_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
  * });
  * ```
  */
-export class TransactionScope<E extends EntityDefinitions = Record<never, never>>
-  implements ModelContext {
-  readonly #namespace: EntityNamespace<E>;
+export class TransactionScope implements ModelContext {
+  readonly #namespace: EntityNamespace;
   readonly #operations: ProviderOperations;
   readonly #models = new Map<string, EntityModel>();
 
   /** Internal: made by `namespace.transaction()`. */
-  constructor(namespace: EntityNamespace<E>, operations: ProviderOperations) {
+  constructor(namespace: EntityNamespace, operations: ProviderOperations) {
     this.#namespace = namespace;
     this.#operations = operations;
   }
@@ -112,13 +138,13 @@ export class TransactionScope<E extends EntityDefinitions = Record<never, never>
   }
 
   /** The model of `name`, bound to this transaction. */
-  getEntity<N extends EntityName<E>>(name: N): ModelOf<E, N> {
+  getEntity(name: string): UntypedModel {
     let model = this.#models.get(name);
     if (model === undefined) {
-      model = new EntityModel((this.#namespace.getEntity(name) as EntityModel).metadata, this);
+      model = new EntityModel(this.#namespace.getEntity(name).metadata, this);
       this.#models.set(name, model);
     }
-    return model as unknown as ModelOf<E, N>;
+    return model;
   }
 }
 
@@ -133,8 +159,8 @@ export class TransactionScope<E extends EntityDefinitions = Record<never, never>
  * await shop.sync();
  * ```
  */
-export class EntityNamespace<E extends EntityDefinitions = Record<never, never>>
-  implements ModelContext {
+// deno-lint-ignore no-explicit-any
+export class EntityNamespace<E extends EntityDefinitions = any> implements ModelContext {
   /** The namespace name. */
   readonly name: string;
   /** Its options. */
@@ -240,11 +266,11 @@ export class EntityNamespace<E extends EntityDefinitions = Record<never, never>>
    */
   registerEntities<const D extends EntityDefinitions>(
     definitions: D,
-  ): EntityNamespace<Simplify<E & D>> {
+  ): EntityNamespace<Simplify<KnownDefinitions<E> & D>> {
     for (const [name, definition] of Object.entries(definitions)) {
       this.registerEntity(name, definition);
     }
-    return this as unknown as EntityNamespace<Simplify<E & D>>;
+    return this as unknown as EntityNamespace<Simplify<KnownDefinitions<E> & D>>;
   }
 
   /** The model of a registered entity; throws `UNKNOWN_ENTITY` with the closest name. */
@@ -315,7 +341,7 @@ export class EntityNamespace<E extends EntityDefinitions = Record<never, never>>
 
   /** Runs `work` in one transaction; everything it wrote is rolled back if it throws. */
   async transaction<R>(
-    work: (tx: TransactionScope<E>) => Promise<R>,
+    work: (tx: TypedTransactionScope<E>) => Promise<R>,
     options?: ExecutionOptions,
   ): Promise<R> {
     if (typeof work !== "function") {
@@ -338,7 +364,7 @@ export class EntityNamespace<E extends EntityDefinitions = Record<never, never>>
       );
     }
     return await provider.transaction(
-      (operations) => work(new TransactionScope(this, operations)),
+      (operations) => work(new TransactionScope(this, operations) as TypedTransactionScope<E>),
       options,
     );
   }

@@ -216,9 +216,17 @@ export type KeyInput<D extends EntityDefinition> = string extends keyof FieldsOf
 /** Entity definitions by entity name (what a typed namespace knows). */
 export type EntityDefinitions = { readonly [name: string]: EntityDefinition };
 
+/** True when `T` is `any`. */
+export type IsAny<T> = 0 extends 1 & T ? true : false;
+
+/** The definitions a namespace type knows: none for an untyped namespace (`any`). */
+export type KnownDefinitions<E> = IsAny<E> extends true ? Record<never, never> : E;
+
 /** The definition of a relation target, when the namespace knows it. */
 export type TargetOf<E, R> = R extends { readonly entity: infer T extends string }
-  ? T extends keyof E ? E[T] extends EntityDefinition ? E[T] : undefined : undefined
+  ? T extends keyof KnownDefinitions<E>
+    ? KnownDefinitions<E>[T] extends EntityDefinition ? KnownDefinitions<E>[T] : undefined
+  : undefined
   : undefined;
 
 /**

@@ -7,6 +7,7 @@
 import {
   defineEntities,
   type EntityModel,
+  type EntityNamespace,
   type EntityNamespaceManager,
   jsonOf,
   type RecordOf,
@@ -236,4 +237,12 @@ Untyped.where("whatever", "eq", 1).orderBy("other");
 const asUntyped: EntityModel = Product;
 const asUntypedToo: EntityModel = Typed;
 
-export { asUntyped, asUntypedToo, dirty, names };
+// A typed namespace passes where an untyped one is expected; untyped models fit typed ones.
+const plain: EntityNamespace = typed;
+let kept: typeof Product | undefined;
+await shop.transaction((tx) => {
+  kept = tx.getEntity("Products");
+  return Promise.resolve();
+});
+
+export { asUntyped, asUntypedToo, dirty, kept, names, plain };
