@@ -171,12 +171,15 @@ export {
   type WriteMode,
 } from "./src/model/validate.ts";
 export {
+  type AnyOperator,
+  type CheckedOperator,
   type ComparisonOperator,
   type ConditionArgs,
   ConditionBuilder,
   type ConditionGroup,
   type Conditions,
   type ConditionScope,
+  type OperatorValue,
   type TextFieldName,
   type TextOperator,
   type WhereOperator,

@@ -296,7 +296,7 @@ export type ConditionArgs =
   | [expression: Expression]
   | [group: (q: ConditionBuilder) => ConditionBuilder];
 
-/** Operators that compare a field with one value, in every spelling `where()` accepts. */
+/** Operators that compare a field with one value (`where()` also takes them in any case). */
 export type ComparisonOperator =
   | "eq"
   | "ne"
@@ -304,12 +304,6 @@ export type ComparisonOperator =
   | "ge"
   | "lt"
   | "le"
-  | "EQ"
-  | "NE"
-  | "GT"
-  | "GE"
-  | "LT"
-  | "LE"
   | "="
   | "=="
   | "!="
@@ -319,14 +313,26 @@ export type ComparisonOperator =
   | "<"
   | "<=";
 
-/** Operators on text fields. */
-export type TextOperator =
-  | "contains"
-  | "startswith"
-  | "endswith"
-  | "CONTAINS"
-  | "STARTSWITH"
-  | "ENDSWITH";
+/** Operators on text fields (in any case). */
+export type TextOperator = "contains" | "startswith" | "endswith";
+
+/** Every operator of `where()`, lower case. */
+export type AnyOperator = ComparisonOperator | TextOperator | "in";
+
+/**
+ * `O` when it is an operator in any letter case (`"EQ"`, `"StartsWith"`), else the operators:
+ * an unknown operator does not compile.
+ */
+export type CheckedOperator<O extends string> = Lowercase<O> extends AnyOperator ? O : AnyOperator;
+
+/**
+ * The value `where(field, operator, value)` takes: an array for `in`, text for the text
+ * operators (on text fields only), else a value of the field (or null).
+ */
+export type OperatorValue<S extends EntityShape, K extends string, O extends string> =
+  Lowercase<O> extends "in" ? readonly FieldInput<S, K>[]
+    : Lowercase<O> extends TextOperator ? K extends TextFieldName<S> ? string : never
+    : FieldInput<S, K> | null;
 
 /** Field names (and paths) whose values are text, where text operators apply. */
 export type TextFieldName<S extends EntityShape> = {
@@ -371,23 +377,11 @@ export class ConditionBuilder<S extends EntityShape = UntypedShape> {
     this.expression = expression;
   }
 
-  /** Adds a condition with `and`. */
-  where<K extends FieldName<S>>(
+  /** Adds a condition with `and`: `where("Price", "gt", 20)`, `where("Id", "in", [1, 2])`. */
+  where<K extends FieldName<S>, const O extends string>(
     field: K,
-    operator: "in" | "IN",
-    values: readonly FieldInput<S, K>[],
-  ): ConditionBuilder<S>;
-  /** Adds a text condition with `and`. */
-  where<K extends TextFieldName<S>>(
-    field: K,
-    operator: TextOperator,
-    text: string,
-  ): ConditionBuilder<S>;
-  /** Adds a comparison with `and`. */
-  where<K extends FieldName<S>>(
-    field: K,
-    operator: ComparisonOperator,
-    value: FieldInput<S, K> | null,
+    operator: O & CheckedOperator<O>,
+    value: OperatorValue<S, K, O>,
   ): ConditionBuilder<S>;
   /** Adds an equality with `and` (an array means `in`). */
   where<K extends FieldName<S>>(
@@ -404,23 +398,11 @@ export class ConditionBuilder<S extends EntityShape = UntypedShape> {
     return this.#combine("and", conditionFromArgs(this.#scope, args));
   }
 
-  /** Adds a condition with `or`. */
-  or<K extends FieldName<S>>(
+  /** Adds a condition with `or`: `or("Price", "gt", 20)`, `or("Id", "in", [1, 2])`. */
+  or<K extends FieldName<S>, const O extends string>(
     field: K,
-    operator: "in" | "IN",
-    values: readonly FieldInput<S, K>[],
-  ): ConditionBuilder<S>;
-  /** Adds a text condition with `or`. */
-  or<K extends TextFieldName<S>>(
-    field: K,
-    operator: TextOperator,
-    text: string,
-  ): ConditionBuilder<S>;
-  /** Adds a comparison with `or`. */
-  or<K extends FieldName<S>>(
-    field: K,
-    operator: ComparisonOperator,
-    value: FieldInput<S, K> | null,
+    operator: O & CheckedOperator<O>,
+    value: OperatorValue<S, K, O>,
   ): ConditionBuilder<S>;
   /** Adds an equality with `or` (an array means `in`). */
   or<K extends FieldName<S>>(

@@ -20,13 +20,12 @@ import { serializeQuery } from "../odata/serializer/query.ts";
 import { ODataActiveRecordError } from "../errors/errors.ts";
 import type { ExecutionOptions, Row } from "../provider/provider.ts";
 import {
-  type ComparisonOperator,
+  type CheckedOperator,
   conditionFromArgs,
   type ConditionGroup,
   type Conditions,
+  type OperatorValue,
   resolveFieldPath,
-  type TextFieldName,
-  type TextOperator,
 } from "./conditions.ts";
 import type { EntityModel } from "./model.ts";
 import type { RecordOf } from "./record.ts";
@@ -115,18 +114,10 @@ export class Query<T extends Row = Row, S extends EntityShape = DefaultShape<T>>
    * Adds a condition with `and`: `where("UnitPrice", "gt", 20)`, `where("Discontinued", false)`,
    * `where({ CategoryID: 1 })`, or a group `where(q => q.where(...).or(...))`.
    */
-  where<K extends FieldName<S>>(
+  where<K extends FieldName<S>, const O extends string>(
     field: K,
-    operator: "in" | "IN",
-    values: readonly FieldInput<S, K>[],
-  ): Query<T, S>;
-  /** Adds a text condition (`contains`, `startswith`, `endswith`) with `and`. */
-  where<K extends TextFieldName<S>>(field: K, operator: TextOperator, text: string): Query<T, S>;
-  /** Adds a comparison with `and`. */
-  where<K extends FieldName<S>>(
-    field: K,
-    operator: ComparisonOperator,
-    value: FieldInput<S, K> | null,
+    operator: O & CheckedOperator<O>,
+    value: OperatorValue<S, K, O>,
   ): Query<T, S>;
   /** Adds an equality with `and` (an array means `in`). */
   where<K extends FieldName<S>>(
@@ -144,18 +135,10 @@ export class Query<T extends Row = Row, S extends EntityShape = DefaultShape<T>>
   }
 
   /** Adds a condition with `or` to everything so far: `(previous) or condition`. */
-  or<K extends FieldName<S>>(
+  or<K extends FieldName<S>, const O extends string>(
     field: K,
-    operator: "in" | "IN",
-    values: readonly FieldInput<S, K>[],
-  ): Query<T, S>;
-  /** Adds a text condition with `or`. */
-  or<K extends TextFieldName<S>>(field: K, operator: TextOperator, text: string): Query<T, S>;
-  /** Adds a comparison with `or`. */
-  or<K extends FieldName<S>>(
-    field: K,
-    operator: ComparisonOperator,
-    value: FieldInput<S, K> | null,
+    operator: O & CheckedOperator<O>,
+    value: OperatorValue<S, K, O>,
   ): Query<T, S>;
   /** Adds an equality with `or` (an array means `in`). */
   or<K extends FieldName<S>>(

@@ -213,15 +213,18 @@ export class ActiveRecord<T extends Row = Row> {
   }
 
   /** Reads a field (or an expanded navigation) by name. */
-  get<K extends keyof T & string>(name: K): T[K] {
-    if (this.#model.metadata.relations.has(name)) return this.#navigations?.[name] as T[K];
+  get<K extends keyof T & string>(name: K): T[K];
+  /** Reads a field by a name known only at run time (`undefined` when there is none). */
+  get(name: string): unknown;
+  get(name: string): unknown {
+    if (this.#model.metadata.relations.has(name)) return this.#navigations?.[name];
     if (RESERVED.has(name)) {
       const reserved = this.#reserved;
-      return (reserved !== undefined && Object.hasOwn(reserved, name)
+      return reserved !== undefined && Object.hasOwn(reserved, name)
         ? reserved[name]
-        : this.#stored[name]) as T[K];
+        : this.#stored[name];
     }
-    return (this as Row)[name] as T[K];
+    return (this as Row)[name];
   }
 
   /** Assigns a field; the value is validated on `save()`. */
@@ -238,7 +241,7 @@ export class ActiveRecord<T extends Row = Row> {
   #current(): Row {
     const out: Row = { ...(this as unknown as Row) };
     for (const name of this.#plan.reserved) {
-      const value = this.get(name as keyof T & string);
+      const value = this.get(name);
       if (value !== undefined) out[name] = value;
     }
     return out;
@@ -304,7 +307,7 @@ export class ActiveRecord<T extends Row = Row> {
   #plain(json: boolean): Row {
     const out: Row = { ...(this as unknown as Row) };
     for (const name of this.#plan.reserved) {
-      const value = this.get(name as keyof T & string);
+      const value = this.get(name);
       if (value !== undefined) out[name] = value;
     }
     const navigations = this.#navigations;

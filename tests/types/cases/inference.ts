@@ -97,6 +97,16 @@ Product.where("ProductID", "in", ["a"]);
 Product.where("ProductID", "contains", "1");
 // @ts-expect-error: unknown operator
 Product.where("ProductID", "like", 1);
+// Operators in any letter case, as in OData 4.01.
+Product.where("ProductName", "StartsWith", "C").where("Rating", "Ge", 3).or("ProductID", "IN", [1]);
+// @ts-expect-error: unknown operator in any case
+Product.where("ProductID", "LIKE", 1);
+// @ts-expect-error: `In` takes an array too
+Product.where("ProductID", "In", 1);
+// @ts-expect-error: a comparison takes one value, not an array
+Product.where("ProductID", "eq", [1]);
+// @ts-expect-error: undefined is no value (null is)
+Product.where("Rating", undefined);
 // @ts-expect-error: typo in an object condition
 Product.where({ ProductNam: "Chai" });
 // @ts-expect-error: typo in a group
@@ -225,6 +235,8 @@ const chai = await Product.findByIdOrFail(1);
 chai.UnitPrice = "19.00";
 chai.Tags.push("tea");
 const dirty: boolean = chai.isDirty;
+const price: string | null = chai.get("UnitPrice");
+const byName: unknown = chai.get(["Unit", "Price"].join(""));
 // @ts-expect-error: not a field
 chai.Discount = 1;
 // @ts-expect-error: a decimal holds text
@@ -245,4 +257,4 @@ await shop.transaction((tx) => {
   return Promise.resolve();
 });
 
-export { asUntyped, asUntypedToo, dirty, kept, names, plain };
+export { asUntyped, asUntypedToo, byName, dirty, kept, names, plain, price };
