@@ -182,6 +182,7 @@ export {
   type OperatorValue,
   type TextFieldName,
   type TextOperator,
+  type UnknownOperator,
   type WhereOperator,
 } from "./src/model/conditions.ts";
 export {

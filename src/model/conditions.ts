@@ -320,10 +320,17 @@ export type TextOperator = "contains" | "startswith" | "endswith";
 export type AnyOperator = ComparisonOperator | TextOperator | "in";
 
 /**
- * `O` when it is an operator in any letter case (`"EQ"`, `"StartsWith"`), else the operators:
- * an unknown operator does not compile.
+ * `O` when it is an operator in any letter case (`"EQ"`, `"StartsWith"`); an unknown operator
+ * does not compile, and the message names {@linkcode UnknownOperator}.
  */
-export type CheckedOperator<O extends string> = Lowercase<O> extends AnyOperator ? O : AnyOperator;
+export type CheckedOperator<O extends string> = Lowercase<O> extends AnyOperator ? O
+  : UnknownOperator;
+
+/** What the compiler shows for an unknown `where()` operator. */
+export interface UnknownOperator {
+  /** The operators `where()` takes (in any letter case). */
+  readonly "~unknown operator; use one of": AnyOperator;
+}
 
 /**
  * The value `where(field, operator, value)` takes: an array for `in`, text for the text
