@@ -151,8 +151,11 @@ export class ActiveRecord<T extends Row = Row> {
     } finally {
       building = false;
     }
-    if (plan.mutable.length > 0) {
-      this.#marks = plan.mutable.map((name) => markOf(values[name]));
+    const mutable = plan.mutable;
+    if (mutable.length > 0) {
+      const marks = new Array<unknown>(mutable.length);
+      for (let i = 0; i < mutable.length; i++) marks[i] = markOf(values[mutable[i]!]);
+      this.#marks = marks;
     }
   }
 
