@@ -123,6 +123,11 @@ Deno.test("assigning an unknown property or a navigation property is a coded err
     (chai as unknown as Record<string, unknown>).ProductNam = "x";
   }, (error) => isCode("UNKNOWN_FIELD")(error) && /Did you mean 'ProductName'/.test(String(error)));
   assert.equal(Object.hasOwn(chai, "ProductNam"), false);
+  assert.throws(() => Object.assign(chai, { Bogus: 1 }), isCode("UNKNOWN_FIELD"));
+  assert.equal(Object.hasOwn(chai, "Bogus"), false);
+  Object.assign(chai, { ProductName: "Chai tea" }); // known fields assign as usual
+  assert.deepEqual(chai.changes, { ProductName: "Chai tea" });
+  chai.ProductName = "Chai";
   assert.equal(chai.isDirty, false);
   assert.throws(() => chai.set("Nope" as "ProductName", "x"), isCode("UNKNOWN_FIELD"));
   const expanded = await f.Product.expand("Category").findOne();

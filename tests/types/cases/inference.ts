@@ -6,6 +6,7 @@
 
 import {
   defineEntities,
+  type EntityDefinition,
   type EntityModel,
   type EntityNamespace,
   type EntityNamespaceManager,
@@ -248,6 +249,18 @@ const Untyped = shop.getEntity("Anything");
 Untyped.where("whatever", "eq", 1).orderBy("other");
 const asUntyped: EntityModel = Product;
 const asUntypedToo: EntityModel = Typed;
+
+// A definition kept in a variable with `satisfies` types the model too; one typed as the
+// wide EntityDefinition gives an untyped model.
+const noteDefinition = {
+  fields: { id: { type: "integer", primaryKey: true }, text: { type: "string", required: true } },
+} satisfies EntityDefinition;
+const Note = shop.registerEntity("Notes", noteDefinition);
+await Note.create({ text: "x" });
+// @ts-expect-error: text is required
+await Note.create({});
+const wide: EntityDefinition = noteDefinition;
+await shop.registerEntity("Wide", wide).create({ anything: 1 });
 
 // A typed namespace passes where an untyped one is expected; untyped models fit typed ones.
 const plain: EntityNamespace = typed;
