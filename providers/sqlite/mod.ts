@@ -355,6 +355,16 @@ export class SqliteProvider implements Provider {
     return this.#operations.delete(target, options);
   }
 
+  /** See {@linkcode ProviderOperations.increment}. */
+  increment(
+    target: WriteTarget,
+    increments: Readonly<Record<string, number>>,
+    changes?: Row,
+    options?: ExecutionOptions,
+  ): Promise<number> {
+    return this.#operations.increment(target, increments, changes, options);
+  }
+
   /**
    * Runs `work` between BEGIN IMMEDIATE and COMMIT; rolls back when it throws. The file's write
    * lock is held throughout: other writers of this process wait for it asynchronously.
