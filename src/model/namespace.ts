@@ -83,10 +83,7 @@ export class TransactionScope implements ModelContext {
 
   /** True until the transaction has ended (it and every enclosing one). */
   get isOpen(): boolean {
-    for (let scope: TransactionScope | undefined = this; scope; scope = scope.parent) {
-      if (!scope.#open) return false;
-    }
-    return true;
+    return this.#open && (this.parent === undefined || this.parent.isOpen);
   }
 
   /** Internal: called by `namespace.transaction()` when `work` has settled. */
@@ -109,8 +106,7 @@ export class TransactionScope implements ModelContext {
 
   /** True when this scope is `scope` or nested in it. */
   #within(scope: TransactionScope): boolean {
-    for (let s: TransactionScope | undefined = this; s; s = s.parent) if (s === scope) return true;
-    return false;
+    return this === scope || (this.parent !== undefined && this.parent.#within(scope));
   }
 
   /** Internal: the provider operations of this scope, for nesting. */

@@ -89,9 +89,7 @@ Deno.test("tx: a failed write among concurrent ones keeps nothing, also writes s
         late.push(failing.catch(() => T.create({ text: "right after" })));
         late.push(failing.catch(() => T.createMany([{ text: "many 1" }, { text: "many 2" }])));
         late.push(
-          new Promise((resolve) => setTimeout(resolve, 0)).then(() =>
-            T.create({ text: "timer" })
-          ),
+          new Promise((resolve) => setTimeout(resolve, 0)).then(() => T.create({ text: "timer" })),
         );
         late.push(tick().then(() => Notes.create({ text: "ambient timer" })));
         await Promise.all([
@@ -119,7 +117,7 @@ Deno.test("tx: a failed write among concurrent ones keeps nothing, also writes s
 
 Deno.test("tx: SQLite rolling a transaction back itself stops it; nothing is kept", () =>
   withDir(async (dir) => {
-    const { manager, ns, Notes, filePath } = await notes(dir);
+    const { manager, ns, filePath } = await notes(dir);
     const db = new DatabaseSync(filePath);
     db.exec(
       `CREATE TRIGGER "boom" BEFORE INSERT ON "Notes" WHEN NEW."text" = 'boom'

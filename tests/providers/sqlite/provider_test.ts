@@ -1,11 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import {
-  createProvider,
-  EntityNamespaceManager,
-  type ODataActiveRecordError,
-} from "../../../mod.ts";
+import { createProvider, EntityNamespaceManager } from "../../../mod.ts";
 import { isCode, NOTES, withDir } from "./helpers.ts";
 
 Deno.test("sqlite: file opens in WAL mode with foreign keys and busy timeout", () =>
