@@ -478,7 +478,7 @@ export class SqliteProvider implements Provider {
     const lock = this.#writeLock();
     const release = typeof lock === "function" ? lock : await lock;
     try {
-      await this.#idle();
+      // Holding the write lock, no transaction of this connection is open.
       const connection = this.#open();
       this.#rowidKeys.clear(); // tables may be created or changed
       try {

@@ -305,6 +305,17 @@ export class EntityNamespace implements ModelContext {
 
   /** Creates missing tables, columns and indexes; reports drift as warnings. */
   async sync(options?: ExecutionOptions): Promise<SyncReport> {
+    if (this.ambientScope()?.isOpen) {
+      // It would wait for the write lock that this very transaction holds.
+      throw new ODataActiveRecordError(
+        "INVALID_ARGUMENT",
+        `sync() cannot run inside a transaction of namespace ${this.name}`,
+        {
+          suggestion: "Call sync() before or after namespace.transaction()",
+          context: { namespace: this.name },
+        },
+      );
+    }
     for (const metadata of this.getEntityMetadata()) {
       for (const relation of metadata.relations.values()) {
         const target = this.#entities.get(relation.target)?.metadata;

@@ -246,6 +246,7 @@ Deno.test("tx: nested transactions are savepoints", () =>
         await inner.transaction(() => Promise.reject(new Error("deep"))).catch(() => undefined);
       });
       assert.equal(await Notes.count(), 2);
+      await assert.rejects(ns.sync(), isCode("INVALID_ARGUMENT")); // it would wait for itself
     });
     assert.deepEqual(rawTexts(filePath), ["outer", "inner, kept"]);
     // An inner success is still undone when the outer transaction fails.
