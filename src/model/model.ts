@@ -20,7 +20,7 @@ import type {
 } from "../provider/provider.ts";
 import type { ModelContext } from "./context.ts";
 import { canonicalLiteral, type ConditionScope, fieldLiteral, unknownField } from "./conditions.ts";
-import { type BulkWriteOptions, type FindResult, Query } from "./query.ts";
+import { type BulkWriteOptions, type FindResult, negate, Query } from "./query.ts";
 import { type ActiveRecord, recordClassFor, type RecordOf } from "./record.ts";
 import type { EntityMetadata } from "./schema.ts";
 import { keyFromValue, validateRecord } from "./validate.ts";
@@ -326,7 +326,7 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
     by: number = 1,
     options?: ExecutionOptions,
   ): Promise<number> {
-    return this.runIncrement(this.#keyFilter(key), field, -by, options);
+    return this.runIncrement(this.#keyFilter(key), field, negate(by), options);
   }
 
   /** Internal: deletes rows matching `filter`. */

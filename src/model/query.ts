@@ -262,7 +262,7 @@ export class Query<T extends Row = Row> {
   /** Subtracts `by` (default 1) from a numeric field, like {@linkcode increment}. */
   async decrement(field: string, by: number = 1, options?: BulkWriteOptions): Promise<number> {
     this.#assertWritable("decrement");
-    return await this.target.runIncrement(this.ast.filter, field, -by, options);
+    return await this.target.runIncrement(this.ast.filter, field, negate(by), options);
   }
 
   /** Deletes every row the filter matches, under the same rules as {@linkcode update}. */
@@ -288,6 +288,11 @@ export class Query<T extends Row = Row> {
       );
     }
   }
+}
+
+/** `-by` for numbers; anything else is passed on unchanged, for the check to name it. */
+export function negate(by: number): number {
+  return typeof by === "number" ? -by : by;
 }
 
 function invalid(message: string, context: Record<string, unknown>): ODataActiveRecordError {

@@ -166,6 +166,10 @@ Deno.test("increment: bad fields, amounts and unfiltered queries are refused", (
     await assert.rejects(Counters.incrementById(1, "valeu"), isCode("UNKNOWN_FIELD"));
     await assert.rejects(Counters.incrementById(1, "value", 1.5), isCode("INVALID_ARGUMENT"));
     await assert.rejects(Counters.incrementById(1, "ratio", NaN), isCode("INVALID_ARGUMENT"));
+    await assert.rejects(
+      Counters.decrementById(1, "value", "2" as unknown as number),
+      isCode("INVALID_ARGUMENT"),
+    );
     await assert.rejects(Counters.increment("value"), isCode("UNSAFE_OPERATION"));
     await assert.rejects(Counters.limit(1).increment("value"), isCode("NOT_SUPPORTED"));
     assert.deepEqual(raw(filePath, 1), { value: 0, version: 1 });

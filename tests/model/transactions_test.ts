@@ -228,6 +228,26 @@ Deno.test("tx: writers of one file in this process wait asynchronously, then suc
     await manager.close();
   }));
 
+Deno.test("tx: a writer waiting longer than busyTimeoutMs gets TIMEOUT; the queue moves on", () =>
+  withDir(async (dir) => {
+    const { manager, ns, filePath } = await notes(dir);
+    const other = new EntityNamespaceManager();
+    const second = other.createNamespace("impatient", {
+      provider: { type: "sqlite", filePath, busyTimeoutMs: 30 },
+    });
+    const Second = second.registerEntity("Notes", NOTES);
+    await ns.transaction(async (tx) => {
+      await tx.getEntity("Notes").create({ text: "holder" });
+      const error = await Second.create({ text: "gave up" }).catch((e: unknown) => e);
+      assert.ok(isCode("TIMEOUT")(error), String(error));
+      assert.match((error as Error).message, /another writer/);
+    });
+    await Second.create({ text: "later" });
+    assert.deepEqual(rawTexts(filePath), ["holder", "later"]);
+    await other.close();
+    await manager.close();
+  }));
+
 Deno.test("tx: nested transactions are savepoints", () =>
   withDir(async (dir) => {
     const { manager, ns, Notes, filePath } = await notes(dir);
