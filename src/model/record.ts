@@ -120,8 +120,9 @@ export class ActiveRecord<T extends Row = Row> {
     if (this.#changes === undefined) return this;
     const version = this.#model.metadata.versionField;
     // The version this record was read at: the write happens only if the row is still there.
+    // (Not known: not selected, or null in a row older than the version column.)
     const changes = version === undefined || Object.hasOwn(this.#changes, version) ||
-        this.#values[version] === undefined
+        this.#values[version] === undefined || this.#values[version] === null
       ? this.#changes
       : { ...this.#changes, [version]: this.#values[version] };
     const { affected, values } = await this.#model.updateByIdValidated(

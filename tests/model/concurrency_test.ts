@@ -178,6 +178,25 @@ Deno.test("increment: bad fields, amounts and unfiltered queries are refused", (
     await manager.close();
   }));
 
+Deno.test("version: rows older than the version column (null) save and get a version", () =>
+  withDir(async (dir) => {
+    const filePath = join(dir, "old.db");
+    const db = new DatabaseSync(filePath);
+    db.exec('CREATE TABLE "Counters" ("id" INTEGER PRIMARY KEY, "value" INTEGER)');
+    db.exec('INSERT INTO "Counters" VALUES (1, 5)');
+    db.close();
+    const manager = new EntityNamespaceManager();
+    const ns = manager.createNamespace("old", { provider: { type: "sqlite", filePath } });
+    const Counters = ns.registerEntity("Counters", COUNTERS);
+    await ns.sync(); // adds the version column, null in the existing row
+    const old = await Counters.findByIdOrFail(1);
+    assert.equal(old.version, null);
+    old.value = 6;
+    await old.save();
+    assert.deepEqual(raw(filePath, 1), { value: 6, version: 1 });
+    await manager.close();
+  }));
+
 Deno.test("version: only one integer, non-key field can be the version", () => {
   const code = (fields: Record<string, unknown>) => {
     try {
