@@ -198,6 +198,8 @@ Deno.test("tx: writers of one file in this process wait asynchronously, then suc
     let waiting: Promise<unknown> | undefined;
     await ns.transaction(async (tx) => {
       await tx.getEntity("Notes").create({ text: "first writer" });
+      // Readers of another connection do not wait, and see only what is committed (WAL).
+      assert.equal(await Second.count(), 0);
       waiting = Second.create({ text: "second writer" }).finally(() => (settled = true));
       let fired = false;
       await new Promise<void>((resolve) =>
