@@ -198,8 +198,7 @@ export class SqliteProvider implements Provider {
 
   /** `undefined` when no transaction is open on the connection, else a bounded wait for it. */
   #whenIdle(): Promise<void> | undefined {
-    const active = this.#active;
-    return active === undefined ? undefined : this.#idle();
+    return this.#active === undefined ? undefined : this.#idle();
   }
 
   /** Waits until no transaction is open on the connection. */
