@@ -269,8 +269,16 @@ export class ActiveRecord<T extends Row = Row> {
       this.#reset(stored);
       return this;
     }
-    const changes = this.#collect(false);
-    if (changes === undefined) return this;
+    const collected = this.#collect(false);
+    if (collected === undefined) return this;
+    const version = this.#model.metadata.versionField;
+    const stored = this.#stored;
+    // The version this record was read at: the write happens only if the row is still there.
+    // (Not known: not selected, or null in a row older than the version column.)
+    const changes = version === undefined || Object.hasOwn(collected, version) ||
+        stored[version] === undefined || stored[version] === null
+      ? collected
+      : { ...collected, [version]: stored[version] };
     const { affected, values } = await this.#model.updateByIdValidated(
       this.key,
       changes,
