@@ -241,6 +241,7 @@ export {
   type NavigationName,
   type NavigationsOf,
   type NeverNull,
+  type NumericFieldName,
   type PathInputs,
   type Present,
   type RecordType,

@@ -23,7 +23,7 @@ import { canonicalLiteral, type ConditionScope, fieldLiteral, unknownField } fro
 import { type BulkWriteOptions, type FindResult, negate, Query } from "./query.ts";
 import { type RecordClass, recordClassFor, type RecordOf } from "./record.ts";
 import type { EntityMetadata } from "./schema.ts";
-import type { DefaultShape, EntityShape } from "./types.ts";
+import type { DefaultShape, EntityShape, NumericFieldName } from "./types.ts";
 import { keyFromValue, validateRecord } from "./validate.ts";
 
 /** Options of `upsert()`. */
@@ -325,8 +325,8 @@ export class EntityModel<T extends Row = Row, S extends EntityShape = DefaultSha
    * ```
    */
   incrementById(
-    key: unknown,
-    field: string,
+    key: S["key"],
+    field: NumericFieldName<S>,
     by: number = 1,
     options?: ExecutionOptions,
   ): Promise<number> {
@@ -335,8 +335,8 @@ export class EntityModel<T extends Row = Row, S extends EntityShape = DefaultSha
 
   /** Subtracts `by` (default 1) from a numeric field of the record with this key, atomically. */
   decrementById(
-    key: unknown,
-    field: string,
+    key: S["key"],
+    field: NumericFieldName<S>,
     by: number = 1,
     options?: ExecutionOptions,
   ): Promise<number> {

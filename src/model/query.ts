@@ -35,6 +35,7 @@ import type {
   FieldInput,
   FieldName,
   NavigationName,
+  NumericFieldName,
   Simplify,
 } from "./types.ts";
 
@@ -338,13 +339,21 @@ export class Query<T extends Row = Row, S extends EntityShape = DefaultShape<T>>
    * await Product.where("CategoryID", 1).increment("UnitsInStock", 5);
    * ```
    */
-  async increment(field: string, by: number = 1, options?: BulkWriteOptions): Promise<number> {
+  async increment(
+    field: NumericFieldName<S>,
+    by: number = 1,
+    options?: BulkWriteOptions,
+  ): Promise<number> {
     this.#assertWritable("increment");
     return await this.target.runIncrement(this.ast.filter, field, by, options);
   }
 
   /** Subtracts `by` (default 1) from a numeric field, like {@linkcode increment}. */
-  async decrement(field: string, by: number = 1, options?: BulkWriteOptions): Promise<number> {
+  async decrement(
+    field: NumericFieldName<S>,
+    by: number = 1,
+    options?: BulkWriteOptions,
+  ): Promise<number> {
     this.#assertWritable("decrement");
     return await this.target.runIncrement(this.ast.filter, field, negate(by), options);
   }

@@ -360,3 +360,13 @@ export type FieldInput<S extends EntityShape, K> = K extends keyof S["where"] ? 
 
 /** Navigation property names of a shape. */
 export type NavigationName<S extends EntityShape> = keyof S["navigations"] & string;
+
+/** Names of the fields whose values are numbers (what `increment`/`decrement` take). */
+export type NumericFieldName<S extends EntityShape> = IsAny<S> extends true ? string
+  :
+    & {
+      [K in keyof S["record"]]: unknown extends S["record"][K] ? K
+        : [NonNullable<S["record"][K]>] extends [number] ? K
+        : never;
+    }[keyof S["record"]]
+    & string;

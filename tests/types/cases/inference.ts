@@ -125,6 +125,17 @@ await Product.upsert({ ProductID: 1, UnitPrice: 2 });
 // @ts-expect-error: typo in upsert
 await Product.upsert({ ProductID: 1, UnitPric: 2 });
 
+// increment/decrement take numeric fields.
+await Product.where("ProductID", 1).increment("Rating", 0.5);
+await Product.incrementById(1, "Rating");
+await Product.decrementById(1, "ProductID");
+// @ts-expect-error: a text field cannot be incremented
+await Product.where("ProductID", 1).increment("ProductName");
+// @ts-expect-error: typo in the field of incrementById
+await Product.incrementById(1, "Ratin");
+// @ts-expect-error: the key is an integer
+await Product.decrementById("one", "Rating");
+
 // findById takes the key's type.
 await Product.findById(1);
 await Product.findById({ ProductID: 1 });
