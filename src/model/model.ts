@@ -163,7 +163,18 @@ export class EntityModel<T extends Row = Row, S extends EntityShape = DefaultSha
     const started = performance.now();
     const operations = await this.#operations(options);
     const result = await operations.read(this.#request(query), options);
-    const data = result.rows.map((row) => this.wrap(row));
+    const rows = result.rows;
+    const data = new Array<RecordOf<T>>(rows.length);
+    if (query.expand === undefined) {
+      // Nothing expanded: the rows hold no navigation values to wrap first.
+      const Record = this.#Record;
+      const model = this as unknown as EntityModel;
+      for (let i = 0; i < rows.length; i++) {
+        data[i] = new Record(model, rows[i]!, true) as RecordOf<T>;
+      }
+    } else {
+      for (let i = 0; i < rows.length; i++) data[i] = this.wrap(rows[i]!);
+    }
     const executionTime = performance.now() - started;
     const warnings = query.select === undefined || query.apply !== undefined
       ? []

@@ -31,6 +31,7 @@ const RESERVED = new Set([
   "key",
   "constructor",
   "__proto__",
+  "then",
 ]);
 
 /** Field types whose values are objects a user can change in place. */
@@ -383,6 +384,8 @@ export class ActiveRecord<T extends Row = Row> {
 }
 
 Object.setPrototypeOf(ActiveRecord.prototype, GUARD);
+// Resolving a promise with a record looks up `then`: answer before the guard is reached.
+Object.defineProperty(ActiveRecord.prototype, "then", { value: undefined, writable: false });
 
 function navigationAssigned(entity: EntityMetadata, name: string): ODataActiveRecordError {
   const relation = entity.relations.get(name);

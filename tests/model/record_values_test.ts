@@ -270,3 +270,25 @@ Deno.test("fields and relations named like record members stay reachable", async
     await manager.close();
   }
 });
+
+Deno.test("a record resolves a promise as a value, also with a field named then", async () => {
+  const manager = new EntityNamespaceManager();
+  try {
+    const ns = manager.createNamespace("then", {
+      provider: { type: "sqlite", filePath: ":memory:" },
+      entities: {
+        Steps: {
+          fields: { id: { type: "integer", primaryKey: true }, then: { type: "string" } },
+        },
+      },
+    });
+    await ns.sync();
+    const Steps = ns.getEntity("Steps");
+    await Steps.create({ then: "next" });
+    const step = await Promise.resolve(Steps.findByIdOrFail(1));
+    assert.equal(step.get("then"), "next");
+    assert.deepEqual(step.toJSON(), { id: 1, then: "next" });
+  } finally {
+    await manager.close();
+  }
+});
