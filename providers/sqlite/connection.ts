@@ -224,6 +224,16 @@ export function mapSqliteError(
       context: { provider: "sqlite", ...context },
     });
   }
+  const missing = /no such (table|column): (\S+)/i.exec(message);
+  if (missing !== null) {
+    // The tables of registered entities exist once sync() ran; a missing one means it did not.
+    return new ODataActiveRecordError(
+      "SCHEMA_NOT_SYNCED",
+      `The database has no ${missing[1]!.toLowerCase()} ${missing[2]}: run namespace.sync() ` +
+        "after registering the entities",
+      { cause: error, context: { provider: "sqlite", ...context } },
+    );
+  }
   if (typeof errcode === "number") {
     const constraint = CONSTRAINT_CODES[errcode];
     if (constraint !== undefined) {

@@ -142,6 +142,11 @@ export const ERROR_CATALOGUE = {
     status: 503,
     suggestion: "The namespace or provider was closed; create a new one.",
   },
+  SCHEMA_NOT_SYNCED: {
+    status: 500,
+    suggestion:
+      "Run await namespace.sync() after registering the entities: it creates missing tables and columns.",
+  },
 } as const satisfies Record<string, ErrorCatalogueEntry>;
 
 /**

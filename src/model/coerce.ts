@@ -15,8 +15,9 @@
  * - `date`: `"YYYY-MM-DD"`; an ISO date-time only at midnight (date as written, whatever the
  *   offset), as another time means the wrong field type; `Date`s and epoch ms give their UTC date.
  * - `datetime`: ISO 8601 with `Z` or an offset. Without one it is refused: OData requires it and a
- *   guessed zone shifts the instant. Date-only ISO means midnight UTC. Sub-millisecond digits are
- *   truncated, as `Date` cannot hold them.
+ *   guessed zone shifts the instant. Date-only ISO means midnight UTC. Non-zero sub-millisecond
+ *   digits are refused (a `Date` cannot hold them, and cutting them silently moves the instant);
+ *   zeros beyond the milliseconds are fine.
  * - Other date formats only when declared; the field's `formats` replace the namespace's
  *   `dateFormats`. Day-first vs month-first is never guessed: an undeclared `01/02/2024` is
  *   refused, and with both slash formats declared a value readable as two different dates is
@@ -491,6 +492,14 @@ function isoDateTime(
     const [oh, om] = [Number(digits.slice(1, 3)), Number(digits.slice(3))];
     if (oh > 23 || om > 59) return bad(value, "has an impossible offset", suggestion);
     offsetMinutes = (offset[0] === "-" ? -1 : 1) * (oh * 60 + om);
+  }
+  if (/[1-9]/.test(fraction.slice(3))) {
+    return bad(
+      value,
+      `has digits below the millisecond (.${fraction}), which a datetime cannot keep`,
+      `Round it to milliseconds (".${fraction.slice(0, 3)}"), or keep the exact text in a ` +
+        "string field.",
+    );
   }
   const ms = Number(fraction.padEnd(3, "0").slice(0, 3)); // Date holds milliseconds only
   return done(utcMs(parts, ((hours * 60 + minutes - offsetMinutes) * 60 + seconds) * 1000 + ms));

@@ -357,9 +357,17 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
    * Runs in one transaction when the provider supports them.
    */
   async upsert(data: Partial<T>, options?: UpsertOptions): Promise<RecordOf<T>> {
-    const row = this.validate(data, "create");
+    const given = (data ?? {}) as Row;
+    if (typeof data !== "object" || data === null || Array.isArray(data)) {
+      throw new ODataActiveRecordError("INVALID_ARGUMENT", "upsert() needs an object of values", {
+        context: { entity: this.name },
+      });
+    }
     const conflict = options?.conflictFields ?? this.metadata.key;
-    const missing = conflict.filter((name) => row[name] === undefined || row[name] === null);
+    for (const name of conflict) {
+      if (!this.metadata.fields.has(name)) throw this.unknownField(name);
+    }
+    const missing = conflict.filter((name) => given[name] === undefined || given[name] === null);
     if (missing.length > 0) {
       throw new ODataActiveRecordError(
         "INVALID_ARGUMENT",
@@ -374,14 +382,15 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
         kind: "Binary",
         operator: "eq",
         left: { kind: "Path", root: "implicit", segments: [{ kind: "Property", name }] },
-        right: fieldLiteral(this.scope, this.metadata.fields.get(name)!, row[name]),
+        right: fieldLiteral(this.scope, this.metadata.fields.get(name)!, given[name]),
       })),
     );
-    // The update path writes only what the caller gave: defaults are for new rows.
-    const given = Object.keys(data as Row).filter((name) =>
-      (data as Row)[name] !== undefined && !conflict.includes(name) &&
-      !this.metadata.key.includes(name)
+    // An existing row gets only what the caller gave (validated as an update: required fields
+    // need not be repeated, defaults are for new rows); a new row is validated as a create.
+    const changed = Object.keys(given).filter((name) =>
+      given[name] !== undefined && !conflict.includes(name) && !this.metadata.key.includes(name)
     );
+    const changes = Object.fromEntries(changed.map((name) => [name, given[name]])) as Partial<T>;
     const work = async (operations: ProviderOperations): Promise<Row> => {
       const matches = await operations.count(this.#request({ filter }), options);
       if (matches > 1) {
@@ -395,13 +404,14 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
         );
       }
       if (matches === 0) {
+        const row = this.validate(given, "create");
         const [stored] = await operations.insert(this.metadata, [row], options);
         return stored!;
       }
-      if (given.length > 0) {
-        const changes = Object.fromEntries(given.map((name) => [name, row[name]]));
+      const values = this.validate(changes as Row, "update");
+      if (Object.keys(values).length > 0) {
         const target = { entity: this.metadata, schema: this.context.schema, filter };
-        await operations.update(target, changes, options);
+        await operations.update(target, values, options);
       }
       const result = await operations.read(this.#request({ filter, top: 1 }), options);
       return result.rows[0]!;

@@ -163,6 +163,13 @@ const scenarios: Record<ErrorCode, () => unknown> = {
     await ns.close();
     await ns.connect();
   },
+  SCHEMA_NOT_SYNCED: async () => {
+    const ns = manager.createNamespace("unsynced", {
+      provider: { type: "sqlite", filePath: join(dir, "unsynced.db") },
+    });
+    ns.registerEntity("Items", { fields: { id: { type: "integer", primaryKey: true } } });
+    await ns.getEntity("Items").find(); // sync() forgotten
+  },
 };
 
 let shared: Promise<EntityNamespace> | undefined;

@@ -356,6 +356,28 @@ function arithmetic(op: Arithmetic): BinaryHandler {
   };
 }
 
+/** Lists longer than this are bound as one JSON array parameter (see `jsonList`). */
+const JSON_LIST_FROM = 64;
+
+/**
+ * The constants of an `in` list as one JSON array text, or `undefined` when one has no JSON
+ * form that reads back as the same SQLite value (bytes, infinities). `json_each` gives JSON
+ * integers as INTEGER, other numbers as REAL and strings as TEXT: the values bound one by one.
+ */
+function jsonList(items: readonly Typed[]): string | undefined {
+  const parts: string[] = [];
+  for (const item of items) {
+    const value = item.constant;
+    if (typeof value === "bigint") parts.push(String(value));
+    else if (typeof value === "string") parts.push(JSON.stringify(value));
+    else if (typeof value === "number" && Number.isFinite(value)) {
+      // A whole float must stay REAL: "2" would read back as the INTEGER 2.
+      parts.push(Number.isInteger(value) ? value.toFixed(1) : String(value));
+    } else return undefined;
+  }
+  return `[${parts.join(",")}]`;
+}
+
 function membership(
   node: BinaryExpression,
   ctx: ExprContext,
@@ -388,6 +410,13 @@ function membership(
     checkOperand("eq", item.type);
   }
   checkOperand("eq", left.type);
+  const json = items.length > JSON_LIST_FROM ? jsonList(items) : undefined;
+  if (json !== undefined) {
+    // One parameter however long the list: SQLite allows at most 32766 of them per statement.
+    valueDependent(); // the values are bound as one text, not literal by literal
+    const values = sql`(SELECT value FROM json_each(${param(json)}))`;
+    return twoValued(sql`(${left.sql} IN ${values})`, left.nullable, mode);
+  }
   const list = join(items.map((i) => i.sql), ", ");
   return twoValued(sql`(${left.sql} IN (${list}))`, left.nullable, mode);
 }
