@@ -193,6 +193,7 @@ export type {
   ColumnInfo,
   DriftWarning,
   ExecutionOptions,
+  InsertOptions,
   Provider,
   ProviderCapabilities,
   ProviderOperations,

@@ -104,6 +104,11 @@ export class SqliteConnection {
     return statement;
   }
 
+  /** The cached prepared statement of `sql` (for callers that run it many times). */
+  prepare(sql: string): StatementSync {
+    return this.#statement(sql);
+  }
+
   /** All rows, as objects keyed by result column name. */
   all(sql: string, params: readonly SqlParameter[]): Record<string, unknown>[] {
     return this.#statement(sql).all(...params) as Record<string, unknown>[];

@@ -43,6 +43,9 @@ export const DECIMAL_LIMIT_REASON =
 
 const DECIMAL = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
 
+/** Plain decimal text (no exponent, no spaces). */
+const SHORT = /^[+-]?\d+(?:\.\d+)?$/;
+
 /** A decimal as `digits × 10^exponent`, digits without leading or trailing zeros. */
 interface Significand {
   readonly negative: boolean;
@@ -162,6 +165,13 @@ export function fractionDigits(text: string): number | undefined {
  * ```
  */
 export function isExactDecimal(value: unknown): boolean | undefined {
+  if (
+    typeof value === "string" && value.length <= MAX_DECIMAL_DIGITS + 1 && SHORT.test(value) &&
+    value.length - (value.includes(".") ? 1 : 0) - (/^[+-]/.test(value) ? 1 : 0) <=
+      MAX_DECIMAL_DIGITS
+  ) {
+    return true; // the common case, decided without parsing: at most 15 digits in all
+  }
   let text: string;
   if (typeof value === "string") text = value;
   else if (typeof value === "bigint") text = String(value);

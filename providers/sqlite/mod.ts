@@ -9,6 +9,7 @@ import { ODataActiveRecordError, throwIfAborted } from "../../src/errors/errors.
 import type { EntityMetadata, FieldMetadata } from "../../src/model/schema.ts";
 import type {
   ExecutionOptions,
+  InsertOptions,
   Provider,
   ProviderCapabilities,
   ProviderOperations,
@@ -184,6 +185,14 @@ export class SqliteProvider implements Provider {
       plans: this.#plans,
       streams: this.#streamHost(inTransaction),
       beforeWrite: () => this.#shared.drain(),
+      exclusive: inTransaction ? (work) => work() : async (work) => {
+        const release = await this.#lock.acquire();
+        try {
+          return await work();
+        } finally {
+          release();
+        }
+      },
       generatesKey: (entity, field) => this.#generatesKey(entity, field),
     };
   }
@@ -299,7 +308,7 @@ export class SqliteProvider implements Provider {
   }
 
   /** See {@linkcode ProviderOperations.insert}. */
-  insert(entity: EntityMetadata, rows: readonly Row[], options?: ExecutionOptions): Promise<Row[]> {
+  insert(entity: EntityMetadata, rows: readonly Row[], options?: InsertOptions): Promise<Row[]> {
     return this.#operations.insert(entity, rows, options);
   }
 

@@ -14,6 +14,7 @@ import { throwIfAborted, ValidationError } from "../../src/errors/errors.ts";
 import type { EntityMetadata, FieldMetadata } from "../../src/model/schema.ts";
 import type {
   ExecutionOptions,
+  InsertOptions,
   ProviderOperations,
   ReadRequest,
   ReadResult,
@@ -21,17 +22,11 @@ import type {
   WriteTarget,
 } from "../../src/provider/provider.ts";
 import type { PlanCache } from "./compiler/plans.ts";
-import {
-  assertStorableDecimals,
-  compileDelete,
-  compileInsert,
-  compileUpdate,
-  storedRow,
-} from "./compiler/write.ts";
+import { assertStorableDecimals, compileDelete, compileUpdate } from "./compiler/write.ts";
+import { INSERT_CHUNK, insertRows } from "./insert.ts";
 import { mapSqliteError, type SqliteConnection } from "./connection.ts";
 import { executeCount, executeRead } from "./read.ts";
 import { type StreamHost, streamRead } from "./stream.ts";
-import { decodeValue } from "./values.ts";
 
 /**
  * What the operations need from the provider.
@@ -59,6 +54,11 @@ export interface OperationsContext {
   readonly streams: StreamHost;
   /** Called right before every write on the connection: drains streams reading through it. */
   readonly beforeWrite: () => void;
+  /**
+   * Runs `work` with the connection to itself (no other operation of the provider starts until
+   * it ends): for writes that yield to the event loop in the middle of their transaction.
+   */
+  readonly exclusive: <T>(work: () => Promise<T>) => Promise<T>;
   /** Whether SQLite generates the key column (a rowid alias); `undefined`: no such table. */
   readonly generatesKey: (entity: EntityMetadata, field: FieldMetadata) => boolean | undefined;
 }
@@ -115,11 +115,10 @@ export class SqliteOperations implements ProviderOperations {
   async insert(
     entity: EntityMetadata,
     rows: readonly Row[],
-    options?: ExecutionOptions,
+    options?: InsertOptions,
   ): Promise<Row[]> {
     throwIfAborted(options?.signal);
     await this.#ctx.guard();
-    assertStorableDecimals(entity, rows);
     const connection = this.#ctx.connection();
     const key = generatedKey(entity);
     if (
@@ -127,31 +126,44 @@ export class SqliteOperations implements ProviderOperations {
     ) {
       this.#assertGenerated(entity, key);
     }
-    const returning = key === undefined ? [] : [key];
-    const atomic = rows.length > 1 && !this.#ctx.inTransaction;
-    try {
-      this.#ctx.beforeWrite();
-      if (atomic) connection.exec("BEGIN IMMEDIATE");
-      const stored: Row[] = [];
-      for (const row of rows) {
-        const { sql, params } = compileInsert(entity, [row], returning);
-        if (key === undefined) {
-          connection.run(sql, params);
-          stored.push(storedRow(entity, row));
-        } else {
-          const result = connection.get(sql, params);
-          stored.push({
-            ...storedRow(entity, row),
-            [key.name]: decodeValue(key, result?.[key.name]),
-          });
-        }
+    if (rows.length === 0) return [];
+    const long = rows.length > INSERT_CHUNK;
+    const write = () =>
+      insertRows(connection, entity, rows, {
+        returning: options?.returning !== false,
+        key,
+        yielding: long,
+        signal: options?.signal,
+      });
+    const inTransaction = this.#ctx.inTransaction;
+    if (rows.length === 1) {
+      try {
+        this.#ctx.beforeWrite();
+        return await write();
+      } catch (error) {
+        throw mapSqliteError(error, { entity: entity.name });
       }
-      if (atomic) connection.exec("COMMIT");
-      return stored;
-    } catch (error) {
-      if (atomic) safeRollback(connection);
-      throw mapSqliteError(error, { entity: entity.name });
     }
+    // Several rows: all or none, in a transaction of their own or a savepoint of the caller's.
+    const atomic = async (): Promise<Row[]> => {
+      try {
+        this.#ctx.beforeWrite();
+        connection.exec(inTransaction ? "SAVEPOINT oar_insert" : "BEGIN IMMEDIATE");
+      } catch (error) {
+        throw mapSqliteError(error, { entity: entity.name });
+      }
+      try {
+        const stored = await write();
+        connection.exec(inTransaction ? "RELEASE oar_insert" : "COMMIT");
+        return stored;
+      } catch (error) {
+        if (inTransaction) rollbackSavepoint(connection, "oar_insert");
+        else safeRollback(connection);
+        throw mapSqliteError(error, { entity: entity.name });
+      }
+    };
+    // A chunked insert yields to the event loop: nothing else may use the connection meanwhile.
+    return long && !inTransaction ? await this.#ctx.exclusive(atomic) : await atomic();
   }
 
   /** Refuses an insert without the key when SQLite would not generate it (it would store NULL). */
@@ -207,6 +219,16 @@ function generatedKey(entity: EntityMetadata): FieldMetadata | undefined {
   if (entity.key.length !== 1) return undefined;
   const field = entity.fields.get(entity.key[0]!)!;
   return field.autoIncrement ? field : undefined;
+}
+
+/** Undoes and ends a savepoint, ignoring the error of one that is gone already. */
+function rollbackSavepoint(connection: SqliteConnection, name: string): void {
+  try {
+    connection.exec(`ROLLBACK TO ${name}`);
+    connection.exec(`RELEASE ${name}`);
+  } catch {
+    // Nothing to undo.
+  }
 }
 
 /**

@@ -147,7 +147,10 @@ function toInteger(field: ValueField, value: unknown): bigint {
 
 const DECIMAL_TEXT = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 
+const PLAIN_DECIMAL_TEXT = /^-?\d+(?:\.\d+)?$/;
+
 function toDecimalNumber(field: ValueField, value: unknown): number {
+  if (typeof value === "string" && PLAIN_DECIMAL_TEXT.test(value)) return Number(value);
   if (typeof value === "number" && Number.isFinite(value)) return value;
   if (typeof value === "bigint") return Number(value);
   if (typeof value === "string" && DECIMAL_TEXT.test(value.trim())) return Number(value);
@@ -308,6 +311,21 @@ const ENCODERS: Readonly<Record<FieldType, Encoder>> = {
 export function encodeValue(field: ValueField, canonical: unknown): SqlValue {
   if (canonical === null || canonical === undefined) return null;
   return ENCODERS[field.type](field, canonical);
+}
+
+/**
+ * {@linkcode encodeValue} for one field, its encoder looked up once (bulk writes).
+ *
+ * @example
+ * ```ts
+ * import { fieldEncoder } from "./values.ts";
+ * fieldEncoder({ type: "boolean" })(false); // 0n
+ * ```
+ */
+export function fieldEncoder(field: ValueField): (canonical: unknown) => SqlValue {
+  const encode = ENCODERS[field.type];
+  return (canonical) =>
+    canonical === null || canonical === undefined ? null : encode(field, canonical);
 }
 
 // --- decoding rows --------------------------------------------------------------------------

@@ -303,9 +303,10 @@ export function buildCondition(
   value: unknown,
 ): Expression {
   // OData operators are case-insensitive in where() (EQ, Eq, eq); symbols map to their names.
-  const op = (typeof operator === "string"
-    ? SYMBOLS[operator] ?? operator.toLowerCase()
-    : operator) as string;
+  const op =
+    (typeof operator === "string"
+      ? SYMBOLS[operator] ?? operator.toLowerCase()
+      : operator) as string;
   if (!OPERATORS.has(op)) {
     throw new ODataActiveRecordError("INVALID_OPERATOR", `Unknown operator ${describe(operator)}`, {
       suggestion: `Use one of: ${[...OPERATORS].join(", ")}`,

@@ -14,6 +14,7 @@ import {
 } from "../errors/errors.ts";
 import type {
   ExecutionOptions,
+  InsertOptions,
   ProviderOperations,
   ReadRequest,
   Row,
@@ -257,30 +258,46 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
     return this.wrap(await this.insertOne(data as Row, options));
   }
 
-  /** Creates many records in one transaction: all are written, or none. */
+  /**
+   * Creates many records in one transaction: all are written, or none. Long lists are validated,
+   * written and wrapped in chunks that give the event loop a turn at least every few
+   * milliseconds. With `{ returning: false }` it resolves to the number of rows written instead
+   * of the records (faster: nothing is read back or wrapped).
+   */
+  createMany(
+    rows: readonly Partial<T>[],
+    options: InsertOptions & { readonly returning: false },
+  ): Promise<number>;
+  createMany(rows: readonly Partial<T>[], options?: InsertOptions): Promise<RecordOf<T>[]>;
   async createMany(
     rows: readonly Partial<T>[],
-    options?: ExecutionOptions,
-  ): Promise<RecordOf<T>[]> {
+    options?: InsertOptions,
+  ): Promise<RecordOf<T>[] | number> {
     if (!Array.isArray(rows)) {
       throw new ODataActiveRecordError("INVALID_ARGUMENT", "createMany() needs an array of rows", {
         context: { entity: this.name },
       });
     }
-    const valid = this.#validateAll(rows);
-    if (valid.length === 0) return [];
+    const returning = options?.returning !== false;
+    const valid = await this.#validateAll(rows, options?.signal);
+    if (valid.length === 0) return returning ? [] : 0;
     const operations = await this.#operations(options);
     const stored = await operations.insert(this.metadata, valid, options);
-    return stored.map((row) => this.wrap(row));
+    if (!returning) return valid.length;
+    const records = new Array<RecordOf<T>>(stored.length);
+    await inSlices(stored.length, options?.signal, (i) => {
+      records[i] = this.wrap(stored[i]!);
+    });
+    return records;
   }
 
   /** Validates every row and reports the issues of all failing rows in one `ValidationError`. */
-  #validateAll(rows: readonly Partial<T>[]): Row[] {
-    const valid: Row[] = [];
+  async #validateAll(rows: readonly Partial<T>[], signal?: AbortSignal): Promise<Row[]> {
+    const valid = new Array<Row>(rows.length);
     const issues: FieldIssue[] = [];
-    rows.forEach((row, index) => {
+    await inSlices(rows.length, signal, (index) => {
       try {
-        valid.push(this.validate(row, "create"));
+        valid[index] = this.validate(rows[index], "create");
       } catch (error) {
         if (!(error instanceof ValidationError)) throw error;
         for (const issue of error.issues) {
@@ -442,4 +459,36 @@ function unsafe(entity: string, action: string): ODataActiveRecordError {
       context: { entity, action },
     },
   );
+}
+
+/** Items between two looks at the clock in {@linkcode inSlices}. */
+const SLICE = 256;
+/** The longest {@linkcode inSlices} keeps the event loop without a turn for others (ms). */
+const SLICE_MS = 20;
+
+/** A macrotask turn (timers and I/O run); `setImmediate` where the runtime has it. */
+function nextTurn(): Promise<void> {
+  const immediate = (globalThis as { setImmediate?: (fn: () => void) => unknown }).setImmediate;
+  return new Promise((resolve) => immediate ? immediate(resolve) : setTimeout(resolve, 0));
+}
+
+/**
+ * Calls `each(0 .. count-1)`, giving the event loop a turn whenever {@linkcode SLICE_MS} have
+ * passed (checked every {@linkcode SLICE} items), and checking the signal then.
+ */
+async function inSlices(
+  count: number,
+  signal: AbortSignal | undefined,
+  each: (index: number) => void,
+): Promise<void> {
+  let turn = performance.now();
+  for (let start = 0; start < count; start += SLICE) {
+    if (start > 0 && performance.now() - turn >= SLICE_MS) {
+      await nextTurn();
+      throwIfAborted(signal);
+      turn = performance.now();
+    }
+    const end = Math.min(start + SLICE, count);
+    for (let i = start; i < end; i++) each(i);
+  }
 }

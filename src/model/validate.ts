@@ -273,7 +273,9 @@ export function validateRecord(
     hooked.push(field);
   }
   // Hooks run once all fields are coerced, so they can look at the other fields of the row.
-  const view = Object.freeze({ ...row });
+  const view = hooked.some((field) => field.definition.validate !== undefined)
+    ? Object.freeze({ ...row })
+    : row;
   for (const field of hooked) {
     const refused = hookIssue(field, row[field.name], view);
     if (refused !== undefined) issues.push(refused);

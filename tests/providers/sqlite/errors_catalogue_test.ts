@@ -136,7 +136,9 @@ Deno.test("datetimes with digits below the millisecond are refused, not silently
 
 Deno.test("where({ x: undefined }) says the value is undefined (INVALID_ARGUMENT)", async () => {
   await using f = await open();
-  for (const make of [() => f.People.where({ age: undefined }), () => f.People.where("age", undefined)]) {
+  for (
+    const make of [() => f.People.where({ age: undefined }), () => f.People.where("age", undefined)]
+  ) {
     assert.throws(make, (error) => {
       assert.ok(error instanceof ODataActiveRecordError);
       assert.equal(error.code, "INVALID_ARGUMENT");
@@ -162,7 +164,10 @@ Deno.test("upsert on an existing row updates only the given fields; inserts need
   assert.equal(await f.People.findById(1000), undefined);
   const inserted = await f.People.upsert({ id: 1000, name: "new", age: 2 });
   assert.equal(inserted.get("name"), "new");
-  await assert.rejects(f.People.upsert({ id: 3, age: "old" as never }), isCode("VALIDATION_FAILED"));
+  await assert.rejects(
+    f.People.upsert({ id: 3, age: "old" as never }),
+    isCode("VALIDATION_FAILED"),
+  );
   assert.equal((await f.People.findByIdOrFail(3)).get("age"), 99);
 });
 
