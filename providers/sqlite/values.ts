@@ -30,6 +30,7 @@ import type { LiteralNode, LiteralType } from "../../src/odata/ast.ts";
 import type { FieldType } from "../../src/model/schema.ts";
 import { NotSupportedError, ODataActiveRecordError } from "../../src/errors/errors.ts";
 import { DECIMAL_LIMIT_REASON, decimalText as formatDecimal, isExactDecimal } from "./decimals.ts";
+import { exactDecimalText } from "./exact.ts";
 
 /**
  * A value SQLite accepts as a parameter and returns in rows (`node:sqlite` cannot bind booleans
@@ -363,7 +364,14 @@ const DECODERS: Readonly<Record<FieldType, Decoder>> = {
     return asNumber(field, stored);
   },
   number: asNumber,
-  decimal: (field, stored) => decimalText(asNumber(field, stored), field.definition?.scale),
+  decimal: (field, stored) => {
+    // Computed decimals beyond 15 digits arrive as exact TEXT (`exact.ts`): never via a float.
+    if (typeof stored === "string") {
+      const text = exactDecimalText(stored, field.definition?.scale);
+      if (text !== undefined) return text;
+    }
+    return decimalText(asNumber(field, stored), field.definition?.scale);
+  },
   boolean: (field, stored) => {
     if (stored === 1 || stored === 1n) return true;
     if (stored === 0 || stored === 0n) return false;

@@ -49,6 +49,12 @@ export interface Typed {
    * (when known). Nested arithmetic rounds to it; unlike `scale` it does not change decoding.
    */
   readonly exactScale?: number;
+  /**
+   * For decimals computed exactly (arithmetic, aggregates; see `exact.ts`): the SQL value is a
+   * REAL or, past 15 significant digits, canonical decimal TEXT, so comparisons and ordering
+   * must use the exact functions, not SQLite's operators.
+   */
+  readonly exactDecimal?: boolean;
   /** Set when compiled straight from a literal (for constant checks such as division by 0). */
   readonly constant?: unknown;
 }

@@ -193,9 +193,40 @@ export function compare(op: Comparison, left: Typed, right: Typed, mode: Mode): 
     });
   }
   const nullable = left.nullable || right.nullable;
+  if (isExactText(left) || isExactText(right)) return exactComparison(op, left, right, mode);
   if (op === "eq") return bool(sql`(${left.sql} ${raw(nullable ? "IS" : "=")} ${right.sql})`);
   if (op === "ne") return bool(sql`(${left.sql} ${raw(nullable ? "IS NOT" : "<>")} ${right.sql})`);
   return twoValued(sql`(${left.sql} ${raw(SQL_RELATION[op])} ${right.sql})`, nullable, mode);
+}
+
+/**
+ * Whether a value is a decimal computed exactly, which may be TEXT in SQL (see `exact.ts`).
+ *
+ * @example
+ * ```ts
+ * import { isExactText } from "./expression.ts";
+ * import { raw } from "./fragment.ts";
+ * isExactText({ sql: raw("x"), type: "decimal", nullable: true, exactDecimal: true }); // true
+ * ```
+ */
+export function isExactText(typed: Typed): boolean {
+  return typed.exactDecimal === true && typed.type === "decimal";
+}
+
+/** A comparison through `oar_dec_cmp`, exact whatever the SQL types of the operands. */
+function exactComparison(op: Comparison, left: Typed, right: Typed, mode: Mode): Typed {
+  const l = left.sql;
+  const r = right.sql;
+  const cmp = sql`oar_dec_cmp(${l}, ${r})`;
+  const nullable = left.nullable || right.nullable;
+  if (op === "eq" || op === "ne") {
+    // OData: null eq null is true, null eq a value is false (never null).
+    const equal = nullable
+      ? sql`COALESCE(${cmp} = 0, ${l} IS NULL AND ${r} IS NULL)`
+      : sql`(${cmp} = 0)`;
+    return bool(op === "eq" ? sql`(${equal})` : sql`(NOT ${equal})`);
+  }
+  return twoValued(sql`(${cmp} ${raw(SQL_RELATION[op])} 0)`, nullable, mode);
 }
 
 // --- binary operators -------------------------------------------------------------------------
@@ -288,30 +319,29 @@ function resultScale(
   return op === "mul" ? Math.min(l + r, MAX_DECIMAL_DIGITS) : Math.max(l, r);
 }
 
-/** Decimal arithmetic through the decimal functions of `udf.ts` (see the module doc). */
+/**
+ * Decimal arithmetic through the exact functions of `udf.ts` (`exact.ts`): sums, differences,
+ * products and remainders are exact; quotients are rounded to 15 significant digits or to
+ * `quotientScale` fraction digits when that keeps more.
+ */
 function decimalArithmetic(
   op: Arithmetic,
   l: Fragment,
   r: Fragment,
-  scale: number | undefined,
+  quotientScale: number,
 ): Fragment {
-  const digits = raw(scale === undefined ? "NULL" : String(scale));
-  const quotient = sql`oar_decimal(CAST(${l} AS REAL) / ${r}, NULL)`;
   switch (op) {
     case "add":
-      return sql`oar_decimal_add(${l}, ${r}, ${digits})`;
+      return sql`oar_dec_add(${l}, ${r})`;
     case "sub":
-      return sql`oar_decimal_add(${l}, (- ${r}), ${digits})`;
+      return sql`oar_dec_sub(${l}, ${r})`;
     case "mul":
-      return sql`oar_decimal((${l} * ${r}), ${digits})`;
+      return sql`oar_dec_mul(${l}, ${r})`;
     case "div":
     case "divby":
-      return quotient;
-    case "mod": {
-      // trunc(0.3 / 0.1) must be 3, not 2, and 0.3 - 0.1 * 3 must be 0.
-      const multiple = sql`oar_decimal(${r} * CAST(${quotient} AS INTEGER), NULL)`;
-      return sql`oar_decimal_add(${l}, (- ${multiple}), ${digits})`;
-    }
+      return sql`oar_dec_div(${l}, ${r}, ${raw(String(quotientScale))})`;
+    case "mod":
+      return sql`oar_dec_mod(${l}, ${r})`;
   }
 }
 
@@ -352,7 +382,17 @@ function arithmetic(op: Arithmetic): BinaryHandler {
     const nullable = left.nullable || right.nullable || (dividing && right.constant === undefined);
     if (type !== "decimal") return { sql: sqlOf[op](), type, nullable };
     const scale = resultScale(op, node, left, right);
-    return { sql: decimalArithmetic(op, l, r, scale), type, nullable, exactScale: scale };
+    const operandScales = [operandScale(node.left, left), operandScale(node.right, right)];
+    const quotientScale = Math.max(0, ...operandScales.map((s) => s ?? 0));
+    return {
+      sql: decimalArithmetic(op, l, r, quotientScale),
+      type,
+      nullable,
+      // The exact result's scale, kept when decoded (0.10 add 0.2 is 0.30, as in SQL).
+      scale,
+      exactScale: scale,
+      exactDecimal: true,
+    };
   };
 }
 
@@ -394,7 +434,7 @@ function membership(
   const items = node.right.items.map((item) => compileValue(item, ctx, hintOf(left)));
   if (items.length === 0) return FALSE;
   const dayRange = (item: Typed) => left.type === "datetime" && item.type === "date";
-  const simple = left.type !== "null" &&
+  const simple = left.type !== "null" && !isExactText(left) &&
     items.every((item) => item.constant !== undefined && item.constant !== null && !dayRange(item));
   if (!simple) {
     // Nulls, day ranges or non-constant items: the definition, a chain of eq.
@@ -460,6 +500,9 @@ const UNARY: Readonly<Record<UnaryExpression["operator"], Handler<UnaryExpressio
     if (operand.type !== "null" && !isNumeric(operand.type)) {
       throw invalidOperator("-", operand.type, "a number");
     }
+    if (isExactText(operand)) {
+      return { ...operand, sql: sql`oar_dec_sub(0, ${operand.sql})`, constant: undefined };
+    }
     return { ...operand, sql: sql`(- ${operand.sql})`, constant: undefined };
   },
 };
@@ -496,6 +539,7 @@ function compileCase(node: CaseExpression, ctx: ExprContext, hint: FieldType | u
     sql: sql`(CASE ${join(parts, " ")} END)`,
     type,
     nullable: !exhaustive || branches.some((b) => b.then.nullable),
+    exactDecimal: branches.some((b) => b.then.exactDecimal === true) || undefined,
   };
 }
 
