@@ -38,7 +38,7 @@ import {
   type ValueType,
 } from "./context.ts";
 import { compileCondition, compileValue, isExactText } from "./expression.ts";
-import { type AliasGenerator, type Fragment, ident, raw, sql } from "./fragment.ts";
+import { type AliasGenerator, ident, raw, sql } from "./fragment.ts";
 import {
   addComputed,
   addOrder,
