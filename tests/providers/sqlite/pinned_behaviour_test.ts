@@ -114,9 +114,21 @@ Deno.test("string functions treat % _ * ? [ ] \\ as plain characters, in data an
       (await Notes.where("text", op, arg).orderBy("id").find()).data.map((r) => r.get("text"));
     const expected = (test: (text: string) => boolean) => texts.filter(test);
     for (const c of [...SPECIAL, "a[b]", "[ab", "a_c", "a%c", "a*c", "a?c", "[a-z]"]) {
-      assert.deepEqual(await matching("contains", c), expected((t) => t.includes(c)), `contains ${c}`);
-      assert.deepEqual(await matching("startswith", c), expected((t) => t.startsWith(c)), `startswith ${c}`);
-      assert.deepEqual(await matching("endswith", c), expected((t) => t.endsWith(c)), `endswith ${c}`);
+      assert.deepEqual(
+        await matching("contains", c),
+        expected((t) => t.includes(c)),
+        `contains ${c}`,
+      );
+      assert.deepEqual(
+        await matching("startswith", c),
+        expected((t) => t.startsWith(c)),
+        `startswith ${c}`,
+      );
+      assert.deepEqual(
+        await matching("endswith", c),
+        expected((t) => t.endsWith(c)),
+        `endswith ${c}`,
+      );
     }
     // The same through $filter text, and indexof.
     for (const c of SPECIAL) {
