@@ -268,6 +268,7 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
     rows: readonly Partial<T>[],
     options: InsertOptions & { readonly returning: false },
   ): Promise<number>;
+  /** Creates many records in one transaction and returns them (see the overload above). */
   createMany(rows: readonly Partial<T>[], options?: InsertOptions): Promise<RecordOf<T>[]>;
   async createMany(
     rows: readonly Partial<T>[],
