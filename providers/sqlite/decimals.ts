@@ -6,9 +6,9 @@
  *
  * - writes refuse a decimal that needs more digits (or lies outside the float range) instead of
  *   storing a nearby value ({@linkcode decimalIssue});
- * - decimal arithmetic and sums round their float results back to at most 15 significant digits
- *   and to the scale the exact result has ({@linkcode roundDecimalResult},
- *   {@linkcode addDecimals}), so `0.1 + 0.2` is `0.3` as it is for decimals;
+ * - decimal arithmetic, sums and comparisons of computed decimals are exact, on bigints
+ *   (`exact.ts`), never float operations ({@linkcode roundDecimalResult} and
+ *   {@linkcode addDecimals} remain for callers that hold floats);
  * - decoding formats the shortest text of the float, padded or rounded to the declared scale
  *   ({@linkcode decimalText}), never the float's binary expansion.
  *

@@ -21,7 +21,8 @@
  * millisecond is refused (NOT_SUPPORTED) rather than rounded into a wrong comparison. Decimals
  * are doubles, exact up to 15 significant digits (`decimals.ts`): the provider refuses to write
  * a longer one, and a decimal literal met by a decimal value is refused (NOT_SUPPORTED) rather
- * than compared as a nearby float.
+ * than compared as a nearby float. Computed decimals (sums, arithmetic) are exact and may come
+ * back as decimal TEXT beyond 15 digits (`exact.ts`); decoding keeps every digit.
  *
  * @module
  */

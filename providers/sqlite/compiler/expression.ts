@@ -14,11 +14,13 @@
  *
  * Division by zero at run time yields null (SQLite); a literal zero divisor is refused.
  *
- * Decimal arithmetic has decimal results although SQLite computes with floats: each decimal
- * result passes `oar_decimal_add` or `oar_decimal` (`udf.ts`, `decimals.ts`), which round it to
- * at most 15 significant digits and to the scale of the exact result — the larger scale of the
- * operands for `add`, `sub` and `mod`, their sum for `mul` (a field's declared `scale`, a
- * literal's fraction digits, 0 for integers). So `Price add 0.2 eq 0.3` holds for a price of 0.1.
+ * Decimal arithmetic is exact although SQLite computes with floats: it runs in the `oar_dec_*`
+ * functions (`udf.ts`, `exact.ts`) on bigints, and its results are flagged `exactDecimal` — a
+ * REAL up to 15 significant digits, decimal TEXT beyond — so comparisons with them go through
+ * `oar_dec_cmp` and ordering through `oar_dec_key`. A result keeps the scale of the exact result
+ * when known — the larger scale of the operands for `add`, `sub` and `mod`, their sum for `mul`
+ * (a field's declared `scale`, a literal's fraction digits, 0 for integers). So
+ * `Price add 0.2 eq 0.3` holds for a price of 0.1, and `9999999999999.99 mul 3` keeps every digit.
  *
  * @module
  */

@@ -1,11 +1,11 @@
 /**
  * Scalar functions the compiled SQL relies on and SQLite lacks: Unicode case folding (SQLite's
  * `lower`/`upper` fold ASCII only, which would make `tolower(Name) eq 'ärger'` miss 'Ärger'),
- * and `oar_decimal(x, scale)` / `oar_decimal_add(l, r, scale)`, which turn the float result of
- * decimal arithmetic or a decimal aggregate back into the decimal it stands for (see
- * `decimals.ts`; SQL's `ROUND` cannot cap at 15 significant digits, which is what removes the
- * noise of results such as `0.1 + 0.2` when no scale is declared). The driver registers them on
- * every connection with {@linkcode registerSqliteFunctions}.
+ * exact decimal arithmetic, comparison and order (`oar_dec_*`, on bigints: see `exact.ts`), and
+ * exact decimal aggregates ({@linkcode SQLITE_AGGREGATES}). `oar_decimal(x, scale)` and
+ * `oar_decimal_add(l, r, scale)` (floats rounded back to the decimal they stand for) stay
+ * registered for statements compiled by earlier versions. The driver registers them on every
+ * connection with {@linkcode registerSqliteFunctions}.
  *
  * @module
  */
