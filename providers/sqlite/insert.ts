@@ -85,6 +85,7 @@ export async function insertRows(
   const plans = new Map<string, InsertPlan>();
   const stored: Row[] = options.returning ? new Array(rows.length) : [];
   const { key, returning } = options;
+  const tracker: KeyTracker = { max: undefined };
   let yielded = performance.now();
   let start = 0;
   while (start < rows.length) {
@@ -119,9 +120,9 @@ export async function insertRows(
       while (last < limit && gives(entity, plan, rows[last]!)) last++;
       try {
         if (plan.batch !== undefined && last - i === INSERT_BATCH) {
-          runBatch(plan, rows, i, stored, options);
+          runBatch(plan, rows, i, stored, options, tracker);
         } else {
-          for (let r = i; r < last; r++) runOne(plan, rows, r, stored, options);
+          for (let r = i; r < last; r++) runOne(plan, rows, r, stored, options, tracker);
         }
       } catch (error) {
         throw mapSqliteError(error, { entity: entity.name, rows: [i, last - 1] });
@@ -164,12 +165,23 @@ function runOne(
   index: number,
   stored: Row[],
   options: InsertRowsOptions,
+  tracker: KeyTracker,
 ): void {
   const { fields, encoders } = plan;
   const row = rows[index]!;
   const params = new Array<SqlParameter>(fields.length);
   for (let f = 0; f < fields.length; f++) params[f] = encoders[f]!(row[fields[f]!.name]);
   const result = plan.one.run(...params);
+  if (options.key !== undefined) {
+    // The largest key: a generated one is the largest (max + 1); a given one may be larger.
+    const rowid = Number(result.lastInsertRowid);
+    const generated = row[options.key.name] === undefined || row[options.key.name] === null;
+    tracker.max = generated
+      ? rowid
+      : tracker.max === undefined
+      ? undefined
+      : Math.max(tracker.max, rowid);
+  }
   if (!options.returning) return;
   const out = storedValues(plan, row, params, 0);
   const key = options.key;
@@ -185,6 +197,7 @@ function runBatch(
   first: number,
   stored: Row[],
   options: InsertRowsOptions,
+  tracker: KeyTracker,
 ): void {
   const { fields, encoders } = plan;
   const width = fields.length;
@@ -195,6 +208,20 @@ function runBatch(
   }
   if (!options.returning || plan.batchKeys === undefined) {
     plan.batch!.run(...params);
+    tracker.max = undefined; // given keys, or keys nobody asked for: no longer known
+  } else if (tracker.max !== undefined) {
+    // SQLite gives each new row the largest key + 1: with the largest known, the batch's keys
+    // are the next INSERT_BATCH numbers, as its lastInsertRowid confirms (else: refuse).
+    const last = Number(plan.batch!.run(...params).lastInsertRowid);
+    const from = tracker.max + 1;
+    if (last !== tracker.max + INSERT_BATCH) throw outOfSequence();
+    tracker.max = last;
+    for (let r = 0; r < INSERT_BATCH; r++) {
+      const out = storedValues(plan, rows[first + r]!, params, r * width);
+      out[options.key!.name] = from + r;
+      stored[first + r] = out;
+    }
+    return;
   } else {
     const keys = (plan.batchKeys.all(...params) as { k: number | bigint }[]).map((row) =>
       Number(row.k)
@@ -204,12 +231,9 @@ function runBatch(
     // once the largest is taken) cannot be matched to the rows: refuse instead of guessing.
     keys.sort((a, b) => a - b);
     if (keys.length !== INSERT_BATCH || keys[INSERT_BATCH - 1]! - keys[0]! !== INSERT_BATCH - 1) {
-      throw new ODataActiveRecordError(
-        "PROVIDER_ERROR",
-        "SQLite generated keys out of sequence; they cannot be matched to the inserted rows",
-        { suggestion: "Give the keys explicitly.", context: { provider: "sqlite" } },
-      );
+      throw outOfSequence();
     }
+    tracker.max = keys[INSERT_BATCH - 1];
     for (let r = 0; r < INSERT_BATCH; r++) {
       const out = storedValues(plan, rows[first + r]!, params, r * width);
       out[options.key!.name] = keys[r];
@@ -221,6 +245,20 @@ function runBatch(
   for (let r = 0; r < INSERT_BATCH; r++) {
     stored[first + r] = storedValues(plan, rows[first + r]!, params, r * width);
   }
+}
+
+/** Generated keys that cannot be matched to the rows (SQLite's random rowids past the max). */
+function outOfSequence(): ODataActiveRecordError {
+  return new ODataActiveRecordError(
+    "PROVIDER_ERROR",
+    "SQLite generated keys out of sequence; they cannot be matched to the inserted rows",
+    { suggestion: "Give the keys explicitly.", context: { provider: "sqlite" } },
+  );
+}
+
+/** The largest key of the table while an insert runs, when known (see `runBatch`). */
+interface KeyTracker {
+  max: number | undefined;
 }
 
 /** The given values of a row as they read back. */
