@@ -296,3 +296,23 @@ export function exactDecimalText(text: string, scale: number | undefined): strin
   const body = scale === 0 ? digits : `${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
   return negative ? `-${body}` : body;
 }
+
+/**
+ * The integer a decimal rounds to: `round` half away from zero, `floor` down, `ceiling` up.
+ *
+ * @example
+ * ```ts
+ * import { integerPart, toExact } from "./exact.ts";
+ * integerPart(toExact("-2.5")!, "round"); // { units: -3n, scale: 0 }
+ * ```
+ */
+export function integerPart(value: Exact, mode: "round" | "floor" | "ceiling"): Exact {
+  if (value.scale === 0) return value;
+  if (mode === "round") return roundExact(value, 0);
+  const divisor = pow10(value.scale);
+  let units = value.units / divisor; // toward zero
+  const exact = units * divisor === value.units;
+  if (!exact && mode === "floor" && value.units < 0n) units -= 1n;
+  if (!exact && mode === "ceiling" && value.units > 0n) units += 1n;
+  return { units, scale: 0 };
+}

@@ -32,12 +32,13 @@ import {
   type ExprContext,
   invalidArgument,
   invalidOperator,
+  isExactText,
   isNumeric,
   notSupported,
   type Typed,
   type ValueType,
 } from "./context.ts";
-import { compileCondition, compileValue, isExactText } from "./expression.ts";
+import { compileCondition, compileValue } from "./expression.ts";
 import { type AliasGenerator, ident, raw, sql } from "./fragment.ts";
 import {
   addComputed,

@@ -323,3 +323,17 @@ export function isNumeric(type: ValueType): boolean {
 export function hintOf(typed: Typed): FieldType | undefined {
   return typed.type === "null" ? undefined : typed.type;
 }
+
+/**
+ * Whether a value is a decimal computed exactly, which may be TEXT in SQL (see `exact.ts`).
+ *
+ * @example
+ * ```ts
+ * import { isExactText } from "./context.ts";
+ * import { raw } from "./fragment.ts";
+ * isExactText({ sql: raw("x"), type: "decimal", nullable: true, exactDecimal: true }); // true
+ * ```
+ */
+export function isExactText(typed: Typed): boolean {
+  return typed.exactDecimal === true && typed.type === "decimal";
+}

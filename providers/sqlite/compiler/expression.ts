@@ -44,6 +44,7 @@ import {
   hintOf,
   invalidArgument,
   invalidOperator,
+  isExactText,
   isNumeric,
   type Mode,
   notSupported,
@@ -199,20 +200,6 @@ export function compare(op: Comparison, left: Typed, right: Typed, mode: Mode): 
   if (op === "eq") return bool(sql`(${left.sql} ${raw(nullable ? "IS" : "=")} ${right.sql})`);
   if (op === "ne") return bool(sql`(${left.sql} ${raw(nullable ? "IS NOT" : "<>")} ${right.sql})`);
   return twoValued(sql`(${left.sql} ${raw(SQL_RELATION[op])} ${right.sql})`, nullable, mode);
-}
-
-/**
- * Whether a value is a decimal computed exactly, which may be TEXT in SQL (see `exact.ts`).
- *
- * @example
- * ```ts
- * import { isExactText } from "./expression.ts";
- * import { raw } from "./fragment.ts";
- * isExactText({ sql: raw("x"), type: "decimal", nullable: true, exactDecimal: true }); // true
- * ```
- */
-export function isExactText(typed: Typed): boolean {
-  return typed.exactDecimal === true && typed.type === "decimal";
 }
 
 /** A comparison through `oar_dec_cmp`, exact whatever the SQL types of the operands. */

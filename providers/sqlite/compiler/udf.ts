@@ -18,6 +18,7 @@ import {
   divideExact,
   type Exact,
   exactValue,
+  integerPart,
   modExact,
   multiplyExact,
   orderKey,
@@ -111,6 +112,14 @@ function exactQuotient(left: SqlValue, right: SqlValue, minScale: SqlValue): Sql
 function exactComparison(left: SqlValue, right: SqlValue): SqlValue {
   const pair = exactPair(left, right);
   return pair === undefined ? null : BigInt(compareExact(pair[0], pair[1]));
+}
+
+/** `oar_dec_round(x, mode)`: round, floor or ceiling of a decimal, exactly; null stays null. */
+function exactRounding(value: SqlValue, mode: SqlValue): SqlValue {
+  const exact = toExact(value);
+  if (exact === undefined) return null;
+  const how = mode === "floor" || mode === "ceiling" ? mode : "round";
+  return exactValue(integerPart(exact, how));
 }
 
 /** `oar_dec_key(x)`: the order key of a decimal (see `exact.ts`); null stays null. */
@@ -217,6 +226,7 @@ export const SQLITE_FUNCTIONS: Readonly<Record<string, (...args: SqlValue[]) => 
     oar_dec_div: exactQuotient,
     oar_dec_cmp: exactComparison,
     oar_dec_key: exactKey,
+    oar_dec_round: exactRounding,
   });
 
 /**

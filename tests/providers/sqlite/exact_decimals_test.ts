@@ -115,6 +115,23 @@ Deno.test("decimal arithmetic in $compute and $filter keeps every digit and the 
     (await f.rowsOf("$compute=amt mul 3 as x&$orderby=x&$select=id")).map((r) => r.id),
     [3, 2, 1],
   );
+  // round/floor/ceiling and cast of exact results stay exact (SQLite's would use floats).
+  assert.deepEqual(
+    await f.rowsOf(
+      "$compute=round(amt mul 3 add 0.5) as r,floor(amt mul 3 add 0.5) as fl," +
+        "ceiling(amt mul 3 add 0.5) as c,cast(amt mul 3,Edm.Decimal) as d&$select=r,fl,c,d&$orderby=id",
+    ),
+    [
+      { r: "30000000000000", fl: "30000000000000", c: "30000000000001", d: "29999999999999.97" },
+      { r: "16", fl: "15", c: "16", d: "15.30" },
+      {
+        r: "-29999999999999",
+        fl: "-30000000000000",
+        c: "-29999999999999",
+        d: "-29999999999999.97",
+      },
+    ],
+  );
   // A literal beyond 15 digits is still refused rather than compared as a float.
   await assert.rejects(
     f.Money.filter("amt eq 12345678901234567.1").count(),
