@@ -145,13 +145,13 @@ function gives(entity: EntityMetadata, plan: InsertPlan, row: Row): boolean {
     if ((row[fields[f]!.name] !== undefined) !== given[f]) return false;
   }
   let keys = 0;
-  for (const name in row) if (row[name] !== undefined) keys++;
+  for (const name in row) if (row[name] !== undefined && Object.hasOwn(row, name)) keys++;
   return keys === plan.fields.length;
 }
 
 /** Which fields a row gives (`"1"`/`"0"` per field); unknown fields are refused. */
 function signatureOf(entity: EntityMetadata, row: Row): string {
-  for (const name in row) {
+  for (const name of Object.keys(row)) {
     if (!entity.fields.has(name)) throw unknownField(entityScope(entity, "t"), name);
   }
   let signature = "";
