@@ -65,6 +65,8 @@ export interface InsertRowsOptions {
   readonly yielding: boolean;
   /** Checked between chunks. */
   readonly signal?: AbortSignal;
+  /** Called after each yield to the event loop (throws when the insert must not go on). */
+  readonly resumed?: () => void;
 }
 
 /**
@@ -94,6 +96,7 @@ export async function insertRows(
       if (options.yielding && performance.now() - yielded >= YIELD_INTERVAL_MS) {
         await macrotask();
         throwIfAborted(options.signal);
+        options.resumed?.();
         yielded = performance.now();
       }
     }

@@ -22,7 +22,12 @@ import type {
   WriteTarget,
 } from "../../src/provider/provider.ts";
 import type { PlanCache } from "./compiler/plans.ts";
-import { assertStorableDecimals, compileDelete, compileUpdate } from "./compiler/write.ts";
+import {
+  assertStorableDecimals,
+  compileDelete,
+  compileIncrement,
+  compileUpdate,
+} from "./compiler/write.ts";
 import { INSERT_CHUNK, insertRows } from "./insert.ts";
 import { mapSqliteError, type SqliteConnection } from "./connection.ts";
 import { executeCount, executeRead } from "./read.ts";
@@ -46,6 +51,16 @@ export interface OperationsContext {
    * (another transaction), so reads outside transactions do not await.
    */
   readonly guard: () => Promise<void> | undefined;
+  /**
+   * Takes the database file's write lock for one write (a release function at once when it is
+   * free or already held by the enclosing transaction; else a promise of one).
+   */
+  readonly writeLock: () => (() => void) | Promise<() => void>;
+  /** A transaction: the provider's own, or a savepoint inside a transaction. */
+  readonly transaction: <T>(
+    work: (tx: ProviderOperations) => Promise<T>,
+    options?: ExecutionOptions,
+  ) => Promise<T>;
   /** True inside a transaction (its writes are atomic already). */
   readonly inTransaction: boolean;
   /** Compiled statements by request shape. */
@@ -54,11 +69,6 @@ export interface OperationsContext {
   readonly streams: StreamHost;
   /** Called right before every write on the connection: drains streams reading through it. */
   readonly beforeWrite: () => void;
-  /**
-   * Runs `work` with the connection to itself (no other operation of the provider starts until
-   * it ends): for writes that yield to the event loop in the middle of their transaction.
-   */
-  readonly exclusive: <T>(work: () => Promise<T>) => Promise<T>;
   /** Whether SQLite generates the key column (a rowid alias); `undefined`: no such table. */
   readonly generatesKey: (entity: EntityMetadata, field: FieldMetadata) => boolean | undefined;
 }
@@ -118,7 +128,26 @@ export class SqliteOperations implements ProviderOperations {
     options?: InsertOptions,
   ): Promise<Row[]> {
     throwIfAborted(options?.signal);
+    if (rows.length > INSERT_CHUNK && !this.#ctx.inTransaction) {
+      // A chunked insert yields to the event loop in the middle of its transaction: as a
+      // transaction of the provider, others wait for it (and cannot see its rows) meanwhile.
+      return await this.#ctx.transaction((tx) => tx.insert(entity, rows, options), options);
+    }
     await this.#ctx.guard();
+    const lock = this.#ctx.writeLock();
+    const release = typeof lock === "function" ? lock : await lock;
+    try {
+      return await this.#insert(entity, rows, options);
+    } finally {
+      release();
+    }
+  }
+
+  async #insert(
+    entity: EntityMetadata,
+    rows: readonly Row[],
+    options: InsertOptions | undefined,
+  ): Promise<Row[]> {
     const connection = this.#ctx.connection();
     const key = generatedKey(entity);
     if (
@@ -127,13 +156,14 @@ export class SqliteOperations implements ProviderOperations {
       this.#assertGenerated(entity, key);
     }
     if (rows.length === 0) return [];
-    const long = rows.length > INSERT_CHUNK;
     const write = () =>
       insertRows(connection, entity, rows, {
         returning: options?.returning !== false,
         key,
-        yielding: long,
+        yielding: rows.length > INSERT_CHUNK,
         signal: options?.signal,
+        // After each turn of the event loop: the transaction must still be open.
+        resumed: () => void this.#ctx.connection(),
       });
     const inTransaction = this.#ctx.inTransaction;
     if (rows.length === 1) {
@@ -145,25 +175,21 @@ export class SqliteOperations implements ProviderOperations {
       }
     }
     // Several rows: all or none, in a transaction of their own or a savepoint of the caller's.
-    const atomic = async (): Promise<Row[]> => {
-      try {
-        this.#ctx.beforeWrite();
-        connection.exec(inTransaction ? "SAVEPOINT oar_insert" : "BEGIN IMMEDIATE");
-      } catch (error) {
-        throw mapSqliteError(error, { entity: entity.name });
-      }
-      try {
-        const stored = await write();
-        connection.exec(inTransaction ? "RELEASE oar_insert" : "COMMIT");
-        return stored;
-      } catch (error) {
-        if (inTransaction) rollbackSavepoint(connection, "oar_insert");
-        else safeRollback(connection);
-        throw mapSqliteError(error, { entity: entity.name });
-      }
-    };
-    // A chunked insert yields to the event loop: nothing else may use the connection meanwhile.
-    return long && !inTransaction ? await this.#ctx.exclusive(atomic) : await atomic();
+    try {
+      this.#ctx.beforeWrite();
+      connection.exec(inTransaction ? "SAVEPOINT oar_insert" : "BEGIN IMMEDIATE");
+    } catch (error) {
+      throw mapSqliteError(error, { entity: entity.name });
+    }
+    try {
+      const stored = await write();
+      connection.exec(inTransaction ? "RELEASE oar_insert" : "COMMIT");
+      return stored;
+    } catch (error) {
+      if (inTransaction) rollbackSavepoint(connection, "oar_insert");
+      else safeRollback(connection);
+      throw mapSqliteError(error, { entity: entity.name });
+    }
   }
 
   /** Refuses an insert without the key when SQLite would not generate it (it would store NULL). */
@@ -189,6 +215,7 @@ export class SqliteOperations implements ProviderOperations {
     throwIfAborted(options?.signal);
     await this.#ctx.guard();
     assertStorableDecimals(target.entity, [changes]);
+    const release = await this.#ctx.writeLock();
     try {
       const { sql, params } = compileUpdate(target, changes);
       const connection = this.#ctx.connection();
@@ -196,13 +223,47 @@ export class SqliteOperations implements ProviderOperations {
       return connection.run(sql, params).changes;
     } catch (error) {
       throw mapSqliteError(error, { entity: target.entity.name });
+    } finally {
+      release();
     }
+  }
+
+  /** See {@linkcode ProviderOperations.increment}. */
+  async increment(
+    target: WriteTarget,
+    increments: Readonly<Record<string, number>>,
+    changes: Row = {},
+    options?: ExecutionOptions,
+  ): Promise<number> {
+    throwIfAborted(options?.signal);
+    await this.#ctx.guard();
+    assertStorableDecimals(target.entity, [changes]);
+    const release = await this.#ctx.writeLock();
+    try {
+      const { sql, params } = compileIncrement(target, increments, changes);
+      const connection = this.#ctx.connection();
+      this.#ctx.beforeWrite();
+      return connection.run(sql, params).changes;
+    } catch (error) {
+      throw mapSqliteError(error, { entity: target.entity.name });
+    } finally {
+      release();
+    }
+  }
+
+  /** See {@linkcode ProviderOperations.transaction}: inside a transaction, a savepoint. */
+  transaction<T>(
+    work: (tx: ProviderOperations) => Promise<T>,
+    options?: ExecutionOptions,
+  ): Promise<T> {
+    return this.#ctx.transaction(work, options);
   }
 
   /** See {@linkcode ProviderOperations.delete}. */
   async delete(target: WriteTarget, options?: ExecutionOptions): Promise<number> {
     throwIfAborted(options?.signal);
     await this.#ctx.guard();
+    const release = await this.#ctx.writeLock();
     try {
       const { sql, params } = compileDelete(target);
       const connection = this.#ctx.connection();
@@ -210,6 +271,8 @@ export class SqliteOperations implements ProviderOperations {
       return connection.run(sql, params).changes;
     } catch (error) {
       throw mapSqliteError(error, { entity: target.entity.name });
+    } finally {
+      release();
     }
   }
 }
