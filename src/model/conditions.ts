@@ -249,12 +249,27 @@ function sameChain(parent: Expression, child: Expression): boolean {
  * logical operator (`a or b or c`) is one level, a list counts once (its items have their own
  * limit). Memoised per node, so checking a query after each `or()` stays linear.
  */
+const LEAF: Size = Object.freeze({ nodes: 1, depth: 0 });
+
 function sizeOf(expression: Expression): Size {
+  // The common leaves without a lookup: literals, lists, paths of plain properties.
+  if (expression.kind === "Literal" || expression.kind === "List") return LEAF;
+  if (expression.kind === "Path" && expression.segments.every((s) => s.kind === "Property")) {
+    return LEAF;
+  }
   const known = sizes.get(expression);
   if (known !== undefined) return known;
   let nodes = 1;
   let depth = 0;
-  if (expression.kind !== "List" && expression.kind !== "Literal") {
+  if (expression.kind === "Binary") {
+    const left = sizeOf(expression.left);
+    const right = sizeOf(expression.right);
+    nodes += left.nodes + right.nodes;
+    depth = Math.max(
+      left.depth + (sameChain(expression, expression.left) ? 0 : 1),
+      right.depth + (sameChain(expression, expression.right) ? 0 : 1),
+    );
+  } else {
     for (const value of Object.values(expression)) {
       const children = Array.isArray(value) ? value : [value];
       for (const child of children) {
@@ -266,7 +281,7 @@ function sizeOf(expression: Expression): Size {
     }
   }
   const size = { nodes, depth };
-  sizes.set(expression, size);
+  if (nodes > 16) sizes.set(expression, size); // small ones are recounted faster than looked up
   return size;
 }
 
