@@ -425,11 +425,26 @@ function membership(
   const dayRange = (item: Typed) => left.type === "datetime" && item.type === "date";
   const simple = left.type !== "null" && !isExactText(left) &&
     items.every((item) => item.constant !== undefined && item.constant !== null && !dayRange(item));
+  const values = items.filter((item) => item.constant !== null);
+  if (
+    !simple && left.type !== "null" && !isExactText(left) && items.length > JSON_LIST_FROM &&
+    values.every((item) => item.constant !== undefined && !dayRange(item))
+  ) {
+    // A long list with nulls: `x in (values) or x eq null`, not thousands of ORs.
+    const rest: Typed = membershipOf(left, values, mode);
+    const isNull = sql`(${left.sql} IS NULL)`;
+    return bool(values.length === 0 ? isNull : sql`(${rest.sql} OR ${isNull})`);
+  }
   if (!simple) {
     // Nulls, day ranges or non-constant items: the definition, a chain of eq.
     const parts = items.map((item) => compare("eq", left, item, mode));
     return bool(sql`(${join(parts.map((p) => p.sql), " OR ")})`, parts.some((p) => p.nullable));
   }
+  return membershipOf(left, items, mode);
+}
+
+/** `left in (items)` for constant, non-null items: SQL's IN (one JSON parameter when long). */
+function membershipOf(left: Typed, items: readonly Typed[], mode: Mode): Typed {
   for (const item of items) {
     if (!compatible(left.type, item.type)) {
       throw typeMismatch(`Cannot compare a ${left.type} value with a ${item.type} value (in)`, {

@@ -41,6 +41,11 @@ Deno.test("where(field, 'in', 100,000 ids) works; past the documented limit a Qu
   assert.equal(await f.People.where("name", "in", names).count(), 16);
   const scores = Array.from({ length: 5_000 }, (_, i) => i); // whole floats stay REAL
   assert.equal(await f.People.where("score", "in", scores).count(), 8);
+  // With a null among them: `in` or `eq null`, still one parameter for the values.
+  await f.People.create({ name: "ageless" });
+  assert.equal(await f.People.where("age", "in", [null, ...ids]).count(), 9); // 8 even + ageless
+  assert.equal(await f.People.where("age", "in", [null, ...ids.map(() => null)]).count(), 1);
+  await f.People.where("name", "ageless").delete();
   const rows = await f.People.where("id", "in", ids).orderBy("id").find();
   assert.deepEqual(rows.data.map((r) => r.get("id")), [2, 4, 6, 8, 10, 12, 14, 16]);
   const tooMany = new Array<number>(MAX_WHERE_IN_LENGTH + 1).fill(1);
