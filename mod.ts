@@ -186,6 +186,7 @@ export {
   type EntityNamespaceManagerOptions,
   TransactionScope,
 } from "./src/model/namespace.ts";
+export type { MetadataRegistration } from "./src/model/namespace.ts";
 
 // Providers
 export type {
@@ -201,9 +202,11 @@ export type {
   SyncReport,
   WriteTarget,
 } from "./src/provider/provider.ts";
+export type { IntrospectionResult } from "./src/provider/provider.ts";
 export {
   createProvider,
   type ProviderConfig,
   providerTypes,
   type SqliteProviderConfig,
 } from "./src/provider/registry.ts";
+export type { HttpODataProviderConfig } from "./src/provider/registry.ts";

@@ -142,6 +142,11 @@ export const ERROR_CATALOGUE = {
     status: 503,
     suggestion: "The namespace or provider was closed; create a new one.",
   },
+  CONFLICT: {
+    status: 412,
+    suggestion:
+      "The row was changed by someone else since it was read (its ETag differs): reload it and retry.",
+  },
 } as const satisfies Record<string, ErrorCatalogueEntry>;
 
 /**
