@@ -53,7 +53,10 @@ export async function sendChangeSet(
     headers: {
       ...(write.body === undefined ? {} : { "content-type": JSON_TYPE }),
       ...(write.method === "POST" ? { prefer: "return=representation" } : {}),
-      ...write.headers,
+      // Lower-case names: some services read batch headers case-sensitively.
+      ...Object.fromEntries(
+        Object.entries(write.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]),
+      ),
     },
     ...(write.body === undefined ? {} : { body: write.body }),
   }));

@@ -131,6 +131,18 @@ const KNOWN_CODES = new Set<string>([
 ]);
 
 /**
+ * Constraint violations by the names other services give them (`SQLITE_CONSTRAINT_PRIMARYKEY`,
+ * `ENTITY_ALREADY_EXISTS`, `UNIQUE_CONSTRAINT_VIOLATED`, ...), whatever status they come with.
+ */
+function constraintCode(remote: string | undefined): ErrorCode | undefined {
+  if (remote === undefined) return undefined;
+  if (/UNIQUE|PRIMARY_?KEY|ALREADY_EXISTS|DUPLICATE/i.test(remote)) return "CONSTRAINT_UNIQUE";
+  if (/FOREIGN_?KEY|REFERENCE/i.test(remote)) return "CONSTRAINT_FOREIGN_KEY";
+  if (/NOT_?NULL|MANDATORY/i.test(remote)) return "CONSTRAINT_NOT_NULL";
+  return undefined;
+}
+
+/**
  * Turns an error response into a coded error. The remote `error.code` is used when it is one of
  * the module's codes (a service built with this module answers with them), else the status
  * decides; the remote message is kept in the message and in `context.remote`.
@@ -160,7 +172,8 @@ export function errorFromResponse(
     : text.slice(0, 500) || `HTTP ${status}`;
   const code: ErrorCode = remoteCode !== undefined && KNOWN_CODES.has(remoteCode)
     ? remoteCode as ErrorCode
-    : STATUS_CODES[status] ?? (status >= 500 ? "PROVIDER_ERROR" : "INVALID_ARGUMENT");
+    : constraintCode(remoteCode) ?? STATUS_CODES[status] ??
+      (status >= 500 ? "PROVIDER_ERROR" : "INVALID_ARGUMENT");
   return new ODataActiveRecordError(code, `Remote OData service: ${message} (${what}: ${status})`, {
     context: {
       provider: "http-odata",
