@@ -76,7 +76,7 @@ export async function sendChangeSet(
         "atomic multi-row writes need it",
       {
         cause,
-        suggestion: 'Write row by row outside transactions, or set batch: false in the config',
+        suggestion: "Write row by row outside transactions, or set batch: false in the config",
         context: { provider: "http-odata", feature: "$batch", status: response.status },
       },
     );

@@ -209,7 +209,9 @@ export class ODataClient {
   constructor(options: ClientOptions) {
     this.#options = options;
     this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
-    this.#slots = options.concurrency === undefined ? undefined : new Semaphore(options.concurrency);
+    this.#slots = options.concurrency === undefined
+      ? undefined
+      : new Semaphore(options.concurrency);
     this.#base = new URL(options.baseUrl);
   }
 

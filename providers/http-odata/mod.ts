@@ -226,7 +226,11 @@ class HttpOperations implements ProviderOperations {
       // Deleted rows of this transaction must not count: count what the reads would show.
       const { rows } = await this.read({
         ...request,
-        query: { filter: request.query.filter, search: request.query.search, select: keySelect(entity) },
+        query: {
+          filter: request.query.filter,
+          search: request.query.search,
+          select: keySelect(entity),
+        },
       }, options);
       return rows.length;
     }

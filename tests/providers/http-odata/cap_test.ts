@@ -8,9 +8,9 @@
 import assert from "node:assert/strict";
 import {
   type EntityNamespace,
-  ODataActiveRecordError,
   EntityNamespaceManager,
   type FindResult,
+  ODataActiveRecordError,
   type Row,
 } from "../../../mod.ts";
 import { openNorthwind } from "../../fixtures/northwind.ts";
@@ -124,14 +124,16 @@ const CASES: readonly Case[] = [
         ).find(),
         "Orders",
       ),
-    check: (v) => assert.deepEqual(rowsOf(v).map((o) => (o.Order_Details as Json[]).length), [3, 2, 3]),
+    check: (v) =>
+      assert.deepEqual(rowsOf(v).map((o) => (o.Order_Details as Json[]).length), [3, 2, 3]),
   },
   {
     name: "expand to-one with select",
     run: async (ns) =>
       plain(
         await ns.getEntity("Products").where("ProductID", "le", 3).orderBy("ProductID")
-          .select(["ProductID", "ProductName"]).expand("Category", (q) => q.select(["CategoryID", "CategoryName"]))
+          .select(["ProductID", "ProductName"]).expand("Category", (q) =>
+            q.select(["CategoryID", "CategoryName"]))
           .find(),
         "Products",
       ),
@@ -243,7 +245,10 @@ Deno.test("http-odata provider against SAP CAP matches the SQLite provider", asy
   }
 });
 
-async function rejectsWith(promise: Promise<unknown>, code: string): Promise<ODataActiveRecordError> {
+async function rejectsWith(
+  promise: Promise<unknown>,
+  code: string,
+): Promise<ODataActiveRecordError> {
   try {
     await promise;
   } catch (error) {
@@ -303,7 +308,10 @@ Deno.test("http-odata provider writes to SAP CAP: ETags, change sets, transactio
       "CONSTRAINT_UNIQUE",
     );
     assert.equal(await Notes.where("NoteID", 3).count(), 0);
-    const rows = await Notes.createMany([{ NoteID: 3, Text: "three" }, { NoteID: 4, Text: "four" }]);
+    const rows = await Notes.createMany([{ NoteID: 3, Text: "three" }, {
+      NoteID: 4,
+      Text: "four",
+    }]);
     assert.deepEqual(rows.map((r) => r.get("NoteID")), [3, 4]);
   });
 
