@@ -207,3 +207,14 @@ export {
   providerTypes,
   type SqliteProviderConfig,
 } from "./src/provider/registry.ts";
+
+// The OData HTTP endpoint
+export {
+  type CorsOptions,
+  createODataHandler,
+  type EntityHooks,
+  type ODataHandlerOptions,
+  type ReadHookContext,
+  type WriteHookContext,
+} from "./src/http/handler.ts";
+export { toNodeListener } from "./src/http/node.ts";
