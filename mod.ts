@@ -210,3 +210,14 @@ export {
   type SqliteProviderConfig,
 } from "./src/provider/registry.ts";
 export type { HttpODataProviderConfig } from "./src/provider/registry.ts";
+
+// The OData HTTP endpoint
+export {
+  type CorsOptions,
+  createODataHandler,
+  type EntityHooks,
+  type ODataHandlerOptions,
+  type ReadHookContext,
+  type WriteHookContext,
+} from "./src/http/handler.ts";
+export { toNodeListener } from "./src/http/node.ts";

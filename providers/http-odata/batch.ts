@@ -93,7 +93,10 @@ export async function sendChangeSet(
   }
   const answers = Array.isArray(parsed.responses) ? parsed.responses : [];
   // A failed change set may answer with one error for the whole group: report the first error.
-  const failed = answers.find((a) => typeof a.status === "number" && a.status >= 400);
+  // 424 (Failed Dependency) marks the writes that were not applied because another failed:
+  // the other one is the cause to report.
+  const failures = answers.filter((a) => typeof a.status === "number" && a.status >= 400);
+  const failed = failures.find((a) => a.status !== 424) ?? failures[0];
   if (failed !== undefined) {
     const index = requests.findIndex((r) => r.id === failed.id);
     const write = writes[index] ?? writes[0]!;

@@ -163,7 +163,7 @@ const scenarios: Record<ErrorCode, () => unknown> = {
     await ns.close();
     await ns.connect();
   },
-  CONFLICT: async () => {
+  PRECONDITION_FAILED: async () => {
     // A real HTTP service whose row changed since it was read: it answers If-Match with 412.
     await using server = Deno.serve(
       { port: 0, hostname: "127.0.0.1", onListen: () => {} },

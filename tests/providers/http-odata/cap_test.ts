@@ -281,7 +281,7 @@ Deno.test("http-odata provider writes to SAP CAP: ETags, change sets, transactio
     assert.equal(await Notes.where("Version", 5).count(), 2);
   });
 
-  await t.step("a stale ETag (If-Match) is a CONFLICT error", async () => {
+  await t.step("a stale ETag (If-Match) is a PRECONDITION_FAILED error", async () => {
     const note = await Notes.findByIdOrFail(1);
     // Someone else changes the row: its ETag (modifiedAt) moves on.
     await new Promise((resolve) => setTimeout(resolve, 5));
@@ -293,7 +293,7 @@ Deno.test("http-odata provider writes to SAP CAP: ETags, change sets, transactio
     await other.body?.cancel();
     assert.equal(other.status, 200);
     note.set("Text", "mine");
-    const error = await rejectsWith(note.save(), "CONFLICT");
+    const error = await rejectsWith(note.save(), "PRECONDITION_FAILED");
     assert.equal(error.context.status, 412);
     await note.reload(); // a fresh read brings the current ETag
     assert.equal(note.get("Text"), "changed elsewhere");
@@ -364,7 +364,7 @@ Deno.test("http-odata provider writes to SAP CAP: ETags, change sets, transactio
     assert.equal(await Notes.where("NoteID", "ge", 10).delete(), 2);
     assert.equal(await Notes.deleteById(1), 1);
     // CAP answers a keyed write without If-Match with 428 before looking for the row.
-    await rejectsWith(Notes.deleteById(1), "CONFLICT");
+    await rejectsWith(Notes.deleteById(1), "PRECONDITION_REQUIRED");
     assert.deepEqual((await Notes.orderBy("NoteID").find()).data.map((r) => r.get("NoteID")), [
       2,
       3,
