@@ -48,14 +48,14 @@ import type {
 } from "../../src/provider/provider.ts";
 import type { HttpODataProviderConfig } from "../../src/provider/registry.ts";
 import { type BatchWrite, sendChangeSet } from "./batch.ts";
-import { type ClientResponse, ODataClient } from "./client.ts";
+import { type ClientResponse, errorFromResponse, ODataClient } from "./client.ts";
 import {
   definitionsFromCsdl,
   type IntrospectedSchema,
   parseCsdlJson,
   parseCsdlXml,
 } from "./metadata.ts";
-import { decodeRow, encodeRow } from "./values.ts";
+import { decodeRow, decodeWireValue, encodeRow } from "./values.ts";
 
 export type { IntrospectedSchema } from "./metadata.ts";
 
@@ -590,7 +590,7 @@ export class HttpODataProvider implements Provider {
         signal,
         accept: [404],
       });
-      if (response.status === 404) {
+      if (missingRow(response)) {
         yield { rows: [] };
         return;
       }
@@ -717,7 +717,7 @@ export class HttpODataProvider implements Provider {
         signal: options?.signal,
         accept: [404],
       });
-      if (response.status === 404) continue;
+      if (missingRow(response)) continue;
       affected++;
       this.#afterWrite(write, response.headers.get("etag") ?? undefined);
     }
@@ -742,11 +742,7 @@ export class HttpODataProvider implements Provider {
     try {
       const values: Row = {};
       for (const name of entity.key) {
-        const field = entity.fields.get(name)!;
-        const value = wire[name];
-        values[name] = field.type === "datetime" && typeof value === "string"
-          ? new Date(value)
-          : value;
+        values[name] = decodeWireValue(entity.fields.get(name)!, wire[name]);
       }
       key = keyPredicate(entity, values);
     } catch {
@@ -754,6 +750,22 @@ export class HttpODataProvider implements Provider {
     }
     if (key !== undefined) this.#etags.set(`${entity.table}${key}`, etag);
   }
+}
+
+/**
+ * A 404 on a key URL means "no such row"; but a service that says the entity set itself is
+ * unknown (this module's endpoint: `UNKNOWN_ENTITY`) gets its error thrown.
+ */
+function missingRow(response: ClientResponse): boolean {
+  if (response.status !== 404) return false;
+  let code: unknown;
+  try {
+    code = (JSON.parse(response.text) as { error?: { code?: unknown } })?.error?.code;
+  } catch {
+    return true;
+  }
+  if (code === "UNKNOWN_ENTITY") throw errorFromResponse(404, response.text, response.url);
+  return true;
 }
 
 function parseBody(response: ClientResponse): unknown {
