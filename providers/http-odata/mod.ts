@@ -102,9 +102,13 @@ function keyPredicate(entity: EntityMetadata, values: Row): string | undefined {
   for (const name of entity.key) {
     const value = values[name];
     if (value === undefined || value === null) return undefined;
-    const text = encodeURIComponent(
-      serializeLiteral(canonicalLiteral(entity.fields.get(name)!, value)),
-    );
+    const field = entity.fields.get(name)!;
+    // Integers and plain strings are the usual keys: printed directly, as the serializer would.
+    const text = field.type === "integer" && Number.isSafeInteger(value)
+      ? String(value)
+      : field.type === "string" && typeof value === "string"
+      ? encodeURIComponent(`'${value.replaceAll("'", "''")}'`)
+      : encodeURIComponent(serializeLiteral(canonicalLiteral(field, value)));
     parts.push(entity.key.length === 1 ? text : `${name}=${text}`);
   }
   return `(${parts.join(",")})`;
