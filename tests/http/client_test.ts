@@ -93,17 +93,23 @@ Deno.test("o.js reads, filters, expands, pages and writes against the endpoint",
       assert.equal(created.CompanyName, "o.js Express");
       const patched = await o(root).patch("Shippers(10)", { Phone: "556" }).query() as Response;
       assert.equal(patched.status, 204);
+      await patched.body?.cancel();
       assert.equal((await o(root).get("Shippers(10)").query() as Entity).Phone, "556");
       const replaced = await o(root).put("Shippers(10)", { CompanyName: "o.js Freight" })
         .query() as Response;
       assert.equal(replaced.status, 204);
+      await replaced.body?.cancel();
       const after = await o(root).get("Shippers(10)").query() as Entity;
       assert.deepEqual([after.CompanyName, after.Phone], ["o.js Freight", null]);
       const deleted = await o(root).delete("Shippers(10)").query() as Response;
       assert.equal(deleted.status, 204);
+      await deleted.body?.cancel();
       await assert.rejects(
         o(root).get("Shippers(10)").query(),
-        (error: unknown) => error instanceof Response && error.status === 404,
+        (error: unknown) => {
+          void (error as Response).body?.cancel();
+          return error instanceof Response && error.status === 404;
+        },
       );
     });
 
