@@ -15,7 +15,7 @@ import type { EntityModel } from "../model/model.ts";
 import type { EntityNamespace } from "../model/namespace.ts";
 import type { ModelContext } from "../model/context.ts";
 import type { ProviderOperations, ReadRequest, Row } from "../provider/provider.ts";
-import { ODataActiveRecordError } from "../errors/errors.ts";
+import { ODataActiveRecordError, ODataSyntaxError } from "../errors/errors.ts";
 import { httpError, mapError } from "./errors.ts";
 import { etagMatches, etagOf } from "./etag.ts";
 import {
@@ -372,11 +372,20 @@ export class ODataService {
       const body = (await this.readBody(call)).trim();
       raw = raw === "" ? body : body === "" ? raw : `${raw}&${body}`;
     }
-    const query = parseQuery(
-      raw,
-      this.options.limits === undefined ? undefined : { limits: this.options.limits },
-    );
-    return { query, raw };
+    const options = this.options.limits === undefined ? undefined : { limits: this.options.limits };
+    try {
+      return { query: parseQuery(raw, options), raw };
+    } catch (error) {
+      // Form-encoding clients send spaces as "+": OData reads "+" as itself, so only a query
+      // that fails as written is read again with "+" as a space.
+      if (!(error instanceof ODataSyntaxError) || !raw.includes("+")) throw error;
+      const spaced = raw.replaceAll("+", "%20");
+      try {
+        return { query: parseQuery(spaced, options), raw: spaced };
+      } catch {
+        throw error;
+      }
+    }
   }
 
   /** Reads a request body as text within `maxBodyBytes`. */
@@ -470,15 +479,7 @@ export class ODataService {
       let options = await this.#hookExpand(call, target, item.options ?? {});
       const extra = await this.#hookFilter(call, target, options);
       if (extra !== undefined) {
-        if (relation.kind === "one") {
-          throw httpError(
-            "NOT_SUPPORTED",
-            `Expanding ${relation.name} is restricted for this caller`,
-            {
-              target: relation.name,
-            },
-          );
-        }
+        // On a to-one expansion the filter turns a hidden entity into null.
         options = { ...options, filter: and2(options.filter, extra) };
       }
       expand.push({ ...item, options });

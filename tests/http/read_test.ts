@@ -371,6 +371,14 @@ Deno.test("case-insensitive system options, optional $, parameter aliases, POST 
   assert.deepEqual(a, [{ ProductID: 29 }, { ProductID: 38 }]);
   assert.deepEqual(b, a);
   assert.deepEqual(c, a);
+  // Spaces sent as "+" (form encoding) are read as spaces when the query fails otherwise...
+  const plus = await values(await call("Products?$filter=UnitPrice+gt+100&$select=ProductID"));
+  assert.deepEqual(plus, a);
+  // ...while a "+" that parses stays a "+" (a time zone offset).
+  const offset = await values(
+    await call("Orders?$filter=OrderDate eq 1996-07-04T02:00:00+02:00&$select=OrderID"),
+  );
+  assert.deepEqual(offset, [{ OrderID: 10248 }]);
   const posted = await call("Products/$query", {
     method: "POST",
     headers: { "content-type": "text/plain" },
