@@ -46,7 +46,7 @@ Deno.test("wire values decode to canonical values, both IEEE754Compatible forms"
       ["1996-07-04T10:11:12.345Z", "1996-07-04T10:11:12.345Z"],
       ["1996-07-04T02:00:00+02:00", "1996-07-04T00:00:00.000Z"],
       ["1996-07-04T10:11:12.3456789Z", "1996-07-04T10:11:12.345Z"],
-    ]
+    ] as const
   ) {
     assert.equal((decodeWireValue(field("at"), text) as Date).toISOString(), iso, text);
   }
