@@ -433,7 +433,18 @@ export class HttpODataProvider implements Provider {
         body: JSON.stringify(write.body),
         signal: options?.signal,
       });
-      const row = decode(parseBody(response), rows[i]!);
+      let body = parseBody(response);
+      const location = response.headers.get("location") ?? response.headers.get("odata-entityid");
+      if (body === undefined && location !== null) {
+        // 204 without a representation: the stored row (with generated keys) is at Location.
+        const created = await this.#client.send({
+          method: "GET",
+          path: new URL(location, response.url).href,
+          signal: options?.signal,
+        });
+        body = parseBody(created);
+      }
+      const row = decode(body, rows[i]!);
       this.#remember(entity, row, response.headers.get("etag") ?? undefined);
       stored.push(row);
     }

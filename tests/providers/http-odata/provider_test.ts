@@ -129,6 +129,26 @@ Deno.test("static headers, async authorization and OData headers reach the servi
   assert.equal(service.seen[1]!.headers.get("odata-maxversion"), "4.01");
   assert.match(service.seen[1]!.headers.get("accept")!, /^application\/json/);
   assert.equal(new URL(service.seen[1]!.url).pathname, "/odata/nw/Products(1)");
+  await ns.ping(); // the service document
+  assert.equal(new URL(service.seen[2]!.url).pathname, "/odata/nw/");
+});
+
+Deno.test("a create answered 204 reads the stored row from Location", async () => {
+  await using service = await serve(async (request, endpoint) => {
+    const response = await endpoint(request);
+    if (request.method !== "POST") return response;
+    await response.body?.cancel();
+    return new Response(null, {
+      status: 204,
+      headers: { location: response.headers.get("location")! },
+    });
+  });
+  await using manager = new EntityNamespaceManager();
+  const ns = remoteNamespace(manager, service.baseUrl);
+  const created = await ns.getEntity("Shippers").create({ ShipperID: 70, CompanyName: "Seventy" });
+  assert.equal(created.get("CompanyName"), "Seventy");
+  assert.equal(created.get("Phone"), null); // the stored row, not the given values
+  assert.deepEqual(service.seen.map((r) => r.method), ["POST", "GET"]);
 });
 
 Deno.test("an injected fetch is used, and keepAlive: false asks to close connections", async () => {
