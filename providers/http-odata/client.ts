@@ -248,7 +248,19 @@ export class ODataClient {
     const release = await this.#slots?.acquire(request.signal);
     try {
       if (this.#options.token !== undefined) {
-        const token = await this.#options.token();
+        let token: string | undefined;
+        try {
+          token = await this.#options.token();
+        } catch (cause) {
+          if (cause instanceof ODataActiveRecordError) throw cause;
+          throw new ODataActiveRecordError(
+            "PROVIDER_ERROR",
+            `The authorization callback failed before ${what}: ${
+              (cause as Error)?.message ?? cause
+            }`,
+            { cause, context: { provider: "http-odata", request: what } },
+          );
+        }
         if (token !== undefined && token !== "") headers.authorization = token;
       }
       const signals: AbortSignal[] = [];

@@ -371,7 +371,15 @@ export class HttpODataProvider implements Provider {
       const count = body?.["@odata.count"] ?? body?.["@count"];
       yield count === undefined ? { rows } : { rows, count: Number(count) };
       const next = body?.["@odata.nextLink"] ?? body?.["@nextLink"];
-      path = typeof next === "string" ? new URL(next, response.url).href : undefined;
+      const following = typeof next === "string" ? new URL(next, response.url).href : undefined;
+      if (following !== undefined && following === response.url) {
+        throw new ODataActiveRecordError(
+          "PROVIDER_ERROR",
+          `The remote OData service's next link points back to the same page: ${following}`,
+          { context: { provider: PROVIDER } },
+        );
+      }
+      path = following;
     }
   }
 

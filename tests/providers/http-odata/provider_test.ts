@@ -472,3 +472,28 @@ Deno.test("fields renamed with column are refused (remote names are field names)
   const error = await codeOf(ns.getEntity("Things").find());
   assert.equal(error.code, "NOT_SUPPORTED");
 });
+
+Deno.test("a failing authorization callback and a looping next link are coded errors", async () => {
+  await using service = await serve(async (request, endpoint) => {
+    if (new URL(request.url).pathname.endsWith("/Loop")) {
+      return Response.json({ value: [{ id: 1 }], "@odata.nextLink": request.url });
+    }
+    return await endpoint(request);
+  });
+  await using manager = new EntityNamespaceManager();
+  const failing = remoteNamespace(manager, service.baseUrl, {
+    authorization: () => {
+      throw new Error("vault sealed");
+    },
+  });
+  const auth = await codeOf(failing.getEntity("Products").count());
+  assert.equal(auth.code, "PROVIDER_ERROR");
+  assert.match(auth.message, /vault sealed/);
+  assert.equal(service.seen.length, 0);
+
+  const ns = remoteNamespace(manager, service.baseUrl);
+  ns.registerEntity("Loop", { fields: { id: { type: "integer", primaryKey: true } } });
+  const loop = await codeOf(ns.getEntity("Loop").find());
+  assert.equal(loop.code, "PROVIDER_ERROR");
+  assert.match(loop.message, /same page/);
+});
