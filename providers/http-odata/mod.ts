@@ -43,7 +43,7 @@ import type {
   WriteTarget,
 } from "../../src/provider/provider.ts";
 import type { HttpODataProviderConfig } from "../../src/provider/registry.ts";
-import { type BatchWrite, sendChangeSet } from "./batch.ts";
+import { type BatchFormat, type BatchWrite, sendChangeSet } from "./batch.ts";
 import { type ClientResponse, errorFromResponse, ODataClient } from "./client.ts";
 import {
   definitionsFromCsdl,
@@ -121,6 +121,8 @@ export class HttpODataProvider implements Provider {
   readonly #operations: HttpOperations;
   #closed = false;
   #metadata: Promise<IntrospectedSchema> | undefined;
+  /** The batch format to use; JSON until the service refuses it. */
+  readonly #batchFormat: { current: BatchFormat };
 
   /** Validates the config; no I/O until used. */
   constructor(config: HttpODataProviderConfig) {
@@ -168,6 +170,13 @@ export class HttpODataProvider implements Provider {
       keepAlive: config.keepAlive,
     });
     this.#etags = new EtagCache(config.etagCacheSize ?? 10_000);
+    if (
+      config.batchFormat !== undefined && config.batchFormat !== "json" &&
+      config.batchFormat !== "multipart"
+    ) {
+      throw configError('batchFormat must be "json" or "multipart"');
+    }
+    this.#batchFormat = { current: config.batchFormat ?? "json" };
     this.capabilities = Object.freeze({
       apply: true,
       search: true,
@@ -253,7 +262,12 @@ export class HttpODataProvider implements Provider {
     const result = await work(new HttpOperations(this, { pending }));
     throwIfAborted(options?.signal);
     if (pending.length > 0) {
-      const answers = await sendChangeSet(this.#client, pending, options?.signal);
+      const answers = await sendChangeSet(
+        this.#client,
+        pending,
+        options?.signal,
+        this.#batchFormat,
+      );
       answers.forEach((answer, i) => this.#afterWrite(pending[i]!, answer.headers.etag));
     }
     return result;
@@ -425,7 +439,7 @@ export class HttpODataProvider implements Provider {
       return decodeRow(entity, { getEntityMetadata: () => undefined }, body as Row);
     };
     if (rows.length > 1 && this.capabilities.transactions) {
-      const answers = await sendChangeSet(this.#client, writes, options?.signal);
+      const answers = await sendChangeSet(this.#client, writes, options?.signal, this.#batchFormat);
       return answers.map((answer, i) => {
         const row = decode(answer.body, rows[i]!);
         this.#remember(entity, row, answer.headers.etag);
@@ -466,7 +480,7 @@ export class HttpODataProvider implements Provider {
   ): Promise<number> {
     this.#assertOpen();
     if (writes.length > 1 && this.capabilities.transactions) {
-      const answers = await sendChangeSet(this.#client, writes, options?.signal);
+      const answers = await sendChangeSet(this.#client, writes, options?.signal, this.#batchFormat);
       answers.forEach((answer, i) => this.#afterWrite(writes[i]!, answer.headers.etag));
       return writes.length;
     }

@@ -133,7 +133,7 @@ export class HttpOperations implements ProviderOperations {
       method: "PATCH",
       url: `${target.entity.table}${key}`,
       body,
-      headers: this.#provider.ifMatch(target.entity, key),
+      headers: this.#ifMatch(target.entity, key),
       entity: target.entity,
       rowKey: key,
       changes,
@@ -148,12 +148,24 @@ export class HttpOperations implements ProviderOperations {
     const writes = keys.map((key): PendingWrite => ({
       method: "DELETE",
       url: `${target.entity.table}${key}`,
-      headers: this.#provider.ifMatch(target.entity, key),
+      headers: this.#ifMatch(target.entity, key),
       entity: target.entity,
       rowKey: key,
       deleted: true,
     }));
     return await this.#write(writes, options);
+  }
+
+  /**
+   * `If-Match` for a keyed write. A row this transaction writes already gets `*` on its later
+   * writes: the first write's ETag guards it, and the stored ETag is stale after that write.
+   */
+  #ifMatch(entity: EntityMetadata, key: string): Record<string, string> | undefined {
+    const pending = this.#sink.pending;
+    if (pending?.some((w) => w.entity.table === entity.table && w.rowKey === key)) {
+      return { "If-Match": "*" };
+    }
+    return this.#provider.ifMatch(entity, key);
   }
 
   async #write(writes: PendingWrite[], options: ExecutionOptions | undefined): Promise<number> {

@@ -497,3 +497,57 @@ Deno.test("a failing authorization callback and a looping next link are coded er
   assert.equal(loop.code, "PROVIDER_ERROR");
   assert.match(loop.message, /same page/);
 });
+
+Deno.test("multipart/mixed change sets: chosen, or fallen back to when JSON batch is refused", async () => {
+  const batchTypes: string[] = [];
+  await using service = await serve(async (request, endpoint) => {
+    if (new URL(request.url).pathname.endsWith("/$batch")) {
+      const type = request.headers.get("content-type") ?? "";
+      batchTypes.push(type.split(";")[0]!);
+      // A 4.0 service: JSON batch is not a format it reads.
+      if (type.startsWith("application/json")) {
+        return Response.json({ error: { code: "415", message: "JSON batch unsupported" } }, {
+          status: 415,
+        });
+      }
+    }
+    return await endpoint(request);
+  });
+  await using manager = new EntityNamespaceManager();
+  const ns = remoteNamespace(manager, service.baseUrl);
+  const Shippers = ns.getEntity("Shippers");
+  const rows = await Shippers.createMany([
+    { ShipperID: 80, CompanyName: "Eighty" },
+    { ShipperID: 81, CompanyName: "Eighty-one" },
+  ]);
+  assert.deepEqual(rows.map((r) => r.get("CompanyName")), ["Eighty", "Eighty-one"]);
+  assert.deepEqual(batchTypes, ["application/json", "multipart/mixed"]);
+
+  // Atomic in multipart too: a duplicate undoes the whole change set.
+  const duplicate = await codeOf(Shippers.createMany([
+    { ShipperID: 82, CompanyName: "Eighty-two" },
+    { ShipperID: 80, CompanyName: "again" },
+  ]));
+  assert.equal(duplicate.code, "CONSTRAINT_UNIQUE");
+  assert.equal(await Shippers.where("ShipperID", 82).count(), 0);
+  assert.deepEqual(batchTypes.slice(2), ["multipart/mixed"]); // remembered: no JSON try again
+
+  await ns.transaction(async (tx) => {
+    await tx.getEntity("Shippers").where("ShipperID", "ge", 80).update({ Phone: "555" });
+    await tx.getEntity("Shippers").deleteById(81);
+  });
+  assert.deepEqual(
+    (await Shippers.where("ShipperID", "ge", 80).find()).data.map((
+      r,
+    ) => [r.get("ShipperID"), r.get("Phone")]),
+    [[80, "555"]],
+  );
+
+  const chosen = remoteNamespace(manager, service.baseUrl, { batchFormat: "multipart" });
+  batchTypes.length = 0;
+  await chosen.getEntity("Shippers").createMany([
+    { ShipperID: 90, CompanyName: "Ninety" },
+    { ShipperID: 91, CompanyName: "Ninety-one" },
+  ]);
+  assert.deepEqual(batchTypes, ["multipart/mixed"]);
+});

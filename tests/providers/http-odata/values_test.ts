@@ -90,3 +90,42 @@ Deno.test("rows decode annotations away and keep aliases", () => {
     { id: 7, name: "n", Total: 12 },
   );
 });
+
+Deno.test("multipart batch bodies are written and read back", async () => {
+  const { readMultipartResponses, writeMultipartChangeSet } = await import(
+    "../../../providers/http-odata/multipart.ts"
+  );
+  const { body, contentType } = writeMultipartChangeSet([
+    {
+      id: "1",
+      method: "POST",
+      url: "A",
+      headers: { "content-type": "application/json" },
+      body: { x: 1 },
+    },
+    { id: "2", method: "DELETE", url: "A(2)", headers: { "if-match": "*" } },
+  ], "t");
+  assert.equal(contentType, "multipart/mixed;boundary=batch_t");
+  assert.match(body, /--changeset_t\r\nContent-Type: application\/http\r\n/);
+  assert.match(body, /POST A HTTP\/1\.1\r\ncontent-type: application\/json\r\n\r\n\{"x":1\}\r\n/);
+  assert.match(
+    body,
+    /DELETE A\(2\) HTTP\/1\.1\r\nif-match: \*\r\n\r\n\r\n--changeset_t--\r\n--batch_t--/,
+  );
+  const answer = "--b\r\nContent-Type: multipart/mixed; boundary=c\r\n\r\n" +
+    "--c\r\nContent-Type: application/http\r\nContent-ID: 1\r\n\r\n" +
+    'HTTP/1.1 201 Created\r\nETag: W/"1"\r\nContent-Type: application/json\r\n\r\n{"a":1}\r\n' +
+    "--c\r\nContent-Type: application/http\r\nContent-ID: 2\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n\r\n" +
+    "--c--\r\n--b\r\nContent-Type: application/http\r\n\r\nHTTP/1.1 400 Bad Request\r\n\r\n" +
+    '{"error":{"code":"x","message":"m"}}\r\n--b--\r\n';
+  assert.deepEqual(readMultipartResponses(answer, 'multipart/mixed; boundary="b"'), [
+    {
+      id: "1",
+      status: 201,
+      headers: { etag: 'W/"1"', "content-type": "application/json" },
+      body: { a: 1 },
+    },
+    { id: "2", status: 204, headers: {}, body: undefined },
+    { id: undefined, status: 400, headers: {}, body: { error: { code: "x", message: "m" } } },
+  ]);
+});
