@@ -551,3 +551,23 @@ Deno.test("multipart/mixed change sets: chosen, or fallen back to when JSON batc
   ]);
   assert.deepEqual(batchTypes, ["multipart/mixed"]);
 });
+
+Deno.test("registerFromMetadata reads a service that answers $metadata in CSDL JSON", async () => {
+  await using service = await serve(async (request, endpoint) => {
+    const url = new URL(request.url);
+    if (url.pathname.endsWith("/$metadata")) {
+      return await endpoint(new Request(`${url.origin}${url.pathname}?$format=json`));
+    }
+    return await endpoint(request);
+  });
+  await using manager = new EntityNamespaceManager();
+  const ns = manager.createNamespace("json-metadata", {
+    provider: { type: "http-odata", baseUrl: service.baseUrl },
+  });
+  const report = await ns.registerFromMetadata();
+  assert.deepEqual([...report.registered].sort(), Object.keys(NORTHWIND_ENTITIES).sort());
+  assert.match(service.seen[0]!.headers.get("accept")!, /application\/xml/);
+  const order = await ns.getEntity("Orders").where("OrderID", 10248).expand("Order_Details")
+    .findOne();
+  assert.equal((order!.toJSON().Order_Details as unknown[]).length, 3);
+});
