@@ -123,79 +123,172 @@ function addExpand(expand: Map<string, EntityShape>, item: ExpandItem): void {
   expand.set(name, shapeOf(item.options));
 }
 
-/** Writes one entity object (without the surrounding context annotation). */
+/**
+ * Writes entity objects of one shape; `leading` is text put first (a context annotation) and
+ * `etag` the row's ETag when the caller has computed it already.
+ */
+export type EntityWriter = (row: Row, leading?: string, etag?: string) => string;
+
+/** One field's part of a writer: its `"Name":` prefix and its value formatter. */
+interface FieldPart {
+  readonly name: string;
+  readonly key: string;
+  readonly typeAnnotation: string;
+  readonly format: (value: unknown) => string;
+}
+
+/** The value formatter of a field type, chosen once per writer instead of per value. */
+function formatter(field: FieldMetadata, style: JsonStyle): (value: unknown) => string {
+  switch (field.type) {
+    case "string":
+    case "date":
+    case "time":
+    case "guid":
+      return (value) => JSON.stringify(value);
+    case "integer":
+      return style.ieee754 ? (value) => `"${value}"` : (value) => String(value);
+    case "boolean":
+      return (value) => (value ? "true" : "false");
+    default:
+      return (value) => writeValue(field, value, style);
+  }
+}
+
+/**
+ * Compiles the writer of an entity shape once (per response), so that each row costs only its
+ * values: field prefixes, formatters, annotation names and nested writers are made up front.
+ */
+export function compileWriter(
+  entity: EntityMetadata,
+  shape: EntityShape,
+  style: JsonStyle,
+): EntityWriter {
+  // Writers depend on the entity, the shape and the style's flags: made once per combination.
+  let cache = writers.get(style.schema);
+  if (cache === undefined) writers.set(style.schema, cache = new Map());
+  const key = `${
+    style.typeName(entity)
+  }|${entity.name}|${style.metadata}|${style.ieee754}|${style.v401}|${shapeKey(shape)}`;
+  let writer = cache.get(key);
+  if (writer === undefined) {
+    if (cache.size >= 500) cache.clear(); // shapes come from clients: keep the cache bounded
+    writer = buildWriter(entity, shape, style);
+    cache.set(key, writer);
+  }
+  return writer;
+}
+
+const writers = new WeakMap<SchemaResolver, Map<string, EntityWriter>>();
+
+function shapeKey(shape: EntityShape): string {
+  let key = shape.selected === undefined ? "*" : [...shape.selected].join(",");
+  for (const [name, nested] of shape.expand) key += `;${name}(${shapeKey(nested)})`;
+  return key;
+}
+
+function buildWriter(
+  entity: EntityMetadata,
+  shape: EntityShape,
+  style: JsonStyle,
+): EntityWriter {
+  const full = style.metadata === "full";
+  const control = style.metadata !== "none";
+  const withEtag = control && shape.selected === undefined;
+  const etagKey = `"${annotation(style, "etag")}":`;
+  const typeKey = `"${annotation(style, "type")}":`;
+  const typeValue = JSON.stringify("#" + style.typeName(entity));
+  const idKey = `,"${annotation(style, "id")}":`;
+  const editKey = `,"${annotation(style, "editLink")}":`;
+  const fields: FieldPart[] = [];
+  for (const field of entity.fieldList) {
+    if (shape.selected !== undefined && !shape.selected.has(field.name)) continue;
+    const type = EDM_SHORT[field.type];
+    fields.push({
+      name: field.name,
+      key: JSON.stringify(field.name) + ":",
+      typeAnnotation: full && type !== undefined
+        ? `"${field.name}${annotation(style, "type")}":"${type}",`
+        : "",
+      format: formatter(field, style),
+    });
+  }
+  const navigations: { name: string; key: string; link: string; write?: EntityWriter }[] = [];
+  for (const relation of entity.relations.values()) {
+    const nested = shape.expand.get(relation.name);
+    const target = style.schema.getEntityMetadata(relation.target);
+    if (nested === undefined && !full) continue;
+    navigations.push({
+      name: relation.name,
+      key: JSON.stringify(relation.name) + ":",
+      link: `"${relation.name}${annotation(style, "navigationLink")}":`,
+      write: nested === undefined || target === undefined
+        ? undefined
+        : compileWriter(target, nested, style),
+    });
+  }
+  return (row, leading = "", knownEtag) => {
+    let out = "{" + leading;
+    let first = leading === "";
+    if (full) {
+      out += (first ? "" : ",") + typeKey + typeValue;
+      first = false;
+      const path = entityPath(entity, row);
+      if (path !== undefined) {
+        const text = JSON.stringify(path);
+        out += idKey + text + editKey + text;
+      }
+    }
+    if (withEtag) {
+      const etag = knownEtag ?? etagOf(entity, row);
+      if (etag !== undefined) {
+        out += (first ? "" : ",") + etagKey + JSON.stringify(etag);
+        first = false;
+      }
+    }
+    for (let i = 0; i < fields.length; i++) {
+      const part = fields[i]!;
+      const value = row[part.name];
+      if (value === undefined) continue;
+      out += (first ? "" : ",") + part.typeAnnotation + part.key +
+        (value === null ? "null" : part.format(value));
+      first = false;
+    }
+    for (const navigation of navigations) {
+      if (navigation.write === undefined) {
+        const path = entityPath(entity, row);
+        if (path === undefined) continue;
+        out += (first ? "" : ",") + navigation.link + JSON.stringify(`${path}/${navigation.name}`);
+        first = false;
+        continue;
+      }
+      const value = row[navigation.name];
+      if (value === undefined) continue;
+      out += (first ? "" : ",") + navigation.key;
+      first = false;
+      if (value === null) out += "null";
+      else if (Array.isArray(value)) {
+        out += "[";
+        for (let i = 0; i < value.length; i++) {
+          if (i > 0) out += ",";
+          out += navigation.write(value[i] as Row);
+        }
+        out += "]";
+      } else out += navigation.write(value as Row);
+    }
+    return out + "}";
+  };
+}
+
+/** Writes one entity object (see {@linkcode compileWriter}). */
 export function writeEntity(
   entity: EntityMetadata,
   row: Row,
   shape: EntityShape,
   style: JsonStyle,
   leading = "",
+  etag?: string,
 ): string {
-  let out = "{" + leading;
-  let first = leading === "";
-  const comma = () => {
-    if (first) first = false;
-    else out += ",";
-  };
-  if (style.metadata !== "none") {
-    const full = style.metadata === "full";
-    if (full) {
-      comma();
-      out += `"${annotation(style, "type")}":${JSON.stringify("#" + style.typeName(entity))}`;
-      const path = entityPath(entity, row);
-      if (path !== undefined) {
-        out += `,"${annotation(style, "id")}":${JSON.stringify(path)}`;
-        out += `,"${annotation(style, "editLink")}":${JSON.stringify(path)}`;
-      }
-    }
-    const etag = shape.selected === undefined ? etagOf(entity, row) : undefined;
-    if (etag !== undefined) {
-      comma();
-      out += `"${annotation(style, "etag")}":${JSON.stringify(etag)}`;
-    }
-  }
-  const full = style.metadata === "full";
-  for (const field of entity.fieldList) {
-    if (shape.selected !== undefined && !shape.selected.has(field.name)) continue;
-    const value = row[field.name];
-    if (value === undefined) continue;
-    comma();
-    if (full) {
-      const type = EDM_SHORT[field.type];
-      if (type !== undefined) {
-        out += `"${field.name}${annotation(style, "type")}":"${type}",`;
-      }
-    }
-    out += JSON.stringify(field.name) + ":" + writeValue(field, value, style);
-  }
-  for (const relation of entity.relations.values()) {
-    const nested = shape.expand.get(relation.name);
-    if (full && nested === undefined) {
-      const path = entityPath(entity, row);
-      if (path !== undefined) {
-        comma();
-        out += `"${relation.name}${annotation(style, "navigationLink")}":` +
-          JSON.stringify(`${path}/${relation.name}`);
-      }
-    }
-    if (nested === undefined) continue;
-    const value = row[relation.name];
-    if (value === undefined) continue;
-    const target = style.schema.getEntityMetadata(relation.target);
-    if (target === undefined) continue;
-    comma();
-    out += JSON.stringify(relation.name) + ":";
-    if (value === null) out += "null";
-    else if (Array.isArray(value)) {
-      out += "[";
-      for (let i = 0; i < value.length; i++) {
-        if (i > 0) out += ",";
-        out += writeEntity(target, value[i] as Row, nested, style);
-      }
-      out += "]";
-    } else out += writeEntity(target, value as Row, nested, style);
-  }
-  return out + "}";
+  return compileWriter(entity, shape, style)(row, leading, etag);
 }
 
 /** The `$metadata#...` context URL of a response, absolute from the service root. */

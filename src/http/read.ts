@@ -10,6 +10,7 @@ import { httpError } from "./errors.ts";
 import { etagMatches, etagOf } from "./etag.ts";
 import {
   annotation,
+  compileWriter,
   contextSelect,
   contextUrl,
   entityPath,
@@ -198,9 +199,10 @@ export async function readCollection(
     add(annotation(style, "count"), style.ieee754 ? `"${count}"` : String(count));
   }
   let value = "[";
+  const write = compileWriter(entity, shape, style);
   for (let i = 0; i < rows.length; i++) {
     if (i > 0) value += ",";
-    value += writeEntity(entity, rows[i]!, shape, style);
+    value += write(rows[i]!);
   }
   add("value", value + "]");
   if (nextLink !== undefined) add(annotation(style, "nextLink"), JSON.stringify(nextLink));
@@ -285,7 +287,7 @@ export async function readEntity(
         contextUrl(style, `${entity.name}${contextSelect(entity, shape, v401)}/$entity`),
       )
     }`;
-  return service.respond(call, 200, writeEntity(entity, row, shape, style, context), headers);
+  return service.respond(call, 200, writeEntity(entity, row, shape, style, context, etag), headers);
 }
 
 export async function readProperty(
