@@ -297,22 +297,6 @@ export class ODataClient {
     }
   }
 
-  /** Sends a request and parses its JSON body. */
-  async json(request: ClientRequest): Promise<{ body: unknown; response: ClientResponse }> {
-    const response = await this.send(request);
-    if (response.text === "") return { body: undefined, response };
-    try {
-      return { body: JSON.parse(response.text), response };
-    } catch (cause) {
-      throw new ODataActiveRecordError(
-        "PROVIDER_ERROR",
-        `The remote OData service answered ${request.method} ${response.url} with a body that ` +
-          "is not JSON",
-        { cause, context: { provider: "http-odata", status: response.status } },
-      );
-    }
-  }
-
   #networkError(
     cause: unknown,
     signal: AbortSignal | undefined,

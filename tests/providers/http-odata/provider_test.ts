@@ -571,3 +571,34 @@ Deno.test("registerFromMetadata reads a service that answers $metadata in CSDL J
     .findOne();
   assert.equal((order!.toJSON().Order_Details as unknown[]).length, 3);
 });
+
+Deno.test("inside a transaction, reads see its updates and deletes by key; counts too", async () => {
+  await using service = await serve();
+  await using manager = new EntityNamespaceManager();
+  const ns = remoteNamespace(manager, service.baseUrl);
+  const phone2 = (await service.backing.getEntity("Shippers").findByIdOrFail(2)).get("Phone");
+  const before = await service.backing.getEntity("Shippers").count();
+  await ns.transaction(async (tx) => {
+    const Shippers = tx.getEntity("Shippers");
+    assert.equal(await Shippers.count(), before);
+    assert.equal(await Shippers.where("ShipperID", 1).update({ Phone: "111" }), 1);
+    assert.equal(await Shippers.deleteById(6), 1); // a shipper without orders
+    assert.deepEqual(
+      (await Shippers.where("ShipperID", "in", [1, 2, 6]).orderBy("ShipperID").find()).data.map((
+        r,
+      ) => [
+        r.get("ShipperID"),
+        r.get("Phone"),
+      ]),
+      [[1, "111"], [2, phone2]],
+    );
+    assert.equal(await Shippers.count(), before - 1);
+    assert.equal(await Shippers.findById(6), undefined);
+    // Nothing reached the service yet.
+    assert.equal(await service.backing.getEntity("Shippers").count(), before);
+    assert.ok(service.seen.every((r) => r.method === "GET"));
+  });
+  assert.equal(await service.backing.getEntity("Shippers").count(), before - 1);
+  assert.equal((await service.backing.getEntity("Shippers").findByIdOrFail(1)).get("Phone"), "111");
+  assert.equal(service.seen.filter((r) => r.method === "POST").length, 1); // one $batch
+});
