@@ -328,7 +328,7 @@ export class HttpODataProvider implements Provider {
       }
       return definitionsFromCsdl(parseCsdlJson(document));
     }
-    return definitionsFromCsdl(parseCsdlXml(text));
+    return definitionsFromCsdl(await parseCsdlXml(text));
   }
 
   // ---- internals used by HttpOperations ----

@@ -338,7 +338,7 @@ Deno.test("introspection reads CSDL XML and CSDL JSON to the same definitions", 
   await using service = await serve();
   const xml = await (await fetch(`${service.baseUrl}$metadata`)).text();
   const json = await (await fetch(`${service.baseUrl}$metadata?$format=json`)).json();
-  const fromXml = definitionsFromCsdl(parseCsdlXml(xml));
+  const fromXml = definitionsFromCsdl(await parseCsdlXml(xml));
   const fromJson = definitionsFromCsdl(parseCsdlJson(json));
   assert.deepEqual(fromJson, fromXml);
   assert.deepEqual(Object.keys(fromXml.entities).sort(), Object.keys(NORTHWIND_ENTITIES).sort());
