@@ -9,7 +9,7 @@
  */
 
 import type { EntityMetadata, FieldMetadata, SchemaResolver } from "../model/schema.ts";
-import type { ExpandItem, ODataQuery } from "../odata/ast.ts";
+import type { ODataQuery } from "../odata/ast.ts";
 import type { Row } from "../provider/provider.ts";
 import { etagOf } from "./etag.ts";
 import { keyLiteral } from "./path.ts";
@@ -104,23 +104,25 @@ export interface EntityShape {
   readonly selected?: ReadonlySet<string>;
   /** Expansions by navigation name. */
   readonly expand: ReadonlyMap<string, EntityShape>;
+  /** `$expand=*`: every other navigation property is expanded too. */
+  readonly expandAll?: boolean;
 }
 
 /** The shape of a query: its `$select` and `$expand`, recursively. */
 export function shapeOf(query: ODataQuery | undefined): EntityShape {
   const expand = new Map<string, EntityShape>();
-  for (const item of query?.expand ?? []) addExpand(expand, item);
-  const select = query?.select;
-  if (select === undefined || select.some((item) => item.path[0] === "*")) {
-    return { expand };
+  let expandAll = false;
+  for (const item of query?.expand ?? []) {
+    const name = item.path[0];
+    if (name === "*") expandAll = true;
+    else if (name !== undefined) expand.set(name, shapeOf(item.options));
   }
-  return { selected: new Set(select.map((item) => item.path[0]!)), expand };
-}
-
-function addExpand(expand: Map<string, EntityShape>, item: ExpandItem): void {
-  const name = item.path[0];
-  if (name === undefined || name === "*") return;
-  expand.set(name, shapeOf(item.options));
+  const select = query?.select;
+  const all = expandAll ? { expandAll } : {};
+  if (select === undefined || select.some((item) => item.path[0] === "*")) {
+    return { expand, ...all };
+  }
+  return { selected: new Set(select.map((item) => item.path[0]!)), expand, ...all };
 }
 
 /**
@@ -181,7 +183,8 @@ export function compileWriter(
 const writers = new WeakMap<SchemaResolver, Map<string, EntityWriter>>();
 
 function shapeKey(shape: EntityShape): string {
-  let key = shape.selected === undefined ? "*" : [...shape.selected].join(",");
+  let key = (shape.selected === undefined ? "*" : [...shape.selected].join(",")) +
+    (shape.expandAll ? "+" : "");
   for (const [name, nested] of shape.expand) key += `;${name}(${shapeKey(nested)})`;
   return key;
 }
@@ -214,7 +217,8 @@ function buildWriter(
   }
   const navigations: { name: string; key: string; link: string; write?: EntityWriter }[] = [];
   for (const relation of entity.relations.values()) {
-    const nested = shape.expand.get(relation.name);
+    const nested = shape.expand.get(relation.name) ??
+      (shape.expandAll ? { expand: new Map() } : undefined);
     const target = style.schema.getEntityMetadata(relation.target);
     if (nested === undefined && !full) continue;
     navigations.push({

@@ -151,6 +151,10 @@ Deno.test("$expand nested with options, $search, $compute, $apply run through th
     "Singaporean Hokkien Fried Mee",
     "Mozzarella di Giovanni",
   ]);
+  const starred = await json(await call("Products(1)?$expand=*"));
+  assert.equal((starred.Category as Entity).CategoryName, "Beverages");
+  assert.equal((starred.Supplier as Entity).SupplierID, 8);
+  assert.ok(Array.isArray(starred.Order_Details));
   const searched = await values(await call("Customers?$search=Futterkiste&$select=CustomerID"));
   assert.deepEqual(searched, [{ CustomerID: "ALFKI" }]);
   const grouped = await values(
