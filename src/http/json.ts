@@ -76,6 +76,18 @@ export function writeValue(field: FieldMetadata, value: unknown, style: JsonStyl
   }
 }
 
+/** A value of a computed or aggregated property, typed by its JavaScript value. */
+function dynamicValue(value: unknown, style: JsonStyle): string {
+  if (value === null) return "null";
+  if (value instanceof Date) return JSON.stringify(value.toISOString());
+  if (value instanceof Uint8Array) return JSON.stringify(base64url(value));
+  if (typeof value === "bigint") return style.ieee754 ? `"${value}"` : String(value);
+  if (typeof value === "number" && !Number.isFinite(value)) {
+    return Number.isNaN(value) ? '"NaN"' : value > 0 ? '"INF"' : '"-INF"';
+  }
+  return JSON.stringify(value) ?? "null";
+}
+
 /** The canonical URL of an entity relative to the service root: `Products(1)`. */
 export function entityPath(entity: EntityMetadata, row: Row): string | undefined {
   const parts: string[] = [];
@@ -106,6 +118,8 @@ export interface EntityShape {
   readonly expand: ReadonlyMap<string, EntityShape>;
   /** `$expand=*`: every other navigation property is expanded too. */
   readonly expandAll?: boolean;
+  /** `$compute` / `$apply`: rows carry properties the entity does not declare. */
+  readonly dynamic?: boolean;
 }
 
 /** The shape of a query: its `$select` and `$expand`, recursively. */
@@ -118,7 +132,10 @@ export function shapeOf(query: ODataQuery | undefined): EntityShape {
     else if (name !== undefined) expand.set(name, shapeOf(item.options));
   }
   const select = query?.select;
-  const all = expandAll ? { expandAll } : {};
+  const all = {
+    ...(expandAll ? { expandAll } : {}),
+    ...(query?.compute !== undefined || query?.apply !== undefined ? { dynamic: true } : {}),
+  };
   if (select === undefined || select.some((item) => item.path[0] === "*")) {
     return { expand, ...all };
   }
@@ -184,7 +201,7 @@ const writers = new WeakMap<SchemaResolver, Map<string, EntityWriter>>();
 
 function shapeKey(shape: EntityShape): string {
   let key = (shape.selected === undefined ? "*" : [...shape.selected].join(",")) +
-    (shape.expandAll ? "+" : "");
+    (shape.expandAll ? "+" : "") + (shape.dynamic ? "~" : "");
   for (const [name, nested] of shape.expand) key += `;${name}(${shapeKey(nested)})`;
   return key;
 }
@@ -230,6 +247,8 @@ function buildWriter(
         : compileWriter(target, nested, style),
     });
   }
+  const dynamic = shape.dynamic === true;
+  const declared = new Set<string>([...entity.fields.keys(), ...entity.relations.keys()]);
   return (row, leading = "", knownEtag) => {
     let out = "{" + leading;
     let first = leading === "";
@@ -256,6 +275,14 @@ function buildWriter(
       out += (first ? "" : ",") + part.typeAnnotation + part.key +
         (value === null ? "null" : part.format(value));
       first = false;
+    }
+    if (dynamic) {
+      for (const name in row) {
+        const value = row[name];
+        if (value === undefined || declared.has(name)) continue;
+        out += (first ? "" : ",") + JSON.stringify(name) + ":" + dynamicValue(value, style);
+        first = false;
+      }
     }
     for (const navigation of navigations) {
       if (navigation.write === undefined) {

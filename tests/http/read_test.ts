@@ -161,6 +161,12 @@ Deno.test("$expand nested with options, $search, $compute, $apply run through th
     await call("Products?$apply=groupby((CategoryID),aggregate($count as N))&$orderby=CategoryID"),
   );
   assert.equal(grouped.length, 8);
+  assert.deepEqual(grouped[0], { CategoryID: 1, N: 12 });
+  const computed = await values(
+    await call("Products?$compute=UnitPrice mul 2 as Double&$select=ProductID,Double&$top=1"),
+  );
+  // Computed decimals keep their exact digits as text (their type is not declared anywhere).
+  assert.deepEqual(computed, [{ ProductID: 1, Double: "36" }]);
 });
 
 Deno.test("key lookups: single, string, composite; 404 for a missing key; 400 for a wrong shape", async () => {
