@@ -9,7 +9,7 @@
  */
 
 import type { EntityMetadata, FieldMetadata, SchemaResolver } from "../model/schema.ts";
-import type { ExpandItem, ODataQuery } from "../odata/ast.ts";
+import type { ODataQuery } from "../odata/ast.ts";
 import type { Row } from "../provider/provider.ts";
 import { etagOf } from "./etag.ts";
 import { keyLiteral } from "./path.ts";
@@ -76,6 +76,18 @@ export function writeValue(field: FieldMetadata, value: unknown, style: JsonStyl
   }
 }
 
+/** A value of a computed or aggregated property, typed by its JavaScript value. */
+function dynamicValue(value: unknown, style: JsonStyle): string {
+  if (value === null) return "null";
+  if (value instanceof Date) return JSON.stringify(value.toISOString());
+  if (value instanceof Uint8Array) return JSON.stringify(base64url(value));
+  if (typeof value === "bigint") return style.ieee754 ? `"${value}"` : String(value);
+  if (typeof value === "number" && !Number.isFinite(value)) {
+    return Number.isNaN(value) ? '"NaN"' : value > 0 ? '"INF"' : '"-INF"';
+  }
+  return JSON.stringify(value) ?? "null";
+}
+
 /** The canonical URL of an entity relative to the service root: `Products(1)`. */
 export function entityPath(entity: EntityMetadata, row: Row): string | undefined {
   const parts: string[] = [];
@@ -104,23 +116,30 @@ export interface EntityShape {
   readonly selected?: ReadonlySet<string>;
   /** Expansions by navigation name. */
   readonly expand: ReadonlyMap<string, EntityShape>;
+  /** `$expand=*`: every other navigation property is expanded too. */
+  readonly expandAll?: boolean;
+  /** `$compute` / `$apply`: rows carry properties the entity does not declare. */
+  readonly dynamic?: boolean;
 }
 
 /** The shape of a query: its `$select` and `$expand`, recursively. */
 export function shapeOf(query: ODataQuery | undefined): EntityShape {
   const expand = new Map<string, EntityShape>();
-  for (const item of query?.expand ?? []) addExpand(expand, item);
-  const select = query?.select;
-  if (select === undefined || select.some((item) => item.path[0] === "*")) {
-    return { expand };
+  let expandAll = false;
+  for (const item of query?.expand ?? []) {
+    const name = item.path[0];
+    if (name === "*") expandAll = true;
+    else if (name !== undefined) expand.set(name, shapeOf(item.options));
   }
-  return { selected: new Set(select.map((item) => item.path[0]!)), expand };
-}
-
-function addExpand(expand: Map<string, EntityShape>, item: ExpandItem): void {
-  const name = item.path[0];
-  if (name === undefined || name === "*") return;
-  expand.set(name, shapeOf(item.options));
+  const select = query?.select;
+  const all = {
+    ...(expandAll ? { expandAll } : {}),
+    ...(query?.compute !== undefined || query?.apply !== undefined ? { dynamic: true } : {}),
+  };
+  if (select === undefined || select.some((item) => item.path[0] === "*")) {
+    return { expand, ...all };
+  }
+  return { selected: new Set(select.map((item) => item.path[0]!)), expand, ...all };
 }
 
 /**
@@ -181,7 +200,8 @@ export function compileWriter(
 const writers = new WeakMap<SchemaResolver, Map<string, EntityWriter>>();
 
 function shapeKey(shape: EntityShape): string {
-  let key = shape.selected === undefined ? "*" : [...shape.selected].join(",");
+  let key = (shape.selected === undefined ? "*" : [...shape.selected].join(",")) +
+    (shape.expandAll ? "+" : "") + (shape.dynamic ? "~" : "");
   for (const [name, nested] of shape.expand) key += `;${name}(${shapeKey(nested)})`;
   return key;
 }
@@ -214,7 +234,8 @@ function buildWriter(
   }
   const navigations: { name: string; key: string; link: string; write?: EntityWriter }[] = [];
   for (const relation of entity.relations.values()) {
-    const nested = shape.expand.get(relation.name);
+    const nested = shape.expand.get(relation.name) ??
+      (shape.expandAll ? { expand: new Map() } : undefined);
     const target = style.schema.getEntityMetadata(relation.target);
     if (nested === undefined && !full) continue;
     navigations.push({
@@ -226,6 +247,8 @@ function buildWriter(
         : compileWriter(target, nested, style),
     });
   }
+  const dynamic = shape.dynamic === true;
+  const declared = new Set<string>([...entity.fields.keys(), ...entity.relations.keys()]);
   return (row, leading = "", knownEtag) => {
     let out = "{" + leading;
     let first = leading === "";
@@ -252,6 +275,14 @@ function buildWriter(
       out += (first ? "" : ",") + part.typeAnnotation + part.key +
         (value === null ? "null" : part.format(value));
       first = false;
+    }
+    if (dynamic) {
+      for (const name in row) {
+        const value = row[name];
+        if (value === undefined || declared.has(name)) continue;
+        out += (first ? "" : ",") + JSON.stringify(name) + ":" + dynamicValue(value, style);
+        first = false;
+      }
     }
     for (const navigation of navigations) {
       if (navigation.write === undefined) {

@@ -151,12 +151,22 @@ Deno.test("$expand nested with options, $search, $compute, $apply run through th
     "Singaporean Hokkien Fried Mee",
     "Mozzarella di Giovanni",
   ]);
+  const starred = await json(await call("Products(1)?$expand=*"));
+  assert.equal((starred.Category as Entity).CategoryName, "Beverages");
+  assert.equal((starred.Supplier as Entity).SupplierID, 8);
+  assert.ok(Array.isArray(starred.Order_Details));
   const searched = await values(await call("Customers?$search=Futterkiste&$select=CustomerID"));
   assert.deepEqual(searched, [{ CustomerID: "ALFKI" }]);
   const grouped = await values(
     await call("Products?$apply=groupby((CategoryID),aggregate($count as N))&$orderby=CategoryID"),
   );
   assert.equal(grouped.length, 8);
+  assert.deepEqual(grouped[0], { CategoryID: 1, N: 12 });
+  const computed = await values(
+    await call("Products?$compute=UnitPrice mul 2 as Double&$select=ProductID,Double&$top=1"),
+  );
+  // Computed decimals keep their exact digits as text (their type is not declared anywhere).
+  assert.deepEqual(computed, [{ ProductID: 1, Double: "36" }]);
 });
 
 Deno.test("key lookups: single, string, composite; 404 for a missing key; 400 for a wrong shape", async () => {

@@ -15,9 +15,11 @@
  */
 
 import assert from "node:assert/strict";
-import { createServer } from "node:http";
 import process from "node:process";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import {
+  createODataHandler,
   EntityNamespaceManager,
   ODataActiveRecordError,
   ODataSyntaxError,
@@ -25,6 +27,7 @@ import {
   parseQuery,
   serializeFilter,
   serializeQuery,
+  toNodeListener,
 } from "../../mod.ts";
 
 /** One named check. */
@@ -281,6 +284,98 @@ export const SMOKE_CHECKS: readonly SmokeCheck[] = [
       } finally {
         await manager.close();
         await new Promise((resolve) => server.close(resolve));
+      }
+    },
+  },
+  {
+    // AsyncLocalStorage (node:async_hooks) carries the ambient transaction in every runtime.
+    name: "ambient transactions, savepoints, closed scopes, increments",
+    run: async () => {
+      const manager = new EntityNamespaceManager();
+      try {
+        const ns = manager.createNamespace("tx", {
+          provider: { type: "sqlite", filePath: ":memory:", busyTimeoutMs: 200 },
+        });
+        const Stock = ns.registerEntity("Stock", {
+          fields: {
+            id: { type: "integer", primaryKey: true },
+            n: { type: "integer" },
+            v: { type: "integer", version: true },
+          },
+        });
+        await ns.sync();
+        await Stock.create({ id: 1, n: 0 });
+        let kept: typeof Stock | undefined;
+        await assert.rejects(
+          ns.transaction(async (tx) => {
+            kept = tx.getEntity("Stock");
+            await Stock.incrementById(1, "n", 5); // the namespace's model joins the transaction
+            await ns.transaction(async () => {
+              await Stock.incrementById(1, "n", 1);
+            });
+            assert.equal((await Stock.findByIdOrFail(1)).n, 6);
+            throw new Error("roll back");
+          }),
+          /roll back/,
+        );
+        assert.equal((await Stock.findByIdOrFail(1)).n, 0);
+        await assert.rejects(kept!.find(), (error: unknown) => {
+          assert.ok(error instanceof ODataActiveRecordError);
+          assert.equal(error.code, "TRANSACTION_CLOSED");
+          return true;
+        });
+        const stale = await Stock.findByIdOrFail(1);
+        await Stock.where("id", 1).increment("n");
+        stale.n = 10;
+        await assert.rejects(stale.save(), (error: unknown) => {
+          assert.ok(error instanceof ODataActiveRecordError);
+          assert.equal(error.code, "CONFLICT");
+          return true;
+        });
+      } finally {
+        await manager.close();
+      }
+    },
+  },
+  {
+    name: "OData endpoint: direct calls and node:http through toNodeListener",
+    run: async () => {
+      const manager = new EntityNamespaceManager();
+      const server = createServer();
+      try {
+        const shop = manager.createNamespace("shop", {
+          provider: { type: "sqlite", filePath: ":memory:" },
+        });
+        shop.registerEntity("Products", {
+          fields: {
+            ProductID: { type: "integer", primaryKey: true },
+            ProductName: { type: "string" },
+            UnitPrice: { type: "decimal", scale: 2 },
+          },
+        });
+        await shop.sync();
+        await shop.getEntity("Products").create({ ProductName: "Chai", UnitPrice: 18 });
+        const handler = createODataHandler(shop, { basePath: "/odata/" });
+        const direct = await handler(new Request("http://localhost/odata/Products(1)"));
+        assert.equal(direct.status, 200);
+        assert.match(await direct.text(), /"ProductName":"Chai","UnitPrice":18\.00/);
+        server.on("request", toNodeListener(handler));
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        const { port } = server.address() as AddressInfo;
+        const created = await fetch(`http://127.0.0.1:${port}/odata/Products`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ ProductName: "Chang", UnitPrice: 19 }),
+        });
+        assert.equal(created.status, 201);
+        assert.equal(created.headers.get("location"), `http://127.0.0.1:${port}/odata/Products(2)`);
+        await created.text();
+        const count = await fetch(`http://127.0.0.1:${port}/odata/Products/$count`);
+        assert.equal(await count.text(), "2");
+      } finally {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(() => resolve(undefined)));
+        await manager.close();
       }
     },
   },
