@@ -347,16 +347,13 @@ export class ODataService {
 
   /** The response headers every answer carries: `OData-Version` and the content type. */
   headers(style: JsonStyle | undefined, v401: boolean, contentType?: string): Headers {
-    const headers = new Headers({ "odata-version": v401 ? "4.01" : "4.0" });
-    if (contentType !== undefined) headers.set("content-type", contentType);
-    else if (style !== undefined) {
-      headers.set(
-        "content-type",
-        `application/json;odata.metadata=${style.metadata}` +
-          (style.ieee754 ? ";IEEE754Compatible=true" : ""),
-      );
-    }
-    return headers;
+    const version = v401 ? "4.01" : "4.0";
+    const type = contentType ?? (style === undefined ? undefined : jsonContentType(style));
+    return new Headers(
+      type === undefined
+        ? [["odata-version", version]]
+        : [["content-type", type], ["odata-version", version]],
+    );
   }
 
   /** A response; a `HEAD` request gets the same status and headers without the body. */
@@ -368,6 +365,9 @@ export class ODataService {
   /** Parses the query options of a call: the URL's, plus the body of `POST .../$query`. */
   async query(call: Call, resource: Resource): Promise<{ query: ODataQuery; raw: string }> {
     let raw = call.url.search.startsWith("?") ? call.url.search.slice(1) : call.url.search;
+    if (raw === "" && !(resource.kind === "collection" && resource.query)) {
+      return { query: {}, raw }; // the common key lookup: nothing to parse
+    }
     if (resource.kind === "collection" && resource.query) {
       const type = (call.request.headers.get("content-type") ?? "text/plain").split(";")[0]!
         .trim().toLowerCase();
@@ -563,6 +563,17 @@ export class ODataService {
     }
     return await this.namespace.transaction((tx) => work(tx as unknown as Scope));
   }
+}
+
+const JSON_TYPES: Readonly<Record<string, string>> = {
+  minimal: "application/json;odata.metadata=minimal",
+  none: "application/json;odata.metadata=none",
+  full: "application/json;odata.metadata=full",
+};
+
+function jsonContentType(style: JsonStyle): string {
+  const base = JSON_TYPES[style.metadata]!;
+  return style.ieee754 ? base + ";IEEE754Compatible=true" : base;
 }
 
 /**
