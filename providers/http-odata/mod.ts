@@ -513,7 +513,9 @@ export class HttpODataProvider implements Provider {
   }
 
   #remember(entity: EntityMetadata, wire: Record<string, unknown>, header: string | undefined) {
-    const etag = typeof wire["@odata.etag"] === "string" ? wire["@odata.etag"] : header;
+    // OData 4.01 services may drop the `odata.` prefix of control information (`@etag`).
+    const annotated = wire["@odata.etag"] ?? wire["@etag"];
+    const etag = typeof annotated === "string" ? annotated : header;
     if (etag === undefined) return;
     let key: string | undefined;
     try {

@@ -183,13 +183,11 @@ export class HttpOperations implements ProviderOperations {
   async #targetKeys(target: WriteTarget, options: ExecutionOptions | undefined): Promise<string[]> {
     const entity = target.entity;
     const direct = keyLookup(entity, target.filter);
+    // Whole rows, not `$select` of the key: services send ETags with whole entities only.
     const request: ReadRequest = {
       entity,
       schema: target.schema,
-      query: {
-        ...(target.filter === undefined ? {} : { filter: target.filter }),
-        select: keySelect(entity),
-      },
+      query: target.filter === undefined ? {} : { filter: target.filter },
     };
     if (direct !== undefined && this.#sink.pending === undefined) {
       // Straight to the key URL: a 404 answers "0 rows" without a read first.
