@@ -121,6 +121,7 @@ Deno.test("static headers, async authorization and OData headers reach the servi
   await using manager = new EntityNamespaceManager();
   let asked = 0;
   const ns = remoteNamespace(manager, service.baseUrl, {
+    timeoutMs: 60_000, // a deadline that does not pass leaves no timer behind (sanitizers)
     headers: { "X-Tenant": "acme" },
     authorization: async () => {
       await Promise.resolve();
