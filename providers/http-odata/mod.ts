@@ -8,7 +8,8 @@
  *   at a time). A filter that is exactly the key becomes a key lookup `Products(1)` (404 = none).
  * - counts: `Products/$count?$filter=...`.
  * - writes: `POST` (with `Prefer: return=representation`), `PATCH` and `DELETE` on the key URL,
- *   with `If-Match` when an ETag of that row was read before (412 → `PRECONDITION_FAILED`, 428 → `PRECONDITION_REQUIRED`). An update or
+ *   with `If-Match` when an ETag of that row was read before (412 → `CONFLICT`, 428 →
+ *   `PRECONDITION_REQUIRED`). An update or
  *   delete by filter first reads the matching keys, then writes per key, inside one atomic
  *   `$batch` change set when batching is on. Multi-row inserts are one change set too.
  * - `transaction()`: the writes made through `tx` are collected and sent as one atomic change set

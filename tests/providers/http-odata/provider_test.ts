@@ -446,7 +446,7 @@ Deno.test("transactions need $batch: refused when turned off or when the service
   assert.equal(await service.backing.getEntity("Shippers").where("ShipperID", 60).count(), 0);
 });
 
-Deno.test("ETags read are sent as If-Match; a mismatch is PRECONDITION_FAILED", async () => {
+Deno.test("ETags read are sent as If-Match; a mismatch is CONFLICT", async () => {
   await using service = await serve();
   await using manager = new EntityNamespaceManager();
   const ns = remoteNamespace(manager, service.baseUrl);
@@ -457,7 +457,7 @@ Deno.test("ETags read are sent as If-Match; a mismatch is PRECONDITION_FAILED", 
   await service.backing.getEntity("Shippers").updateById(1, { Phone: "(503) 555-0000" });
   shipper.set("Phone", "(503) 555-1111");
   const error = await codeOf(shipper.save());
-  assert.equal(error.code, "PRECONDITION_FAILED");
+  assert.equal(error.code, "CONFLICT");
   const patch = service.seen.at(-1)!;
   assert.equal(patch.method, "PATCH");
   assert.ok(patch.headers.get("if-match"));
