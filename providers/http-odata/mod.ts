@@ -9,9 +9,9 @@
  * - counts: `Products/$count?$filter=...`.
  * - writes: `POST` (with `Prefer: return=representation`), `PATCH` and `DELETE` on the key URL,
  *   with `If-Match` when an ETag of that row was read before (412 → `CONFLICT`, 428 →
- *   `PRECONDITION_REQUIRED`). An update or
- *   delete by filter first reads the matching rows (with their ETags), then writes per key, inside one atomic
- *   `$batch` change set when batching is on. Multi-row inserts are one change set too.
+ *   `PRECONDITION_REQUIRED`). An update or delete by filter first reads the matching rows (with
+ *   their ETags), then writes per key, inside one atomic `$batch` change set when batching is on.
+ *   Multi-row inserts are one change set too.
  * - `transaction()`: the writes made through `tx` are collected and sent as one atomic change set
  *   when `work` resolves (nothing is sent when it throws). Inside `tx`, reads go to the service
  *   and see earlier updates and deletes of the same transaction by key, not its inserts; insert
