@@ -187,6 +187,7 @@ export {
   type EntityNamespaceManagerOptions,
   TransactionScope,
 } from "./src/model/namespace.ts";
+export type { MetadataRegistration } from "./src/model/namespace.ts";
 
 // Providers
 export type {
@@ -203,9 +204,22 @@ export type {
   SyncReport,
   WriteTarget,
 } from "./src/provider/provider.ts";
+export type { IntrospectionResult } from "./src/provider/provider.ts";
 export {
   createProvider,
   type ProviderConfig,
   providerTypes,
   type SqliteProviderConfig,
 } from "./src/provider/registry.ts";
+export type { HttpODataProviderConfig } from "./src/provider/registry.ts";
+
+// The OData HTTP endpoint
+export {
+  type CorsOptions,
+  createODataHandler,
+  type EntityHooks,
+  type ODataHandlerOptions,
+  type ReadHookContext,
+  type WriteHookContext,
+} from "./src/http/handler.ts";
+export { toNodeListener } from "./src/http/node.ts";
