@@ -1,0 +1,91 @@
+/** Helpers shared by the runtime tests: temp dirs, coded-error predicates, captured log lines. */
+import { configure, type LogRecord, reset } from "@logtape/logtape";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ODataActiveRecordError } from "../../mod.ts";
+
+export { isCode, withDir } from "../providers/sqlite/helpers.ts";
+
+/** Runs `fn` with the library's log records captured (as rendered text lines). */
+export async function withLogs(
+  fn: (lines: string[], records: LogRecord[]) => Promise<void>,
+): Promise<void> {
+  const lines: string[] = [];
+  const records: LogRecord[] = [];
+  await configure({
+    reset: true,
+    sinks: {
+      capture: (record: LogRecord) => {
+        records.push(record);
+        lines.push(record.message.map((part) => String(part)).join(""));
+      },
+    },
+    loggers: [
+      { category: ["odata-active-record"], sinks: ["capture"], lowestLevel: "debug" },
+      { category: ["logtape", "meta"], sinks: [] },
+    ],
+  });
+  try {
+    await fn(lines, records);
+  } finally {
+    await reset();
+  }
+}
+
+/** A deterministic PRNG (mulberry32) for fixed-seed tests. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Waits (bounded) until `condition()` holds; fails with `what` otherwise. */
+export async function eventually(
+  condition: () => boolean,
+  what: string,
+  limitMs = 10000,
+): Promise<void> {
+  const until = Date.now() + limitMs;
+  while (!condition()) {
+    if (Date.now() > until) throw new Error(`Timed out waiting for: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** Overwrites every file of a SQLite database (main, -wal, -shm) with junk; returns a restore. */
+export async function corruptDatabase(dir: string): Promise<() => Promise<void>> {
+  const saved = new Map<string, Uint8Array>();
+  for (const name of await readdir(dir)) saved.set(name, await readFile(join(dir, name)));
+  for (const [name, bytes] of saved) {
+    await writeFile(join(dir, name), new Uint8Array(bytes.length).fill(7));
+  }
+  return async () => {
+    for (const [name, bytes] of saved) await writeFile(join(dir, name), bytes);
+  };
+}
+
+/** A fresh temp dir path (created) for tests that manage removal themselves. */
+export function tempDir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), "oar-runtime-"));
+}
+
+/** Removes a directory tree. */
+export function removeDir(dir: string): Promise<void> {
+  return rm(dir, { recursive: true, force: true });
+}
+
+/** An error like the ones network drivers throw. */
+export function errno(code: string): Error {
+  return Object.assign(new Error(`connect ${code} 127.0.0.1:1`), { code });
+}
+
+/** A coded module error. */
+export function unavailable(context: Record<string, unknown> = {}): ODataActiveRecordError {
+  return new ODataActiveRecordError("PROVIDER_UNAVAILABLE", "store down", { context });
+}
