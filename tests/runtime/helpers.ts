@@ -1,6 +1,7 @@
 /** Helpers shared by the runtime tests: temp dirs, coded-error predicates, captured log lines. */
 import { configure, type LogRecord, reset } from "@logtape/logtape";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { DatabaseSync } from "node:sqlite";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ODataActiveRecordError } from "../../mod.ts";
@@ -58,15 +59,26 @@ export async function eventually(
   }
 }
 
-/** Overwrites every file of a SQLite database (main, -wal, -shm) with junk; returns a restore. */
-export async function corruptDatabase(dir: string): Promise<() => Promise<void>> {
-  const saved = new Map<string, Uint8Array>();
-  for (const name of await readdir(dir)) saved.set(name, await readFile(join(dir, name)));
-  for (const [name, bytes] of saved) {
-    await writeFile(join(dir, name), new Uint8Array(bytes.length).fill(7));
+/**
+ * Breaks a SQLite database in place (every file of it overwritten with junk, as a failing disk
+ * would); returns a restore that puts the good file back atomically (rename), so a reconnect never
+ * sees a half-written file.
+ */
+export async function corruptDatabase(filePath: string): Promise<() => Promise<void>> {
+  const db = new DatabaseSync(filePath);
+  db.exec("PRAGMA wal_checkpoint(TRUNCATE)"); // every page in the main file
+  db.close();
+  const good = await readFile(filePath);
+  const files = [filePath, `${filePath}-wal`, `${filePath}-shm`];
+  for (const file of files) {
+    const size = await stat(file).then((s) => s.size, () => -1);
+    if (size > 0) await writeFile(file, new Uint8Array(size).fill(7));
   }
   return async () => {
-    for (const [name, bytes] of saved) await writeFile(join(dir, name), bytes);
+    await rm(`${filePath}-wal`, { force: true });
+    await rm(`${filePath}-shm`, { force: true });
+    await writeFile(`${filePath}.restore`, good);
+    await rename(`${filePath}.restore`, filePath);
   };
 }
 
