@@ -62,17 +62,29 @@ export async function eventually(
 /**
  * Breaks a SQLite database in place (every file of it overwritten with junk, as a failing disk
  * would); returns a restore that puts the good file back atomically (rename), so a reconnect never
- * sees a half-written file.
+ * sees a half-written file, or (`"in-place"`) writes the bytes back into the same files.
  */
-export async function corruptDatabase(filePath: string): Promise<() => Promise<void>> {
+export async function corruptDatabase(
+  filePath: string,
+  restoreMode: "rename" | "in-place" = "rename",
+): Promise<() => Promise<void>> {
   const db = new DatabaseSync(filePath);
   db.exec("PRAGMA wal_checkpoint(TRUNCATE)"); // every page in the main file
   db.close();
   const good = await readFile(filePath);
   const files = [filePath, `${filePath}-wal`, `${filePath}-shm`];
+  const saved = await Promise.all(files.map((file) => readFile(file).catch(() => undefined)));
   for (const file of files) {
     const size = await stat(file).then((s) => s.size, () => -1);
     if (size > 0) await writeFile(file, new Uint8Array(size).fill(7));
+  }
+  if (restoreMode === "in-place") {
+    // The same files (inodes) get their bytes back: open connections see a healed disk.
+    return async () => {
+      for (const [i, file] of files.entries()) {
+        if (saved[i] !== undefined) await writeFile(file, saved[i]!);
+      }
+    };
   }
   return async () => {
     await rm(`${filePath}-wal`, { force: true });
