@@ -34,7 +34,7 @@ Deno.test("the design's 📊 Performance Metrics block", () => {
     "  Avg Time: 45.23ms",
     "  Error Rate: 0.00%",
   ]);
-  assert.match(report[6]!, /^  P50: 40\.\d\dms  P95: 50\.\d\dms  P99: 50\.\d\dms$/);
+  assert.match(report[6]!, /^ {2}P50: 40\.\d\dms {2}P95: 50\.\d\dms {2}P99: 50\.\d\dms$/);
   assert.deepEqual(report.slice(8, 10), ["Overall Response Times:", "  Average: 45.23ms"]);
   assert.equal(report.at(-1), "========================");
   assert.match(new PerformanceMonitor().formatReport(), /Average: n\/a/);
