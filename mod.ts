@@ -218,6 +218,7 @@ export {
 export {
   deadline,
   type DeadlineOptions,
+  DeadlineScheduler,
   delay,
   type DelayOptions,
 } from "./src/resilience/deadline.ts";

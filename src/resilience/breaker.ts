@@ -78,8 +78,11 @@ export class CircuitBreaker {
   readonly #threshold: number;
   readonly #rate: number;
   readonly #minimum: number;
-  readonly #window: boolean[] = [];
-  readonly #windowSize: number;
+  // The outcomes of the last calls in a ring (1 = failure), with running totals: O(1) per call.
+  readonly #window: Uint8Array;
+  #windowNext = 0;
+  #windowCount = 0;
+  #windowFailures = 0;
   readonly #cooldown: number;
   readonly #isFailure: (error: unknown) => boolean;
   readonly #now: () => number;
@@ -102,7 +105,7 @@ export class CircuitBreaker {
       throw invalid("failureRateThreshold must be in (0, 1]", options.failureRateThreshold);
     }
     this.#minimum = positive(options.minimumRequests, 10, "minimumRequests");
-    this.#windowSize = positive(options.windowSize, 20, "windowSize");
+    this.#window = new Uint8Array(positive(options.windowSize, 20, "windowSize"));
     this.#cooldown = options.cooldownMs ?? 30000;
     if (!(this.#cooldown >= 0)) throw invalid("cooldownMs must be >= 0", options.cooldownMs);
     this.#isFailure = options.isFailure ?? isTransientError;
@@ -121,7 +124,7 @@ export class CircuitBreaker {
 
   /** Runs `fn` through the breaker; throws `CIRCUIT_OPEN` at once while the circuit is open. */
   async execute<T>(fn: () => Promise<T>): Promise<T> {
-    this.#admit();
+    if (this.#state !== "closed") this.#admit();
     let result: T;
     try {
       result = await fn();
@@ -164,8 +167,12 @@ export class CircuitBreaker {
   }
 
   #record(failed: boolean): void {
-    this.#window.push(failed);
-    if (this.#window.length > this.#windowSize) this.#window.shift();
+    const window = this.#window;
+    if (this.#windowCount === window.length) this.#windowFailures -= window[this.#windowNext]!;
+    else this.#windowCount++;
+    window[this.#windowNext] = failed ? 1 : 0;
+    this.#windowFailures += failed ? 1 : 0;
+    this.#windowNext = (this.#windowNext + 1) % window.length;
   }
 
   #onSuccess(): void {
@@ -175,7 +182,7 @@ export class CircuitBreaker {
     if (this.#state !== "closed") {
       this.#state = "closed";
       this.#probing = false;
-      this.#window.length = 0;
+      this.#clearWindow();
       logger.info(literal(`✅ Circuit ${this.name} closed`), { circuit: this.name });
     }
   }
@@ -189,9 +196,8 @@ export class CircuitBreaker {
       this.#open();
       return;
     }
-    const failed = this.#window.filter(Boolean).length;
-    const ratioTripped = this.#window.length >= this.#minimum &&
-      failed / this.#window.length >= this.#rate;
+    const ratioTripped = this.#windowCount >= this.#minimum &&
+      this.#windowFailures / this.#windowCount >= this.#rate;
     if (this.#state === "closed" && (this.#consecutive >= this.#threshold || ratioTripped)) {
       this.#open();
     }
@@ -210,12 +216,18 @@ export class CircuitBreaker {
     );
   }
 
+  #clearWindow(): void {
+    this.#windowNext = 0;
+    this.#windowCount = 0;
+    this.#windowFailures = 0;
+  }
+
   /** Closes the circuit and forgets the failures (e.g. after a successful reconnect). */
   reset(): void {
     this.#state = "closed";
     this.#consecutive = 0;
     this.#probing = false;
-    this.#window.length = 0;
+    this.#clearWindow();
   }
 
   /** The counters and state. */

@@ -14,7 +14,7 @@ import type { NamespaceOptions } from "../model/context.ts";
 import type { Row } from "../provider/provider.ts";
 import { PerformanceMonitor } from "../monitoring/monitor.ts";
 import type { CircuitState } from "../resilience/breaker.ts";
-import { deadline } from "../resilience/deadline.ts";
+import { DeadlineScheduler } from "../resilience/deadline.ts";
 import { retry, type RetryOptions } from "../resilience/retry.ts";
 import { describeError } from "../resilience/transient.ts";
 import type { ProductionConfig } from "./config.ts";
@@ -144,6 +144,7 @@ export class ProductionODataService {
   readonly #preparing = new Map<string, Promise<void>>();
   readonly #connections = new Map<string, PooledConnection>();
   readonly #drainWaiters = new Set<() => void>();
+  readonly #deadlines = new DeadlineScheduler();
   #initializing: Promise<void> | undefined;
   #ready = false;
   #draining = false;
@@ -311,10 +312,19 @@ export class ProductionODataService {
       const timeout = options.timeout ?? this.#connections.get(namespace)?.timeout ??
         this.#options.queryTimeout ?? 5000;
       const signal = options.signal;
-      const result = await retry(
-        () => deadline((s) => built.find({ signal: s }), timeout, { signal }),
-        { ...this.#options.retry, signal, label: `query ${namespace}.${entity}` },
-      );
+      const attempt = () =>
+        this.#deadlines.run((s) => built.find({ signal: s }), timeout, { signal });
+      let result: FindResult<T>;
+      try {
+        result = await attempt(); // the common case, without the retry machinery's cost
+      } catch (error) {
+        // Attempt 1 "fails again" at once with the same error, so logs, counts and backoff
+        // are exactly those of retry() from the start.
+        result = await retry(
+          (n) => n === 1 ? Promise.reject(error) : attempt(),
+          { ...this.#options.retry, signal, label: `query ${namespace}.${entity}` },
+        );
+      }
       ok = true;
       return result;
     } finally {
@@ -396,6 +406,7 @@ export class ProductionODataService {
       this.#drainWaiters.delete(wake);
     }
     const abandoned = this.#inFlight;
+    this.#deadlines.close();
     this.monitor.logReport(() => this.pool.getConnectionStats());
     let failure: unknown;
     await this.manager.close().catch((error) => (failure ??= error));
