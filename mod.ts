@@ -219,6 +219,7 @@ export {
   deadline,
   type DeadlineOptions,
   DeadlineScheduler,
+  type DeadlineTicket,
   delay,
   type DelayOptions,
 } from "./src/resilience/deadline.ts";

@@ -123,19 +123,26 @@ export class CircuitBreaker {
   }
 
   /** Runs `fn` through the breaker; throws `CIRCUIT_OPEN` at once while the circuit is open. */
-  async execute<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.#state !== "closed") this.#admit();
-    let result: T;
+  execute<T>(fn: () => Promise<T>): Promise<T> {
     try {
-      result = await fn();
+      if (this.#state !== "closed") this.#admit();
+      return fn().then(this.#succeeded as (value: T) => T, this.#failed);
     } catch (error) {
-      if (this.#isFailure(error)) this.#onFailure(error);
-      else this.#onSuccess();
-      throw error;
+      return Promise.reject(error);
     }
-    this.#onSuccess();
-    return result;
   }
+
+  // Bound once: a call allocates no closures on the hot path.
+  readonly #succeeded = <T>(value: T): T => {
+    this.#onSuccess();
+    return value;
+  };
+
+  readonly #failed = (error: unknown): never => {
+    if (this.#isFailure(error)) this.#onFailure(error);
+    else this.#onSuccess();
+    throw error;
+  };
 
   /** Throws `CIRCUIT_OPEN` unless a call may go through now (claims the half-open probe). */
   #admit(): void {

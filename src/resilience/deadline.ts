@@ -130,6 +130,16 @@ export function deadline<T>(
   return runWithDeadline(work, ms, options.signal, ownTimer);
 }
 
+/** A running deadline of a {@linkcode DeadlineScheduler}. */
+export interface DeadlineTicket {
+  /** Fires at the deadline or when the caller's signal fires. */
+  readonly signal: AbortSignal;
+  /** Internal bookkeeping. */
+  readonly entry: unknown;
+  /** The caller's signal. */
+  readonly outer: AbortSignal | undefined;
+}
+
 interface PendingDeadline {
   readonly at: number;
   readonly controller: AbortController;
@@ -163,24 +173,45 @@ export class DeadlineScheduler {
     ms: number,
     options: DeadlineOptions = {},
   ): Promise<T> {
-    const outer = options.signal;
+    const ticket = this.start(ms, options.signal);
+    try {
+      return await work(ticket.signal);
+    } catch (error) {
+      throw this.explain(ticket, error);
+    } finally {
+      this.finish(ticket);
+    }
+  }
+
+  /**
+   * Starts a deadline of `ms` (the hot-path form of `run()`): pass `ticket.signal` to the work,
+   * call `finish(ticket)` when it settles and `explain(ticket, error)` when it failed. `now` is
+   * `Date.now()` when the caller read it already.
+   */
+  start(ms: number, outer?: AbortSignal, now: number = Date.now()): DeadlineTicket {
     if (outer?.aborted) throw abortedError(outer.reason);
     const controller = new AbortController();
-    const entry: PendingDeadline = { at: Date.now() + Math.max(0, ms), controller, ms };
+    const entry: PendingDeadline = { at: now + Math.max(0, ms), controller, ms };
     this.#pending.add(entry);
     if (entry.at < this.#armedAt) this.#arm(entry.at);
-    try {
-      return await work(
-        outer === undefined ? controller.signal : AbortSignal.any([controller.signal, outer]),
-      );
-    } catch (error) {
-      if (controller.signal.aborted) throw timeoutError(ms, controller.signal.reason, error);
-      if (outer?.aborted) throw abortedError(outer.reason);
-      throw error;
-    } finally {
-      // The timer stays armed: re-arming per call would cost more than the call itself.
-      this.#pending.delete(entry);
-    }
+    return {
+      signal: outer === undefined ? controller.signal : AbortSignal.any([controller.signal, outer]),
+      entry,
+      outer,
+    };
+  }
+
+  /** Ends a deadline (the timer stays armed: re-arming per call would cost more than the call). */
+  finish(ticket: DeadlineTicket): void {
+    this.#pending.delete(ticket.entry as PendingDeadline);
+  }
+
+  /** The error to report for a failure under `ticket`: `TIMEOUT`, `ABORTED`, or `error` itself. */
+  explain(ticket: DeadlineTicket, error: unknown): unknown {
+    const { controller, ms } = ticket.entry as PendingDeadline;
+    if (controller.signal.aborted) return timeoutError(ms, controller.signal.reason, error);
+    if (ticket.outer?.aborted) return abortedError(ticket.outer.reason);
+    return error;
   }
 
   #arm(at: number): void {
