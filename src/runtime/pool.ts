@@ -381,7 +381,10 @@ export class PooledConnection implements Provider {
 
   /** See `ProviderOperations.update`. */
   update(target: WriteTarget, changes: Row, options?: ExecutionOptions): Promise<number> {
-    return this.#guard(() => `update ${target.entity.name}`, (p) => p.update(target, changes, options));
+    return this.#guard(
+      () => `update ${target.entity.name}`,
+      (p) => p.update(target, changes, options),
+    );
   }
 
   /** See `ProviderOperations.delete`. */
