@@ -290,10 +290,13 @@ export const SMOKE_CHECKS: readonly SmokeCheck[] = [
       for (let i = 1; i <= 1000; i++) tracker.record(i);
       assert.ok(Math.abs(tracker.percentile(99) - 990) / 990 < 0.01);
       let calls = 0;
-      const value = await retry(async () => {
-        if (++calls < 3) throw Object.assign(new Error("refused"), { code: "ECONNREFUSED" });
-        return calls;
-      }, { minTimeout: 1, jitter: 0 });
+      const value = await retry(
+        () =>
+          ++calls < 3
+            ? Promise.reject(Object.assign(new Error("refused"), { code: "ECONNREFUSED" }))
+            : Promise.resolve(calls),
+        { minTimeout: 1, jitter: 0 },
+      );
       assert.equal(value, 3);
       const breaker = new CircuitBreaker({ failureThreshold: 1, cooldownMs: 60000 });
       await breaker.execute(() => Promise.reject(new ODataActiveRecordError("TIMEOUT", "slow")))
