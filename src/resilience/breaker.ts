@@ -125,11 +125,24 @@ export class CircuitBreaker {
   /** Runs `fn` through the breaker; throws `CIRCUIT_OPEN` at once while the circuit is open. */
   execute<T>(fn: () => Promise<T>): Promise<T> {
     try {
-      if (this.#state !== "closed") this.#admit();
-      return fn().then(this.#succeeded as (value: T) => T, this.#failed);
+      this.admit();
+      return this.observe(fn());
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * The two halves of {@linkcode execute} for hot paths: `admit()` throws `CIRCUIT_OPEN` unless a
+   * call may go through now; `observe(promise)` counts the outcome of the admitted call.
+   */
+  admit(): void {
+    if (this.#state !== "closed") this.#admit();
+  }
+
+  /** Counts the outcome of a call admitted with `admit()`; returns the same outcome. */
+  observe<T>(call: Promise<T>): Promise<T> {
+    return call.then(this.#succeeded as (value: T) => T, this.#failed);
   }
 
   // Bound once: a call allocates no closures on the hot path.

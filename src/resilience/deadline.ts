@@ -134,13 +134,12 @@ export function deadline<T>(
 export interface DeadlineTicket {
   /** Fires at the deadline or when the caller's signal fires. */
   readonly signal: AbortSignal;
-  /** Internal bookkeeping. */
-  readonly entry: unknown;
   /** The caller's signal. */
   readonly outer: AbortSignal | undefined;
 }
 
-interface PendingDeadline {
+/** The ticket is also the pending entry: one object per call. */
+interface PendingDeadline extends DeadlineTicket {
   readonly at: number;
   readonly controller: AbortController;
   readonly ms: number;
@@ -191,24 +190,26 @@ export class DeadlineScheduler {
   start(ms: number, outer?: AbortSignal, now: number = Date.now()): DeadlineTicket {
     if (outer?.aborted) throw abortedError(outer.reason);
     const controller = new AbortController();
-    const entry: PendingDeadline = { at: now + Math.max(0, ms), controller, ms };
-    this.#pending.add(entry);
-    if (entry.at < this.#armedAt) this.#arm(entry.at);
-    return {
+    const entry: PendingDeadline = {
+      at: now + Math.max(0, ms),
+      controller,
+      ms,
       signal: outer === undefined ? controller.signal : AbortSignal.any([controller.signal, outer]),
-      entry,
       outer,
     };
+    this.#pending.add(entry);
+    if (entry.at < this.#armedAt) this.#arm(entry.at);
+    return entry;
   }
 
   /** Ends a deadline (the timer stays armed: re-arming per call would cost more than the call). */
   finish(ticket: DeadlineTicket): void {
-    this.#pending.delete(ticket.entry as PendingDeadline);
+    this.#pending.delete(ticket as PendingDeadline);
   }
 
   /** The error to report for a failure under `ticket`: `TIMEOUT`, `ABORTED`, or `error` itself. */
   explain(ticket: DeadlineTicket, error: unknown): unknown {
-    const { controller, ms } = ticket.entry as PendingDeadline;
+    const { controller, ms } = ticket as PendingDeadline;
     if (controller.signal.aborted) return timeoutError(ms, controller.signal.reason, error);
     if (ticket.outer?.aborted) return abortedError(ticket.outer.reason);
     return error;

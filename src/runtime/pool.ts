@@ -321,17 +321,22 @@ export class PooledConnection implements Provider {
     return provider;
   }
 
-  #guard<T>(what: () => string, work: (provider: Provider) => Promise<T>): Promise<T> {
-    let provider: Provider;
-    try {
-      provider = this.#live();
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  /** The live provider for an operation, admitted by the breaker (throws the coded reason). */
+  #admit(what: () => string): Provider {
+    const provider = this.#live();
+    this.breaker.admit();
     if (this.#verbose) {
       sqlLogger.debug(literal(`${this.name}: ${what()}`), { connection: this.name });
     }
-    return this.breaker.execute(() => work(provider));
+    return provider;
+  }
+
+  #guard<T>(what: () => string, work: (provider: Provider) => Promise<T>): Promise<T> {
+    try {
+      return this.breaker.observe(work(this.#admit(what)));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** Connects (waiting for the first connect); fails fast while the store is unavailable. */
@@ -361,7 +366,13 @@ export class PooledConnection implements Provider {
 
   /** See `ProviderOperations.read`. */
   read(request: ReadRequest, options?: ExecutionOptions): Promise<ReadResult> {
-    return this.#guard(() => `read ${request.entity.name}`, (p) => p.read(request, options));
+    // The hot path, without closures: admit, start, observe.
+    try {
+      const provider = this.#admit(() => `read ${request.entity.name}`);
+      return this.breaker.observe(provider.read(request, options));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** See `ProviderOperations.stream` (checked for availability when iteration starts). */
