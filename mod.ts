@@ -219,6 +219,7 @@ export {
   deadline,
   type DeadlineOptions,
   DeadlineScheduler,
+  type DeadlineSchedulerOptions,
   type DeadlineTicket,
   delay,
   type DelayOptions,
