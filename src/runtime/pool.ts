@@ -7,7 +7,7 @@
  * @module
  */
 
-import { ODataActiveRecordError } from "../errors/errors.ts";
+import { ODataActiveRecordError, throwIfAborted } from "../errors/errors.ts";
 import type {
   ExecutionOptions,
   Provider,
@@ -104,6 +104,9 @@ export class PooledConnection implements Provider {
   #reconnecting = false;
   #retries = 0;
   #references = 0;
+  readonly #limit: number;
+  #active = 0;
+  readonly #waiters: (() => void)[] = [];
   #lastError: { code?: string; message: string; at: string } | undefined;
   #lastHealthCheck: string | undefined;
   #connectedAt: string | undefined;
@@ -119,7 +122,17 @@ export class PooledConnection implements Provider {
     this.config = config;
     this.providerConfig = toProviderConfig(config);
     this.breaker = breaker;
-    this.timeout = config.timeout ?? 5000;
+    this.timeout = config.timeout ?? (config.type === "http-odata" ? 10000 : 5000);
+    const limit = (config as { maxConcurrency?: number }).maxConcurrency ??
+      (config.type === "http-odata" ? 16 : Infinity);
+    if (!(limit >= 1)) {
+      throw new ODataActiveRecordError(
+        "INVALID_CONFIGURATION",
+        `Connection ${name}: maxConcurrency must be a number >= 1`,
+        { context: { connection: name, maxConcurrency: limit } },
+      );
+    }
+    this.#limit = limit;
     this.#pool = pool;
     this.#verbose = (config as { verbose?: boolean }).verbose === true;
   }
@@ -331,12 +344,55 @@ export class PooledConnection implements Provider {
     return provider;
   }
 
-  #guard<T>(what: () => string, work: (provider: Provider) => Promise<T>): Promise<T> {
+  #guard<T>(
+    what: () => string,
+    work: (provider: Provider) => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    if (this.#limit !== Infinity) return this.#limited(signal, () => this.#run(what, work));
+    return this.#run(what, work);
+  }
+
+  #run<T>(what: () => string, work: (provider: Provider) => Promise<T>): Promise<T> {
     try {
       return this.breaker.observe(work(this.#admit(what)));
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /** Runs `run` within `maxConcurrency`; a freed turn passes straight to the next waiter. */
+  async #limited<T>(signal: AbortSignal | undefined, run: () => Promise<T>): Promise<T> {
+    if (this.#active < this.#limit) this.#active++;
+    else await this.#turn(signal);
+    try {
+      return await run();
+    } finally {
+      const next = this.#waiters.shift();
+      if (next !== undefined) next();
+      else this.#active--;
+    }
+  }
+
+  #turn(signal: AbortSignal | undefined): Promise<void> {
+    throwIfAborted(signal);
+    return new Promise<void>((resolve, reject) => {
+      const wake = () => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      };
+      const onAbort = () => {
+        const index = this.#waiters.indexOf(wake);
+        if (index >= 0) this.#waiters.splice(index, 1);
+        try {
+          throwIfAborted(signal);
+        } catch (error) {
+          reject(error);
+        }
+      };
+      this.#waiters.push(wake);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
   }
 
   /** Connects (waiting for the first connect); fails fast while the store is unavailable. */
@@ -366,6 +422,13 @@ export class PooledConnection implements Provider {
 
   /** See `ProviderOperations.read`. */
   read(request: ReadRequest, options?: ExecutionOptions): Promise<ReadResult> {
+    if (this.#limit !== Infinity) {
+      return this.#guard(
+        () => `read ${request.entity.name}`,
+        (p) => p.read(request, options),
+        options?.signal,
+      );
+    }
     // The hot path, without closures: admit, start, observe.
     try {
       const provider = this.#admit(() => `read ${request.entity.name}`);
@@ -382,12 +445,20 @@ export class PooledConnection implements Provider {
 
   /** See `ProviderOperations.count`. */
   count(request: ReadRequest, options?: ExecutionOptions): Promise<number> {
-    return this.#guard(() => `count ${request.entity.name}`, (p) => p.count(request, options));
+    return this.#guard(
+      () => `count ${request.entity.name}`,
+      (p) => p.count(request, options),
+      options?.signal,
+    );
   }
 
   /** See `ProviderOperations.insert`. */
   insert(entity: EntityMetadata, rows: readonly Row[], options?: ExecutionOptions): Promise<Row[]> {
-    return this.#guard(() => `insert ${entity.name}`, (p) => p.insert(entity, rows, options));
+    return this.#guard(
+      () => `insert ${entity.name}`,
+      (p) => p.insert(entity, rows, options),
+      options?.signal,
+    );
   }
 
   /** See `ProviderOperations.update`. */
@@ -395,12 +466,17 @@ export class PooledConnection implements Provider {
     return this.#guard(
       () => `update ${target.entity.name}`,
       (p) => p.update(target, changes, options),
+      options?.signal,
     );
   }
 
   /** See `ProviderOperations.delete`. */
   delete(target: WriteTarget, options?: ExecutionOptions): Promise<number> {
-    return this.#guard(() => `delete ${target.entity.name}`, (p) => p.delete(target, options));
+    return this.#guard(
+      () => `delete ${target.entity.name}`,
+      (p) => p.delete(target, options),
+      options?.signal,
+    );
   }
 
   /** See `Provider.transaction`. */
@@ -408,12 +484,12 @@ export class PooledConnection implements Provider {
     work: (tx: ProviderOperations) => Promise<T>,
     options?: ExecutionOptions,
   ): Promise<T> {
-    return this.#guard(() => "transaction", (p) => p.transaction(work, options));
+    return this.#guard(() => "transaction", (p) => p.transaction(work, options), options?.signal);
   }
 
   /** See `Provider.sync`. */
   sync(entities: readonly EntityMetadata[], options?: ExecutionOptions): Promise<SyncReport> {
-    return this.#guard(() => "sync", (p) => p.sync(entities, options));
+    return this.#guard(() => "sync", (p) => p.sync(entities, options), options?.signal);
   }
 
   /** The connection's statistics. */
@@ -426,6 +502,8 @@ export class PooledConnection implements Provider {
       ...(this.#lastError === undefined ? {} : { lastError: { ...this.#lastError } }),
       ...(this.#lastHealthCheck === undefined ? {} : { lastHealthCheck: this.#lastHealthCheck }),
       ...(this.#connectedAt === undefined ? {} : { connectedAt: this.#connectedAt }),
+      active: this.#active,
+      queued: this.#waiters.length,
       circuit: this.breaker.stats(),
     };
   }

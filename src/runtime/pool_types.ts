@@ -31,6 +31,8 @@ export interface HttpODataConnectionConfig {
   readonly headers?: Readonly<Record<string, string>>;
   /** Request deadline, in milliseconds. @default {10000} */
   readonly timeout?: number;
+  /** Requests in flight at once; more wait their turn (within their deadline). @default {16} */
+  readonly maxConcurrency?: number;
 }
 
 /** MongoDB, as in the original design (mapped onto the driver's own pool options). */
@@ -59,6 +61,8 @@ export interface CustomConnectionConfig {
   readonly provider: ProviderConfig;
   /** Query deadline, in milliseconds. @default {5000} */
   readonly timeout?: number;
+  /** Operations in flight at once; more wait their turn. @default {unlimited} */
+  readonly maxConcurrency?: number;
 }
 
 /**
@@ -134,6 +138,10 @@ export interface ConnectionStats {
   readonly lastHealthCheck?: string;
   /** When the current connection was established. */
   readonly connectedAt?: string;
+  /** Operations running through it now. */
+  readonly active: number;
+  /** Operations waiting for a turn (`maxConcurrency` reached). */
+  readonly queued: number;
   /** Its circuit breaker. */
   readonly circuit: CircuitStats;
 }

@@ -204,3 +204,50 @@ Deno.test("design-level configs map onto provider configs", () => {
   );
   assert.throws(() => new ConnectionPool({ retryDelay: -1 }), isCode("INVALID_CONFIGURATION"));
 });
+
+Deno.test("maxConcurrency: extra operations wait their turn, within their signal", async () => {
+  const pool = new ConnectionPool(FAST);
+  const manager = new EntityNamespaceManager();
+  try {
+    const connection = await pool.getConnection("limited", {
+      type: "sqlite",
+      provider: { type: "sqlite", filePath: ":memory:" },
+      maxConcurrency: 1,
+    });
+    const ns = manager.createNamespace("limited", { provider: connection });
+    const Logs = ns.registerEntity("logs", LOGS);
+    await ns.sync();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const holding = ns.transaction(async (tx) => {
+      await tx.getEntity("logs").create({ level: "held" });
+      await gate; // holds the only turn
+    });
+    await eventually(() => connection.stats().active === 1, "the transaction to hold the turn");
+    let read = false;
+    const waiting = Logs.find().then((result) => {
+      read = true;
+      return result;
+    });
+    await eventually(() => connection.stats().queued === 1, "the read to queue");
+    assert.equal(read, false);
+    const controller = new AbortController();
+    const cancelled = Logs.count({ signal: controller.signal });
+    await eventually(() => connection.stats().queued === 2, "the count to queue");
+    controller.abort();
+    await assert.rejects(cancelled, isCode("ABORTED"));
+    assert.equal(connection.stats().queued, 1);
+    release();
+    await holding;
+    assert.deepEqual((await waiting).data.map((r) => r.level), ["held"]);
+    assert.equal(connection.stats().active, 0);
+    assert.throws(
+      () =>
+        pool.register("bad", { type: "sqlite", filePath: ":memory:", maxConcurrency: 0 } as never),
+      isCode("INVALID_CONFIGURATION"),
+    );
+  } finally {
+    await manager.close();
+    await pool.closeAll();
+  }
+});
