@@ -50,7 +50,9 @@ interface ErrorLike {
 }
 
 function upstreamStatus(error: ErrorLike): number | undefined {
-  const fromContext = error.context?.httpStatus;
+  // Providers put the server's answer in the context (`httpStatus`, or `status` as the
+  // http-odata provider does).
+  const fromContext = error.context?.httpStatus ?? error.context?.status;
   if (typeof fromContext === "number") return fromContext;
   // A library error's own `status` is what it would answer, not what a server said.
   if (!(error instanceof ODataActiveRecordError) && typeof error.status === "number") {
@@ -82,6 +84,7 @@ export function isTransientError(error: unknown): boolean {
       if (TRANSIENT_CODES.has(e.code) || TRANSIENT_ERRNO.has(e.code)) return true;
     }
     if (typeof e.name === "string" && TRANSIENT_NAMES.has(e.name)) return true;
+    if (e.context?.retryable === true) return true;
     const status = upstreamStatus(e);
     if (status !== undefined) return isTransientStatus(status);
     if (typeof e.hasErrorLabel === "function") {

@@ -123,8 +123,10 @@ export class PooledConnection implements Provider {
     this.providerConfig = toProviderConfig(config);
     this.breaker = breaker;
     this.timeout = config.timeout ?? (config.type === "http-odata" ? 10000 : 5000);
-    const limit = (config as { maxConcurrency?: number }).maxConcurrency ??
-      (config.type === "http-odata" ? 16 : Infinity);
+    // http-odata passes its limit to the provider (see toProviderConfig); others are limited here.
+    const limit = config.type === "http-odata"
+      ? Infinity
+      : (config as { maxConcurrency?: number }).maxConcurrency ?? Infinity;
     if (!(limit >= 1)) {
       throw new ODataActiveRecordError(
         "INVALID_CONFIGURATION",

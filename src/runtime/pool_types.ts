@@ -115,7 +115,19 @@ export function toProviderConfig(config: ConnectionConfig): ProviderConfig {
       ...(sqlite.timeout === undefined ? {} : { busyTimeoutMs: sqlite.timeout }),
     };
   }
-  // http-odata and mongodb providers take the design-level config as their own.
+  if (config.type === "http-odata") {
+    const http = config as HttpODataConnectionConfig;
+    // The provider limits concurrency and keeps connections alive itself.
+    return {
+      type: "http-odata",
+      baseUrl: http.baseUrl,
+      ...(http.headers === undefined ? {} : { headers: http.headers }),
+      timeoutMs: http.timeout ?? 10000,
+      concurrency: http.maxConcurrency ?? 16,
+      keepAlive: true,
+    } as unknown as ProviderConfig;
+  }
+  // The mongodb provider takes the design-level config as its own (mapped onto the driver's pool).
   return config as unknown as ProviderConfig;
 }
 

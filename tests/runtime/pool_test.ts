@@ -193,9 +193,27 @@ Deno.test("design-level configs map onto provider configs", () => {
   const http = {
     type: "http-odata",
     baseUrl: "http://127.0.0.1:3000/odata/northwind/",
-    timeout: 10000,
+    headers: { "User-Agent": "OData-Active-Record-Production/1.0" },
+    timeout: 8000,
   } as const;
-  assert.deepEqual(toProviderConfig(http), http);
+  assert.deepEqual(toProviderConfig(http), {
+    type: "http-odata",
+    baseUrl: http.baseUrl,
+    headers: http.headers,
+    timeoutMs: 8000,
+    concurrency: 16,
+    keepAlive: true,
+  });
+  const mongo = {
+    type: "mongodb",
+    connectionString: "mongodb://127.0.0.1:27017",
+    databaseName: "production_db",
+    poolSize: 10,
+    minPoolSize: 2,
+    maxIdleTime: 30000,
+    timeout: 5000,
+  } as const;
+  assert.deepEqual(toProviderConfig(mongo), mongo);
   const custom = { type: "sqlite", filePath: ":memory:", readOnly: true } as const;
   assert.equal(toProviderConfig({ type: "sqlite", provider: custom }), custom);
   assert.throws(

@@ -146,6 +146,8 @@ Deno.test("transient classification", () => {
     new ODataActiveRecordError("TIMEOUT", "late"),
     new ODataActiveRecordError("PROVIDER_ERROR", "x", { context: { httpStatus: 503 } }),
     new ODataActiveRecordError("PROVIDER_ERROR", "x", { context: { httpStatus: 429 } }),
+    new ODataActiveRecordError("PROVIDER_ERROR", "x", { context: { status: 502 } }), // http-odata
+    new ODataActiveRecordError("PROVIDER_ERROR", "x", { context: { retryable: true } }),
     Object.assign(new Error("x"), { status: 502 }),
     Object.assign(new Error("x"), { name: "ConnectionRefused" }),
     Object.assign(new Error("x"), { name: "MongoNetworkError" }),
