@@ -37,6 +37,22 @@ const TRANSIENT_NAMES = new Set([
 ]);
 
 const TRANSIENT_CODES = new Set(["PROVIDER_UNAVAILABLE", "TIMEOUT"]);
+
+// Deno's fetch reports network failures as text only ("fetch failed", caused by "... tcp connect
+// error: Connection refused (os error 111)"): read the errno from the words.
+const NETWORK_TEXT: readonly [RegExp, string][] = [
+  [/connection refused/i, "ECONNREFUSED"],
+  [/connection reset/i, "ECONNRESET"],
+  [/broken pipe/i, "EPIPE"],
+  [/timed out/i, "ETIMEDOUT"],
+];
+
+function networkCode(error: ErrorLike & { message?: unknown }): string | undefined {
+  if (typeof error.message !== "string") return undefined;
+  const text = error.message;
+  if (!/error sending request|fetch failed|tcp connect|os error/i.test(text)) return undefined;
+  return NETWORK_TEXT.find(([pattern]) => pattern.test(text))?.[1];
+}
 const PERMANENT_CODES = new Set(["ABORTED", "CIRCUIT_OPEN", "CLOSED"]);
 
 interface ErrorLike {
@@ -85,6 +101,7 @@ export function isTransientError(error: unknown): boolean {
     }
     if (typeof e.name === "string" && TRANSIENT_NAMES.has(e.name)) return true;
     if (e.context?.retryable === true) return true;
+    if (networkCode(e) !== undefined) return true;
     const status = upstreamStatus(e);
     if (status !== undefined) return isTransientStatus(status);
     if (typeof e.hasErrorLabel === "function") {
@@ -146,6 +163,8 @@ export function describeError(error: unknown): string {
     if (current === null || typeof current !== "object") break;
     const e = current as ErrorLike;
     if (typeof e.code === "string" && TRANSIENT_ERRNO.has(e.code)) return e.code;
+    const fromText = networkCode(e);
+    if (fromText !== undefined) return fromText;
     if (typeof e.name === "string" && TRANSIENT_NAMES.has(e.name) && e.name !== "TimeoutError") {
       return e.name;
     }
