@@ -157,7 +157,15 @@ export function retryAfterMs(error: unknown, now: number = Date.now()): number |
   return undefined;
 }
 
-/** A short reason for log lines: the errno/code (`ECONNREFUSED`) or the message. */
+/**
+ * A short reason for log lines: the errno/code (`ECONNREFUSED`) or the message.
+ *
+ * @example
+ * ```ts
+ * import { describeError } from "@oar/odata-active-record";
+ * describeError(Object.assign(new Error("connect failed"), { code: "ECONNREFUSED" })); // "ECONNREFUSED"
+ * ```
+ */
 export function describeError(error: unknown): string {
   for (let current = error, depth = 0; depth < 8; depth++) {
     if (current === null || typeof current !== "object") break;

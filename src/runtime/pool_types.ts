@@ -176,7 +176,17 @@ export interface PoolStats {
   readonly connections: Readonly<Record<string, ConnectionStats>>;
 }
 
-/** Options of `ConnectionPool`. */
+/**
+ * Options of `ConnectionPool`.
+ *
+ * @example
+ * ```ts
+ * import { ConnectionPool, type ConnectionPoolOptions } from "@oar/odata-active-record";
+ * const options: ConnectionPoolOptions = { maxRetries: 3, retryDelay: 1000, healthCheckInterval: 30000, breaker: { failureThreshold: 5 } };
+ * const pool = new ConnectionPool(options);
+ * await pool.closeAll();
+ * ```
+ */
 export interface ConnectionPoolOptions {
   /** Retries per connect before giving up (then reconnecting in the background). @default {3} */
   readonly maxRetries?: number;

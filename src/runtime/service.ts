@@ -24,7 +24,18 @@ import { ConnectionPool, type PooledConnection } from "./pool.ts";
 import type { ConnectionConfig, ConnectionPoolOptions } from "./pool_types.ts";
 import { buildProductionQuery, type ProductionQuery } from "./production_query.ts";
 
-/** One namespace of the service. */
+/**
+ * One namespace of the service.
+ *
+ * @example
+ * ```ts
+ * import type { NamespaceSpec } from "@oar/odata-active-record";
+ * const logs: NamespaceSpec = {
+ *   connection: { type: "sqlite", filePath: "./production.db", timeout: 5000 },
+ *   entities: { logs: { fields: { id: { type: "integer", primaryKey: true }, level: { type: "string" } } } },
+ * };
+ * ```
+ */
 export interface NamespaceSpec {
   /** Its store. */
   readonly connection: ConnectionConfig;
@@ -38,7 +49,20 @@ export interface NamespaceSpec {
   readonly setup?: (namespace: EntityNamespace) => Promise<void>;
 }
 
-/** Options of {@linkcode ProductionODataService}. */
+/**
+ * Options of {@linkcode ProductionODataService}.
+ *
+ * @example
+ * ```ts
+ * import type { ProductionServiceOptions } from "@oar/odata-active-record";
+ * const options: ProductionServiceOptions = {
+ *   namespaces: { sqlite_prod: { connection: { type: "sqlite", filePath: "./production.db" } } },
+ *   pool: { healthCheckInterval: 30000 },
+ *   queryTimeout: 5000,
+ *   metricsLogInterval: 300000,
+ * };
+ * ```
+ */
 export interface ProductionServiceOptions {
   /** The namespaces, by name. */
   readonly namespaces: Readonly<Record<string, NamespaceSpec>>;
@@ -74,7 +98,22 @@ export interface NamespaceHealth {
   readonly error?: string;
 }
 
-/** The answer of `healthCheck()`. */
+/**
+ * The answer of `healthCheck()`.
+ *
+ * @example
+ * ```ts
+ * import type { HealthReport } from "@oar/odata-active-record";
+ * const report: HealthReport = {
+ *   status: "degraded",
+ *   timestamp: new Date().toISOString(),
+ *   connections: { total: 2, healthy: 1 },
+ *   namespaces: { a: { status: "healthy", type: "sqlite" }, b: { status: "unhealthy", type: "mongodb", error: "ECONNREFUSED" } },
+ *   uptime: 42,
+ *   circuits: { a: "closed", b: "open" },
+ * };
+ * ```
+ */
 export interface HealthReport {
   /** `healthy`: everything up; `degraded`: some namespaces down; `unhealthy`: none up or shut down. */
   readonly status: "healthy" | "degraded" | "unhealthy";
