@@ -19,6 +19,11 @@ export interface SqliteConnectionConfig {
   readonly timeout?: number;
   /** Logs every operation at debug level (category `["odata-active-record", "sql"]`). */
   readonly verbose?: boolean;
+  /**
+   * Extra read-only connections (WAL mode) for reads, so they do not wait for a transaction on
+   * the one writer; reads inside a transaction stay on it. @default {0}
+   */
+  readonly readPoolSize?: number;
 }
 
 /** A remote OData v4 service, as in the original design. */
@@ -150,6 +155,8 @@ export interface ConnectionStats {
   readonly lastHealthCheck?: string;
   /** When the current connection was established. */
   readonly connectedAt?: string;
+  /** Read-pool connections open (SQLite `readPoolSize`). */
+  readonly readers: number;
   /** Operations running through it now. */
   readonly active: number;
   /** Operations waiting for a turn (`maxConcurrency` reached). */

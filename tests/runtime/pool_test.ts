@@ -269,3 +269,52 @@ Deno.test("maxConcurrency: extra operations wait their turn, within their signal
     await pool.closeAll();
   }
 });
+
+Deno.test("SQLite read pool: reads do not wait for a transaction on the writer", async () => {
+  await withDir(async (dir) => {
+    const pool = new ConnectionPool(FAST);
+    const manager = new EntityNamespaceManager();
+    try {
+      const connection = await pool.getConnection("sqlite_prod", {
+        type: "sqlite",
+        filePath: join(dir, "p.db"),
+        readPoolSize: 2,
+      });
+      assert.equal(connection.stats().readers, 2);
+      const ns = manager.createNamespace("sqlite_prod", { provider: connection });
+      const Logs = ns.registerEntity("logs", LOGS);
+      await ns.sync();
+      await Logs.create({ level: "committed" });
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let inside = false;
+      const writing = ns.transaction(async (tx) => {
+        await tx.getEntity("logs").create({ level: "pending" });
+        assert.equal(await tx.getEntity("logs").count(), 2); // reads in the transaction see it
+        inside = true;
+        await gate;
+      });
+      await eventually(() => inside, "the transaction to hold the writer");
+      // Answered by the read pool while the writer's transaction is open: committed rows only.
+      for (let i = 0; i < 3; i++) {
+        assert.deepEqual((await Logs.find()).data.map((r) => r.level), ["committed"]);
+        assert.equal(await Logs.count(), 1);
+      }
+      release();
+      await writing;
+      assert.deepEqual((await Logs.orderBy("id").find()).data.map((r) => r.level), [
+        "committed",
+        "pending",
+      ]);
+      await pool.checkHealth();
+      assert.equal(connection.state, "healthy");
+      assert.throws(
+        () => pool.register("mem", { type: "sqlite", filePath: ":memory:", readPoolSize: 1 }),
+        isCode("INVALID_CONFIGURATION"),
+      );
+    } finally {
+      await manager.close();
+      await pool.closeAll();
+    }
+  });
+});
