@@ -145,6 +145,8 @@ interface DeadlineSlot extends DeadlineTicket {
   readonly controller: AbortController;
   readonly ms: number;
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** Calls racing this slot's deadline (see `race()`), rejected when it fires. */
+  readonly racing: Set<(error: unknown) => void>;
 }
 
 /** Options of {@linkcode DeadlineScheduler}. */
@@ -160,10 +162,9 @@ export interface DeadlineSchedulerOptions {
  * Deadlines for a hot path, where a timer and an `AbortController` per call would cost more than
  * a SQLite key lookup. Calls whose deadlines fall in the same slot (2 % of the timeout, at most
  * 100 ms) share one controller and one timer, so a call costs a clock read and a comparison; a
- * deadline fires at most one slot late. The work's `AbortSignal` fires at the deadline and the
- * work (every provider honours its signal) rejects, which is reported as `TIMEOUT`. Work that
- * ignores its signal is not cut short: use {@linkcode deadline} for that. Timers may keep the
- * process alive until one deadline after the last call; `close()` clears them.
+ * deadline fires at most one slot late. At the deadline the work's `AbortSignal` fires and
+ * `run()`/`race()` reject with `TIMEOUT`, even when the work ignores its signal. Timers may keep
+ * the process alive until one deadline after the last call; `close()` clears them.
  *
  * @example
  * ```ts
@@ -191,7 +192,7 @@ export class DeadlineScheduler {
   ): Promise<T> {
     const ticket = this.start(ms, options.signal);
     try {
-      return await work(ticket.signal);
+      return await this.race(ticket, work(ticket.signal));
     } catch (error) {
       throw this.explain(ticket, error);
     } finally {
@@ -230,18 +231,48 @@ export class DeadlineScheduler {
         signal: controller.signal,
         outer: undefined,
         timer: undefined,
+        racing: new Set(),
       };
       created.timer = setTimeout(() => {
         this.#slots.delete(key);
         if (this.#last === created) this.#last = undefined;
         created.timer = undefined;
-        controller.abort(new DOMException(`Deadline of ${ms}ms passed`, "TimeoutError"));
+        const reason = new DOMException(`Deadline of ${ms}ms passed`, "TimeoutError");
+        controller.abort(reason);
+        // Work that does not honour its signal (e.g. waiting in a queue) is not waited for.
+        for (const reject of created.racing) reject(timeoutError(ms, reason, undefined));
+        created.racing.clear();
       }, Math.max(0, at - Date.now()));
       this.#slots.set(key, created);
       slot = created;
     }
     this.#last = slot;
     return slot;
+  }
+
+  /**
+   * Settles with `work`, or rejects with `TIMEOUT` when the ticket's deadline passes first even
+   * if the work ignores its signal (the work itself goes on).
+   */
+  race<T>(ticket: DeadlineTicket, work: Promise<T>): Promise<T> {
+    const slot = (ticket as { slot?: DeadlineSlot }).slot ?? (ticket as DeadlineSlot);
+    if (slot.controller.signal.aborted) {
+      work.catch(() => {}); // its outcome no longer matters
+      return Promise.reject(timeoutError(slot.ms, slot.controller.signal.reason, undefined));
+    }
+    return new Promise<T>((resolve, reject) => {
+      slot.racing.add(reject);
+      work.then(
+        (value) => {
+          slot.racing.delete(reject);
+          resolve(value);
+        },
+        (error) => {
+          slot.racing.delete(reject);
+          reject(error);
+        },
+      );
+    });
   }
 
   /** Ends a deadline (nothing to undo: the slot's timer serves every call in it). */

@@ -357,7 +357,7 @@ export class ProductionODataService {
       const attempt = async () => {
         const ticket = this.#deadlines.start(timeout, signal);
         try {
-          return await built.find({ signal: ticket.signal });
+          return await this.#deadlines.race(ticket, built.find({ signal: ticket.signal }));
         } catch (error) {
           throw this.#deadlines.explain(ticket, error);
         } finally {
@@ -369,7 +369,7 @@ export class ProductionODataService {
       // The first attempt inline: the common case pays for no retry machinery or extra layer.
       const ticket = this.#deadlines.start(timeout, signal, startedAt);
       try {
-        result = await built.find({ signal: ticket.signal });
+        result = await this.#deadlines.race(ticket, built.find({ signal: ticket.signal }));
         durationMs = result.metadata.executionTime;
       } catch (error) {
         failure = this.#deadlines.explain(ticket, error);
