@@ -336,7 +336,7 @@ export class ProductionODataService {
     namespace: string,
     entity: string,
     query?: ProductionQuery | string,
-    options: ProductionQueryOptions = {},
+    options?: ProductionQueryOptions,
   ): Promise<FindResult<T>> {
     this.#begin();
     // One cheap clock read serves the deadline and the failure timing; a success is timed by
@@ -351,19 +351,9 @@ export class ProductionODataService {
       recorded = true; // only known names get a series, so metrics stay bounded
       if (!this.#prepared.has(namespace)) await this.#prepare(namespace);
       const built = buildProductionQuery(model, query);
-      const timeout = options.timeout ?? this.#connections.get(namespace)?.timeout ??
+      const timeout = options?.timeout ?? this.#connections.get(namespace)?.timeout ??
         this.#options.queryTimeout ?? 5000;
-      const signal = options.signal;
-      const attempt = async () => {
-        const ticket = this.#deadlines.start(timeout, signal);
-        try {
-          return await this.#deadlines.race(ticket, built.find({ signal: ticket.signal }));
-        } catch (error) {
-          throw this.#deadlines.explain(ticket, error);
-        } finally {
-          this.#deadlines.finish(ticket);
-        }
-      };
+      const signal = options?.signal;
       let result: FindResult<T> | undefined;
       let failure: unknown;
       // The first attempt inline: the common case pays for no retry machinery or extra layer.
@@ -377,6 +367,16 @@ export class ProductionODataService {
         this.#deadlines.finish(ticket);
       }
       if (result === undefined) {
+        const attempt = async () => {
+          const ticket = this.#deadlines.start(timeout, signal);
+          try {
+            return await this.#deadlines.race(ticket, built.find({ signal: ticket.signal }));
+          } catch (error) {
+            throw this.#deadlines.explain(ticket, error);
+          } finally {
+            this.#deadlines.finish(ticket);
+          }
+        };
         // Attempt 1 "fails again" at once with the same error, so logs, counts and backoff
         // are exactly those of retry() from the start.
         const retried = await retry<FindResult<T>>(
