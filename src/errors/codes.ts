@@ -188,6 +188,11 @@ export const ERROR_CATALOGUE = {
     status: 428,
     suggestion: "Send If-Match with the ETag you read (or * to write whatever is stored).",
   },
+  CIRCUIT_OPEN: {
+    status: 503,
+    suggestion:
+      "The store failed repeatedly, so calls are refused for a cool-down; retry after the time in the message and check the store's health.",
+  },
 } as const satisfies Record<string, ErrorCatalogueEntry>;
 
 /**

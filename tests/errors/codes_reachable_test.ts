@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import {
+  CircuitBreaker,
   createODataHandler,
   createProvider,
   type EntityNamespace,
@@ -220,6 +221,13 @@ const scenarios: Record<ErrorCode, () => unknown> = {
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ name: "changed" }),
     }),
+  CIRCUIT_OPEN: async () => {
+    const breaker = new CircuitBreaker({ name: "codes", failureThreshold: 1, cooldownMs: 60000 });
+    const unavailable = () =>
+      Promise.reject(new ODataActiveRecordError("PROVIDER_UNAVAILABLE", "down"));
+    await breaker.execute(unavailable).catch(() => {});
+    await breaker.execute(() => Promise.resolve(1));
+  },
 };
 
 /** The endpoint over the main namespace; Items writes need If-Match, bodies are small. */
