@@ -205,5 +205,6 @@ export {
   createProvider,
   type ProviderConfig,
   providerTypes,
+  type MongoProviderConfig,
   type SqliteProviderConfig,
 } from "./src/provider/registry.ts";
