@@ -203,8 +203,8 @@ export type {
 } from "./src/provider/provider.ts";
 export {
   createProvider,
+  type MongoProviderConfig,
   type ProviderConfig,
   providerTypes,
-  type MongoProviderConfig,
   type SqliteProviderConfig,
 } from "./src/provider/registry.ts";

@@ -340,7 +340,8 @@ export class MongoOperations implements ProviderOperations {
   async #nextKeys(entity: EntityMetadata, field: FieldMetadata, count: number): Promise<number[]> {
     const db = await this.#host.db();
     const collection = db.collection<Document>(entity.table);
-    const sequences = db.collection<{ _id: string; value: number }>(SEQUENCES);
+    // Keyed by a field rather than a string _id, which CongoDB (the test server) refuses.
+    const sequences = db.collection<{ sequence: string; value: number }>(SEQUENCES);
     // Seed from the largest stored key, so that keys written explicitly are never handed out.
     const [largest] = await collection.find({ [field.column]: { $type: "number" } }, {
       ...this.#options(),
@@ -349,12 +350,12 @@ export class MongoOperations implements ProviderOperations {
       limit: 1,
     }).toArray();
     const seed = Number(largest?.[field.column] ?? 0);
-    await sequences.updateOne({ _id: entity.table }, { $max: { value: seed } }, {
+    await sequences.updateOne({ sequence: entity.table }, { $max: { value: seed } }, {
       ...this.#options(),
       upsert: true,
     });
     const updated = await sequences.findOneAndUpdate(
-      { _id: entity.table },
+      { sequence: entity.table },
       { $inc: { value: count } },
       { ...this.#options(), returnDocument: "after", upsert: true },
     );

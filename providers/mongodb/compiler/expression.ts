@@ -19,7 +19,6 @@
 
 import type {
   BinaryExpression,
-  CallExpression,
   Expression,
   LiteralNode,
   PathExpression,
@@ -33,7 +32,8 @@ import {
   resolveRelation,
   type SchemaResolver,
 } from "../../../src/model/schema.ts";
-import { type Document, literalToStored, type StorageOptions } from "../values.ts";
+import { literalToStored, type StorageOptions } from "../values.ts";
+import { compileCall } from "./functions.ts";
 
 /** The type of a compiled value: a field type, or `"null"`. */
 export type ValueType = FieldType | "null";
@@ -92,11 +92,13 @@ export const LOOKUP_PREFIX = "__oar_nav_";
 
 const PROVIDER = "the mongodb provider";
 
-function notSupported(feature: string, suggestion?: string): NotSupportedError {
+/** Shared with `functions.ts`. */
+export function notSupported(feature: string, suggestion?: string): NotSupportedError {
   return new NotSupportedError(feature, PROVIDER, suggestion ? { suggestion } : {});
 }
 
-function typeMismatch(message: string): ODataActiveRecordError {
+/** Shared with `functions.ts`. */
+export function typeMismatch(message: string): ODataActiveRecordError {
   return new ODataActiveRecordError("TYPE_MISMATCH", message);
 }
 
@@ -132,7 +134,8 @@ export function createContext(
 // Filter documents (the fast path)
 // ---------------------------------------------------------------------------------------------
 
-const QUERY_OPERATORS: Readonly<Record<string, string>> = {
+/** Shared with `filter.ts`. */
+export const QUERY_OPERATORS: Readonly<Record<string, string>> = {
   eq: "$eq",
   ne: "$ne",
   gt: "$gt",
@@ -141,7 +144,8 @@ const QUERY_OPERATORS: Readonly<Record<string, string>> = {
   le: "$lte",
 };
 
-const FLIPPED: Readonly<Record<string, string>> = {
+/** Shared with `filter.ts`. */
+export const FLIPPED: Readonly<Record<string, string>> = {
   eq: "eq",
   ne: "ne",
   gt: "lt",
@@ -150,7 +154,8 @@ const FLIPPED: Readonly<Record<string, string>> = {
   le: "ge",
 };
 
-const NEGATED: Readonly<Record<string, string>> = {
+/** Shared with `filter.ts`. */
+export const NEGATED: Readonly<Record<string, string>> = {
   eq: "ne",
   ne: "eq",
   gt: "le",
@@ -175,148 +180,12 @@ export function escapeRegex(text: string): string {
 /** End of input in both PCRE and JavaScript (`$` also matches before a final newline in PCRE). */
 const END = "(?![\\s\\S])";
 
-function storedField(
-  path: Expression,
-  ctx: MongoContext,
-): { column: string; type: FieldType; scale?: number } | undefined {
-  if (path.kind !== "Path" || path.root !== "implicit" || path.segments.length !== 1) {
-    return undefined;
-  }
-  const segment = path.segments[0]!;
-  if (segment.kind !== "Property" || ctx.computed.has(segment.name)) return undefined;
-  const field = ctx.entity.fields.get(segment.name);
-  if (field === undefined || field.type === "json" || field.type === "binary") return undefined;
-  return { column: field.column, type: field.type, scale: field.definition.scale };
-}
-
-function isLiteral(e: Expression): e is LiteralNode {
-  return e.kind === "Literal";
-}
-
-/** A comparison `field op literal` as a filter document, or undefined. */
-function queryComparison(
-  node: BinaryExpression,
-  ctx: MongoContext,
-  negate: boolean,
-): Document | undefined {
-  let op = node.operator as string;
-  let field = storedField(node.left, ctx);
-  let other = node.right;
-  if (field === undefined) {
-    field = storedField(node.right, ctx);
-    other = node.left;
-    op = FLIPPED[op]!;
-  }
-  if (field === undefined || !isLiteral(other)) return undefined;
-  if (negate) op = NEGATED[op]!;
-  const value = literalToStored(other, field.type, ctx.storage);
-  if (value === null) {
-    if (op === "eq") return { [field.column]: { $eq: null } };
-    if (op === "ne") return { [field.column]: { $ne: null } };
-    return { $expr: { $literal: false } }; // an ordering comparison with null is never true
-  }
-  return { [field.column]: { [QUERY_OPERATORS[op]!]: value } };
-}
-
-function regexFor(name: string, text: string): string {
+/** An escaped, anchored pattern for contains/startswith/endswith. Shared. */
+export function regexFor(name: string, text: string): string {
   const escaped = escapeRegex(text);
   if (name === "contains") return escaped;
   if (name === "startswith") return `^${escaped}`;
   return `${escaped}${END}`;
-}
-
-function queryStringFunction(
-  node: CallExpression,
-  ctx: MongoContext,
-  negate: boolean,
-): Document | undefined {
-  if (node.name !== "contains" && node.name !== "startswith" && node.name !== "endswith") {
-    return undefined;
-  }
-  const [subject, argument] = node.args;
-  if (subject === undefined || argument === undefined || !isLiteral(argument)) return undefined;
-  const field = storedField(subject, ctx);
-  if (field === undefined || field.type !== "string" || typeof argument.value !== "string") {
-    return undefined;
-  }
-  const regex = { $regex: regexFor(node.name, argument.value) };
-  // not contains(...) is not true for a null value: OData's null propagates through not.
-  return negate
-    ? { $and: [{ [field.column]: { $type: "string" } }, { [field.column]: { $not: regex } }] }
-    : { [field.column]: regex };
-}
-
-function queryIn(node: BinaryExpression, ctx: MongoContext, negate: boolean): Document | undefined {
-  const field = storedField(node.left, ctx);
-  if (field === undefined || node.right.kind !== "List") return undefined;
-  if (!node.right.items.every(isLiteral)) return undefined;
-  const values = node.right.items.map((item) =>
-    literalToStored(item as LiteralNode, field.type, ctx.storage)
-  );
-  if (!negate) return { [field.column]: { $in: values } };
-  // not (x in (...)): null in a list is null (not true), so nulls stay out unless listed.
-  return values.includes(null)
-    ? { [field.column]: { $nin: values } }
-    : { $and: [{ [field.column]: { $nin: values } }, { [field.column]: { $ne: null } }] };
-}
-
-function queryBoolean(path: Expression, ctx: MongoContext, negate: boolean): Document | undefined {
-  const field = storedField(path, ctx);
-  if (field === undefined || field.type !== "boolean") return undefined;
-  return { [field.column]: { $eq: !negate } };
-}
-
-/** Compiles a condition to a filter document when it can; `negate` compiles `not (e)`. */
-function toQuery(e: Expression, ctx: MongoContext, negate: boolean): Document | undefined {
-  switch (e.kind) {
-    case "Binary": {
-      if (e.operator === "and" || e.operator === "or") {
-        const left = toQuery(e.left, ctx, negate);
-        const right = left && toQuery(e.right, ctx, negate);
-        if (left === undefined || right === undefined) return undefined;
-        const conjunction = (e.operator === "and") !== negate;
-        return { [conjunction ? "$and" : "$or"]: [left, right] };
-      }
-      if (e.operator === "in") return queryIn(e, ctx, negate);
-      if (e.operator in QUERY_OPERATORS) return queryComparison(e, ctx, negate);
-      return undefined;
-    }
-    case "Unary":
-      return e.operator === "not" ? toQuery(e.operand, ctx, !negate) : undefined;
-    case "Call":
-      return queryStringFunction(e, ctx, negate);
-    case "Path":
-      return queryBoolean(e, ctx, negate);
-    case "Literal":
-      return e.type === "boolean"
-        ? { $expr: { $literal: (e.value === true) !== negate } }
-        : undefined;
-    default:
-      return undefined;
-  }
-}
-
-/**
- * Compiles a `$filter` condition: a filter document, using `$expr` for the parts that need
- * aggregation expressions. Navigations used are added to `ctx.lookups`.
- *
- * @example
- * ```ts
- * import { compileCondition, createContext } from "./expression.ts";
- * import { parseFilter } from "../../../src/odata/parser/expression.ts";
- * import { resolveEntity } from "../../../src/model/schema.ts";
- * const entity = resolveEntity("P", { fields: { Id: { type: "integer", primaryKey: true }, Price: { type: "number" } } });
- * const ctx = createContext({ getEntityMetadata: () => entity }, entity, { decimal: "double" });
- * compileCondition(parseFilter("Price gt 20"), ctx); // { Price: { $gt: 20 } }
- * ```
- */
-export function compileCondition(e: Expression, ctx: MongoContext): Document {
-  const direct = toQuery(e, ctx, false);
-  if (direct !== undefined) return direct;
-  if (e.kind === "Binary" && e.operator === "and") {
-    return { $and: [compileCondition(e.left, ctx), compileCondition(e.right, ctx)] };
-  }
-  return { $expr: compilePredicate(e, ctx, false) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -324,16 +193,19 @@ export function compileCondition(e: Expression, ctx: MongoContext): Document {
 // ---------------------------------------------------------------------------------------------
 
 /** `x` with null for missing, so that comparisons with null behave alike for both. */
-function orNull(expr: unknown): unknown {
+/** Shared with `functions.ts`. */
+export function orNull(expr: unknown): unknown {
   return { $ifNull: [expr, null] };
 }
 
-function notNull(c: Compiled): unknown | undefined {
+/** Shared with `functions.ts`. */
+export function notNull(c: Compiled): unknown | undefined {
   if (c.literal !== undefined) return c.literal.value === null ? { $literal: false } : undefined;
   return { $ne: [orNull(c.expr), null] };
 }
 
-function lit(value: unknown, type: ValueType): Compiled {
+/** Shared with `functions.ts`. */
+export function lit(value: unknown, type: ValueType): Compiled {
   return { expr: { $literal: value }, type, literal: { value } };
 }
 
@@ -341,7 +213,7 @@ function lit(value: unknown, type: ValueType): Compiled {
  * Compiles a boolean expression to an aggregation expression that is true exactly when OData
  * says the condition is true (false for both false and null). `negate` compiles `not (e)`.
  */
-function compilePredicate(e: Expression, ctx: MongoContext, negate: boolean): unknown {
+export function compilePredicate(e: Expression, ctx: MongoContext, negate: boolean): unknown {
   if (e.kind === "Unary" && e.operator === "not") return compilePredicate(e.operand, ctx, !negate);
   if (e.kind === "Binary") {
     if (e.operator === "and" || e.operator === "or") {
@@ -648,7 +520,8 @@ function compilePath(path: PathExpression, ctx: MongoContext): Compiled {
   throw notSupported(`${next.kind} path segments`);
 }
 
-function requireNumeric(c: Compiled, what: string): void {
+/** Shared with `functions.ts`. */
+export function requireNumeric(c: Compiled, what: string): void {
   if (c.type !== "null" && !NUMERIC.has(c.type)) {
     throw typeMismatch(`${what} needs numbers; got ${c.type}`);
   }
@@ -663,7 +536,8 @@ function arithmeticType(l: Compiled, r: Compiled, op: string): ValueType {
   return "integer";
 }
 
-function nullSafe(operands: readonly Compiled[], expr: unknown): unknown {
+/** Shared with `functions.ts`. */
+export function nullSafe(operands: readonly Compiled[], expr: unknown): unknown {
   const guards = operands.map(notNull).filter((g) => g !== undefined);
   return guards.length === 0 ? expr : { $cond: [{ $and: guards }, expr, null] };
 }
@@ -721,190 +595,4 @@ function compileBinary(e: BinaryExpression, ctx: MongoContext): Compiled {
       throw notSupported(`the ${e.operator} operator`);
   }
   return { expr: nullSafe([left, right], expr), type };
-}
-
-function args(e: CallExpression, ctx: MongoContext, count: readonly number[]): Compiled[] {
-  if (!count.includes(e.args.length)) {
-    throw new ODataActiveRecordError(
-      "INVALID_ARGUMENT",
-      `${e.name}() takes ${count.join(" or ")} arguments; got ${e.args.length}`,
-    );
-  }
-  return e.args.map((a) => compileValue(a, ctx));
-}
-
-function requireType(c: Compiled, types: readonly ValueType[], fn: string): void {
-  if (c.type !== "null" && !types.includes(c.type)) {
-    throw typeMismatch(`${fn}() does not take a ${c.type} argument`);
-  }
-}
-
-/** Applies `make` to a value bound to a variable, null when the value is null. */
-function withValue(c: Compiled, ctx: MongoContext, make: (ref: string) => unknown): unknown {
-  if (c.literal !== undefined) {
-    return c.literal.value === null ? null : make(c.expr as string);
-  }
-  const name = `v${ctx.counter.value++}`;
-  return {
-    $let: {
-      vars: { [name]: orNull(c.expr) },
-      in: { $cond: [{ $eq: [`$$${name}`, null] }, null, make(`$$${name}`)] },
-    },
-  };
-}
-
-const DATE_PARTS: Readonly<Record<string, { op: string; fromText?: [number, number] }>> = {
-  year: { op: "$year", fromText: [0, 4] },
-  month: { op: "$month", fromText: [5, 2] },
-  day: { op: "$dayOfMonth", fromText: [8, 2] },
-  hour: { op: "$hour", fromText: [0, 2] },
-  minute: { op: "$minute", fromText: [3, 2] },
-  second: { op: "$second", fromText: [6, 2] },
-};
-
-function compileCall(e: CallExpression, ctx: MongoContext): Compiled {
-  switch (e.name) {
-    case "contains":
-    case "startswith":
-    case "endswith": {
-      const [subject, needle] = args(e, ctx, [2]);
-      requireType(subject!, ["string"], e.name);
-      requireType(needle!, ["string"], e.name);
-      const text = needle!.literal?.value;
-      if (typeof text === "string") {
-        // A literal needle: an anchored, escaped regular expression.
-        const regex = regexFor(e.name, text);
-        return {
-          expr: withValue(subject!, ctx, (s) => ({ $regexMatch: { input: s, regex } })),
-          type: "boolean",
-        };
-      }
-      const test = (s: unknown, n: unknown) => {
-        if (e.name === "contains") return { $gte: [{ $indexOfCP: [s, n] }, 0] };
-        if (e.name === "startswith") {
-          return { $eq: [{ $substrCP: [s, 0, { $strLenCP: n }] }, n] };
-        }
-        return {
-          $let: {
-            vars: { d: { $subtract: [{ $strLenCP: s }, { $strLenCP: n }] } },
-            in: {
-              $and: [{ $gte: ["$$d", 0] }, {
-                $eq: [{ $substrCP: [s, "$$d", { $strLenCP: n }] }, n],
-              }],
-            },
-          },
-        };
-      };
-      return {
-        expr: withValue(subject!, ctx, (s) => withValue(needle!, ctx, (n) => test(s, n))),
-        type: "boolean",
-      };
-    }
-    case "length": {
-      const [s] = args(e, ctx, [1]);
-      requireType(s!, ["string"], "length");
-      return { expr: withValue(s!, ctx, (v) => ({ $strLenCP: v })), type: "integer" };
-    }
-    case "tolower":
-    case "toupper": {
-      const [s] = args(e, ctx, [1]);
-      requireType(s!, ["string"], e.name);
-      const op = e.name === "tolower" ? "$toLower" : "$toUpper";
-      return { expr: withValue(s!, ctx, (v) => ({ [op]: v })), type: "string" };
-    }
-    case "trim": {
-      const [s] = args(e, ctx, [1]);
-      requireType(s!, ["string"], "trim");
-      return {
-        expr: withValue(s!, ctx, (v) => ({ $trim: { input: v, chars: " " } })),
-        type: "string",
-      };
-    }
-    case "concat": {
-      const [a, b] = args(e, ctx, [2]);
-      requireType(a!, ["string"], "concat");
-      requireType(b!, ["string"], "concat");
-      return { expr: nullSafe([a!, b!], { $concat: [a!.expr, b!.expr] }), type: "string" };
-    }
-    case "indexof": {
-      const [s, n] = args(e, ctx, [2]);
-      requireType(s!, ["string"], "indexof");
-      requireType(n!, ["string"], "indexof");
-      const text = n!.literal?.value;
-      if (typeof text === "string") {
-        // $regexFind reports the code point index of a literal needle (-1 when absent).
-        const found = (v: unknown) => ({
-          $let: {
-            vars: { m: { $regexFind: { input: v, regex: escapeRegex(text) } } },
-            in: { $cond: [{ $eq: [{ $ifNull: ["$$m", null] }, null] }, -1, "$$m.idx"] },
-          },
-        });
-        return { expr: withValue(s!, ctx, found), type: "integer" };
-      }
-      return { expr: nullSafe([s!, n!], { $indexOfCP: [s!.expr, n!.expr] }), type: "integer" };
-    }
-    case "substring": {
-      const [s, start, length] = args(e, ctx, [2, 3]);
-      requireType(s!, ["string"], "substring");
-      requireType(start!, ["integer"], "substring");
-      const operands = length === undefined ? [s!, start!] : [s!, start!, length];
-      // OData clamps a negative start to 0; $substrCP refuses it.
-      const from = { $max: [start!.expr, 0] };
-      const count = length === undefined ? { $strLenCP: s!.expr } : { $max: [length.expr, 0] };
-      return { expr: nullSafe(operands, { $substrCP: [s!.expr, from, count] }), type: "string" };
-    }
-    case "year":
-    case "month":
-    case "day":
-    case "hour":
-    case "minute":
-    case "second": {
-      const [d] = args(e, ctx, [1]);
-      const part = DATE_PARTS[e.name]!;
-      if (d!.type === "datetime") {
-        return { expr: withValue(d!, ctx, (v) => ({ [part.op]: v })), type: "integer" };
-      }
-      const textual = (e.name === "year" || e.name === "month" || e.name === "day")
-        ? "date"
-        : "time";
-      requireType(d!, [textual], e.name);
-      const [from, count] = part.fromText!;
-      return {
-        expr: withValue(d!, ctx, (v) => ({ $toInt: { $substrCP: [v, from, count] } })),
-        type: "integer",
-      };
-    }
-    case "date":
-    case "time": {
-      const [d] = args(e, ctx, [1]);
-      requireType(d!, ["datetime"], e.name);
-      const format = e.name === "date" ? "%Y-%m-%d" : "%H:%M:%S";
-      return {
-        expr: withValue(d!, ctx, (v) => ({ $dateToString: { date: v, format } })),
-        type: e.name === "date" ? "date" : "time",
-      };
-    }
-    case "now":
-      args(e, ctx, [0]);
-      return lit(new Date(), "datetime");
-    case "round":
-    case "floor":
-    case "ceiling": {
-      const [n] = args(e, ctx, [1]);
-      requireNumeric(n!, e.name);
-      const make = (v: unknown) => {
-        if (e.name === "floor") return { $floor: v };
-        if (e.name === "ceiling") return { $ceil: v };
-        // OData rounds half away from zero; $round rounds half to even.
-        return {
-          $cond: [{ $gte: [v, 0] }, { $floor: { $add: [v, 0.5] } }, {
-            $ceil: { $subtract: [v, 0.5] },
-          }],
-        };
-      };
-      return { expr: withValue(n!, ctx, make), type: n!.type };
-    }
-    default:
-      throw notSupported(`${e.name}()`);
-  }
 }

@@ -20,7 +20,6 @@ import { NotSupportedError, ODataActiveRecordError } from "../../../src/errors/e
 import type { EntityMetadata, SchemaResolver } from "../../../src/model/schema.ts";
 import type { Document, StorageOptions } from "../values.ts";
 import {
-  compileCondition,
   type Compiled,
   compileValue,
   createContext,
@@ -29,6 +28,7 @@ import {
   type MongoContext,
   type ValueType,
 } from "./expression.ts";
+import { compileCondition } from "./filter.ts";
 
 /** One column of the result: where it is in the document and how to decode it. */
 export interface OutputColumn {
