@@ -101,6 +101,21 @@ function assertSafeJson(value: unknown, entity: string, field: string): void {
 }
 
 /**
+ * A value compared with the `_id` column: 24 hex digits are an `ObjectId` there.
+ *
+ * @example
+ * ```ts
+ * import { idValue } from "./values.ts";
+ * idValue("_id", "65a1b2c3d4e5f60718293a4b"); // ObjectId
+ * ```
+ */
+export function idValue(column: string, value: unknown): unknown {
+  return column === "_id" && typeof value === "string" && OBJECT_ID.test(value)
+    ? ObjectId.createFromHexString(value)
+    : value;
+}
+
+/**
  * A canonical value as stored in a document.
  *
  * @example

@@ -13,7 +13,7 @@ import type {
   LiteralNode,
 } from "../../../src/odata/ast.ts";
 import type { FieldType } from "../../../src/model/schema.ts";
-import { type Document, literalToStored } from "../values.ts";
+import { type Document, idValue, literalToStored } from "../values.ts";
 import {
   compilePredicate,
   FLIPPED,
@@ -57,7 +57,7 @@ function queryComparison(
   }
   if (field === undefined || !isLiteral(other)) return undefined;
   if (negate) op = NEGATED[op]!;
-  const value = literalToStored(other, field.type, ctx.storage);
+  const value = idValue(field.column, literalToStored(other, field.type, ctx.storage));
   if (value === null) {
     if (op === "eq") return { [field.column]: { $eq: null } };
     if (op === "ne") return { [field.column]: { $ne: null } };
@@ -93,7 +93,7 @@ function queryIn(node: BinaryExpression, ctx: MongoContext, negate: boolean): Do
   if (field === undefined || node.right.kind !== "List") return undefined;
   if (!node.right.items.every(isLiteral)) return undefined;
   const values = node.right.items.map((item) =>
-    literalToStored(item as LiteralNode, field.type, ctx.storage)
+    idValue(field.column, literalToStored(item as LiteralNode, field.type, ctx.storage))
   );
   if (!negate) return { [field.column]: { $in: values } };
   // not (x in (...)): null in a list is null (not true), so nulls stay out unless listed.
