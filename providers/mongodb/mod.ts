@@ -310,6 +310,16 @@ export class MongoProvider implements Provider, MongoHost {
     return this.#operations.update(target, changes, options);
   }
 
+  /** See {@linkcode ProviderOperations.increment}. */
+  increment(
+    target: WriteTarget,
+    increments: Readonly<Record<string, number>>,
+    changes?: Row,
+    options?: ExecutionOptions,
+  ): Promise<number> {
+    return this.#operations.increment(target, increments, changes, options);
+  }
+
   /** See {@linkcode ProviderOperations.delete}. */
   delete(target: WriteTarget, options?: ExecutionOptions): Promise<number> {
     return this.#operations.delete(target, options);

@@ -458,6 +458,53 @@ export class MongoOperations implements ProviderOperations {
     }
   }
 
+  /**
+   * See {@linkcode ProviderOperations.increment}: `$inc` is atomic per document. A null counter
+   * counts as 0: such counters are set to 0 first (idempotent, so safe under concurrency), since
+   * `$inc` refuses null and not every server runs pipeline updates.
+   */
+  async increment(
+    target: WriteTarget,
+    increments: Readonly<Record<string, number>>,
+    changes: Row = {},
+    options?: ExecutionOptions,
+  ): Promise<number> {
+    throwIfAborted(options?.signal);
+    try {
+      const inc: Document = {};
+      const set: Document = {};
+      for (const [name, by] of Object.entries(increments)) {
+        const field = target.entity.fields.get(name);
+        if (field !== undefined) inc[field.column] = by;
+      }
+      for (const [name, value] of Object.entries(changes)) {
+        const field = target.entity.fields.get(name);
+        if (field === undefined || name in increments) continue;
+        set[field.column] = toStored(target.entity, field, value, this.#host.storage);
+      }
+      if (Object.keys(inc).length === 0 && Object.keys(set).length === 0) return 0;
+      const filter = await this.#targetFilter(target);
+      const collection = await this.#collection(target.entity);
+      for (const column of Object.keys(inc)) {
+        await collection.updateMany(
+          { $and: [filter, { [column]: { $eq: null } }] },
+          { $set: { [column]: 0 } },
+          this.#options(),
+        );
+      }
+      const update: Document = {};
+      if (Object.keys(inc).length > 0) update.$inc = inc;
+      if (Object.keys(set).length > 0) update.$set = set;
+      const result = await raceSignal(
+        collection.updateMany(filter, update, this.#options()),
+        options?.signal,
+      );
+      return result.matchedCount;
+    } catch (error) {
+      throw mapMongoError(error, { entity: target.entity.name });
+    }
+  }
+
   /** See {@linkcode ProviderOperations.delete}. */
   async delete(target: WriteTarget, options?: ExecutionOptions): Promise<number> {
     throwIfAborted(options?.signal);
