@@ -144,7 +144,8 @@ function toQuery(e: Expression, ctx: MongoContext, negate: boolean): Document | 
  *
  * @example
  * ```ts
- * import { compileCondition, createContext } from "./expression.ts";
+ * import { createContext } from "./expression.ts";
+ * import { compileCondition } from "./filter.ts";
  * import { parseFilter } from "../../../src/odata/parser/expression.ts";
  * import { resolveEntity } from "../../../src/model/schema.ts";
  * const entity = resolveEntity("P", { fields: { Id: { type: "integer", primaryKey: true }, Price: { type: "number" } } });
