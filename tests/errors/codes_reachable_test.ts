@@ -179,6 +179,13 @@ const scenarios: Record<ErrorCode, () => unknown> = {
     await V.create({ id: 1 });
     await V.updateById(1, { n: 0 });
   },
+  SCHEMA_NOT_SYNCED: async () => {
+    const ns = manager.createNamespace("unsynced", {
+      provider: { type: "sqlite", filePath: join(dir, "unsynced.db") },
+    });
+    ns.registerEntity("Items", { fields: { id: { type: "integer", primaryKey: true } } });
+    await ns.getEntity("Items").find(); // sync() forgotten
+  },
 };
 
 let shared: Promise<EntityNamespace> | undefined;
