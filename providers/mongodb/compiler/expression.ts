@@ -542,6 +542,27 @@ export function nullSafe(operands: readonly Compiled[], expr: unknown): unknown 
   return guards.length === 0 ? expr : { $cond: [{ $and: guards }, expr, null] };
 }
 
+/** Digits after the point of an exact operand: a field's scale, a literal's, 0 for integers. */
+function scaleOf(c: Compiled): number | undefined {
+  if (c.type === "integer") return 0;
+  if (c.type !== "decimal") return undefined;
+  if (c.literal !== undefined) {
+    const text = String(c.literal.value);
+    const dot = text.indexOf(".");
+    return dot < 0 ? 0 : text.length - dot - 1;
+  }
+  return c.scale;
+}
+
+/** The scale of a decimal result, as SQL keeps it: the larger for add/sub/mod, the sum for mul. */
+function resultScale(operator: string, left: Compiled, right: Compiled): number | undefined {
+  const [l, r] = [scaleOf(left), scaleOf(right)];
+  if (l === undefined || r === undefined) return undefined;
+  if (operator === "mul") return l + r;
+  if (operator === "add" || operator === "sub" || operator === "mod") return Math.max(l, r);
+  return undefined;
+}
+
 function compileBinary(e: BinaryExpression, ctx: MongoContext): Compiled {
   switch (e.operator) {
     case "and":
@@ -594,5 +615,9 @@ function compileBinary(e: BinaryExpression, ctx: MongoContext): Compiled {
     default:
       throw notSupported(`the ${e.operator} operator`);
   }
-  return { expr: nullSafe([left, right], expr), type };
+  return {
+    expr: nullSafe([left, right], expr),
+    type,
+    scale: type === "decimal" ? resultScale(e.operator, left, right) : undefined,
+  };
 }
