@@ -20,6 +20,7 @@ import { serializeQuery } from "../odata/serializer/query.ts";
 import { ODataActiveRecordError } from "../errors/errors.ts";
 import type { ExecutionOptions, Row } from "../provider/provider.ts";
 import {
+  assertBuilderLimits,
   type CheckedOperator,
   conditionFromArgs,
   type ConditionGroup,
@@ -111,6 +112,13 @@ export class Query<T extends Row = Row, S extends EntityShape = DefaultShape<T>>
     });
   }
 
+  /** `#andFilter` for conditions made in code: the parser's node and depth limits apply. */
+  #andBuilt(expression: Expression): Query<T, S> {
+    const query = this.#andFilter(expression);
+    assertBuilderLimits(query.ast.filter!);
+    return query;
+  }
+
   /**
    * Adds a condition with `and`: `where("UnitPrice", "gt", 20)`, `where("Discontinued", false)`,
    * `where({ CategoryID: 1 })`, or a group `where(q => q.where(...).or(...))`.
@@ -123,7 +131,7 @@ export class Query<T extends Row = Row, S extends EntityShape = DefaultShape<T>>
   /** Adds an equality with `and` (an array means `in`). */
   where<K extends FieldName<S>>(
     field: K,
-    value: FieldInput<S, K> | readonly FieldInput<S, K>[] | null,
+    value: FieldInput<S, K> | readonly (FieldInput<S, K> | null)[] | null,
   ): Query<T, S>;
   /** Adds a parenthesised group with `and`: `where((q) => q.where(...).or(...))`. */
   where(group: ConditionGroup<S>): Query<T, S>;
@@ -132,7 +140,7 @@ export class Query<T extends Row = Row, S extends EntityShape = DefaultShape<T>>
   /** Adds equalities with `and`: `where({ CategoryID: 1, Discontinued: false })`. */
   where(conditions: Conditions<S>): Query<T, S>;
   where(...args: unknown[]): Query<T, S> {
-    return this.#andFilter(conditionFromArgs(this.target.scope, args));
+    return this.#andBuilt(conditionFromArgs(this.target.scope, args));
   }
 
   /** Adds a condition with `or` to everything so far: `(previous) or condition`. */
@@ -144,7 +152,7 @@ export class Query<T extends Row = Row, S extends EntityShape = DefaultShape<T>>
   /** Adds an equality with `or` (an array means `in`). */
   or<K extends FieldName<S>>(
     field: K,
-    value: FieldInput<S, K> | readonly FieldInput<S, K>[] | null,
+    value: FieldInput<S, K> | readonly (FieldInput<S, K> | null)[] | null,
   ): Query<T, S>;
   /** Adds a parenthesised group with `or`. */
   or(group: ConditionGroup<S>): Query<T, S>;
@@ -154,7 +162,8 @@ export class Query<T extends Row = Row, S extends EntityShape = DefaultShape<T>>
   or(conditions: Conditions<S>): Query<T, S>;
   or(...args: unknown[]): Query<T, S> {
     const next = conditionFromArgs(this.target.scope, args);
-    return this.#with({ filter: this.ast.filter === undefined ? next : or(this.ast.filter, next) });
+    const filter = this.ast.filter === undefined ? next : or(this.ast.filter, next);
+    return this.#with({ filter: assertBuilderLimits(filter) });
   }
 
   /**
@@ -163,7 +172,7 @@ export class Query<T extends Row = Row, S extends EntityShape = DefaultShape<T>>
    */
   filter(expression: string | Expression): Query<T, S> {
     if (typeof expression === "string") return this.#andFilter(parseFilter(expression));
-    if (isExpression(expression)) return this.#andFilter(expression);
+    if (isExpression(expression)) return this.#andBuilt(expression);
     throw invalid("filter() takes OData $filter text or an expression node", {
       filter: expression,
     });
