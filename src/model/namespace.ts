@@ -27,57 +27,15 @@ import {
 } from "./schema.ts";
 import type {
   EntityDefinitions,
-  IsAny,
+  EntityName,
   KnownDefinitions,
+  ModelOf,
   RecordType,
   ShapeOf,
   Simplify,
+  TypedTransactionScope,
+  UntypedModel,
 } from "./types.ts";
-
-/** Entity names a namespace typed with `E` accepts: any name when it has no definitions. */
-export type EntityName<E extends EntityDefinitions> = [keyof KnownDefinitions<E>] extends [never]
-  ? string
-  : keyof E & string;
-
-/**
- * The model type of entity `N` in a namespace typed with `E`; an untyped model (any names, values
- * not checked, assignable to typed models) for a namespace that does not know `N`.
- */
-export type ModelOf<E extends EntityDefinitions, N extends string> = IsAny<E> extends true
-  ? UntypedModel
-  : N extends keyof E ? EntityModel<RecordType<E[N]>, ShapeOf<E[N], E>>
-  : UntypedModel;
-
-/** The model of an entity whose definition the type checker does not know. */
-// deno-lint-ignore no-explicit-any
-export type UntypedModel = EntityModel<any, any>;
-
-/**
- * The transaction scope handed to `transaction()` of a namespace typed with `E`: its
- * `getEntity` returns typed models.
- */
-export type TypedTransactionScope<E extends EntityDefinitions> = [keyof KnownDefinitions<E>] extends
-  [never] ? TransactionScope
-  : {
-    /** The model of `name`, bound to this transaction. */
-    getEntity<N extends keyof E & string>(name: N): ModelOf<E, N>;
-  } & TransactionScope;
-
-/**
- * Keeps entity definitions with their literal types, so a namespace made from them types every
- * model: `createNamespace("shop", { provider, entities })`.
- *
- * @example
- * ```ts
- * import { defineEntities } from "@oar/odata-active-record";
- * const entities = defineEntities({
- *   Categories: { fields: { CategoryID: { type: "integer", primaryKey: true } } },
- * });
- * ```
- */
-export function defineEntities<const E extends EntityDefinitions>(entities: E): E {
-  return entities;
-}
 
 /**
  * What `registerFromMetadata()` did and found.
