@@ -152,6 +152,11 @@ export const ERROR_CATALOGUE = {
     suggestion: "The row was changed since it was read: reload it, apply the change again and " +
       "save, or use increment() for counters.",
   },
+  SCHEMA_NOT_SYNCED: {
+    status: 500,
+    suggestion:
+      "Run await namespace.sync() after registering the entities: it creates missing tables and columns.",
+  },
   METHOD_NOT_ALLOWED: {
     status: 405,
     suggestion: "Use a method the resource allows (see the Allow header).",
@@ -182,6 +187,11 @@ export const ERROR_CATALOGUE = {
   PRECONDITION_REQUIRED: {
     status: 428,
     suggestion: "Send If-Match with the ETag you read (or * to write whatever is stored).",
+  },
+  CIRCUIT_OPEN: {
+    status: 503,
+    suggestion:
+      "The store failed repeatedly, so calls are refused for a cool-down; retry after the time in the message and check the store's health.",
   },
 } as const satisfies Record<string, ErrorCatalogueEntry>;
 

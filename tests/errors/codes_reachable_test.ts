@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import {
+  CircuitBreaker,
   createODataHandler,
   createProvider,
   type EntityNamespace,
@@ -180,6 +181,13 @@ const scenarios: Record<ErrorCode, () => unknown> = {
     await V.create({ id: 1 });
     await V.updateById(1, { n: 0 });
   },
+  SCHEMA_NOT_SYNCED: async () => {
+    const ns = manager.createNamespace("unsynced", {
+      provider: { type: "sqlite", filePath: join(dir, "unsynced.db") },
+    });
+    ns.registerEntity("Items", { fields: { id: { type: "integer", primaryKey: true } } });
+    await ns.getEntity("Items").find(); // sync() forgotten
+  },
   METHOD_NOT_ALLOWED: () => overHttp("Items", { method: "DELETE" }),
   NOT_ACCEPTABLE: () => overHttp("Items", { headers: { accept: "application/atom+xml" } }),
   PRECONDITION_FAILED: () => overHttp("Items(1)", { headers: { "if-match": 'W/"stale"' } }),
@@ -213,6 +221,13 @@ const scenarios: Record<ErrorCode, () => unknown> = {
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ name: "changed" }),
     }),
+  CIRCUIT_OPEN: async () => {
+    const breaker = new CircuitBreaker({ name: "codes", failureThreshold: 1, cooldownMs: 60000 });
+    const unavailable = () =>
+      Promise.reject(new ODataActiveRecordError("PROVIDER_UNAVAILABLE", "down"));
+    await breaker.execute(unavailable).catch(() => {});
+    await breaker.execute(() => Promise.resolve(1));
+  },
 };
 
 /** The endpoint over the main namespace; Items writes need If-Match, bodies are small. */
