@@ -8,6 +8,7 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { fcParams } from "./fc_params.ts";
 import { ODataActiveRecordError } from "../../src/errors/errors.ts";
 import type { Expression, LiteralType } from "../../src/odata/ast.ts";
 import {
@@ -239,7 +240,7 @@ Deno.test("property: any name a builder accepts reads back as the same single pr
       const text = serializeFilter(ast);
       assert.deepStrictEqual(parseFilter(text), ast, text);
     }),
-    { numRuns: 3000 },
+    fcParams(3000),
   );
 });
 
@@ -277,6 +278,6 @@ Deno.test("property: any text typedLiteral accepts reads back as the same litera
         : ast;
       assert.deepStrictEqual(parseFilter(printed), expected, printed);
     }),
-    { numRuns: 3000 },
+    fcParams(3000),
   );
 });

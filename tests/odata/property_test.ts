@@ -8,7 +8,8 @@
  *    OData tokens, and mutations of valid queries — never crashes `parseFilter`/`parseQuery`: they
  *    return, or throw `ODataSyntaxError` / `QueryLimitError`; anything else fails.
  *
- * Set `FC_SEED` (and `FC_PATH`) to replay a failure; `FC_RUNS` scales the number of runs.
+ * Runs with a fixed seed (tests/odata/fc_params.ts); `FC_SEED`, `FC_PATH` replay a failure found by
+ * `deno task fuzz`, and `FC_RUNS` scales the number of runs.
  *
  * @module
  */
@@ -35,25 +36,10 @@ import { parseFilter } from "../../src/odata/parser/expression.ts";
 import { parseQuery } from "../../src/odata/parser/query.ts";
 import { serializeFilter } from "../../src/odata/serializer/expression.ts";
 import { serializeQuery } from "../../src/odata/serializer/query.ts";
+import { fcParams } from "./fc_params.ts";
 import { FUNCTION_ARITY } from "./helpers.ts";
 
-/** An environment variable, or undefined when unset or when env access was not granted. */
-function env(name: string): string | undefined {
-  const granted = Deno.permissions.querySync({ name: "env", variable: name }).state === "granted";
-  return granted ? Deno.env.get(name) : undefined;
-}
-
-const SCALE = Number(env("FC_RUNS") ?? "1");
-const SEED = env("FC_SEED");
-const PATH = env("FC_PATH");
-
-function params(numRuns: number): fc.Parameters<unknown> {
-  return {
-    numRuns: Math.max(1, Math.round(numRuns * SCALE)),
-    ...(SEED === undefined ? {} : { seed: Number(SEED) }),
-    ...(PATH === undefined ? {} : { path: PATH }),
-  };
-}
+const params = fcParams;
 
 // ---------------------------------------------------------------------------------------------
 // Literals

@@ -11,6 +11,7 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { fcParams } from "./fc_params.ts";
 import { ODataActiveRecordError } from "../../src/errors/errors.ts";
 import type {
   Expression,
@@ -600,7 +601,7 @@ Deno.test("property: any name in any slot either throws or reads back unchanged"
         if (n.isWellFormed()) safe(q, serializeQuery, (t) => parseQuery(t));
       }
     }),
-    { numRuns: 3000 },
+    fcParams(3000),
   );
 });
 
@@ -628,7 +629,7 @@ Deno.test("property: any literal text either throws or reads back unchanged", ()
     fc.property(types, texts, (type, text) => {
       safe(tenant(eq(name("X"), lit(type, text))), serializeFilter, (t) => parseFilter(t));
     }),
-    { numRuns: 5000 },
+    fcParams(5000),
   );
 });
 
@@ -649,6 +650,6 @@ Deno.test("property: the char-code checks of dates, times and guids agree with t
       const scanned = scannedLiteralProblem(type, text) === undefined;
       assert.equal(fast, scanned, `${type} ${JSON.stringify(text)}`);
     }),
-    { numRuns: 20000 },
+    fcParams(20000),
   );
 });

@@ -1,0 +1,76 @@
+/**
+ * `deno task fuzz`: runs the query-language property tests with fresh random seeds and more runs,
+ * until a time budget is spent. The suite itself (`deno task test`) always uses one fixed seed;
+ * this is where new counterexamples are found. Each failure is printed with its seed, the
+ * fast-check path and the command that replays it; pin the input as a fixed example in the suite.
+ *
+ * Environment: `FUZZ_SECONDS` (time budget, default 120), `FUZZ_SCALE` (factor on every
+ * property's number of runs, default 4), `FUZZ_SEED` (first seed; later seeds follow from it).
+ *
+ * @module
+ */
+
+const FILES = [
+  "tests/odata/property_test.ts",
+  "tests/odata/serializer_safety_test.ts",
+  "tests/odata/builders_test.ts",
+];
+
+const seconds = Number(Deno.env.get("FUZZ_SECONDS") ?? "120");
+const scale = Number(Deno.env.get("FUZZ_SCALE") ?? "4");
+let seed = Number(Deno.env.get("FUZZ_SEED") ?? Math.floor(Math.random() * 2 ** 31));
+const began = Date.now();
+const deadline = began + seconds * 1000;
+const countFile = await Deno.makeTempFile({ prefix: "fuzz-count-" });
+let inputs = 0;
+let rounds = 0;
+const failures: string[] = [];
+
+/** The failing tests' names from `deno test` output (`name => ./file:line:col`). */
+function failingTests(output: string): string[] {
+  const names = new Set<string>();
+  for (const match of output.matchAll(/^(.+?) => \.\/(tests\/\S+?):\d+:\d+$/gm)) {
+    names.add(`${match[1]} (${match[2]})`);
+  }
+  return [...names];
+}
+
+while (Date.now() < deadline) {
+  await Deno.writeTextFile(countFile, "");
+  const started = Date.now();
+  const result = await new Deno.Command(Deno.execPath(), {
+    args: ["test", "--quiet", "--allow-read", "--allow-write", "--allow-env", ...FILES],
+    env: { FC_SEED: String(seed), FC_RUNS: String(scale), FC_COUNT_FILE: countFile, NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const output = new TextDecoder().decode(result.stdout) + new TextDecoder().decode(result.stderr);
+  const runs = (await Deno.readTextFile(countFile)).split("\n").filter(Boolean).map(Number);
+  inputs += runs.reduce((a, b) => a + b, 0);
+  rounds++;
+  const took = ((Date.now() - started) / 1000).toFixed(1);
+  if (result.success) {
+    console.log(`seed ${seed}: ok (${runs.length} properties, ${took}s)`);
+  } else {
+    const paths = [...output.matchAll(/seed: (-?\d+), path: "([^"]*)"/g)].map((m) => m[2]);
+    console.log(`seed ${seed}: FAILED (${took}s)`);
+    console.log(output.split("\n").filter((line) => !/^(running|ok|\s*$)/.test(line)).join("\n"));
+    for (const test of failingTests(output)) {
+      const name = test.slice(0, test.lastIndexOf(" ("));
+      const file = test.slice(test.lastIndexOf(" (") + 2, -1);
+      for (const path of paths.length === 0 ? [""] : paths) {
+        const replay = `FC_SEED=${seed} FC_RUNS=${scale}` + (path === "" ? "" : ` FC_PATH=${path}`) +
+          ` deno test -A --filter ${JSON.stringify(name)} ${file}`;
+        failures.push(replay);
+        console.log(`replay: ${replay}`);
+      }
+    }
+  }
+  seed = (seed * 1103515245 + 12345) % 2 ** 31;
+}
+await Deno.remove(countFile);
+console.log(
+  `fuzz: ${rounds} seeds, ${inputs} inputs in ${Math.round((Date.now() - began) / 1000)}s, ` +
+    `${failures.length} failure(s)`,
+);
+if (failures.length > 0) Deno.exit(1);
