@@ -214,7 +214,7 @@ function segmentText(segment: PathSegment): string {
       if (segment.filter !== undefined) {
         options.push("$filter=" + writeExpression(segment.filter));
       }
-      // A `;` ends a search word here: such words are written as phrases.
+      // A raw `;` ends a search word here: see searchText.
       if (segment.search !== undefined) options.push("$search=" + searchText(segment.search, true));
       return options.length === 0 ? "$count" : "$count(" + options.join(";") + ")";
     }

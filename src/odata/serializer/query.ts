@@ -24,7 +24,7 @@ import { invalidArgument, show } from "../arguments.ts";
 import { asModuleError, isIdentifier, isQualifiedName, rawProblem } from "../validate.ts";
 import { unknownKind, writeExpression } from "./expression.ts";
 import { aggregationMethod, serializeAggregationPath } from "./path.ts";
-import { searchText } from "./search.ts";
+import { searchText, withSemicolonMark } from "./search.ts";
 
 const SP = "%20";
 const HEX = "0123456789ABCDEF";
@@ -49,6 +49,26 @@ function encode(text: string, extra = -1): string {
     if (mustEncode(c) || c === extra) break;
     i++;
   }
+  if (i === n) return text;
+  if (markCode !== -1 && text.indexOf(mark, i) !== -1) return encodeMarked(text, extra);
+  return encodeFrom(text, i, extra);
+}
+
+/** The `;` mark of search words in expressions (see `searchText`), while a query is written. */
+let mark = "";
+let markCode = -1;
+/** Marks met by {@linkcode encode}: more than were written means the data holds the mark char. */
+let marksSeen = 0;
+
+function encodeMarked(text: string, extra: number): string {
+  const parts = text.split(mark);
+  marksSeen += parts.length - 1;
+  return parts.map((part) => encodeFrom(part, 0, extra)).join("%3B");
+}
+
+function encodeFrom(text: string, start: number, extra: number): string {
+  let i = start;
+  const n = text.length;
   if (i === n) return text;
   let out = text.slice(0, i);
   while (i < n) {
@@ -133,9 +153,20 @@ export function serializeQuery(query: ODataQuery): string {
     );
   }
   try {
-    return writeQuery(query);
+    // Private-use chars mark the `;` of search words inside expressions; the first one that the
+    // data does not also hold is used.
+    for (let code = 0xe000;; code++) {
+      mark = String.fromCharCode(code);
+      markCode = code;
+      marksSeen = 0;
+      const { value, marks } = withSemicolonMark(mark, () => writeQuery(query));
+      if (marks === marksSeen) return value;
+    }
   } catch (error) {
     throw asModuleError(error, "serializeQuery()");
+  } finally {
+    mark = "";
+    markCode = -1;
   }
 }
 

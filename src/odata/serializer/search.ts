@@ -39,13 +39,16 @@ export function serializeSearch(expr: SearchExpression): string {
 
 /**
  * Prints a search expression. `inExpression` is set for the `$search` of a `$count(...)` segment
- * inside a common expression, where a raw `;` ends a search word: words holding one are written
- * as phrases there. Unknown node kinds and operators throw `INVALID_ARGUMENT`.
+ * inside a common expression, where a raw `;` ends a search word. Only a query string can hold
+ * such a word (with the `;` written `%3B`): while {@linkcode withSemicolonMark} runs, the `;` of
+ * a word is written as the mark, which the query serializer percent-encodes; elsewhere such a
+ * word throws `INVALID_ARGUMENT` (writing it as a phrase would change it). Unknown node kinds and
+ * operators throw `INVALID_ARGUMENT`.
  *
  * @example
  * ```ts
  * import { searchText } from "./search.ts";
- * searchText({ kind: "SearchTerm", text: "a;b", phrase: false }, true); // '"a;b"'
+ * searchText({ kind: "SearchTerm", text: "a;b", phrase: false }, false); // "a;b"
  * ```
  */
 export function searchText(expr: SearchExpression, inExpression: boolean): string {
@@ -55,6 +58,36 @@ export function searchText(expr: SearchExpression, inExpression: boolean): strin
     return write(expr, inExpression);
   } catch (error) {
     throw asModuleError(error, "serializeSearch()");
+  }
+}
+
+/** The char written for the `;` of a search word inside an expression, while a query is written. */
+let semicolonMark: string | undefined;
+/** How many marks were written since {@linkcode withSemicolonMark} began. */
+let marksWritten = 0;
+
+/**
+ * Runs `write` with `;` in the search words of `$count($search=...)` segments written as `mark`
+ * (a char the caller percent-encodes as `%3B`), and returns its result with the number of marks
+ * written, so that the caller can tell them from a `mark` char in the data.
+ *
+ * @example
+ * ```ts
+ * import { withSemicolonMark } from "./search.ts";
+ * withSemicolonMark("\ue000", () => "text"); // { value: "text", marks: 0 }
+ * ```
+ */
+export function withSemicolonMark<T>(mark: string, write: () => T): { value: T; marks: number } {
+  const outer = semicolonMark;
+  const outerCount = marksWritten;
+  semicolonMark = mark;
+  marksWritten = 0;
+  try {
+    const value = write();
+    return { value, marks: marksWritten };
+  } finally {
+    semicolonMark = outer;
+    marksWritten = outerCount;
   }
 }
 
@@ -101,7 +134,18 @@ function writeTerm(term: SearchTerm, inExpression: boolean): string {
   if (typeof text !== "string") {
     throw invalidArgument(`A search term needs its text as a string, got ${show(text)}`);
   }
-  if (!term.phrase && isPlainWord(text) && !(inExpression && text.includes(";"))) {
+  if (!term.phrase && isPlainWord(text)) {
+    if (inExpression && text.includes(";")) {
+      if (semicolonMark === undefined) {
+        throw invalidArgument(
+          `The search word ${show(text)} holds a ";", which ends a word inside $count(...) ` +
+            "expression text; only a query string can hold it (serializeQuery writes it as %3B)",
+        );
+      }
+      const parts = text.split(";");
+      marksWritten += parts.length - 1;
+      return parts.join(semicolonMark);
+    }
     return text === "AND" || text === "OR" || text === "NOT" ? `(${text})` : text;
   }
   if (text === "") {
