@@ -59,7 +59,8 @@ while (Date.now() < deadline) {
       const name = test.slice(0, test.lastIndexOf(" ("));
       const file = test.slice(test.lastIndexOf(" (") + 2, -1);
       for (const path of paths.length === 0 ? [""] : paths) {
-        const replay = `FC_SEED=${seed} FC_RUNS=${scale}` + (path === "" ? "" : ` FC_PATH=${path}`) +
+        const replay = `FC_SEED=${seed} FC_RUNS=${scale}` +
+          (path === "" ? "" : ` FC_PATH=${path}`) +
           ` deno test -A --filter ${JSON.stringify(name)} ${file}`;
         failures.push(replay);
         console.log(`replay: ${replay}`);

@@ -37,7 +37,7 @@ import { parseQuery } from "../../src/odata/parser/query.ts";
 import { serializeFilter } from "../../src/odata/serializer/expression.ts";
 import { serializeQuery } from "../../src/odata/serializer/query.ts";
 import { fcParams } from "./fc_params.ts";
-import { FUNCTION_ARITY } from "./helpers.ts";
+import { FUNCTION_ARITY, selectItem } from "./helpers.ts";
 
 const params = fcParams;
 
@@ -652,7 +652,7 @@ const select = fc.array(
       arbitrary: fc.array(fc.constantFrom(...PROPERTIES), { minLength: 1, maxLength: 2 }),
     },
     { weight: 1, arbitrary: fc.constantFrom(["*"], ["Model.*"], ["Model.VipCustomer", "Name"]) },
-  ).map((path): SelectItem => ({ path })),
+  ).map((path): SelectItem => selectItem(...path)),
   { minLength: 1, maxLength: 4 },
 );
 

@@ -12,6 +12,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { fcParams } from "./fc_params.ts";
+import { selectItem } from "./helpers.ts";
 import { ODataActiveRecordError } from "../../src/errors/errors.ts";
 import type {
   Expression,
@@ -368,9 +369,15 @@ Deno.test("injection: names that read back as something else are refused or prot
 Deno.test("injection: every name and value slot of a query is checked", () => {
   const evil = "X,Secret";
   const cases: [ODataQuery, string][] = [
-    [{ select: [{ path: [evil] }] }, "$select path step"],
-    [{ select: [{ path: ["Name;$filter=true"] }] }, "$select path step"],
-    [{ select: [{ path: ["*", "Name"] }] }, "$select path step"],
+    [{ select: [{ segments: [{ kind: "Property", name: evil }] }] }, "$select path step"],
+    [{ select: [selectItem("Name;$filter=true")] }, "$select path step"],
+    [{ select: [selectItem("*", "Name")] }, "$select path step"],
+    [{ select: [selectItem("Fn(A)", "Name")] }, "$select path step"],
+    [{ select: [selectItem("Model.*", "Name")] }, "$select path step"],
+    [{ select: [{ segments: [{ kind: "TypeCast", type: "Name" }] }] }, "$select path step"],
+    [{ select: [{ segments: [] }] }, "non-empty array of segments"],
+    [{ select: [{ segments: [{ kind: "Path" }] }] as never }, "$select path segment kind"],
+    [{ select: [{ ...selectItem("Fn(A)"), options: { top: 1 } }] }, "takes no nested options"],
     [{ expand: [{ path: ["Items($filter=true)"] }] }, "$expand path step"],
     [{ expand: [{ path: ["Items"], ref: true, count: true }] }, "not both"],
     [{ compute: [{ expression: name("A"), alias: "B,C" }] }, "alias"],
@@ -459,10 +466,11 @@ Deno.test("queries: custom option names, $select steps and aggregation paths tha
   check({ custom: { $id: "x", skiptoken: "y", levels: "2", "a=b": "c&d" } });
   check({
     select: [
-      { path: ["Model.*"] },
-      { path: ["@Core.Messages#Q"] },
-      { path: ["Fn(P1, P2)"] },
-      { path: ["Model.Vip", "Name"], options: { top: 1 } },
+      selectItem("Model.*"),
+      selectItem("@Core.Messages#Q"),
+      selectItem("Fn(P1, P2)"),
+      selectItem("Model.F(P1)"),
+      { ...selectItem("Model.Vip", "Name"), options: { top: 1 } },
     ],
   });
   check({ expand: [{ path: ["$value"] }] });
@@ -582,8 +590,11 @@ function filterSlots(n: string): Expression[] {
 
 function querySlots(n: string): ODataQuery[] {
   return [
-    { select: [{ path: [n] }] },
-    { select: [{ path: ["A", n] }] },
+    { select: [{ segments: [{ kind: "Property", name: n }] }] },
+    { select: [{ segments: [{ kind: "Property", name: "A" }, { kind: "Property", name: n }] }] },
+    { select: [{ segments: [{ kind: "TypeCast", type: n }, { kind: "Property", name: "A" }] }] },
+    { select: [{ segments: [{ kind: "Annotation", term: n }] }] },
+    { select: [{ segments: [{ kind: "Operation", name: "F", parameters: [n] }] }] },
     { expand: [{ path: [n] }] },
     { compute: [{ expression: name("A"), alias: n }] },
     { apply: [{ kind: "Aggregate", items: [{ kind: "AggregateCount", alias: n }] }] },

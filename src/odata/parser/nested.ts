@@ -7,7 +7,17 @@
  */
 
 import { QueryLimitError } from "../../errors/errors.ts";
-import type { ExpandItem, Expression, ODataQuery, SelectItem } from "../ast.ts";
+import type {
+  AnnotationSegment,
+  ExpandItem,
+  Expression,
+  ODataQuery,
+  PropertySegment,
+  SelectItem,
+  SelectSegment,
+  SelectStarSegment,
+  TypeCastSegment,
+} from "../ast.ts";
 import { parseApply } from "./apply.ts";
 import { withAliases } from "./decode.ts";
 import { parseExpression } from "./expression.ts";
@@ -417,7 +427,8 @@ function optionListAhead(state: ParserState): boolean {
  * import { ParserState } from "./state.ts";
  * import { DEFAULT_QUERY_LIMITS } from "../limits.ts";
  * parseSelect(new ParserState("Name,Address/City", DEFAULT_QUERY_LIMITS));
- * // [{ path: ["Name"] }, { path: ["Address", "City"] }]
+ * // [{ segments: [{ kind: "Property", name: "Name" }] },
+ * //  { segments: [{ kind: "Property", name: "Address" }, { kind: "Property", name: "City" }] }]
  * ```
  */
 export function parseSelect(state: ParserState): SelectItem[] {
@@ -429,47 +440,79 @@ export function parseSelect(state: ParserState): SelectItem[] {
 }
 
 function parseSelectItem(state: ParserState): SelectItem {
-  const text = state.text;
-  const path: string[] = [];
+  const segments: SelectSegment[] = [];
   let options: ODataQuery | undefined;
   for (;;) {
     const c = state.peek();
-    let step: string;
+    let segment: PropertySegment | TypeCastSegment | AnnotationSegment;
     if (c === CH.STAR) {
       state.pos++;
-      path.push("*");
+      segments.push(STAR);
       break;
     } else if (c === CH.AT) {
-      step = readAnnotation(state);
+      segment = annotationSegment(readAnnotation(state));
     } else if (isIdentifierStart(c)) {
-      step = readQualifiedName(state, "property");
-      if (text.charCodeAt(state.pos) === CH.DOT && text.charCodeAt(state.pos + 1) === CH.STAR) {
+      const name = readQualifiedName(state, "property");
+      if (
+        state.text.charCodeAt(state.pos) === CH.DOT &&
+        state.text.charCodeAt(state.pos + 1) === CH.STAR
+      ) {
         // `Model.*`: all operations of a schema.
         state.pos += 2;
-        path.push(step + ".*");
+        segments.push({ kind: "AllOperations", namespace: name });
         break;
       }
+      segment = name.includes(".") ? { kind: "TypeCast", type: name } : { kind: "Property", name };
     } else {
       state.fail(["property", "*"]);
     }
     if (state.peek() === CH.LPAREN) {
       if (optionListAhead(state)) {
-        path.push(step);
+        segments.push(segment);
         options = parseNestedOptions(state, SELECT_OPTIONS, "nested $select options");
         break;
       }
-      // Function overload signature: `MostPopularName(Location,Kind)` stays one path step.
-      const open = state.pos++;
-      do readIdentifier(state, "parameter name"); while (eatSeparator(state, CH.COMMA));
+      if (segment.kind === "Annotation") {
+        state.fail(
+          ["/", ",", "end of $select item"],
+          state.pos,
+          "An annotation takes no parameter names",
+        );
+      }
+      // Parameter names pick a function overload: `MostPopularName(Location,Kind)`.
+      state.pos++;
+      const parameters: string[] = [];
+      do parameters.push(readIdentifier(state, "parameter name")); while (
+        eatSeparator(state, CH.COMMA)
+      );
       state.expectChar(CH.RPAREN, ")");
-      step += text.slice(open, state.pos);
+      const name = segment.kind === "Property" ? segment.name : segment.type;
+      segments.push({ kind: "Operation", name, parameters });
+      if (state.peek() === CH.SLASH) {
+        state.fail(
+          [",", "end of $select item"],
+          state.pos,
+          `An operation with parameter names (${name}(...)) can only be the last step of a $select path`,
+        );
+      }
+      break;
     }
-    path.push(step);
+    segments.push(segment);
     if (state.peek() !== CH.SLASH) break;
     state.pos++;
   }
   state.countNode();
-  return options === undefined ? { path } : { path, options };
+  return options === undefined ? { segments } : { segments, options };
+}
+
+const STAR: SelectStarSegment = Object.freeze({ kind: "Star" });
+
+/** The segment of an annotation step read as `@Term#Qualifier` text. */
+function annotationSegment(step: string): AnnotationSegment {
+  const hash = step.indexOf("#");
+  return hash === -1
+    ? { kind: "Annotation", term: step.slice(1) }
+    : { kind: "Annotation", term: step.slice(1, hash), qualifier: step.slice(hash + 1) };
 }
 
 /**
