@@ -272,11 +272,7 @@ Deno.test("property: any text typedLiteral accepts reads back as the same litera
       }
       const ast = and(eq(prop("TenantId"), 7), eq(prop("X"), node));
       const printed = serializeFilter(ast);
-      // A decimal without fraction prints with `.0` (so that it does not read back as an int).
-      const expected = type === "decimal" && !text.includes(".") && printed.endsWith(".0")
-        ? and(eq(prop("TenantId"), 7), eq(prop("X"), typedLiteral("decimal", text + ".0")))
-        : ast;
-      assert.deepStrictEqual(parseFilter(printed), expected, printed);
+      assert.deepStrictEqual(parseFilter(printed), ast, printed);
     }),
     fcParams(3000),
   );
