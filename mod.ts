@@ -121,6 +121,7 @@ export {
   DEFAULT_QUERY_LIMITS,
   type ParseOptions,
   type QueryLimits,
+  MAX_SUPPORTED_DEPTH,
   resolveLimits,
 } from "./src/odata/limits.ts";
 export { parseFilter } from "./src/odata/parser/expression.ts";

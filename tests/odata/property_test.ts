@@ -667,7 +667,7 @@ function expandItems(depth: number): fc.Arbitrary<ExpandItem[]> {
       skip: fc.nat(1000),
       count: fc.boolean(),
       search,
-      levels: fc.oneof(fc.integer({ min: 1, max: 9 }), fc.constant("max" as const)),
+      levels: fc.oneof(fc.integer({ min: 1, max: 6 }), fc.constant("max" as const)),
       ...(depth > 0 ? { expand: expandItems(depth - 1) } : {}),
     },
     { requiredKeys: [], noNullPrototype: true },
@@ -1154,6 +1154,7 @@ Deno.test("fuzz: small limits only ever produce limit or syntax errors", () => {
     maxNodes: fc.integer({ min: 0, max: 30 }),
     maxDepth: fc.integer({ min: 0, max: 6 }),
     maxExpandDepth: fc.integer({ min: 0, max: 3 }),
+    maxLevels: fc.integer({ min: 0, max: 3 }),
     maxInListLength: fc.integer({ min: 0, max: 3 }),
     maxTop: fc.integer({ min: 0, max: 10 }),
   }, NP);

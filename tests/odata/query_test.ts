@@ -270,7 +270,7 @@ Deno.test("$select: paths, stars, casts, operations, annotations, nested options
   syntaxErrorAt(() => parseQuery("$select=A($top=1;$top=2)"), 17);
   syntaxErrorAt(() => parseQuery("$select=A($top=1"), 16);
   // Structured steps, not strings (issue 6).
-  assert.deepStrictEqual(parseQuery("$select=@Core.Messages%23Q,Model.F(A,%20B)").select, [
+  assert.deepStrictEqual(parseQuery("$select=@Core.Messages%23Q,Model.F(A,B)").select, [
     { segments: [{ kind: "Annotation", term: "Core.Messages", qualifier: "Q" }] },
     { segments: [{ kind: "Operation", name: "Model.F", parameters: ["A", "B"] }] },
   ]);

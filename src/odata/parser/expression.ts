@@ -21,7 +21,14 @@ import { parseFunctionCall } from "./functions.ts";
 import { parseArrayOrObject } from "./json.ts";
 import { scanKeywordLiteral, scanLiteral, startsNegativeLiteral } from "./literal.ts";
 import { parseAlias, parseMemberPath, parseRootedPath, scanQualifiedName } from "./path.ts";
-import { CH, isIdentifierPart, isIdentifierStart, ParserState } from "./state.ts";
+import {
+  CH,
+  isIdentifierPart,
+  isIdentifierStart,
+  isStackOverflow,
+  ParserState,
+  stackExhausted,
+} from "./state.ts";
 
 // Operator codes index these tables.
 const OR = 0, AND = 1, EQ = 2, NE = 3, GT = 4, GE = 5, LT = 6, LE = 7, HAS = 8, IN = 9;
@@ -371,16 +378,14 @@ function failAfterOperand(state: ParserState, expected: readonly string[]): neve
   return state.fail(expected, start < text.length ? start : state.pos);
 }
 
-/** Parses a whole text as one expression; a stack overflow counts as exceeding `maxDepth`. */
+/** Parses a whole text as one expression; a stack overflow is reported as what it is. */
 function parseComplete(state: ParserState): Expression {
   try {
     const expression = parseExpression(state);
     if (!state.atEnd()) failAfterOperand(state, ["operator", "end of input"]);
     return expression;
   } catch (error) {
-    if (error instanceof RangeError && /call stack/i.test(error.message)) {
-      throw new QueryLimitError("maxDepth", state.limits.maxDepth);
-    }
+    if (isStackOverflow(error)) throw stackExhausted(state.depth, state.limits.maxDepth);
     throw error;
   }
 }

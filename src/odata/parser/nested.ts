@@ -22,7 +22,7 @@ import { parseApply } from "./apply.ts";
 import { withAliases } from "./decode.ts";
 import { parseExpression } from "./expression.ts";
 import {
-  eatSeparator,
+  eatListComma,
   parseComputeItems,
   parseCount,
   parseFormat,
@@ -356,6 +356,9 @@ function parseOptionList(
     const nameStart = state.pos;
     if (state.eatChar(CH.AT)) {
       const name = readIdentifier(state, "alias name");
+      if (aliases?.some(([defined]) => defined === name)) {
+        state.fail([], nameStart, `Duplicate parameter alias @${name}`);
+      }
       state.expectChar(CH.EQUALS, "=");
       (aliases ??= []).push([name, parseExpression(state)]);
     } else {
@@ -435,7 +438,7 @@ export function parseSelect(state: ParserState): SelectItem[] {
   const items: SelectItem[] = [];
   do {
     items.push(parseSelectItem(state));
-  } while (eatSeparator(state, CH.COMMA));
+  } while (eatListComma(state, "$select items"));
   return items;
 }
 
@@ -483,7 +486,7 @@ function parseSelectItem(state: ParserState): SelectItem {
       state.pos++;
       const parameters: string[] = [];
       do parameters.push(readIdentifier(state, "parameter name")); while (
-        eatSeparator(state, CH.COMMA)
+        eatListComma(state, "parameter names")
       );
       state.expectChar(CH.RPAREN, ")");
       const name = segment.kind === "Property" ? segment.name : segment.type;
@@ -536,7 +539,7 @@ export function parseExpand(state: ParserState): ExpandItem[] {
   const items: ExpandItem[] = [];
   do {
     items.push(parseExpandItem(state));
-  } while (eatSeparator(state, CH.COMMA));
+  } while (eatListComma(state, "$expand items"));
   state.expandDepth--;
   return items;
 }

@@ -12,6 +12,7 @@ import type { Expression, ODataQuery } from "../ast.ts";
 import { type ParseOptions, type QueryLimits, resolveLimits } from "../limits.ts";
 import { decodeText, QueryState } from "./decode.ts";
 import { parseExpression } from "./expression.ts";
+import { isStackOverflow, stackExhausted } from "./state.ts";
 import {
   type OptionKey,
   optionKey,
@@ -292,8 +293,19 @@ function parseEntries(
       const entry = { name: `@${name}`, nameStart: 0, value: text, valueStart: 0, rawEnd: -1 };
       scope.define(name, entry, text);
     }
+    const defined = new Set<string>();
     for (const entry of aliasEntries) {
       const name = entry.name.slice(1);
+      if (defined.has(name)) {
+        throw syntaxError(
+          source,
+          entry.nameStart,
+          [],
+          `Duplicate parameter alias ${entry.name}`,
+          "Give each parameter alias one value.",
+        );
+      }
+      defined.add(name);
       if (!isAliasName(name)) {
         throw syntaxError(source, entry.nameStart + 1, ["alias name"], "Invalid alias name");
       }
@@ -314,6 +326,18 @@ function parseEntries(
   // One state serves every option value (reset in between); the node count runs on across them.
   const state = new QueryState("", limits, { aliases, offset: 0, source });
   state.nodeCount = nodes.count;
+  try {
+    parseSlots(state, slots, result);
+  } catch (error) {
+    if (isStackOverflow(error)) throw stackExhausted(state.depth, limits.maxDepth);
+    throw error;
+  }
+  if (custom !== undefined) result.custom = custom;
+  return result;
+}
+
+/** Parses each system option value into `result`. */
+function parseSlots(state: QueryState, slots: readonly Slot[], result: QueryDraft): void {
   for (const { key, entry } of slots) {
     const text = entry.value!;
     state.reset(text, entry.valueStart, entry.rawEnd);
@@ -331,8 +355,6 @@ function parseEntries(
     if (!state.atEnd()) state.fail(expectedAfter(key));
     setOption(result, key, value);
   }
-  if (custom !== undefined) result.custom = custom;
-  return result;
 }
 
 function expectedAfter(key: OptionKey): string[] {

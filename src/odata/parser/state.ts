@@ -173,6 +173,34 @@ export class ParserState {
 }
 
 /**
+ * The error for a nesting that exhausted the call stack before `maxDepth` was reached (only
+ * possible on a runtime with a small stack, since `maxDepth` is capped): a `QueryLimitError`
+ * that says so, rather than claiming that `maxDepth` was exceeded.
+ *
+ * @example
+ * ```ts
+ * import { stackExhausted } from "./state.ts";
+ * stackExhausted(180, 256).message;
+ * // "Query nesting at depth 180 exhausted the call stack before maxDepth = 256 was reached"
+ * ```
+ */
+export function stackExhausted(depth: number, maxDepth: number): QueryLimitError {
+  const error = new QueryLimitError("callStack", depth, {
+    context: { depth, maxDepth },
+    suggestion: "Nest the query less deeply, or lower maxDepth so that it is reached first.",
+  });
+  error.message =
+    `Query nesting at depth ${depth} exhausted the call stack before maxDepth = ${maxDepth} ` +
+    "was reached";
+  return error;
+}
+
+/** True when `error` is the engine's stack overflow. */
+export function isStackOverflow(error: unknown): boolean {
+  return error instanceof RangeError && /call stack/i.test(error.message);
+}
+
+/**
  * True for `A-Z a-z _` and non-ASCII letters (identifier start). `(c | 0x20) - 97` folds both
  * letter ranges onto 0..25 in one unsigned compare; the `|` also turns NaN (end of text) into a
  * number that fails every test.
