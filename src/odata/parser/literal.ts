@@ -447,15 +447,47 @@ function scanPrefixed(state: ParserState, start: number, q: number): LiteralNode
         start,
         "X'...' is not an OData 4 literal; write binary data as binary'<base64url>'",
       );
-    default:
+    default: {
+      const v2 = V2_PREFIXES.get(prefix);
+      if (v2 !== undefined) {
+        const close = state.text.indexOf("'", q + 1);
+        const value = close === -1 ? "..." : state.text.slice(q + 1, close);
+        const bare = v2.bare(value);
+        return state.fail(
+          [],
+          start,
+          `${state.text.slice(start, q)}'...' is an OData 2 literal; OData 4 writes ${v2.what} ` +
+            `bare: ${bare}`,
+          `Write ${bare} without the ${state.text.slice(start, q)}'...' wrapper.`,
+        );
+      }
       return state.fail(
         [],
         start,
         `Unknown literal prefix ${JSON.stringify(state.text.slice(start, q))}; ` +
           "enum literals need a qualified type name (Namespace.Type'Member')",
       );
+    }
   }
 }
+
+/** OData 2 literal forms (`guid'...'`, `datetime'...'`) and how OData 4 writes them. */
+const V2_PREFIXES: ReadonlyMap<
+  string,
+  { readonly what: string; readonly bare: (value: string) => string }
+> = new Map([
+  ["guid", { what: "guids", bare: (value: string) => value }],
+  ["datetime", {
+    what: "date-times (Edm.DateTimeOffset, with a time zone)",
+    bare: (value: string) => /([Zz]|[+-]\d\d:\d\d)$/.test(value) ? value : value + "Z",
+  }],
+  ["datetimeoffset", { what: "date-times", bare: (value: string) => value }],
+  ["time", {
+    what: "times of day (and durations as duration'...')",
+    bare: (value: string) =>
+      value.startsWith("P") || value.startsWith("-P") ? `duration'${value}'` : value,
+  }],
+]);
 
 /** `duration'[-]P[nD][T[nH][nM][n[.n]S]]'` (an xs:dayTimeDuration); `q` is at the quote. */
 function scanDuration(state: ParserState, q: number): LiteralNode {

@@ -11,7 +11,7 @@ import { checkParseOptions, invalidArgument, show } from "../arguments.ts";
 import type { Expression, ODataQuery } from "../ast.ts";
 import { type ParseOptions, type QueryLimits, resolveLimits } from "../limits.ts";
 import { decodeText, QueryState } from "./decode.ts";
-import { parseExpression } from "./expression.ts";
+import { failAfterOperand, parseExpression } from "./expression.ts";
 import { isStackOverflow, stackExhausted } from "./state.ts";
 import {
   type OptionKey,
@@ -246,7 +246,8 @@ function parseEntries(
           TOP_LEVEL_NAMES,
           key === "levels"
             ? "$levels is only allowed in $expand options"
-            : `Unknown system query option ${name}`,
+            : `Unknown system query option ${name}` +
+              (guess === undefined ? "" : `; did you mean ${guess}?`),
           guess === undefined ? undefined : `Did you mean ${guess}?`,
         );
       }
@@ -351,8 +352,15 @@ function parseSlots(state: QueryState, slots: readonly Slot[], result: QueryDraf
       }
     }
     const value = parseOptionValue(state, key);
+    const end = state.pos;
     state.skipWhitespace();
-    if (!state.atEnd()) state.fail(expectedAfter(key));
+    if (!state.atEnd()) {
+      if (key === "filter") {
+        state.pos = end;
+        failAfterOperand(state, ["operator", "end of input"]);
+      }
+      state.fail(expectedAfter(key));
+    }
     setOption(result, key, value);
   }
 }

@@ -106,8 +106,16 @@ export class ParserState {
   }
 
   /** Throws an `ODataSyntaxError` at `position` (default: the cursor). */
-  fail(expected: readonly string[], position: number = this.pos, detail?: string): never {
-    throw new ODataSyntaxError(this.source, position + this.offset, expected, { detail });
+  fail(
+    expected: readonly string[],
+    position: number = this.pos,
+    detail?: string,
+    suggestion?: string,
+  ): never {
+    throw new ODataSyntaxError(this.source, position + this.offset, expected, {
+      detail,
+      suggestion,
+    });
   }
 
   /** Counts one node against `maxNodes`. */
