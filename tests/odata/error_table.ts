@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-console -- a script that reports on stdout
 /**
  * Prints a Markdown table comparing our syntax errors with `@odata/parser`'s for the typos of
  * tests/odata/error_hints_test.ts: `deno run --allow-read --allow-env tests/odata/error_table.ts`
