@@ -119,9 +119,9 @@ export {
 } from "./src/odata/builders.ts";
 export {
   DEFAULT_QUERY_LIMITS,
+  MAX_SUPPORTED_DEPTH,
   type ParseOptions,
   type QueryLimits,
-  MAX_SUPPORTED_DEPTH,
   resolveLimits,
 } from "./src/odata/limits.ts";
 export { parseFilter } from "./src/odata/parser/expression.ts";

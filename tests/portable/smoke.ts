@@ -137,7 +137,10 @@ export const SMOKE_CHECKS: readonly SmokeCheck[] = [
         left: path("UnitPrice"),
         right: int(20),
       });
-      assert.deepEqual(q.select, [{ path: ["ProductName"] }, { path: ["UnitPrice"] }]);
+      assert.deepEqual(q.select, [
+        { segments: [{ kind: "Property", name: "ProductName" }] },
+        { segments: [{ kind: "Property", name: "UnitPrice" }] },
+      ]);
       assert.deepEqual(q.orderby, [{ expression: path("UnitPrice"), direction: "desc" }]);
       assert.equal(q.top, 5);
       assert.equal(q.skip, 10);
@@ -153,7 +156,9 @@ export const SMOKE_CHECKS: readonly SmokeCheck[] = [
       assert.equal(q.expand?.length, 1);
       const item = q.expand?.[0];
       assert.deepEqual(item?.path, ["Order_Details"]);
-      assert.deepEqual(item?.options?.select, [{ path: ["Quantity"] }]);
+      assert.deepEqual(item?.options?.select, [
+        { segments: [{ kind: "Property", name: "Quantity" }] },
+      ]);
       assert.deepEqual(item?.options?.expand, [{ path: ["Product"] }]);
     },
   },
