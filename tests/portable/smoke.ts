@@ -18,6 +18,7 @@ import assert from "node:assert/strict";
 import process from "node:process";
 import {
   EntityNamespaceManager,
+  MAX_SUPPORTED_DEPTH,
   ODataActiveRecordError,
   ODataSyntaxError,
   parseFilter,
@@ -182,6 +183,25 @@ export const SMOKE_CHECKS: readonly SmokeCheck[] = [
       });
       assert.throws(() => parseFilter("Price gt"), ODataSyntaxError);
       assert.throws(() => parseQuery("$top=abc"), ODataSyntaxError);
+    },
+  },
+  {
+    // The largest configurable maxDepth must hold on this runtime's call stack.
+    name: "nesting at MAX_SUPPORTED_DEPTH parses and prints",
+    run: () => {
+      const limits = { maxDepth: MAX_SUPPORTED_DEPTH, maxNodes: 100000, maxLength: 100000 };
+      const n = MAX_SUPPORTED_DEPTH - 1;
+      for (
+        const [open, close, reps] of [
+          ["(", ")", n],
+          ["A/any(d:d/B/any(e:", "))", Math.floor(n / 2)],
+          ["A/$count($filter=", ") gt 0", n],
+          ['{"a":', "}", n],
+        ] as const
+      ) {
+        const ast = parseFilter(open.repeat(reps) + "true" + close.repeat(reps), { limits });
+        assert.deepEqual(parseFilter(serializeFilter(ast), { limits }), ast);
+      }
     },
   },
   {
