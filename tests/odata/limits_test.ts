@@ -160,6 +160,11 @@ Deno.test("whitespace: no whitespace after = or around the commas of option list
   syntaxErrorAt(() => parseQuery("$compute=1 as A, 2 as B"), 16, "$compute items");
   syntaxErrorAt(() => parseQuery("$select=F(A, B)"), 12, "parameter names");
   syntaxErrorAt(() => parseQuery("$expand=Items($select=A, B)"), 24, "$select items");
+  // Nested option lists: `OPEN option *( SEMI option ) CLOSE`, no whitespace either.
+  syntaxErrorAt(() => parseQuery("$expand=A( $top=1)"), 10, "before an option");
+  syntaxErrorAt(() => parseQuery("$expand=A($top=1; $skip=2)"), 17, "before an option");
+  syntaxErrorAt(() => parseQuery("$expand=A($top=1 ;$skip=2)"), 16, 'before the ";"');
+  syntaxErrorAt(() => parseQuery("$expand=A($filter=B eq 1 )"), 24, 'before the ")"');
   // Where the ABNF has BWS, whitespace stays allowed: $search after "=", inside common
   // expressions, and in $apply (aggregation ABNF).
   parseQuery("$search= blue");

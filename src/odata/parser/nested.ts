@@ -23,6 +23,7 @@ import { withAliases } from "./decode.ts";
 import { parseExpression } from "./expression.ts";
 import {
   eatListComma,
+  isSpace,
   parseComputeItems,
   parseCount,
   parseFormat,
@@ -352,7 +353,10 @@ function parseOptionList(
   let aliases: [string, Expression][] | undefined;
   let seen = 0;
   for (;;) {
-    state.skipWhitespace();
+    if (isSpace(state.peek())) {
+      // `OPEN option *( SEMI option ) CLOSE`: no whitespace, as after `$filter=` (ABNF).
+      state.fail([], state.pos, `No whitespace is allowed before an option in ${what}`);
+    }
     const nameStart = state.pos;
     if (state.eatChar(CH.AT)) {
       const name = readIdentifier(state, "alias name");
@@ -388,8 +392,16 @@ function parseOptionList(
       state.expectChar(CH.EQUALS, "=");
       setOption(query, key!, parseOptionValue(state, key!));
     }
+    const end = state.pos;
     state.skipWhitespace();
     const c = state.peek();
+    if (state.pos > end && (c === CH.SEMI || c === CH.RPAREN)) {
+      state.fail(
+        [],
+        end,
+        `No whitespace is allowed before the "${c === CH.SEMI ? ";" : ")"}" in ${what}`,
+      );
+    }
     if (c === CH.SEMI) {
       state.pos++;
       continue;

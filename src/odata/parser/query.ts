@@ -58,10 +58,13 @@ const TOP_LEVEL_NAMES = [
  * - A leading `?` is optional. The text is split on `&` and each option on its first `=` before
  *   percent-decoding, so `%26` inside a string literal stays part of the value.
  * - Decoding is percent-decoding, not form decoding: `+` stays `+` (as in
- *   `2024-01-01T00:00:00+02:00`). Raw spaces are accepted inside values, but not right after the
- *   `=` (the ABNF allows that only for `$search`; tokens, `$format` and `$schemaversion` keep
- *   their text as written); a malformed `%` escape or a raw `#` (which would start the URL
- *   fragment) is an `ODataSyntaxError`.
+ *   `2024-01-01T00:00:00+02:00`). Raw spaces are accepted inside expressions, but, as the ABNF
+ *   says, not right after the `=` (allowed only for `$search`; tokens, `$format` and
+ *   `$schemaversion` keep their text as written), not around the commas of `$select`, `$expand`,
+ *   `$orderby` and `$compute` lists and not inside nested option lists `(...;...)`; a malformed
+ *   `%` escape or a raw `#` (which would start the URL fragment) is an `ODataSyntaxError`.
+ * - A parameter alias defined twice (`@x=1&@x=2`) is an `ODataSyntaxError`, like a repeated
+ *   system query option.
  * - System option names are case-insensitive and may omit the `$` (OData 4.01); `$skiptoken`
  *   and `$deltatoken` always need it. Other names without `$`/`@` are custom options (`custom`),
  *   and so are `$id`/`id`, which this parser does not interpret. A repeated system option is an
