@@ -34,13 +34,26 @@ let inputs = 0;
 let rounds = 0;
 const failures: string[] = [];
 
-/** The failing tests' names from `deno test` output (`name => ./file:line:col`). */
-function failingTests(output: string): string[] {
-  const names = new Set<string>();
-  for (const match of output.matchAll(/^(.+?) => \.\/(tests\/\S+?):\d+:\d+$/gm)) {
-    names.add(`${match[1]} (${match[2]})`);
+/**
+ * The failing tests of a `deno test` output, each with the fast-check path of its failure: the
+ * errors section has a `name => ./file:line:col` header per failing test, followed by its error,
+ * in which fast-check prints `{ seed: ..., path: "..." }`.
+ */
+function failingTests(output: string): { name: string; file: string; path: string }[] {
+  const found = new Map<string, { name: string; file: string; path: string }>();
+  let current: { name: string; file: string; path: string } | undefined;
+  for (const line of output.split("\n")) {
+    const header = /^(.+?) => \.\/(tests\/\S+?):\d+:\d+$/.exec(line);
+    if (header !== null) {
+      const key = `${header[1]} ${header[2]}`;
+      current = found.get(key) ?? { name: header[1]!, file: header[2]!, path: "" };
+      found.set(key, current);
+      continue;
+    }
+    const shrunk = /seed: -?\d+, path: "([^"]*)"/.exec(line);
+    if (shrunk !== null && current !== undefined && current.path === "") current.path = shrunk[1]!;
   }
-  return [...names];
+  return [...found.values()];
 }
 
 while (Date.now() < deadline) {
@@ -60,19 +73,13 @@ while (Date.now() < deadline) {
   if (result.success) {
     console.log(`seed ${seed}: ok (${runs.length} properties, ${took}s)`);
   } else {
-    const paths = [...output.matchAll(/seed: (-?\d+), path: "([^"]*)"/g)].map((m) => m[2]);
     console.log(`seed ${seed}: FAILED (${took}s)`);
     console.log(output.split("\n").filter((line) => !/^(running|ok|\s*$)/.test(line)).join("\n"));
-    for (const test of failingTests(output)) {
-      const name = test.slice(0, test.lastIndexOf(" ("));
-      const file = test.slice(test.lastIndexOf(" (") + 2, -1);
-      for (const path of paths.length === 0 ? [""] : paths) {
-        const replay = `FC_SEED=${seed} FC_RUNS=${scale}` +
-          (path === "" ? "" : ` FC_PATH=${path}`) +
-          ` deno test -A --filter ${JSON.stringify(name)} ${file}`;
-        failures.push(replay);
-        console.log(`replay: ${replay}`);
-      }
+    for (const { name, file, path } of failingTests(output)) {
+      const replay = `FC_SEED=${seed} FC_RUNS=${scale}` + (path === "" ? "" : ` FC_PATH=${path}`) +
+        ` deno test -A --filter ${JSON.stringify(name)} ${file}`;
+      failures.push(replay);
+      console.log(`replay: ${replay}`);
     }
   }
   // With FUZZ_SEED the sequence of seeds is reproducible; otherwise each round draws a new one.
