@@ -455,6 +455,19 @@ export function parseSelect(state: ParserState): SelectItem[] {
 }
 
 function parseSelectItem(state: ParserState): SelectItem {
+  // Fast path: a lone property (`$select=Name,Price`), the common case.
+  const text = state.text;
+  const start = state.pos;
+  if (isIdentifierStart(text.charCodeAt(start))) {
+    let i = start + 1;
+    while (isIdentifierPart(text.charCodeAt(i))) i++;
+    const next = text.charCodeAt(i);
+    if (next !== CH.SLASH && next !== CH.LPAREN && next !== CH.DOT) {
+      state.pos = i;
+      state.countNode();
+      return { segments: [{ kind: "Property", name: text.slice(start, i) }] };
+    }
+  }
   const segments: SelectSegment[] = [];
   let options: ODataQuery | undefined;
   for (;;) {
