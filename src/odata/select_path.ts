@@ -47,3 +47,16 @@ export function selectStepText(segment: SelectSegment): string {
 export function selectSteps(item: SelectItem): string[] {
   return item.segments.map(selectStepText);
 }
+
+/**
+ * The `$select` item of one property: `selectProperty("Name")` is `$select=Name`.
+ *
+ * @example
+ * ```ts
+ * import { selectProperty } from "./select_path.ts";
+ * selectProperty("Name"); // { segments: [{ kind: "Property", name: "Name" }] }
+ * ```
+ */
+export function selectProperty(name: string): SelectItem {
+  return { segments: [{ kind: "Property", name }] };
+}

@@ -12,7 +12,12 @@
  */
 
 import type { Expression, ODataQuery } from "../odata/ast.ts";
-import type { EntityMetadata, FieldType, SchemaResolver } from "../model/schema.ts";
+import type {
+  EntityDefinition,
+  EntityMetadata,
+  FieldType,
+  SchemaResolver,
+} from "../model/schema.ts";
 
 /** A row keyed by field name. */
 export type Row = Record<string, unknown>;
@@ -21,6 +26,16 @@ export type Row = Record<string, unknown>;
 export interface ExecutionOptions {
   /** Cancels the operation; providers check it before and during work. */
   readonly signal?: AbortSignal;
+}
+
+/** Options of `insert` and `createMany`. */
+export interface InsertOptions extends ExecutionOptions {
+  /**
+   * `false`: the rows are written but not returned (`insert` resolves to `[]`, `createMany` to
+   * the number of rows), which saves building them.
+   * @default {true}
+   */
+  readonly returning?: boolean;
 }
 
 /** What a provider can do; the service answers 501 for the rest. */
@@ -119,8 +134,12 @@ export interface ProviderOperations {
   stream(request: ReadRequest, options?: ExecutionOptions): AsyncIterable<Row>;
   /** Counts the rows matching `query.filter`/`query.search`. */
   count(request: ReadRequest, options?: ExecutionOptions): Promise<number>;
-  /** Inserts rows (canonical values) and returns them as stored, with generated keys. */
-  insert(entity: EntityMetadata, rows: readonly Row[], options?: ExecutionOptions): Promise<Row[]>;
+  /**
+   * Inserts rows (canonical values) and returns them as stored, with generated keys (nothing
+   * with `returning: false`). All rows are written or none; a long insert yields to the event
+   * loop between chunks.
+   */
+  insert(entity: EntityMetadata, rows: readonly Row[], options?: InsertOptions): Promise<Row[]>;
   /** Updates the targeted rows; returns the number of affected rows. */
   update(target: WriteTarget, changes: Row, options?: ExecutionOptions): Promise<number>;
   /** Deletes the targeted rows; returns the number of affected rows. */
@@ -176,4 +195,28 @@ export interface Provider extends ProviderOperations {
   ): Promise<T>;
   /** Creates missing tables, columns and indexes; reports drift; never drops or rewrites data. */
   sync(entities: readonly EntityMetadata[], options?: ExecutionOptions): Promise<SyncReport>;
+  /**
+   * Optional: reads the store's own schema (a remote service's `$metadata`) as entity
+   * definitions, for `namespace.registerFromMetadata()`.
+   */
+  introspect?(options?: ExecutionOptions): Promise<IntrospectionResult>;
+}
+
+/**
+ * What a provider's `introspect()` found.
+ *
+ * @example
+ * ```ts
+ * import type { IntrospectionResult } from "@oar/odata-active-record";
+ * const found: IntrospectionResult = {
+ *   entities: { Notes: { fields: { id: { type: "integer", primaryKey: true } } } },
+ *   warnings: [],
+ * };
+ * ```
+ */
+export interface IntrospectionResult {
+  /** Entity definitions by entity (set) name. */
+  readonly entities: Readonly<Record<string, EntityDefinition>>;
+  /** What was left out, and why. */
+  readonly warnings: readonly string[];
 }
