@@ -192,7 +192,8 @@ Deno.test("a refused port is PROVIDER_UNAVAILABLE, well before the timeout", asy
   listener.close(); // nothing listens there now
   const provider = await createProvider({
     ...mongoConfig(server),
-    connectionString: `mongodb://127.0.0.1:${port}/?directConnection=true&serverMonitoringMode=poll`,
+    connectionString:
+      `mongodb://127.0.0.1:${port}/?directConnection=true&serverMonitoringMode=poll`,
     timeout: 1500,
   });
   try {
@@ -242,7 +243,9 @@ function faultProxy(target: URL) {
     }
   })().catch(() => {});
   return {
-    url: `mongodb://127.0.0.1:${(listener.addr as Deno.NetAddr).port}/?directConnection=true&serverMonitoringMode=poll`,
+    url: `mongodb://127.0.0.1:${
+      (listener.addr as Deno.NetAddr).port
+    }/?directConnection=true&serverMonitoringMode=poll`,
     set(next: "pass" | "drop" | "hold") {
       mode = next;
       if (next === "drop") {
