@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { MongoServerError } from "mongodb";
+import { MongoClient, MongoServerError } from "mongodb";
 import {
   ConnectionPool,
   createProvider,
@@ -419,6 +419,33 @@ Deno.test({
     } finally {
       await pool.closeAll();
       await proxy.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "$search uses the collection's text index when it has one (a real server)",
+  // CongoDB creates text indexes but its engine (mingo) has no $text: MONGODB_URI only.
+  ignore: server.congo,
+  fn: async () => {
+    const config = mongoConfig(server);
+    const manager = new EntityNamespaceManager();
+    const ns = manager.createNamespace("text", { provider: config });
+    const Item = ns.registerEntity("Items", {
+      fields: { Id: { type: "integer", primaryKey: true }, Name: { type: "string" } },
+    });
+    const client = new MongoClient(config.connectionString);
+    try {
+      await ns.sync();
+      await Item.createMany([{ Id: 1, Name: "green tea" }, { Id: 2, Name: "teapot" }]);
+      assert.equal(await Item.search("tea").count(), 2, "substring semantics without the index");
+      await client.db(config.databaseName).collection("Items").createIndex({ Name: "text" });
+      await ns.sync(); // forgets what the provider knew about indexes
+      const { data } = await Item.search("tea").find();
+      assert.deepEqual(data.map((r) => r.toJSON().Id), [1], "word semantics with the index");
+    } finally {
+      await client.close();
+      await manager.close();
     }
   },
 });
