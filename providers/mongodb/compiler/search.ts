@@ -23,7 +23,7 @@ function notSupported(feature: string): NotSupportedError {
  *
  * @example
  * ```ts
- * import { compileSearch } from "./read.ts";
+ * import { compileSearch } from "./search.ts";
  * import { resolveEntity } from "../../../src/model/schema.ts";
  * const e = resolveEntity("P", { fields: { Id: { type: "integer", primaryKey: true }, Name: { type: "string" } } });
  * compileSearch({ kind: "SearchTerm", text: "tea", phrase: false }, e);
