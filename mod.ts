@@ -206,4 +206,5 @@ export {
   type ProviderConfig,
   providerTypes,
   type SqliteProviderConfig,
+  type PostgresProviderConfig,
 } from "./src/provider/registry.ts";

@@ -152,6 +152,11 @@ export const ERROR_CATALOGUE = {
     suggestion: "The row was changed since it was read: reload it, apply the change again and " +
       "save, or use increment() for counters.",
   },
+  TRANSACTION_CONFLICT: {
+    status: 503,
+    suggestion: "The database aborted the transaction to resolve a conflict with a concurrent " +
+      "one (serialization failure or deadlock); nothing of it was written. Run it again.",
+  },
 } as const satisfies Record<string, ErrorCatalogueEntry>;
 
 /**

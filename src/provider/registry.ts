@@ -39,6 +39,44 @@ export interface SqliteProviderConfig {
 }
 
 /**
+ * PostgreSQL through the `postgres` (postgres.js) driver and its own connection pool. Several
+ * processes (service replicas) can share one database.
+ *
+ * @example
+ * ```ts
+ * import type { PostgresProviderConfig } from "@oar/odata-active-record";
+ * const config: PostgresProviderConfig = {
+ *   type: "postgres",
+ *   url: "postgres://app@127.0.0.1:5432/shop",
+ *   poolSize: 10,
+ *   schema: "tenant_a",
+ * };
+ * ```
+ */
+export interface PostgresProviderConfig {
+  /** Selects the PostgreSQL provider. */
+  readonly type: "postgres";
+  /** Connection URL, `postgres://user:password@host:port/database`. */
+  readonly url: string;
+  /** Most connections the pool opens. @default {10} */
+  readonly poolSize?: number;
+  /** Connections opened by `connect()` (a warm pool); idle ones may close later. @default {0} */
+  readonly minPoolSize?: number;
+  /** Milliseconds an idle connection stays open; 0 keeps it. @default {30000} */
+  readonly idleTimeout?: number;
+  /** Milliseconds to open a connection before `PROVIDER_UNAVAILABLE`. @default {10000} */
+  readonly connectTimeout?: number;
+  /** Milliseconds a statement may run before the server cancels it (`TIMEOUT`); 0 = no limit. @default {0} */
+  readonly statementTimeout?: number;
+  /**
+   * The PostgreSQL schema holding this namespace's tables (created by `sync()`): one schema per
+   * tenant isolates tenants in one database.
+   * @default {"public"}
+   */
+  readonly schema?: string;
+}
+
+/**
  * Any provider config. Later providers (`mongodb`, `http-odata`) add their own members.
  *
  * @example
@@ -47,7 +85,7 @@ export interface SqliteProviderConfig {
  * const config: ProviderConfig = { type: "sqlite", filePath: "./app.db" };
  * ```
  */
-export type ProviderConfig = SqliteProviderConfig;
+export type ProviderConfig = SqliteProviderConfig | PostgresProviderConfig;
 
 type Loader = (config: ProviderConfig) => Promise<Provider>;
 
@@ -58,7 +96,15 @@ const LOADERS: Readonly<Record<string, Loader>> = {
       "node:sqlite (Deno 2.2+ or Node 22.5+)",
       () => import("../../providers/sqlite/mod.ts"),
     );
-    return module.createSqliteProvider(config);
+    return module.createSqliteProvider(config as SqliteProviderConfig);
+  },
+  postgres: async (config) => {
+    const module = await importProvider(
+      "postgres",
+      'the npm package "postgres" (postgres.js), mapped in deno.json imports',
+      () => import("../../providers/postgres/mod.ts"),
+    );
+    return module.createPostgresProvider(config as PostgresProviderConfig);
   },
 };
 

@@ -1,0 +1,545 @@
+/**
+ * Compiles query ASTs to PostgreSQL statements with `$n` parameters: values never enter the SQL
+ * text, names are quoted. This compiler covers filters on the entity's own fields, ordering,
+ * paging, selection, counts and writes; what it does not cover (navigation paths, `$expand`,
+ * `$apply`, `$search`, `$compute`, lambdas) fails with `NOT_SUPPORTED`, never a wrong answer.
+ *
+ * OData semantics kept: `eq`/`ne` treat null as a value (`IS NOT DISTINCT FROM`); string
+ * functions are case-sensitive and match their argument literally (`strpos`, no LIKE pattern);
+ * `indexof` and `substring` count from 0.
+ *
+ * @module
+ */
+
+import { NotSupportedError, ODataActiveRecordError } from "../../src/errors/errors.ts";
+import type {
+  BinaryExpression,
+  CallExpression,
+  Expression,
+  LiteralNode,
+  ODataQuery,
+} from "../../src/odata/ast.ts";
+import type { EntityMetadata, FieldMetadata, FieldType } from "../../src/model/schema.ts";
+import type { Row } from "../../src/provider/provider.ts";
+import { encodeValue, placeholder } from "./values.ts";
+
+/** A statement and its parameters. */
+export interface CompiledStatement {
+  /** The SQL text with `$1`, `$2`, ... placeholders. */
+  readonly text: string;
+  /** The parameters, already in the driver's form. */
+  readonly params: unknown[];
+}
+
+/** A compiled read: the statement and the fields its columns decode as. */
+export interface CompiledRead extends CompiledStatement {
+  /** The fields of the result columns, in order (column aliases are the field names). */
+  readonly fields: readonly FieldMetadata[];
+}
+
+/**
+ * Quotes an identifier (`"a""b"`); names with a NUL are refused.
+ *
+ * @example
+ * ```ts
+ * import { quoteIdentifier } from "./compiler.ts";
+ * quoteIdentifier('we"ird'); // '"we""ird"'
+ * ```
+ */
+export function quoteIdentifier(name: string): string {
+  if (name.includes("\u0000")) {
+    throw new ODataActiveRecordError("INVALID_ARGUMENT", "An identifier cannot contain NUL", {
+      context: { provider: "postgres" },
+    });
+  }
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+const q = quoteIdentifier;
+
+function unsupported(feature: string): NotSupportedError {
+  return new NotSupportedError(feature, "the postgres provider");
+}
+
+/** The SQL type a compiled expression has, as far as the compiler needs to know. */
+type Kind = FieldType | "null" | "unknown";
+
+interface Compiled {
+  readonly sql: string;
+  readonly kind: Kind;
+}
+
+/** Collects parameters while compiling one statement. */
+class Parameters {
+  readonly values: unknown[] = [];
+
+  /** Adds a parameter and returns its typed placeholder. */
+  add(value: unknown, type: FieldType): string {
+    this.values.push(encodeValue(value, type));
+    return placeholder(this.values.length, type);
+  }
+
+  /** Adds an untyped text parameter (the server infers its type from the context). */
+  addText(value: string): string {
+    this.values.push(value);
+    return `$${this.values.length}::text`;
+  }
+}
+
+const LITERAL_KINDS: Partial<Record<LiteralNode["type"], FieldType>> = {
+  boolean: "boolean",
+  int: "integer",
+  decimal: "decimal",
+  double: "number",
+  string: "string",
+  date: "date",
+  datetimeoffset: "datetime",
+  timeofday: "time",
+  guid: "guid",
+};
+
+const COMPARISONS: Readonly<Record<string, string>> = {
+  gt: ">",
+  ge: ">=",
+  lt: "<",
+  le: "<=",
+};
+
+const ARITHMETIC: Readonly<Record<string, string>> = {
+  add: "+",
+  sub: "-",
+  mul: "*",
+  mod: "%",
+};
+
+const TEXTUAL_LITERALS = new Set<string>(["string", "guid", "date", "datetimeoffset", "timeofday"]);
+const TEXTUAL_FIELDS = new Set<Kind>(["string", "guid", "date", "datetime", "time"]);
+
+const NUMERIC_KINDS = new Set<Kind>(["integer", "number", "decimal"]);
+
+/** Compiles expressions over one entity's own fields. */
+class ExpressionCompiler {
+  readonly #entity: EntityMetadata;
+  readonly #params: Parameters;
+  readonly #alias: string;
+
+  constructor(entity: EntityMetadata, params: Parameters, alias: string) {
+    this.#entity = entity;
+    this.#params = params;
+    this.#alias = alias;
+  }
+
+  /** A boolean condition. */
+  condition(expression: Expression): string {
+    const compiled = this.compile(expression);
+    if (compiled.kind !== "boolean" && compiled.kind !== "null" && compiled.kind !== "unknown") {
+      throw new ODataActiveRecordError(
+        "TYPE_MISMATCH",
+        `A filter must be a boolean expression, not ${compiled.kind}`,
+        { context: { provider: "postgres" } },
+      );
+    }
+    return compiled.sql;
+  }
+
+  compile(expression: Expression): Compiled {
+    switch (expression.kind) {
+      case "Literal":
+        return this.#literal(expression);
+      case "Path":
+        return this.#path(expression);
+      case "Binary":
+        return this.#binary(expression);
+      case "Unary": {
+        const operand = this.compile(expression.operand);
+        return expression.operator === "not"
+          ? { sql: `(NOT ${operand.sql})`, kind: "boolean" }
+          : { sql: `(-${operand.sql})`, kind: operand.kind };
+      }
+      case "Call":
+        return this.#call(expression);
+      default:
+        throw unsupported(`The ${expression.kind} expression`);
+    }
+  }
+
+  #literal(node: LiteralNode): Compiled {
+    if (node.type === "null") return { sql: "NULL", kind: "null" };
+    if (node.type === "boolean") return { sql: node.value ? "TRUE" : "FALSE", kind: "boolean" };
+    const kind = LITERAL_KINDS[node.type];
+    if (kind === undefined) throw unsupported(`A ${node.type} literal`);
+    let value: unknown = node.value;
+    if (kind === "integer" && typeof value === "bigint") value = value.toString();
+    if (kind === "number" && typeof value === "number" && !Number.isFinite(value)) {
+      value = Number.isNaN(value) ? "NaN" : value > 0 ? "Infinity" : "-Infinity";
+    }
+    if (kind === "datetime") value = new Date(String(value));
+    return { sql: this.#params.add(value, kind), kind };
+  }
+
+  #path(node: Extract<Expression, { kind: "Path" }>): Compiled {
+    if (
+      (node.root !== "implicit" && node.root !== "$it") || node.segments.length !== 1 ||
+      node.segments[0]!.kind !== "Property"
+    ) {
+      throw unsupported("A navigation, lambda or annotation path");
+    }
+    const name = node.segments[0].name;
+    const field = this.#entity.fields.get(name);
+    if (field === undefined) {
+      throw new ODataActiveRecordError(
+        "UNKNOWN_FIELD",
+        `Unknown field '${name}' on ${this.#entity.name}`,
+        { context: { entity: this.#entity.name, field: name } },
+      );
+    }
+    return { sql: `${this.#alias}.${q(field.column)}`, kind: field.type };
+  }
+
+  #binary(node: BinaryExpression): Compiled {
+    const op = node.operator;
+    if (op === "and" || op === "or") {
+      const left = this.compile(node.left).sql;
+      const right = this.compile(node.right).sql;
+      return { sql: `(${left} ${op.toUpperCase()} ${right})`, kind: "boolean" };
+    }
+    if (op === "in") return this.#in(node);
+    const left = this.#operand(node.left, node.right);
+    const right = this.#operand(node.right, node.left);
+    if (op === "eq" || op === "ne") {
+      if (right.kind === "null" || left.kind === "null") {
+        const other = right.kind === "null" ? left : right;
+        return { sql: `(${other.sql} IS ${op === "eq" ? "" : "NOT "}NULL)`, kind: "boolean" };
+      }
+      const operator = op === "eq" ? "IS NOT DISTINCT FROM" : "IS DISTINCT FROM";
+      return { sql: `(${left.sql} ${operator} ${right.sql})`, kind: "boolean" };
+    }
+    const comparison = COMPARISONS[op];
+    if (comparison !== undefined) {
+      return { sql: `(${left.sql} ${comparison} ${right.sql})`, kind: "boolean" };
+    }
+    const kind = arithmeticKind(left.kind, right.kind);
+    const arithmetic = ARITHMETIC[op];
+    if (arithmetic !== undefined) {
+      return { sql: `(${left.sql} ${arithmetic} ${right.sql})`, kind };
+    }
+    if (op === "div") {
+      // Integer division truncates (OData and PostgreSQL agree); a zero divisor is an error.
+      return { sql: `(${left.sql} / ${right.sql})`, kind };
+    }
+    if (op === "divby") {
+      return { sql: `(${left.sql}::numeric / ${right.sql})`, kind: "decimal" };
+    }
+    throw unsupported(`The ${op} operator`);
+  }
+
+  /**
+   * A text-like literal compared with a field takes the field's type (`'…' eq GuidField` is a
+   * uuid comparison, not text against uuid).
+   */
+  #operand(expression: Expression, other: Expression): Compiled {
+    if (
+      expression.kind === "Literal" && TEXTUAL_LITERALS.has(expression.type) &&
+      other.kind === "Path"
+    ) {
+      const target = this.#path(other).kind;
+      if (target !== "null" && target !== "unknown" && TEXTUAL_FIELDS.has(target)) {
+        const value = target === "datetime"
+          ? new Date(String(expression.value))
+          : String(expression.value);
+        return { sql: this.#params.add(value, target), kind: target };
+      }
+    }
+    return this.compile(expression);
+  }
+
+  #in(node: BinaryExpression): Compiled {
+    const left = this.compile(node.left);
+    if (node.right.kind !== "List") throw unsupported("in with a non-list right side");
+    const items = node.right.items;
+    if (items.length === 0) return { sql: "FALSE", kind: "boolean" };
+    const type = left.kind === "null" || left.kind === "unknown" ? "string" : left.kind;
+    const values: unknown[] = [];
+    let hasNull = false;
+    for (const item of items) {
+      if (item.kind !== "Literal") {
+        const compiled = items.map((each) => this.compile(each).sql).join(", ");
+        return { sql: `(${left.sql} IN (${compiled}))`, kind: "boolean" };
+      }
+      if (item.type === "null") hasNull = true;
+      else {
+        let value = item.value;
+        if (typeof value === "bigint") value = value.toString();
+        values.push(encodeValue(type === "datetime" ? new Date(String(value)) : value, type));
+      }
+    }
+    // One array parameter, whatever the length of the list.
+    this.#params.values.push(values);
+    const array = `$${this.#params.values.length}::${arrayType(type)}`;
+    const sql = `(${left.sql} = ANY(${array})${hasNull ? ` OR ${left.sql} IS NULL` : ""})`;
+    return { sql, kind: "boolean" };
+  }
+
+  #call(node: CallExpression): Compiled {
+    const args = node.args.map((arg) => this.compile(arg));
+    const [a, b, c] = args;
+    switch (node.name) {
+      case "contains":
+        return { sql: `(strpos(${a!.sql}, ${b!.sql}) > 0)`, kind: "boolean" };
+      case "startswith":
+        return { sql: `starts_with(${a!.sql}, ${b!.sql})`, kind: "boolean" };
+      case "endswith":
+        return {
+          sql: `(right(${a!.sql}, length(${b!.sql})) = ${b!.sql})`,
+          kind: "boolean",
+        };
+      case "indexof":
+        return { sql: `(strpos(${a!.sql}, ${b!.sql}) - 1)`, kind: "integer" };
+      case "length":
+        return { sql: `length(${a!.sql})`, kind: "integer" };
+      case "tolower":
+        return { sql: `lower(${a!.sql})`, kind: "string" };
+      case "toupper":
+        return { sql: `upper(${a!.sql})`, kind: "string" };
+      case "trim":
+        return { sql: `btrim(${a!.sql})`, kind: "string" };
+      case "concat":
+        return { sql: `(${a!.sql} || ${b!.sql})`, kind: "string" };
+      case "substring": {
+        // 0-based start; a negative start counts as 0.
+        const start = `greatest(${b!.sql}, 0) + 1`;
+        return c === undefined
+          ? { sql: `substr(${a!.sql}, ${start})`, kind: "string" }
+          : { sql: `substr(${a!.sql}, ${start}, greatest(${c.sql}, 0))`, kind: "string" };
+      }
+      case "year":
+      case "month":
+      case "day":
+      case "hour":
+      case "minute":
+        return {
+          sql: `CAST(EXTRACT(${node.name.toUpperCase()} FROM ${timeSource(a!)}) AS bigint)`,
+          kind: "integer",
+        };
+      case "second":
+        return {
+          sql: `CAST(floor(EXTRACT(SECOND FROM ${timeSource(a!)})) AS bigint)`,
+          kind: "integer",
+        };
+      case "round":
+        return { sql: `round(${a!.sql})`, kind: a!.kind };
+      case "floor":
+        return { sql: `floor(${a!.sql})`, kind: a!.kind };
+      case "ceiling":
+        return { sql: `ceiling(${a!.sql})`, kind: a!.kind };
+      case "now":
+        return { sql: "now()", kind: "datetime" };
+      default:
+        throw unsupported(`The ${node.name}() function`);
+    }
+  }
+}
+
+/** Datetimes are read in UTC, as the canonical `Date` values are instants. */
+function timeSource(value: Compiled): string {
+  return value.kind === "datetime" ? `(${value.sql} AT TIME ZONE 'UTC')` : value.sql;
+}
+
+function arithmeticKind(left: Kind, right: Kind): Kind {
+  if (!NUMERIC_KINDS.has(left) && left !== "null" && left !== "unknown") {
+    throw new ODataActiveRecordError("TYPE_MISMATCH", `Arithmetic on a ${left} value`, {
+      context: { provider: "postgres" },
+    });
+  }
+  if (left === "decimal" || right === "decimal") return "decimal";
+  if (left === "number" || right === "number") return "number";
+  return left === "integer" && right === "integer" ? "integer" : "unknown";
+}
+
+function arrayType(type: FieldType): string {
+  const base = type === "json" ? "jsonb" : placeholder(0, type).replace(/^.*::/, "");
+  return `${base}[]`;
+}
+
+/** The FROM of an entity, with the alias `t`. */
+function from(entity: EntityMetadata): string {
+  return `${q(entity.table)} AS t`;
+}
+
+function selectedFields(entity: EntityMetadata, query: ODataQuery): FieldMetadata[] {
+  if (query.select === undefined || query.select.some((item) => item.path.includes("*"))) {
+    return [...entity.fieldList];
+  }
+  const names = new Set<string>(entity.key);
+  for (const item of query.select) {
+    if (item.path.length !== 1) throw unsupported("A nested $select path");
+    names.add(item.path[0]!);
+  }
+  return entity.fieldList.filter((field) => names.has(field.name));
+}
+
+function rejectUnsupported(query: ODataQuery): void {
+  if (query.expand !== undefined && query.expand.length > 0) throw unsupported("$expand");
+  if (query.apply !== undefined && query.apply.length > 0) throw unsupported("$apply");
+  if (query.search !== undefined) throw unsupported("$search");
+  if (query.compute !== undefined && query.compute.length > 0) throw unsupported("$compute");
+}
+
+function whereClause(entity: EntityMetadata, filter: Expression | undefined, params: Parameters) {
+  if (filter === undefined) return "";
+  return ` WHERE ${new ExpressionCompiler(entity, params, "t").condition(filter)}`;
+}
+
+/**
+ * The SELECT of a read: selected fields (the key always), filter, order (the key last, so pages
+ * are stable), LIMIT/OFFSET.
+ *
+ * @example
+ * ```ts
+ * import { compileRead } from "./compiler.ts";
+ * import { resolveEntity } from "../../src/model/schema.ts";
+ * const entity = resolveEntity("P", { fields: { id: { type: "integer", primaryKey: true } } });
+ * compileRead(entity, { top: 2 }).text; // 'SELECT t."id" AS "id" FROM "P" AS t ORDER BY ...'
+ * ```
+ */
+export function compileRead(entity: EntityMetadata, query: ODataQuery): CompiledRead {
+  rejectUnsupported(query);
+  const params = new Parameters();
+  const fields = selectedFields(entity, query);
+  const columns = fields.map((field) => `t.${q(field.column)} AS ${q(field.name)}`).join(", ");
+  let text = `SELECT ${columns} FROM ${from(entity)}`;
+  text += whereClause(entity, query.filter, params);
+  const order: string[] = [];
+  const expressions = new ExpressionCompiler(entity, params, "t");
+  for (const item of query.orderby ?? []) {
+    const compiled = expressions.compile(item.expression).sql;
+    // OData sorts nulls first ascending (as SQLite does).
+    order.push(
+      item.direction === "desc" ? `${compiled} DESC NULLS LAST` : `${compiled} ASC NULLS FIRST`,
+    );
+  }
+  for (const name of entity.key) order.push(`t.${q(entity.fields.get(name)!.column)} ASC`);
+  text += ` ORDER BY ${order.join(", ")}`;
+  if (query.top !== undefined) text += ` LIMIT ${Math.trunc(query.top)}`;
+  if (query.skip !== undefined && query.skip > 0) text += ` OFFSET ${Math.trunc(query.skip)}`;
+  return { text, params: params.values, fields };
+}
+
+/**
+ * `SELECT count(*)` of the rows matching the filter.
+ *
+ * @example
+ * ```ts
+ * import { compileCount } from "./compiler.ts";
+ * import { resolveEntity } from "../../src/model/schema.ts";
+ * const entity = resolveEntity("P", { fields: { id: { type: "integer", primaryKey: true } } });
+ * compileCount(entity, undefined).text; // 'SELECT count(*) AS n FROM "P" AS t'
+ * ```
+ */
+export function compileCount(
+  entity: EntityMetadata,
+  filter: Expression | undefined,
+): CompiledStatement {
+  const params = new Parameters();
+  const text = `SELECT count(*) AS n FROM ${from(entity)}${whereClause(entity, filter, params)}`;
+  return { text, params: params.values };
+}
+
+function returning(entity: EntityMetadata): string {
+  return entity.fieldList.map((field) => `${q(field.column)} AS ${q(field.name)}`).join(", ");
+}
+
+/**
+ * A multi-row INSERT ... RETURNING of rows holding the same fields (absent fields take their
+ * column default, e.g. a generated key).
+ *
+ * @example
+ * ```ts
+ * import { compileInsert } from "./compiler.ts";
+ * import { resolveEntity } from "../../src/model/schema.ts";
+ * const entity = resolveEntity("P", { fields: { id: { type: "integer", primaryKey: true } } });
+ * compileInsert(entity, [{ id: 1 }], ["id"]).params; // [1]
+ * ```
+ */
+export function compileInsert(
+  entity: EntityMetadata,
+  rows: readonly Row[],
+  names: readonly string[],
+): CompiledStatement {
+  const params = new Parameters();
+  const fields = names.map((name) => entity.fields.get(name)!);
+  const table = q(entity.table);
+  if (fields.length === 0) {
+    const values = rows.map(() => "DEFAULT VALUES");
+    if (values.length !== 1) throw unsupported("A multi-row insert of rows without values");
+    return {
+      text: `INSERT INTO ${table} DEFAULT VALUES RETURNING ${returning(entity)}`,
+      params: [],
+    };
+  }
+  const tuples = rows.map((row) =>
+    `(${fields.map((field) => params.add(row[field.name] ?? null, field.type)).join(", ")})`
+  );
+  const columns = fields.map((field) => q(field.column)).join(", ");
+  return {
+    text: `INSERT INTO ${table} (${columns}) VALUES ${tuples.join(", ")} RETURNING ${
+      returning(entity)
+    }`,
+    params: params.values,
+  };
+}
+
+/**
+ * `UPDATE ... SET` of the changes (and increments) on the rows matching the filter.
+ *
+ * @example
+ * ```ts
+ * import { compileUpdate } from "./compiler.ts";
+ * import { resolveEntity } from "../../src/model/schema.ts";
+ * const entity = resolveEntity("P", {
+ *   fields: { id: { type: "integer", primaryKey: true }, n: { type: "integer" } },
+ * });
+ * compileUpdate(entity, undefined, { n: 2 }).text; // 'UPDATE "P" AS t SET "n" = $1::bigint'
+ * ```
+ */
+export function compileUpdate(
+  entity: EntityMetadata,
+  filter: Expression | undefined,
+  changes: Row,
+  increments: Readonly<Record<string, number>> = {},
+): CompiledStatement {
+  const params = new Parameters();
+  const sets: string[] = [];
+  for (const [name, amount] of Object.entries(increments)) {
+    const field = entity.fields.get(name)!;
+    const column = q(field.column);
+    sets.push(`${column} = coalesce(t.${column}, 0) + ${params.add(amount, field.type)}`);
+  }
+  for (const [name, value] of Object.entries(changes)) {
+    const field = entity.fields.get(name);
+    if (field === undefined) continue;
+    sets.push(`${q(field.column)} = ${params.add(value, field.type)}`);
+  }
+  const where = whereClause(entity, filter, params);
+  return { text: `UPDATE ${from(entity)} SET ${sets.join(", ")}${where}`, params: params.values };
+}
+
+/**
+ * `DELETE` of the rows matching the filter.
+ *
+ * @example
+ * ```ts
+ * import { compileDelete } from "./compiler.ts";
+ * import { resolveEntity } from "../../src/model/schema.ts";
+ * const entity = resolveEntity("P", { fields: { id: { type: "integer", primaryKey: true } } });
+ * compileDelete(entity, undefined).text; // 'DELETE FROM "P" AS t'
+ * ```
+ */
+export function compileDelete(
+  entity: EntityMetadata,
+  filter: Expression | undefined,
+): CompiledStatement {
+  const params = new Parameters();
+  const where = whereClause(entity, filter, params);
+  return { text: `DELETE FROM ${from(entity)}${where}`, params: params.values };
+}

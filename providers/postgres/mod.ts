@@ -1,0 +1,568 @@
+/**
+ * The PostgreSQL provider on postgres.js: one database shared by many processes (service
+ * replicas). Loaded only through the provider registry's dynamic import.
+ *
+ * Every statement runs on the driver's pool, or on the connection a transaction reserved. Each
+ * one honours `options.signal` (the statement is cancelled on the server) and the configured
+ * `statementTimeout`; driver and server errors are mapped onto the error catalogue.
+ *
+ * @module
+ */
+
+import {
+  NotSupportedError,
+  ODataActiveRecordError,
+  throwIfAborted,
+} from "../../src/errors/errors.ts";
+import type { EntityMetadata, FieldMetadata } from "../../src/model/schema.ts";
+import type {
+  ExecutionOptions,
+  Provider,
+  ProviderCapabilities,
+  ProviderOperations,
+  ReadRequest,
+  ReadResult,
+  Row,
+  SyncReport,
+  WriteTarget,
+} from "../../src/provider/provider.ts";
+import type { PostgresProviderConfig } from "../../src/provider/registry.ts";
+import {
+  compileCount,
+  compileDelete,
+  compileInsert,
+  compileRead,
+  compileUpdate,
+  type CompiledStatement,
+  quoteIdentifier,
+} from "./compiler.ts";
+import { openPool, type Pool, type PoolSettings, poolSettings } from "./connection.ts";
+import { mapPostgresError } from "./errors.ts";
+import { syncSchema } from "./schema.ts";
+import { decodeValue } from "./values.ts";
+
+const CAPABILITIES: ProviderCapabilities = Object.freeze({
+  apply: false,
+  search: false,
+  transactions: true,
+  expand: false,
+  compute: false,
+  schema: true,
+});
+
+/** Most parameters of one statement (the protocol allows 65,535). */
+const MAX_PARAMETERS = 30_000;
+/** Rows a stream fetches per round trip from its server-side cursor. */
+const STREAM_BATCH = 200;
+
+/** Something that runs SQL: the pool, or a transaction's reserved connection. */
+type Executor = Pick<Pool, "unsafe">;
+
+/** An open transaction or savepoint. */
+interface TransactionState {
+  open: boolean;
+  /** A statement of this level failed: PostgreSQL refuses everything until a rollback. */
+  failed: boolean;
+  readonly parent: TransactionState | undefined;
+  /** Savepoints of one level run one after another (they form a stack). */
+  queue: Promise<void>;
+}
+
+function transactionClosed(): ODataActiveRecordError {
+  return new ODataActiveRecordError(
+    "TRANSACTION_CLOSED",
+    "This transaction has ended: its models and records cannot run any more",
+    { context: { provider: "postgres" } },
+  );
+}
+
+function closedError(): ODataActiveRecordError {
+  return new ODataActiveRecordError("CLOSED", "The postgres provider is closed", {
+    context: { provider: "postgres" },
+  });
+}
+
+/** How the operations run statements: on the pool or in one transaction. */
+interface Scope {
+  /** The executor, after checking that the provider and transaction are open. */
+  executor(): Executor;
+  /** Marks the transaction failed after a statement error. */
+  failed(): void;
+  /** A nested transaction: the provider's own, or a savepoint. */
+  transaction<T>(
+    work: (tx: ProviderOperations) => Promise<T>,
+    options?: ExecutionOptions,
+  ): Promise<T>;
+  /** Whether the provider was closed (maps the driver's errors to `CLOSED`). */
+  closed(): boolean;
+}
+
+/** Runs one statement with cancellation on `signal`, mapping errors. */
+async function run(
+  scope: Scope,
+  statement: CompiledStatement,
+  options: ExecutionOptions | undefined,
+  // deno-lint-ignore no-explicit-any
+): Promise<any[] & { count: number }> {
+  const signal = options?.signal;
+  throwIfAborted(signal);
+  const executor = scope.executor();
+  // deno-lint-ignore no-explicit-any
+  const query = executor.unsafe(statement.text, statement.params as any[]);
+  const cancel = () => query.cancel();
+  signal?.addEventListener("abort", cancel, { once: true });
+  try {
+    return await query;
+  } catch (error) {
+    scope.failed();
+    if (signal?.aborted) throwIfAborted(signal);
+    throw mapPostgresError(error, { closed: scope.closed(), aborted: signal?.aborted });
+  } finally {
+    signal?.removeEventListener("abort", cancel);
+  }
+}
+
+function decodeRows(rows: readonly Row[], fields: readonly FieldMetadata[]): Row[] {
+  return rows.map((raw) => {
+    const row: Row = {};
+    for (const field of fields) row[field.name] = decodeValue(raw[field.name], field.type);
+    return row;
+  });
+}
+
+/** The single integer key PostgreSQL generates (an identity column), if the entity has one. */
+function identityKey(entity: EntityMetadata): FieldMetadata | undefined {
+  if (entity.key.length !== 1) return undefined;
+  const field = entity.fields.get(entity.key[0]!)!;
+  return field.type === "integer" ? field : undefined;
+}
+
+/** The operations of a scope (the pool, or a transaction). */
+class PostgresOperations implements ProviderOperations {
+  readonly #scope: Scope;
+
+  constructor(scope: Scope) {
+    this.#scope = scope;
+  }
+
+  async read(request: ReadRequest, options?: ExecutionOptions): Promise<ReadResult> {
+    const compiled = compileRead(request.entity, request.query);
+    const rows = decodeRows(await run(this.#scope, compiled, options), compiled.fields);
+    if (request.query.count) {
+      return { rows, count: await this.count(request, options) };
+    }
+    return { rows };
+  }
+
+  async *stream(request: ReadRequest, options?: ExecutionOptions): AsyncIterable<Row> {
+    const compiled = compileRead(request.entity, request.query);
+    const signal = options?.signal;
+    throwIfAborted(signal);
+    const executor = this.#scope.executor();
+    // deno-lint-ignore no-explicit-any
+    const query = executor.unsafe(compiled.text, compiled.params as any[]);
+    try {
+      // A server-side cursor: memory holds one batch, whatever the result size.
+      for await (const batch of query.cursor(STREAM_BATCH)) {
+        for (const row of decodeRows(batch, compiled.fields)) {
+          throwIfAborted(signal);
+          yield row;
+        }
+      }
+    } catch (error) {
+      if (signal?.aborted) throwIfAborted(signal);
+      this.#scope.failed();
+      throw mapPostgresError(error, { closed: this.#scope.closed() });
+    }
+  }
+
+  async count(request: ReadRequest, options?: ExecutionOptions): Promise<number> {
+    if (request.query.search !== undefined) throw new NotSupportedError("$search", "postgres");
+    const compiled = compileCount(request.entity, request.query.filter);
+    const [row] = await run(this.#scope, compiled, options);
+    return Number(row.n);
+  }
+
+  async insert(
+    entity: EntityMetadata,
+    rows: readonly Row[],
+    options?: ExecutionOptions,
+  ): Promise<Row[]> {
+    if (rows.length === 0) return [];
+    const identity = identityKey(entity);
+    let explicitIdentity = false;
+    const out: Row[] = [];
+    // Rows with the same given fields go in one statement, chunked under the parameter limit.
+    const groups = new Map<string, { names: string[]; rows: Row[]; at: number[] }>();
+    rows.forEach((row, index) => {
+      const names = entity.fieldList
+        .filter((field) => {
+          const value = row[field.name];
+          if (value === undefined) return false;
+          if (field === identity && value === null) return false;
+          return true;
+        })
+        .map((field) => field.name);
+      if (identity !== undefined && names.includes(identity.name)) explicitIdentity = true;
+      const id = names.join("\u0000");
+      let group = groups.get(id);
+      if (group === undefined) groups.set(id, group = { names, rows: [], at: [] });
+      group.rows.push(row);
+      group.at.push(index);
+    });
+    const run1 = async (work: Scope) => {
+      for (const group of groups.values()) {
+        const perStatement = Math.max(1, Math.floor(MAX_PARAMETERS / Math.max(1, group.names.length)));
+        const step = group.names.length === 0 ? 1 : perStatement;
+        for (let start = 0; start < group.rows.length; start += step) {
+          const chunk = group.rows.slice(start, start + step);
+          const compiled = compileInsert(entity, chunk, group.names);
+          const stored = decodeRows(await run(work, compiled, options), entity.fieldList);
+          stored.forEach((row, offset) => (out[group.at[start + offset]!] = row));
+        }
+      }
+      if (explicitIdentity && identity !== undefined) {
+        // Keys given by the caller move the identity past them, so generated keys never clash.
+        const table = quoteIdentifier(entity.table);
+        const column = quoteIdentifier(identity.column);
+        await run(work, {
+          text: `SELECT setval(pg_get_serial_sequence($1, $2), m) FROM (SELECT max(${column}) AS m FROM ${table}) AS x WHERE m IS NOT NULL`,
+          params: [table, identity.column],
+        }, options);
+      }
+    };
+    if (groups.size === 1 && rows.length * Math.max(1, entity.fieldList.length) <= MAX_PARAMETERS && !explicitIdentity) {
+      await run1(this.#scope); // one statement: atomic by itself
+    } else {
+      await this.#scope.transaction(async (tx) => {
+        await run1((tx as PostgresOperations).#scope);
+      }, options);
+    }
+    return out;
+  }
+
+  async update(target: WriteTarget, changes: Row, options?: ExecutionOptions): Promise<number> {
+    if (Object.keys(changes).length === 0) return await this.#matching(target, options);
+    const compiled = compileUpdate(target.entity, target.filter, changes);
+    return (await run(this.#scope, compiled, options)).count;
+  }
+
+  async delete(target: WriteTarget, options?: ExecutionOptions): Promise<number> {
+    const compiled = compileDelete(target.entity, target.filter);
+    return (await run(this.#scope, compiled, options)).count;
+  }
+
+  async increment(
+    target: WriteTarget,
+    increments: Readonly<Record<string, number>>,
+    changes: Row = {},
+    options?: ExecutionOptions,
+  ): Promise<number> {
+    if (Object.keys(increments).length === 0 && Object.keys(changes).length === 0) {
+      return await this.#matching(target, options);
+    }
+    const compiled = compileUpdate(target.entity, target.filter, changes, increments);
+    return (await run(this.#scope, compiled, options)).count;
+  }
+
+  transaction<T>(
+    work: (tx: ProviderOperations) => Promise<T>,
+    options?: ExecutionOptions,
+  ): Promise<T> {
+    return this.#scope.transaction(work, options);
+  }
+
+  async #matching(target: WriteTarget, options?: ExecutionOptions): Promise<number> {
+    const [row] = await run(this.#scope, compileCount(target.entity, target.filter), options);
+    return Number(row.n);
+  }
+}
+
+/** Waits for the previous savepoint of a level, then runs `work` (a stack, one at a time). */
+function serialize<T>(state: TransactionState, work: () => Promise<T>): Promise<T> {
+  const result = state.queue.then(work);
+  state.queue = result.then(() => undefined, () => undefined);
+  return result;
+}
+
+/**
+ * The PostgreSQL provider. Create it through `createProvider({ type: "postgres", url })` or a
+ * namespace config; this constructor is exported for direct use and tests.
+ *
+ * @example
+ * ```ts ignore
+ * import { createProvider } from "@oar/odata-active-record";
+ * const provider = await createProvider({ type: "postgres", url: "postgres://127.0.0.1/app" });
+ * await provider.connect();
+ * await provider.ping();
+ * await provider.close();
+ * ```
+ */
+export class PostgresProvider implements Provider {
+  /** Always `"postgres"`. */
+  readonly type = "postgres";
+  /** Filters, paging, writes, transactions and schema sync. */
+  readonly capabilities: ProviderCapabilities = CAPABILITIES;
+  /** The validated config with its defaults. */
+  readonly settings: PoolSettings;
+  #pool: Pool | undefined;
+  #closed = false;
+  #savepoints = 0;
+  readonly #operations: PostgresOperations;
+
+  /** Validates the config; no I/O until `connect()`. */
+  constructor(config: PostgresProviderConfig) {
+    this.settings = poolSettings(config);
+    this.#operations = new PostgresOperations({
+      executor: () => this.#open(),
+      failed: () => {},
+      transaction: (work, options) => this.transaction(work, options),
+      closed: () => this.#closed,
+    });
+  }
+
+  #open(): Pool {
+    if (this.#closed) throw closedError();
+    this.#pool ??= openPool(this.settings);
+    return this.#pool;
+  }
+
+  /**
+   * Opens `minPoolSize` connections (at least one), checking that the server answers within
+   * `connectTimeout`; rejects with `PROVIDER_UNAVAILABLE` otherwise.
+   */
+  async connect(options?: ExecutionOptions): Promise<void> {
+    throwIfAborted(options?.signal);
+    const pool = this.#open();
+    const warm = Math.max(1, this.settings.minPoolSize);
+    await this.#bounded(
+      Promise.all(Array.from({ length: warm }, () => pool.unsafe("SELECT 1"))),
+      this.settings.connectTimeout,
+      options?.signal,
+    );
+  }
+
+  /** Ends the pool: running statements finish (at most 5 s), later calls fail with `CLOSED`. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const pool = this.#pool;
+    this.#pool = undefined;
+    await pool?.end({ timeout: 5 });
+  }
+
+  /** Runs `SELECT 1` within `connectTimeout`; `PROVIDER_UNAVAILABLE` when it cannot. */
+  async ping(options?: ExecutionOptions): Promise<void> {
+    throwIfAborted(options?.signal);
+    await this.#bounded(
+      this.#open().unsafe("SELECT 1"),
+      this.settings.connectTimeout,
+      options?.signal,
+    );
+  }
+
+  /** Waits for `work` at most `ms` (and until `signal`), mapping failures to the catalogue. */
+  async #bounded(work: Promise<unknown>, ms: number, signal?: AbortSignal): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let onAbort: (() => void) | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() =>
+        reject(
+          new ODataActiveRecordError(
+            "PROVIDER_UNAVAILABLE",
+            `PostgreSQL did not answer within ${ms} ms`,
+            { context: { provider: "postgres", timeoutMs: ms, retryable: true } },
+          ),
+        ), ms);
+      onAbort = () => reject(signal?.reason);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+    work.catch(() => {}); // settled later, after the deadline: nobody waits for it any more
+    try {
+      await Promise.race([work, deadline]);
+    } catch (error) {
+      if (signal?.aborted) throwIfAborted(signal);
+      throw mapPostgresError(error, { closed: this.#closed });
+    } finally {
+      clearTimeout(timer);
+      if (onAbort !== undefined) signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  /** See {@linkcode ProviderOperations.read}. */
+  read(request: ReadRequest, options?: ExecutionOptions): Promise<ReadResult> {
+    return this.#operations.read(request, options);
+  }
+
+  /** See {@linkcode ProviderOperations.stream}. */
+  stream(request: ReadRequest, options?: ExecutionOptions): AsyncIterable<Row> {
+    return this.#operations.stream(request, options);
+  }
+
+  /** See {@linkcode ProviderOperations.count}. */
+  count(request: ReadRequest, options?: ExecutionOptions): Promise<number> {
+    return this.#operations.count(request, options);
+  }
+
+  /** See {@linkcode ProviderOperations.insert}. */
+  insert(entity: EntityMetadata, rows: readonly Row[], options?: ExecutionOptions): Promise<Row[]> {
+    return this.#operations.insert(entity, rows, options);
+  }
+
+  /** See {@linkcode ProviderOperations.update}. */
+  update(target: WriteTarget, changes: Row, options?: ExecutionOptions): Promise<number> {
+    return this.#operations.update(target, changes, options);
+  }
+
+  /** See {@linkcode ProviderOperations.delete}. */
+  delete(target: WriteTarget, options?: ExecutionOptions): Promise<number> {
+    return this.#operations.delete(target, options);
+  }
+
+  /** See {@linkcode ProviderOperations.increment}. */
+  increment(
+    target: WriteTarget,
+    increments: Readonly<Record<string, number>>,
+    changes?: Row,
+    options?: ExecutionOptions,
+  ): Promise<number> {
+    return this.#operations.increment(target, increments, changes, options);
+  }
+
+  /**
+   * Runs `work` in a transaction on one reserved connection (BEGIN … COMMIT); rolls back when it
+   * throws. A statement that failed inside makes the commit fail with `TRANSACTION_FAILED` even
+   * when `work` caught the error (PostgreSQL kept nothing of it).
+   */
+  async transaction<T>(
+    work: (tx: ProviderOperations) => Promise<T>,
+    options?: ExecutionOptions,
+  ): Promise<T> {
+    throwIfAborted(options?.signal);
+    const pool = this.#open();
+    const state: TransactionState = {
+      open: true,
+      failed: false,
+      parent: undefined,
+      queue: Promise.resolve(),
+    };
+    let thrown: { error: unknown } | undefined;
+    try {
+      return await pool.begin(async (sql) => {
+        let result: T;
+        try {
+          result = await work(new PostgresOperations(this.#scope(sql, state)));
+        } catch (error) {
+          thrown = { error };
+          throw error;
+        }
+        throwIfAborted(options?.signal);
+        if (state.failed) {
+          throw new ODataActiveRecordError(
+            "TRANSACTION_FAILED",
+            "A statement of this transaction failed; PostgreSQL rolled all of it back",
+            { context: { provider: "postgres" } },
+          );
+        }
+        state.open = false;
+        return result;
+      }) as T;
+    } catch (error) {
+      // The caller's own error comes back unchanged; driver errors are mapped.
+      if (thrown !== undefined && thrown.error === error) throw error;
+      throw mapPostgresError(error, { closed: this.#closed });
+    } finally {
+      state.open = false;
+    }
+  }
+
+  /** The scope of transaction (or savepoint) `state` on its reserved connection `sql`. */
+  #scope(sql: Executor, state: TransactionState): Scope {
+    return {
+      executor: () => {
+        if (this.#closed) throw closedError();
+        for (let level: TransactionState | undefined = state; level; level = level.parent) {
+          if (!level.open) throw transactionClosed();
+        }
+        return sql;
+      },
+      failed: () => {
+        state.failed = true;
+      },
+      transaction: (work, options) => this.#savepoint(sql, state, work, options),
+      closed: () => this.#closed,
+    };
+  }
+
+  /** A nested transaction: a savepoint, rolled back alone when `work` throws. */
+  #savepoint<T>(
+    sql: Executor,
+    parent: TransactionState,
+    work: (tx: ProviderOperations) => Promise<T>,
+    options?: ExecutionOptions,
+  ): Promise<T> {
+    return serialize(parent, async () => {
+      throwIfAborted(options?.signal);
+      const scope = this.#scope(sql, parent);
+      const name = quoteIdentifier(`oar_savepoint_${++this.#savepoints}`);
+      await run(scope, { text: `SAVEPOINT ${name}`, params: [] }, undefined);
+      const state: TransactionState = {
+        open: true,
+        failed: false,
+        parent,
+        queue: Promise.resolve(),
+      };
+      let result: T;
+      try {
+        result = await work(new PostgresOperations(this.#scope(sql, state)));
+        throwIfAborted(options?.signal);
+        if (state.failed) {
+          throw new ODataActiveRecordError(
+            "TRANSACTION_FAILED",
+            "A statement of this nested transaction failed; it was rolled back",
+            { context: { provider: "postgres" } },
+          );
+        }
+      } catch (error) {
+        state.open = false;
+        await run(scope, { text: `ROLLBACK TO SAVEPOINT ${name}`, params: [] }, undefined)
+          .catch(() => {}); // the enclosing transaction has ended: it undid everything
+        throw error;
+      }
+      state.open = false;
+      await run(scope, { text: `RELEASE SAVEPOINT ${name}`, params: [] }, undefined);
+      return result;
+    });
+  }
+
+  /** Creates the schema, missing tables, columns, indexes and foreign keys; reports drift. */
+  async sync(entities: readonly EntityMetadata[], options?: ExecutionOptions): Promise<SyncReport> {
+    throwIfAborted(options?.signal);
+    const pool = this.#open();
+    try {
+      return await pool.begin(async (sql) => {
+        // One sync at a time per schema, across processes (replicas start together).
+        await sql.unsafe("SELECT pg_advisory_xact_lock(hashtext($1))", [
+          `oar_sync:${this.settings.schema}`,
+        ]);
+        return await syncSchema(sql, this.settings.schema, entities);
+      }) as SyncReport;
+    } catch (error) {
+      throw mapPostgresError(error, { closed: this.#closed });
+    }
+  }
+}
+
+/**
+ * Creates an unconnected PostgreSQL provider (the registry's entry point).
+ *
+ * @example
+ * ```ts
+ * import { createPostgresProvider } from "./mod.ts";
+ * const provider = createPostgresProvider({ type: "postgres", url: "postgres://127.0.0.1/app" });
+ * await provider.close();
+ * ```
+ */
+export function createPostgresProvider(config: PostgresProviderConfig): Provider {
+  return new PostgresProvider(config);
+}
