@@ -178,13 +178,14 @@ class ExpressionCompiler {
   }
 
   #path(node: Extract<Expression, { kind: "Path" }>): Compiled {
+    const segment = node.segments[0];
     if (
       (node.root !== "implicit" && node.root !== "$it") || node.segments.length !== 1 ||
-      node.segments[0]!.kind !== "Property"
+      segment?.kind !== "Property"
     ) {
       throw unsupported("A navigation, lambda or annotation path");
     }
-    const name = node.segments[0].name;
+    const name = segment.name;
     const field = this.#entity.fields.get(name);
     if (field === undefined) {
       throw new ODataActiveRecordError(
@@ -307,10 +308,13 @@ class ExpressionCompiler {
         return { sql: `(${a!.sql} || ${b!.sql})`, kind: "string" };
       case "substring": {
         // 0-based start; a negative start counts as 0.
-        const start = `greatest(${b!.sql}, 0) + 1`;
+        const start = `CAST(greatest(${b!.sql}, 0) + 1 AS integer)`;
         return c === undefined
           ? { sql: `substr(${a!.sql}, ${start})`, kind: "string" }
-          : { sql: `substr(${a!.sql}, ${start}, greatest(${c.sql}, 0))`, kind: "string" };
+          : {
+            sql: `substr(${a!.sql}, ${start}, CAST(greatest(${c.sql}, 0) AS integer))`,
+            kind: "string",
+          };
       }
       case "year":
       case "month":

@@ -58,6 +58,11 @@ const STREAM_BATCH = 200;
 /** Something that runs SQL: the pool, or a transaction's reserved connection. */
 type Executor = Pick<Pool, "unsafe">;
 
+/** A transaction's connection: statements, and savepoints as nested scopes. */
+type TransactionSql = Executor & {
+  savepoint<T>(work: (sql: TransactionSql) => Promise<T>): Promise<T>;
+};
+
 /** An open transaction or savepoint. */
 interface TransactionState {
   open: boolean;
@@ -307,7 +312,6 @@ export class PostgresProvider implements Provider {
   readonly settings: PoolSettings;
   #pool: Pool | undefined;
   #closed = false;
-  #savepoints = 0;
   readonly #operations: PostgresOperations;
 
   /** Validates the config; no I/O until `connect()`. */
@@ -448,7 +452,8 @@ export class PostgresProvider implements Provider {
     };
     let thrown: { error: unknown } | undefined;
     try {
-      return await pool.begin(async (sql) => {
+      return await pool.begin(async (transactionSql) => {
+        const sql = transactionSql as unknown as TransactionSql;
         let result: T;
         try {
           result = await work(new PostgresOperations(this.#scope(sql, state)));
@@ -477,7 +482,7 @@ export class PostgresProvider implements Provider {
   }
 
   /** The scope of transaction (or savepoint) `state` on its reserved connection `sql`. */
-  #scope(sql: Executor, state: TransactionState): Scope {
+  #scope(sql: TransactionSql, state: TransactionState): Scope {
     return {
       executor: () => {
         if (this.#closed) throw closedError();
@@ -494,44 +499,52 @@ export class PostgresProvider implements Provider {
     };
   }
 
-  /** A nested transaction: a savepoint, rolled back alone when `work` throws. */
+  /**
+   * A nested transaction: a savepoint (the driver's own scope, so a failure inside it does not
+   * fail the enclosing transaction), rolled back alone when `work` throws.
+   */
   #savepoint<T>(
-    sql: Executor,
+    sql: TransactionSql,
     parent: TransactionState,
     work: (tx: ProviderOperations) => Promise<T>,
     options?: ExecutionOptions,
   ): Promise<T> {
     return serialize(parent, async () => {
       throwIfAborted(options?.signal);
-      const scope = this.#scope(sql, parent);
-      const name = quoteIdentifier(`oar_savepoint_${++this.#savepoints}`);
-      await run(scope, { text: `SAVEPOINT ${name}`, params: [] }, undefined);
+      this.#scope(sql, parent).executor(); // refuses once the enclosing transaction has ended
       const state: TransactionState = {
         open: true,
         failed: false,
         parent,
         queue: Promise.resolve(),
       };
-      let result: T;
+      let thrown: { error: unknown } | undefined;
       try {
-        result = await work(new PostgresOperations(this.#scope(sql, state)));
-        throwIfAborted(options?.signal);
-        if (state.failed) {
-          throw new ODataActiveRecordError(
-            "TRANSACTION_FAILED",
-            "A statement of this nested transaction failed; it was rolled back",
-            { context: { provider: "postgres" } },
-          );
-        }
+        return await sql.savepoint(async (nested) => {
+          let result: T;
+          try {
+            result = await work(new PostgresOperations(this.#scope(nested, state)));
+            throwIfAborted(options?.signal);
+          } catch (error) {
+            thrown = { error };
+            throw error;
+          }
+          if (state.failed) {
+            throw new ODataActiveRecordError(
+              "TRANSACTION_FAILED",
+              "A statement of this nested transaction failed; it was rolled back",
+              { context: { provider: "postgres" } },
+            );
+          }
+          return result;
+        }) as T;
       } catch (error) {
+        if (thrown !== undefined && thrown.error === error) throw error;
+        parent.failed ||= !(error instanceof ODataActiveRecordError);
+        throw mapPostgresError(error, { closed: this.#closed });
+      } finally {
         state.open = false;
-        await run(scope, { text: `ROLLBACK TO SAVEPOINT ${name}`, params: [] }, undefined)
-          .catch(() => {}); // the enclosing transaction has ended: it undid everything
-        throw error;
       }
-      state.open = false;
-      await run(scope, { text: `RELEASE SAVEPOINT ${name}`, params: [] }, undefined);
-      return result;
     });
   }
 
@@ -540,7 +553,8 @@ export class PostgresProvider implements Provider {
     throwIfAborted(options?.signal);
     const pool = this.#open();
     try {
-      return await pool.begin(async (sql) => {
+      return await pool.begin(async (transactionSql) => {
+        const sql = transactionSql as unknown as Parameters<typeof syncSchema>[0];
         // One sync at a time per schema, across processes (replicas start together).
         await sql.unsafe("SELECT pg_advisory_xact_lock(hashtext($1))", [
           `oar_sync:${this.settings.schema}`,

@@ -15,7 +15,10 @@ import { quoteIdentifier as q } from "./compiler.ts";
 import type { Pool } from "./connection.ts";
 import { columnTypeOf, informationSchemaType } from "./values.ts";
 
-type Executor = Pick<Pool, "unsafe">;
+/** A transaction's connection: statements and savepoints. */
+type Executor = Pick<Pool, "unsafe"> & {
+  savepoint<T>(work: (sql: Pick<Pool, "unsafe">) => Promise<T>): Promise<T>;
+};
 
 function isIdentityKey(entity: EntityMetadata, field: FieldMetadata): boolean {
   return entity.key.length === 1 && field.primaryKey && field.type === "integer";
@@ -96,14 +99,10 @@ interface ColumnRow {
 
 /** Runs `statement` under a savepoint; returns the error instead of aborting the sync. */
 async function attempt(sql: Executor, statement: string): Promise<unknown> {
-  await sql.unsafe("SAVEPOINT oar_sync_step");
   try {
-    await sql.unsafe(statement);
-    await sql.unsafe("RELEASE SAVEPOINT oar_sync_step");
+    await sql.savepoint((step) => step.unsafe(statement));
     return undefined;
   } catch (error) {
-    await sql.unsafe("ROLLBACK TO SAVEPOINT oar_sync_step");
-    await sql.unsafe("RELEASE SAVEPOINT oar_sync_step");
     return error;
   }
 }
@@ -211,9 +210,13 @@ export async function syncSchema(
       if (field.definition.unique && !field.primaryKey) {
         const name = shortName(`ux_${entity.table}_${field.column}`);
         const has = await sql.unsafe(
-          `SELECT 1 FROM pg_indexes WHERE schemaname = $1 AND tablename = $2
-           AND indexdef LIKE 'CREATE UNIQUE INDEX%' AND indexdef LIKE $3`,
-          [schema, entity.table, `%(${q(field.column).replaceAll("%", "\\%")})`],
+          `SELECT 1 FROM pg_index i
+           JOIN pg_class c ON c.oid = i.indrelid
+           JOIN pg_namespace n ON n.oid = c.relnamespace
+           JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0]
+           WHERE n.nspname = $1 AND c.relname = $2 AND a.attname = $3
+             AND i.indisunique AND i.indnatts = 1 AND i.indpred IS NULL`,
+          [schema, entity.table, field.column],
         );
         if (has.length === 0) {
           const failed = await attempt(
