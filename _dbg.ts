@@ -1,0 +1,12 @@
+import { createDatabase, PrivateServer } from "./tests/providers/postgres/server.ts";
+import { EntityNamespaceManager } from "./mod.ts";
+const server = (await PrivateServer.create())!;
+console.log("created");
+const database = await createDatabase(server);
+console.log("db");
+const manager = new EntityNamespaceManager();
+const ns = manager.createNamespace("faults", { provider: { type: "postgres", url: database.url, poolSize: 3, connectTimeout: 3000 } });
+const Items = ns.registerEntity("Items", { fields: { id: { type: "integer", primaryKey: true }, name: { type: "string" } } });
+await ns.sync(); console.log("sync");
+await Items.create({ name: "before" }); console.log("created row");
+await manager.close(); await database.drop(); await server.destroy();
