@@ -309,12 +309,10 @@ class ExpressionCompiler {
       case "substring": {
         // 0-based start; a negative start counts as 0.
         const start = `CAST(greatest(${b!.sql}, 0) + 1 AS integer)`;
-        return c === undefined
-          ? { sql: `substr(${a!.sql}, ${start})`, kind: "string" }
-          : {
-            sql: `substr(${a!.sql}, ${start}, CAST(greatest(${c.sql}, 0) AS integer))`,
-            kind: "string",
-          };
+        return c === undefined ? { sql: `substr(${a!.sql}, ${start})`, kind: "string" } : {
+          sql: `substr(${a!.sql}, ${start}, CAST(greatest(${c.sql}, 0) AS integer))`,
+          kind: "string",
+        };
       }
       case "year":
       case "month":

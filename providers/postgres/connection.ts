@@ -79,7 +79,9 @@ export function poolSettings(config: PostgresProviderConfig): PoolSettings {
       poolSize: settings.poolSize,
     });
   }
-  if (typeof settings.schema !== "string" || !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(settings.schema)) {
+  if (
+    typeof settings.schema !== "string" || !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(settings.schema)
+  ) {
     throw invalid("postgres schema must be a plain identifier (letters, digits, _)", {
       schema: settings.schema,
     });

@@ -30,10 +30,10 @@ import type { PostgresProviderConfig } from "../../src/provider/registry.ts";
 import {
   compileCount,
   compileDelete,
+  type CompiledStatement,
   compileInsert,
   compileRead,
   compileUpdate,
-  type CompiledStatement,
   quoteIdentifier,
 } from "./compiler.ts";
 import { openPool, type Pool, type PoolSettings, poolSettings } from "./connection.ts";
@@ -217,7 +217,10 @@ class PostgresOperations implements ProviderOperations {
     });
     const run1 = async (work: Scope) => {
       for (const group of groups.values()) {
-        const perStatement = Math.max(1, Math.floor(MAX_PARAMETERS / Math.max(1, group.names.length)));
+        const perStatement = Math.max(
+          1,
+          Math.floor(MAX_PARAMETERS / Math.max(1, group.names.length)),
+        );
         const step = group.names.length === 0 ? 1 : perStatement;
         for (let start = 0; start < group.rows.length; start += step) {
           const chunk = group.rows.slice(start, start + step);
@@ -231,12 +234,16 @@ class PostgresOperations implements ProviderOperations {
         const table = quoteIdentifier(entity.table);
         const column = quoteIdentifier(identity.column);
         await run(work, {
-          text: `SELECT setval(pg_get_serial_sequence($1, $2), m) FROM (SELECT max(${column}) AS m FROM ${table}) AS x WHERE m IS NOT NULL`,
+          text:
+            `SELECT setval(pg_get_serial_sequence($1, $2), m) FROM (SELECT max(${column}) AS m FROM ${table}) AS x WHERE m IS NOT NULL`,
           params: [table, identity.column],
         }, options);
       }
     };
-    if (groups.size === 1 && rows.length * Math.max(1, entity.fieldList.length) <= MAX_PARAMETERS && !explicitIdentity) {
+    if (
+      groups.size === 1 && rows.length * Math.max(1, entity.fieldList.length) <= MAX_PARAMETERS &&
+      !explicitIdentity
+    ) {
       await run1(this.#scope); // one statement: atomic by itself
     } else {
       await this.#scope.transaction(async (tx) => {

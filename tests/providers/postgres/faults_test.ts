@@ -11,6 +11,7 @@ import { createDatabase, PrivateServer } from "./server.ts";
 
 const server = await PrivateServer.create();
 if (server === undefined) {
+  // deno-lint-ignore no-console
   console.log("PostgreSQL fault tests ignored: install initdb and pg_ctl to enable them.");
 }
 

@@ -121,7 +121,11 @@ export class PrivateServer {
 
   /** Stops it at once, as a crash would (`-m immediate`: connections are cut). */
   stop(): Promise<boolean> {
-    return runCommand("pg_ctl", ["-D", join(this.dir, "data"), "-m", "immediate", "-w", "stop"], true);
+    return runCommand(
+      "pg_ctl",
+      ["-D", join(this.dir, "data"), "-m", "immediate", "-w", "stop"],
+      true,
+    );
   }
 
   /** Stops it and removes its folder. */
@@ -172,6 +176,7 @@ export const HOW_TO_ENABLE =
 /** Whether a server can be had; prints {@linkcode HOW_TO_ENABLE} once when not. */
 export const available: boolean = await (async () => {
   const server = await findServer();
+  // deno-lint-ignore no-console
   if (server === undefined) console.log(HOW_TO_ENABLE);
   return server !== undefined;
 })();
