@@ -203,8 +203,8 @@ export type {
 } from "./src/provider/provider.ts";
 export {
   createProvider,
+  type PostgresProviderConfig,
   type ProviderConfig,
   providerTypes,
   type SqliteProviderConfig,
-  type PostgresProviderConfig,
 } from "./src/provider/registry.ts";

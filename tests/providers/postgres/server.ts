@@ -176,6 +176,9 @@ export const HOW_TO_ENABLE =
 /** Whether a server can be had; prints {@linkcode HOW_TO_ENABLE} once when not. */
 export const available: boolean = await (async () => {
   const server = await findServer();
+  if (server === undefined && Deno.env.get("OAR_REQUIRE_POSTGRES") === "1") {
+    throw new Error(`OAR_REQUIRE_POSTGRES=1 but ${HOW_TO_ENABLE}`);
+  }
   // deno-lint-ignore no-console
   if (server === undefined) console.log(HOW_TO_ENABLE);
   return server !== undefined;
