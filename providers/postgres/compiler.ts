@@ -79,12 +79,24 @@ class Parameters {
     return placeholder(this.values.length, type);
   }
 
+  /**
+   * Adds a parameter whose type the server takes from the target column (an INSERT value):
+   * no cast to parse and check, except for the types that travel as text.
+   */
+  addForColumn(value: unknown, type: FieldType): string {
+    this.values.push(encodeValue(value, type));
+    return TEXT_TRAVEL.has(type) ? placeholder(this.values.length, type) : `$${this.values.length}`;
+  }
+
   /** Adds an untyped text parameter (the server infers its type from the context). */
   addText(value: string): string {
     this.values.push(value);
     return `$${this.values.length}::text`;
   }
 }
+
+/** Field types sent as text and cast on the server (see `placeholder`). */
+const TEXT_TRAVEL = new Set<FieldType>(["date", "time", "json"]);
 
 const LITERAL_KINDS: Partial<Record<LiteralNode["type"], FieldType>> = {
   boolean: "boolean",
@@ -480,7 +492,9 @@ export function compileInsert(
     };
   }
   const tuples = rows.map((row) =>
-    `(${fields.map((field) => params.add(row[field.name] ?? null, field.type)).join(", ")})`
+    `(${
+      fields.map((field) => params.addForColumn(row[field.name] ?? null, field.type)).join(", ")
+    })`
   );
   const columns = fields.map((field) => q(field.column)).join(", ");
   return {
