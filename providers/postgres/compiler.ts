@@ -67,6 +67,15 @@ type Kind = FieldType | "null" | "unknown";
 interface Compiled {
   readonly sql: string;
   readonly kind: Kind;
+  /** False when the value is never null (a literal, a required column, a two-valued test). */
+  readonly nullable?: boolean;
+}
+
+/** SQL comparisons are three-valued; OData's are not: `null gt 1` is false, so its `not` is true. */
+function twoValued(test: string, ...operands: Compiled[]): Compiled {
+  const guards = operands.filter((o) => o.nullable !== false).map((o) => `${o.sql} IS NOT NULL`);
+  const sql = guards.length === 0 ? test : `(${test} AND ${guards.join(" AND ")})`;
+  return { sql, kind: "boolean", nullable: false };
 }
 
 /** Collects parameters while compiling one statement. */
@@ -165,7 +174,7 @@ class ExpressionCompiler {
       case "Unary": {
         const operand = this.compile(expression.operand);
         return expression.operator === "not"
-          ? { sql: `(NOT ${operand.sql})`, kind: "boolean" }
+          ? { sql: `(NOT ${operand.sql})`, kind: "boolean", nullable: operand.nullable }
           : { sql: `(-${operand.sql})`, kind: operand.kind };
       }
       case "Call":
@@ -177,7 +186,9 @@ class ExpressionCompiler {
 
   #literal(node: LiteralNode): Compiled {
     if (node.type === "null") return { sql: "NULL", kind: "null" };
-    if (node.type === "boolean") return { sql: node.value ? "TRUE" : "FALSE", kind: "boolean" };
+    if (node.type === "boolean") {
+      return { sql: node.value ? "TRUE" : "FALSE", kind: "boolean", nullable: false };
+    }
     const kind = LITERAL_KINDS[node.type];
     if (kind === undefined) throw unsupported(`A ${node.type} literal`);
     let value: unknown = node.value;
@@ -186,7 +197,7 @@ class ExpressionCompiler {
       value = Number.isNaN(value) ? "NaN" : value > 0 ? "Infinity" : "-Infinity";
     }
     if (kind === "datetime") value = new Date(String(value));
-    return { sql: this.#params.add(value, kind), kind };
+    return { sql: this.#params.add(value, kind), kind, nullable: false };
   }
 
   #path(node: Extract<Expression, { kind: "Path" }>): Compiled {
@@ -206,15 +217,23 @@ class ExpressionCompiler {
         { context: { entity: this.#entity.name, field: name } },
       );
     }
-    return { sql: `${this.#alias}.${q(field.column)}`, kind: field.type };
+    return {
+      sql: `${this.#alias}.${q(field.column)}`,
+      kind: field.type,
+      nullable: field.nullable && !field.primaryKey,
+    };
   }
 
   #binary(node: BinaryExpression): Compiled {
     const op = node.operator;
     if (op === "and" || op === "or") {
-      const left = this.compile(node.left).sql;
-      const right = this.compile(node.right).sql;
-      return { sql: `(${left} ${op.toUpperCase()} ${right})`, kind: "boolean" };
+      const left = this.compile(node.left);
+      const right = this.compile(node.right);
+      return {
+        sql: `(${left.sql} ${op.toUpperCase()} ${right.sql})`,
+        kind: "boolean",
+        nullable: left.nullable !== false || right.nullable !== false,
+      };
     }
     if (op === "in") return this.#in(node);
     const left = this.#operand(node.left, node.right);
@@ -222,14 +241,32 @@ class ExpressionCompiler {
     if (op === "eq" || op === "ne") {
       if (right.kind === "null" || left.kind === "null") {
         const other = right.kind === "null" ? left : right;
-        return { sql: `(${other.sql} IS ${op === "eq" ? "" : "NOT "}NULL)`, kind: "boolean" };
+        return {
+          sql: `(${other.sql} IS ${op === "eq" ? "" : "NOT "}NULL)`,
+          kind: "boolean",
+          nullable: false,
+        };
       }
-      const operator = op === "eq" ? "IS NOT DISTINCT FROM" : "IS DISTINCT FROM";
-      return { sql: `(${left.sql} ${operator} ${right.sql})`, kind: "boolean" };
+      const leftNull = left.nullable !== false;
+      const rightNull = right.nullable !== false;
+      if (leftNull && rightNull) {
+        // null eq null is true in OData.
+        const operator = op === "eq" ? "IS NOT DISTINCT FROM" : "IS DISTINCT FROM";
+        return { sql: `(${left.sql} ${operator} ${right.sql})`, kind: "boolean", nullable: false };
+      }
+      if (op === "eq") return twoValued(`${left.sql} = ${right.sql}`, left, right);
+      // At most one side may be null, and then they differ. `=`/`<>` keep indexes usable.
+      const other = leftNull ? left : rightNull ? right : undefined;
+      const test = `${left.sql} <> ${right.sql}`;
+      return {
+        sql: other === undefined ? `(${test})` : `(${test} OR ${other.sql} IS NULL)`,
+        kind: "boolean",
+        nullable: false,
+      };
     }
     const comparison = COMPARISONS[op];
     if (comparison !== undefined) {
-      return { sql: `(${left.sql} ${comparison} ${right.sql})`, kind: "boolean" };
+      return twoValued(`${left.sql} ${comparison} ${right.sql}`, left, right);
     }
     const kind = arithmeticKind(left.kind, right.kind);
     const arithmetic = ARITHMETIC[op];
@@ -289,11 +326,19 @@ class ExpressionCompiler {
     // One array parameter, whatever the length of the list.
     this.#params.values.push(values);
     const array = `$${this.#params.values.length}::${arrayType(type)}`;
-    const sql = `(${left.sql} = ANY(${array})${hasNull ? ` OR ${left.sql} IS NULL` : ""})`;
-    return { sql, kind: "boolean" };
+    const test = twoValued(`${left.sql} = ANY(${array})`, left);
+    const sql = hasNull ? `(${test.sql} OR ${left.sql} IS NULL)` : test.sql;
+    return { sql, kind: "boolean", nullable: false };
   }
 
   #call(node: CallExpression): Compiled {
+    const compiled = this.#callValue(node);
+    if (compiled.kind !== "boolean") return compiled;
+    // A predicate on a null argument is false (so its `not` is true), as in OData.
+    return { sql: `coalesce(${compiled.sql}, FALSE)`, kind: "boolean", nullable: false };
+  }
+
+  #callValue(node: CallExpression): Compiled {
     const args = node.args.map((arg) => this.compile(arg));
     const [a, b, c] = args;
     switch (node.name) {

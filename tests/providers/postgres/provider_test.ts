@@ -351,6 +351,22 @@ pgTest(
       assert.equal(await Products.where("stock", "ne", 2).count(), 3); // null ne 2 is true
       assert.equal(await Products.where("stock", "eq", null).count(), 1);
       assert.equal(await Products.where("stock", "in", [1, 3]).count(), 2);
+      // Two-valued logic: a null stock is not greater than 1, so `not` of that holds for it.
+      assert.deepEqual(await list(Products.filter("not (stock gt 1)").orderBy("name")), ["C", "a"]);
+      assert.deepEqual(await list(Products.filter("not (stock eq 1)").orderBy("name")), [
+        "a",
+        "b",
+        "d",
+      ]);
+      assert.deepEqual(await list(Products.filter("not (stock in (1,2))").orderBy("name")), [
+        "a",
+        "d",
+      ]);
+      assert.deepEqual(await list(Products.filter("not contains(name,'b')").orderBy("name")), [
+        "C",
+        "a",
+        "d",
+      ]);
       const many = Array.from({ length: 100_000 }, (_, i) => i + 3);
       assert.equal(await Products.where("stock", "in", many).count(), 1);
     }),
