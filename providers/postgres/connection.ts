@@ -89,14 +89,6 @@ export function poolSettings(config: PostgresProviderConfig): PoolSettings {
   return settings;
 }
 
-/** The driver's date type (OID 1082) kept as `YYYY-MM-DD` text, the canonical date value. */
-const DATE_AS_TEXT = {
-  to: 1082,
-  from: [1082],
-  serialize: (value: unknown): string => String(value),
-  parse: (value: string): string => value,
-};
-
 /**
  * Creates the driver's pool. No connection opens until the first query.
  *
@@ -122,8 +114,6 @@ export function openPool(settings: PoolSettings): Pool {
     idle_timeout: settings.idleTimeout === 0 ? undefined : settings.idleTimeout / 1000,
     connect_timeout: settings.connectTimeout / 1000,
     connection,
-    // deno-lint-ignore no-explicit-any
-    types: { dateText: DATE_AS_TEXT } as any,
     onnotice: () => {},
     // Never dumps parameters into errors and logs.
     debug: false,
