@@ -88,15 +88,6 @@ class Parameters {
     return placeholder(this.values.length, type);
   }
 
-  /**
-   * Adds a parameter whose type the server takes from the target column (an INSERT value):
-   * no cast to parse and check, except for the types that travel as text.
-   */
-  addForColumn(value: unknown, type: FieldType): string {
-    this.values.push(encodeValue(value, type));
-    return TEXT_TRAVEL.has(type) ? placeholder(this.values.length, type) : `$${this.values.length}`;
-  }
-
   /** Adds an untyped text parameter (the server infers its type from the context). */
   addText(value: string): string {
     this.values.push(value);
@@ -537,7 +528,6 @@ export function compileInsert(
   rows: readonly Row[],
   names: readonly string[],
 ): CompiledStatement {
-  const params = new Parameters();
   const fields = names.map((name) => entity.fields.get(name)!);
   const table = q(entity.table);
   if (fields.length === 0) {
@@ -548,18 +538,49 @@ export function compileInsert(
       params: [],
     };
   }
-  const tuples = rows.map((row) =>
-    `(${
-      fields.map((field) => params.addForColumn(row[field.name] ?? null, field.type)).join(", ")
-    })`
-  );
+  const text = insertText(entity, fields, rows.length);
+  const values: unknown[] = new Array(rows.length * fields.length);
+  const encoded = fields.map((field) => NEEDS_ENCODING.has(field.type));
+  let at = 0;
+  for (const row of rows) {
+    for (let i = 0; i < fields.length; i++) {
+      const value = row[fields[i]!.name] ?? null;
+      values[at++] = encoded[i] ? encodeValue(value, fields[i]!.type) : value;
+    }
+  }
+  return { text, params: values };
+}
+
+/** Types whose canonical value is not the driver's parameter as is (see `encodeValue`). */
+const NEEDS_ENCODING = new Set<FieldType>(["json", "decimal", "integer"]);
+
+/** INSERT texts by table, columns and row count: full chunks of a bulk insert share one. */
+const INSERT_TEXTS = new Map<string, string>();
+
+function insertText(entity: EntityMetadata, fields: readonly FieldMetadata[], count: number) {
+  const key = `${entity.table}\u0000${
+    fields.map((f) => `${f.column}:${f.type}`).join()
+  }\u0000${count}`;
+  let text = INSERT_TEXTS.get(key);
+  if (text !== undefined) return text;
+  const tuples: string[] = new Array(count);
+  let index = 0;
+  for (let row = 0; row < count; row++) {
+    const slots: string[] = new Array(fields.length);
+    for (let i = 0; i < fields.length; i++) {
+      const type = fields[i]!.type;
+      index++;
+      slots[i] = TEXT_TRAVEL.has(type) ? placeholder(index, type) : `$${index}`;
+    }
+    tuples[row] = `(${slots.join(", ")})`;
+  }
   const columns = fields.map((field) => q(field.column)).join(", ");
-  return {
-    text: `INSERT INTO ${table} (${columns}) VALUES ${tuples.join(", ")} RETURNING ${
-      returning(entity)
-    }`,
-    params: params.values,
-  };
+  text = `INSERT INTO ${q(entity.table)} (${columns}) VALUES ${tuples.join(", ")} RETURNING ${
+    returning(entity)
+  }`;
+  if (INSERT_TEXTS.size >= 64) INSERT_TEXTS.clear();
+  INSERT_TEXTS.set(key, text);
+  return text;
 }
 
 /**

@@ -50,8 +50,8 @@ const CAPABILITIES: ProviderCapabilities = Object.freeze({
   schema: true,
 });
 
-/** Most parameters of one statement (the protocol allows 65,535). */
-const MAX_PARAMETERS = 30_000;
+/** Most parameters of one statement (the protocol's limit). */
+const MAX_PARAMETERS = 65_534;
 /** Rows a stream fetches per round trip from its server-side cursor. */
 const STREAM_BATCH = 200;
 
@@ -199,19 +199,20 @@ class PostgresOperations implements ProviderOperations {
     const out: Row[] = [];
     // Rows with the same given fields go in one statement, chunked under the parameter limit.
     const groups = new Map<string, { names: string[]; rows: Row[]; at: number[] }>();
+    const fields = entity.fieldList;
     rows.forEach((row, index) => {
-      const names = entity.fieldList
-        .filter((field) => {
-          const value = row[field.name];
-          if (value === undefined) return false;
-          if (field === identity && value === null) return false;
-          return true;
-        })
-        .map((field) => field.name);
-      if (identity !== undefined && names.includes(identity.name)) explicitIdentity = true;
-      const id = names.join("\u0000");
+      // The given fields as a bit string: rows alike share one statement shape.
+      let id = "";
+      for (const field of fields) {
+        const value = row[field.name];
+        id += value === undefined || (field === identity && value === null) ? "0" : "1";
+      }
       let group = groups.get(id);
-      if (group === undefined) groups.set(id, group = { names, rows: [], at: [] });
+      if (group === undefined) {
+        const names = fields.filter((_, i) => id[i] === "1").map((field) => field.name);
+        if (identity !== undefined && names.includes(identity.name)) explicitIdentity = true;
+        groups.set(id, group = { names, rows: [], at: [] });
+      }
       group.rows.push(row);
       group.at.push(index);
     });
