@@ -113,7 +113,12 @@ async function run(
   throwIfAborted(signal);
   const executor = scope.executor();
   // deno-lint-ignore no-explicit-any
-  const query = executor.unsafe(statement.text, statement.params as any[]);
+  const query = executor.unsafe(
+    statement.text,
+    statement.params as any[],
+    // Big one-off statements (bulk insert chunks) are not kept as prepared statements.
+    statement.params.length > 1000 ? { prepare: false } : undefined,
+  );
   const cancel = () => query.cancel();
   signal?.addEventListener("abort", cancel, { once: true });
   try {
