@@ -174,6 +174,7 @@ export {
   type ConditionArgs,
   ConditionBuilder,
   type ConditionScope,
+  MAX_WHERE_IN_LENGTH,
   type WhereOperator,
 } from "./src/model/conditions.ts";
 export { type BulkWriteOptions, type FindResult, Query } from "./src/model/query.ts";
@@ -192,6 +193,7 @@ export type {
   ColumnInfo,
   DriftWarning,
   ExecutionOptions,
+  InsertOptions,
   Provider,
   ProviderCapabilities,
   ProviderOperations,

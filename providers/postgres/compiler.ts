@@ -527,6 +527,7 @@ export function compileInsert(
   entity: EntityMetadata,
   rows: readonly Row[],
   names: readonly string[],
+  returnRows = true,
 ): CompiledStatement {
   const fields = names.map((name) => entity.fields.get(name)!);
   const table = q(entity.table);
@@ -538,7 +539,7 @@ export function compileInsert(
       params: [],
     };
   }
-  const text = insertText(entity, fields, rows.length);
+  const text = insertText(entity, fields, rows.length, returnRows);
   const values: unknown[] = new Array(rows.length * fields.length);
   const encoded = fields.map((field) => NEEDS_ENCODING.has(field.type));
   let at = 0;
@@ -557,10 +558,14 @@ const NEEDS_ENCODING = new Set<FieldType>(["json", "decimal", "integer"]);
 /** INSERT texts by table, columns and row count: full chunks of a bulk insert share one. */
 const INSERT_TEXTS = new Map<string, string>();
 
-function insertText(entity: EntityMetadata, fields: readonly FieldMetadata[], count: number) {
-  const key = `${entity.table}\u0000${
-    fields.map((f) => `${f.column}:${f.type}`).join()
-  }\u0000${count}`;
+function insertText(
+  entity: EntityMetadata,
+  fields: readonly FieldMetadata[],
+  count: number,
+  returnRows: boolean,
+): string {
+  const shape = fields.map((f) => `${f.column}:${f.type}`).join();
+  const key = `${entity.table}\u0000${shape}\u0000${count}\u0000${returnRows}`;
   let text = INSERT_TEXTS.get(key);
   if (text !== undefined) return text;
   const tuples: string[] = new Array(count);
@@ -575,8 +580,8 @@ function insertText(entity: EntityMetadata, fields: readonly FieldMetadata[], co
     tuples[row] = `(${slots.join(", ")})`;
   }
   const columns = fields.map((field) => q(field.column)).join(", ");
-  text = `INSERT INTO ${q(entity.table)} (${columns}) VALUES ${tuples.join(", ")} RETURNING ${
-    returning(entity)
+  text = `INSERT INTO ${q(entity.table)} (${columns}) VALUES ${tuples.join(", ")}${
+    returnRows ? ` RETURNING ${returning(entity)}` : ""
   }`;
   if (INSERT_TEXTS.size >= 64) INSERT_TEXTS.clear();
   INSERT_TEXTS.set(key, text);

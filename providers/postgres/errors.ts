@@ -151,13 +151,14 @@ export function mapPostgresError(
           context: { ...context, retryable: false },
         },
       );
-    case "42P01":
-    case "3F000":
-      return new ODataActiveRecordError("PROVIDER_ERROR", `PostgreSQL: ${message}`, {
-        cause: error,
-        suggestion: "The table or schema does not exist: run namespace.sync() first.",
-        context,
-      });
+    case "42P01": // undefined_table
+    case "42703": // undefined_column (the statements name registered columns only)
+    case "3F000": // invalid_schema_name
+      return new ODataActiveRecordError(
+        "SCHEMA_NOT_SYNCED",
+        `The database lacks a table, column or schema of a registered entity: ${message}`,
+        { cause: error, context },
+      );
     case "25P02":
       return new ODataActiveRecordError(
         "TRANSACTION_FAILED",

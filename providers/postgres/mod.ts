@@ -17,6 +17,7 @@ import {
 import type { EntityMetadata, FieldMetadata } from "../../src/model/schema.ts";
 import type {
   ExecutionOptions,
+  InsertOptions,
   Provider,
   ProviderCapabilities,
   ProviderOperations,
@@ -196,9 +197,10 @@ class PostgresOperations implements ProviderOperations {
   async insert(
     entity: EntityMetadata,
     rows: readonly Row[],
-    options?: ExecutionOptions,
+    options?: InsertOptions,
   ): Promise<Row[]> {
     if (rows.length === 0) return [];
+    const returnRows = options?.returning !== false;
     const identity = identityKey(entity);
     let explicitIdentity = false;
     const out: Row[] = [];
@@ -230,8 +232,10 @@ class PostgresOperations implements ProviderOperations {
         const step = group.names.length === 0 ? 1 : perStatement;
         for (let start = 0; start < group.rows.length; start += step) {
           const chunk = group.rows.slice(start, start + step);
-          const compiled = compileInsert(entity, chunk, group.names);
-          const stored = decodeRows(await run(work, compiled, options), entity.fieldList);
+          const compiled = compileInsert(entity, chunk, group.names, returnRows);
+          const result = await run(work, compiled, options);
+          if (!returnRows) continue;
+          const stored = decodeRows(result, entity.fieldList);
           stored.forEach((row, offset) => (out[group.at[start + offset]!] = row));
         }
       }
@@ -256,7 +260,7 @@ class PostgresOperations implements ProviderOperations {
         await run1((tx as PostgresOperations).#scope);
       }, options);
     }
-    return out;
+    return returnRows ? out : [];
   }
 
   async update(target: WriteTarget, changes: Row, options?: ExecutionOptions): Promise<number> {
@@ -422,7 +426,7 @@ export class PostgresProvider implements Provider {
   }
 
   /** See {@linkcode ProviderOperations.insert}. */
-  insert(entity: EntityMetadata, rows: readonly Row[], options?: ExecutionOptions): Promise<Row[]> {
+  insert(entity: EntityMetadata, rows: readonly Row[], options?: InsertOptions): Promise<Row[]> {
     return this.#operations.insert(entity, rows, options);
   }
 

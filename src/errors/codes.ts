@@ -152,6 +152,11 @@ export const ERROR_CATALOGUE = {
     suggestion: "The row was changed since it was read: reload it, apply the change again and " +
       "save, or use increment() for counters.",
   },
+  SCHEMA_NOT_SYNCED: {
+    status: 500,
+    suggestion:
+      "Run await namespace.sync() after registering the entities: it creates missing tables and columns.",
+  },
   TRANSACTION_CONFLICT: {
     status: 503,
     suggestion: "The database aborted the transaction to resolve a conflict with a concurrent " +

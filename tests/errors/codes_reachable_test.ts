@@ -181,6 +181,13 @@ const scenarios: Record<ErrorCode, () => unknown> = {
     await V.create({ id: 1 });
     await V.updateById(1, { n: 0 });
   },
+  SCHEMA_NOT_SYNCED: async () => {
+    const ns = manager.createNamespace("unsynced", {
+      provider: { type: "sqlite", filePath: join(dir, "unsynced.db") },
+    });
+    ns.registerEntity("Items", { fields: { id: { type: "integer", primaryKey: true } } });
+    await ns.getEntity("Items").find(); // sync() forgotten
+  },
   TRANSACTION_CONFLICT: async () => {
     // Needs a PostgreSQL server (a real deadlock); without one, the mapping of its SQLSTATE.
     if (!available) throw mapPostgresError({ code: "40P01", message: "deadlock detected" });
