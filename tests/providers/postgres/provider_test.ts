@@ -603,3 +603,24 @@ pgTest(
       await Promise.all([Products.count(), Products.count(), Products.count()]);
     }),
 );
+
+pgTest(
+  "a forgotten sync() is SCHEMA_NOT_SYNCED; createMany with returning: false writes all",
+  () =>
+    withDatabase(async ({ raw, namespace }) => {
+      const ns = namespace({ schema: "not_synced_yet" });
+      const Products = products(ns);
+      await assert.rejects(() => Products.find(), isCode("SCHEMA_NOT_SYNCED"));
+      await ns.sync();
+      const rows = Array.from({ length: 20_000 }, (_, i) => ({ name: `n${i}`, stock: i }));
+      const written = await Products.createMany(rows, { returning: false });
+      assert.equal(written, 20_000);
+      const [row] = await raw`SELECT count(*)::int AS n, sum(stock)::text AS s
+      FROM not_synced_yet."Products"`;
+      assert.deepEqual({ ...row }, { n: 20_000, s: String((19_999 * 20_000) / 2) });
+      // All or nothing: a duplicate in the last chunk keeps none of the rows.
+      const bad = [...rows.map((r) => ({ ...r, name: `m${r.name}` })), { name: "n5" }];
+      await assert.rejects(() => Products.createMany(bad), isCode("CONSTRAINT_UNIQUE"));
+      assert.equal(await Products.count(), 20_000);
+    }),
+);
