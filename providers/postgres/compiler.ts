@@ -18,8 +18,14 @@ import type {
   Expression,
   LiteralNode,
   ODataQuery,
+  SearchExpression,
 } from "../../src/odata/ast.ts";
-import type { EntityMetadata, FieldMetadata, FieldType } from "../../src/model/schema.ts";
+import type {
+  EntityMetadata,
+  FieldMetadata,
+  FieldType,
+  SchemaResolver,
+} from "../../src/model/schema.ts";
 import type { Row } from "../../src/provider/provider.ts";
 import { encodeValue, placeholder } from "./values.ts";
 
@@ -134,11 +140,26 @@ class ExpressionCompiler {
   readonly #entity: EntityMetadata;
   readonly #params: Parameters;
   readonly #alias: string;
+  readonly #schema: SchemaResolver | undefined;
+  /** Lambda variables in scope: the entity and alias each stands for. */
+  readonly #variables: ReadonlyMap<string, { entity: EntityMetadata; alias: string }>;
+  /** Subquery aliases are unique in the statement. */
+  readonly #aliases: { n: number };
 
-  constructor(entity: EntityMetadata, params: Parameters, alias: string) {
+  constructor(
+    entity: EntityMetadata,
+    params: Parameters,
+    alias: string,
+    schema?: SchemaResolver,
+    variables: ReadonlyMap<string, { entity: EntityMetadata; alias: string }> = new Map(),
+    aliases: { n: number } = { n: 0 },
+  ) {
     this.#entity = entity;
     this.#params = params;
     this.#alias = alias;
+    this.#schema = schema;
+    this.#variables = variables;
+    this.#aliases = aliases;
   }
 
   /** A boolean condition. */
@@ -192,27 +213,117 @@ class ExpressionCompiler {
   }
 
   #path(node: Extract<Expression, { kind: "Path" }>): Compiled {
-    const segment = node.segments[0];
-    if (
-      (node.root !== "implicit" && node.root !== "$it") || node.segments.length !== 1 ||
-      segment?.kind !== "Property"
-    ) {
-      throw unsupported("A navigation, lambda or annotation path");
+    const start = this.#start(node);
+    return this.#walk(start.entity, start.alias, node.segments, 0);
+  }
+
+  /** Where a path starts: the current row, or a lambda variable's row. */
+  #start(node: Extract<Expression, { kind: "Path" }>): { entity: EntityMetadata; alias: string } {
+    if (node.root === "variable") {
+      const bound = this.#variables.get(node.variable ?? "");
+      if (bound === undefined) throw unsupported(`The lambda variable ${node.variable}`);
+      return bound;
     }
-    const name = segment.name;
-    const field = this.#entity.fields.get(name);
-    if (field === undefined) {
+    if (node.root !== "implicit" && node.root !== "$it") throw unsupported(`A ${node.root} path`);
+    return { entity: this.#entity, alias: this.#alias };
+  }
+
+  /** The field type a path ends on, following to-one navigations; without compiling it. */
+  #pathKind(node: Extract<Expression, { kind: "Path" }>): Kind {
+    let entity: EntityMetadata | undefined;
+    try {
+      entity = this.#start(node).entity;
+    } catch {
+      return "unknown";
+    }
+    for (const [i, segment] of node.segments.entries()) {
+      if (segment.kind !== "Property" || entity === undefined) return "unknown";
+      const field = entity.fields.get(segment.name);
+      if (field !== undefined) return i === node.segments.length - 1 ? field.type : "unknown";
+      const relation = entity.relations.get(segment.name);
+      if (relation?.kind !== "one") return "unknown";
+      entity = this.#schema?.getEntityMetadata(relation.target);
+    }
+    return "unknown";
+  }
+
+  #walk(
+    entity: EntityMetadata,
+    alias: string,
+    segments: Extract<Expression, { kind: "Path" }>["segments"],
+    index: number,
+  ): Compiled {
+    const segment = segments[index];
+    if (segment?.kind !== "Property") throw unsupported("A type cast, function or annotation path");
+    const field = entity.fields.get(segment.name);
+    if (field !== undefined) {
+      if (index !== segments.length - 1) throw unsupported("A path through a structural field");
+      return {
+        sql: `${alias}.${q(field.column)}`,
+        kind: field.type,
+        nullable: field.nullable && !field.primaryKey,
+      };
+    }
+    const relation = entity.relations.get(segment.name);
+    const target = relation && this.#schema?.getEntityMetadata(relation.target);
+    if (relation === undefined || target === undefined) {
       throw new ODataActiveRecordError(
         "UNKNOWN_FIELD",
-        `Unknown field '${name}' on ${this.#entity.name}`,
-        { context: { entity: this.#entity.name, field: name } },
+        `Unknown field '${segment.name}' on ${entity.name}`,
+        { context: { entity: entity.name, field: segment.name } },
       );
     }
-    return {
-      sql: `${this.#alias}.${q(field.column)}`,
-      kind: field.type,
-      nullable: field.nullable && !field.primaryKey,
-    };
+    const remote = relation.targetFields.length > 0 ? relation.targetFields : target.key;
+    const inner = `r${++this.#aliases.n}`;
+    const join = relation.localFields.map((name, i) =>
+      `${inner}.${q(target.fields.get(remote[i]!)!.column)} = ${alias}.${
+        q(entity.fields.get(name)!.column)
+      }`
+    ).join(" AND ");
+    const from = `FROM ${q(target.table)} AS ${inner} WHERE ${join}`;
+    const next = segments[index + 1];
+    if (relation.kind === "one") {
+      if (next === undefined) throw unsupported("A navigation property as a value");
+      const value = this.#walk(target, inner, segments, index + 1);
+      // No related row gives null, as the navigation's value would be.
+      return { sql: `(SELECT ${value.sql} ${from})`, kind: value.kind, nullable: true };
+    }
+    if (index + 2 !== segments.length) throw unsupported("A path through a collection");
+    if (next?.kind === "Count") {
+      if (next.search !== undefined) throw unsupported("$search inside $count");
+      const scoped = new ExpressionCompiler(
+        target,
+        this.#params,
+        inner,
+        this.#schema,
+        this.#variables,
+        this.#aliases,
+      );
+      const filter = next.filter === undefined ? "" : ` AND ${scoped.condition(next.filter)}`;
+      return { sql: `(SELECT count(*) ${from}${filter})`, kind: "integer", nullable: false };
+    }
+    if (next?.kind === "Lambda") {
+      if (next.predicate === undefined) {
+        return { sql: `EXISTS (SELECT 1 ${from})`, kind: "boolean", nullable: false };
+      }
+      // Inside the lambda, bare paths still mean the outer row; the variable means the item.
+      const variables = new Map(this.#variables);
+      variables.set(next.variable ?? "", { entity: target, alias: inner });
+      const scoped = new ExpressionCompiler(
+        this.#entity,
+        this.#params,
+        this.#alias,
+        this.#schema,
+        variables,
+        this.#aliases,
+      );
+      const predicate = scoped.condition(next.predicate);
+      const sql = next.operator === "any"
+        ? `EXISTS (SELECT 1 ${from} AND ${predicate})`
+        : `NOT EXISTS (SELECT 1 ${from} AND NOT coalesce(${predicate}, FALSE))`;
+      return { sql, kind: "boolean", nullable: false };
+    }
+    throw unsupported("A collection navigation as a value");
   }
 
   #binary(node: BinaryExpression): Compiled {
@@ -283,7 +394,7 @@ class ExpressionCompiler {
       expression.kind === "Literal" && TEXTUAL_LITERALS.has(expression.type) &&
       other.kind === "Path"
     ) {
-      const target = this.#path(other).kind;
+      const target = this.#pathKind(other);
       if (target !== "null" && target !== "unknown" && TEXTUAL_FIELDS.has(target)) {
         const value = target === "datetime"
           ? new Date(String(expression.value))
@@ -429,15 +540,64 @@ function selectedFields(entity: EntityMetadata, query: ODataQuery): FieldMetadat
 }
 
 function rejectUnsupported(query: ODataQuery): void {
-  if (query.expand !== undefined && query.expand.length > 0) throw unsupported("$expand");
   if (query.apply !== undefined && query.apply.length > 0) throw unsupported("$apply");
-  if (query.search !== undefined) throw unsupported("$search");
   if (query.compute !== undefined && query.compute.length > 0) throw unsupported("$compute");
 }
 
-function whereClause(entity: EntityMetadata, filter: Expression | undefined, params: Parameters) {
-  if (filter === undefined) return "";
-  return ` WHERE ${new ExpressionCompiler(entity, params, "t").condition(filter)}`;
+function whereClause(
+  entity: EntityMetadata,
+  filter: Expression | undefined,
+  params: Parameters,
+  search?: SearchExpression,
+  within?: KeyRestriction,
+  schema?: SchemaResolver,
+): string {
+  const conditions: string[] = [];
+  if (filter !== undefined) {
+    conditions.push(new ExpressionCompiler(entity, params, "t", schema).condition(filter));
+  }
+  if (search !== undefined) conditions.push(compileSearch(entity, search, params));
+  if (within !== undefined) {
+    params.values.push(within.values.map((value) => encodeValue(value, within.field.type)));
+    const array = `$${params.values.length}::${arrayType(within.field.type)}`;
+    conditions.push(`t.${q(within.field.column)} = ANY(${array})`);
+  }
+  return conditions.length === 0 ? "" : ` WHERE ${conditions.join(" AND ")}`;
+}
+
+/** Rows whose `field` is one of `values` (the parents' keys of one `$expand` level). */
+export interface KeyRestriction {
+  /** The field of the expanded entity that references the parents. */
+  readonly field: FieldMetadata;
+  /** The parents' values, without duplicates or nulls. */
+  readonly values: readonly unknown[];
+}
+
+/**
+ * `$search`: a term matches a row when one of its searchable text fields contains it, ignoring
+ * case (the term is lower-cased here, the column by the server); a phrase is one substring. As
+ * literal as `contains`: `%`, `_` and `\` in a term are plain characters. `NOT` is two-valued.
+ */
+function compileSearch(entity: EntityMetadata, node: SearchExpression, params: Parameters): string {
+  switch (node.kind) {
+    case "SearchTerm": {
+      const fields = entity.fieldList.filter((f) =>
+        f.searchable && (f.type === "string" || f.type === "guid")
+      );
+      if (fields.length === 0) return "FALSE";
+      const needle = params.addText(node.text.toLowerCase());
+      const tests = fields.map((f) =>
+        `strpos(lower(coalesce(t.${q(f.column)}::text, '') COLLATE "default"), ${needle}) > 0`
+      );
+      return `(${tests.join(" OR ")})`;
+    }
+    case "SearchNot":
+      return `(NOT ${compileSearch(entity, node.operand, params)})`;
+    case "SearchBinary":
+      return `(${compileSearch(entity, node.left, params)} ${
+        node.operator === "AND" ? "AND" : "OR"
+      } ${compileSearch(entity, node.right, params)})`;
+  }
 }
 
 /**
@@ -452,18 +612,30 @@ function whereClause(entity: EntityMetadata, filter: Expression | undefined, par
  * compileRead(entity, { top: 2 }).text; // 'SELECT t."id" AS "id" FROM "P" AS t ORDER BY ...'
  * ```
  */
-export function compileRead(entity: EntityMetadata, query: ODataQuery): CompiledRead {
+export function compileRead(
+  entity: EntityMetadata,
+  query: ODataQuery,
+  extraFields: readonly string[] = [],
+  within?: KeyRestriction,
+  schema?: SchemaResolver,
+): CompiledRead {
   rejectUnsupported(query);
   const params = new Parameters();
   const fields = selectedFields(entity, query);
+  for (const name of extraFields) {
+    const field = entity.fields.get(name)!;
+    if (!fields.includes(field)) fields.push(field);
+  }
   const columns = fields.map((field) =>
     `${output(`t.${q(field.column)}`, field)} AS ${q(field.name)}`
   )
     .join(", ");
   let text = `SELECT ${columns} FROM ${from(entity)}`;
-  text += whereClause(entity, query.filter, params);
+  text += whereClause(entity, query.filter, params, query.search, within, schema);
   const order: string[] = [];
-  const expressions = new ExpressionCompiler(entity, params, "t");
+  const expressions = new ExpressionCompiler(entity, params, "t", schema, undefined, {
+    n: 1000, // subqueries of the order do not reuse the filter's aliases
+  });
   for (const item of query.orderby ?? []) {
     const compiled = expressions.compile(item.expression).sql;
     // OData sorts nulls first ascending (as SQLite does).
@@ -492,9 +664,12 @@ export function compileRead(entity: EntityMetadata, query: ODataQuery): Compiled
 export function compileCount(
   entity: EntityMetadata,
   filter: Expression | undefined,
+  search?: SearchExpression,
+  schema?: SchemaResolver,
 ): CompiledStatement {
   const params = new Parameters();
-  const text = `SELECT count(*) AS n FROM ${from(entity)}${whereClause(entity, filter, params)}`;
+  const where = whereClause(entity, filter, params, search, undefined, schema);
+  const text = `SELECT count(*) AS n FROM ${from(entity)}${where}`;
   return { text, params: params.values };
 }
 
@@ -606,6 +781,7 @@ export function compileUpdate(
   filter: Expression | undefined,
   changes: Row,
   increments: Readonly<Record<string, number>> = {},
+  schema?: SchemaResolver,
 ): CompiledStatement {
   const params = new Parameters();
   const sets: string[] = [];
@@ -619,7 +795,7 @@ export function compileUpdate(
     if (field === undefined) continue;
     sets.push(`${q(field.column)} = ${params.add(value, field.type)}`);
   }
-  const where = whereClause(entity, filter, params);
+  const where = whereClause(entity, filter, params, undefined, undefined, schema);
   return { text: `UPDATE ${from(entity)} SET ${sets.join(", ")}${where}`, params: params.values };
 }
 
@@ -637,8 +813,9 @@ export function compileUpdate(
 export function compileDelete(
   entity: EntityMetadata,
   filter: Expression | undefined,
+  schema?: SchemaResolver,
 ): CompiledStatement {
   const params = new Parameters();
-  const where = whereClause(entity, filter, params);
+  const where = whereClause(entity, filter, params, undefined, undefined, schema);
   return { text: `DELETE FROM ${from(entity)}${where}`, params: params.values };
 }

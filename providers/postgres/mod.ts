@@ -35,6 +35,7 @@ import {
   compileInsert,
   compileRead,
   compileUpdate,
+  type KeyRestriction,
   quoteIdentifier,
 } from "./compiler.ts";
 import { openPool, type Pool, type PoolSettings, poolSettings } from "./connection.ts";
@@ -44,9 +45,9 @@ import { decodeValue } from "./values.ts";
 
 const CAPABILITIES: ProviderCapabilities = Object.freeze({
   apply: false,
-  search: false,
+  search: true,
   transactions: true,
-  expand: false,
+  expand: true,
   compute: false,
   schema: true,
 });
@@ -157,16 +158,68 @@ class PostgresOperations implements ProviderOperations {
   }
 
   async read(request: ReadRequest, options?: ExecutionOptions): Promise<ReadResult> {
-    const compiled = compileRead(request.entity, request.query);
-    const rows = decodeRows(await run(this.#scope, compiled, options), compiled.fields);
+    const rows = await this.#readLevel(request.entity, request.schema, request.query, options);
     if (request.query.count) {
       return { rows, count: await this.count(request, options) };
     }
     return { rows };
   }
 
+  /**
+   * The rows of one level, then each `$expand` of it with ONE query for all its rows (the
+   * parents' keys as one array parameter), recursively: one query per level, never per row.
+   */
+  async #readLevel(
+    entity: EntityMetadata,
+    schema: ReadRequest["schema"],
+    query: ReadRequest["query"],
+    options: ExecutionOptions | undefined,
+    within?: KeyRestriction,
+  ): Promise<Row[]> {
+    const plans = (query.expand ?? []).map((item) => expandPlan(entity, schema, item));
+    const extra = [...new Set(plans.map((plan) => plan.local.name))];
+    // The parent level joins on this field: it strips it itself when it was not selected.
+    if (within !== undefined) extra.push(within.field.name);
+    const compiled = compileRead(entity, { ...query, expand: undefined }, extra, within, schema);
+    const rows = decodeRows(await run(this.#scope, compiled, options), compiled.fields);
+    for (const plan of plans) {
+      const keys = [...new Set(rows.map((row) => row[plan.local.name]).filter((v) => v != null))];
+      const children = keys.length === 0 ? [] : await this.#readLevel(
+        plan.target,
+        schema,
+        plan.options,
+        options,
+        { field: plan.remote, values: keys },
+      );
+      const byKey = new Map<unknown, Row[]>();
+      for (const child of children) {
+        const key = child[plan.remote.name];
+        let list = byKey.get(key);
+        if (list === undefined) byKey.set(key, list = []);
+        list.push(child);
+      }
+      for (const row of rows) {
+        const found = byKey.get(row[plan.local.name]) ?? [];
+        row[plan.name] = plan.many ? found : found[0] ?? null;
+      }
+      if (plan.stripRemote) { for (const child of children) delete child[plan.remote.name]; }
+    }
+    // Fields read only to join the levels are not part of the answer.
+    const selected = new Set(compileRead(entity, { select: query.select }).fields);
+    const joinOnly = compiled.fields.filter((field) =>
+      !selected.has(field) && field !== within?.field
+    );
+    for (const field of joinOnly) for (const row of rows) delete row[field.name];
+    return rows;
+  }
+
   async *stream(request: ReadRequest, options?: ExecutionOptions): AsyncIterable<Row> {
-    const compiled = compileRead(request.entity, request.query);
+    if ((request.query.expand ?? []).length > 0) {
+      throw new NotSupportedError("$expand in stream()", "the postgres provider", {
+        suggestion: "Use find() for expanded reads, or stream the related entity separately.",
+      });
+    }
+    const compiled = compileRead(request.entity, request.query, [], undefined, request.schema);
     const signal = options?.signal;
     throwIfAborted(signal);
     const executor = this.#scope.executor();
@@ -188,8 +241,12 @@ class PostgresOperations implements ProviderOperations {
   }
 
   async count(request: ReadRequest, options?: ExecutionOptions): Promise<number> {
-    if (request.query.search !== undefined) throw new NotSupportedError("$search", "postgres");
-    const compiled = compileCount(request.entity, request.query.filter);
+    const compiled = compileCount(
+      request.entity,
+      request.query.filter,
+      request.query.search,
+      request.schema,
+    );
     const [row] = await run(this.#scope, compiled, options);
     return Number(row.n);
   }
@@ -265,12 +322,12 @@ class PostgresOperations implements ProviderOperations {
 
   async update(target: WriteTarget, changes: Row, options?: ExecutionOptions): Promise<number> {
     if (Object.keys(changes).length === 0) return await this.#matching(target, options);
-    const compiled = compileUpdate(target.entity, target.filter, changes);
+    const compiled = compileUpdate(target.entity, target.filter, changes, {}, target.schema);
     return (await run(this.#scope, compiled, options)).count;
   }
 
   async delete(target: WriteTarget, options?: ExecutionOptions): Promise<number> {
-    const compiled = compileDelete(target.entity, target.filter);
+    const compiled = compileDelete(target.entity, target.filter, target.schema);
     return (await run(this.#scope, compiled, options)).count;
   }
 
@@ -283,7 +340,13 @@ class PostgresOperations implements ProviderOperations {
     if (Object.keys(increments).length === 0 && Object.keys(changes).length === 0) {
       return await this.#matching(target, options);
     }
-    const compiled = compileUpdate(target.entity, target.filter, changes, increments);
+    const compiled = compileUpdate(
+      target.entity,
+      target.filter,
+      changes,
+      increments,
+      target.schema,
+    );
     return (await run(this.#scope, compiled, options)).count;
   }
 
@@ -295,9 +358,65 @@ class PostgresOperations implements ProviderOperations {
   }
 
   async #matching(target: WriteTarget, options?: ExecutionOptions): Promise<number> {
-    const [row] = await run(this.#scope, compileCount(target.entity, target.filter), options);
+    const compiled = compileCount(target.entity, target.filter, undefined, target.schema);
+    const [row] = await run(this.#scope, compiled, options);
     return Number(row.n);
   }
+}
+
+/** How one `$expand` item is read: the relation's two sides and the nested options. */
+interface ExpandPlan {
+  readonly name: string;
+  readonly many: boolean;
+  readonly target: EntityMetadata;
+  readonly local: FieldMetadata;
+  readonly remote: FieldMetadata;
+  readonly options: ReadRequest["query"];
+  /** The remote field was read only to join: not part of the nested rows. */
+  readonly stripRemote: boolean;
+}
+
+function expandPlan(
+  entity: EntityMetadata,
+  schema: ReadRequest["schema"],
+  item: NonNullable<ReadRequest["query"]["expand"]>[number],
+): ExpandPlan {
+  const name = item.path[0];
+  if (item.path.length !== 1 || name === undefined || name === "*") {
+    throw new NotSupportedError("$expand of a path, a type cast or *", "the postgres provider");
+  }
+  if (item.ref || item.count) {
+    throw new NotSupportedError("$expand with $ref or $count", "the postgres provider");
+  }
+  const relation = entity.relations.get(name);
+  const target = relation && schema.getEntityMetadata(relation.target);
+  if (relation === undefined || target === undefined) {
+    throw new ODataActiveRecordError(
+      "UNKNOWN_FIELD",
+      `Unknown navigation '${name}' on ${entity.name}`,
+      { context: { entity: entity.name, field: name } },
+    );
+  }
+  const remoteNames = relation.targetFields.length > 0 ? relation.targetFields : target.key;
+  if (relation.localFields.length !== 1 || remoteNames.length !== 1) {
+    throw new NotSupportedError("$expand over a composite key", "the postgres provider");
+  }
+  const options = item.options ?? {};
+  if (options.top !== undefined || (options.skip ?? 0) > 0 || options.levels !== undefined) {
+    throw new NotSupportedError("$top, $skip or $levels inside $expand", "the postgres provider");
+  }
+  const remote = target.fields.get(remoteNames[0]!)!;
+  const selectsRemote = options.select === undefined || target.key.includes(remote.name) ||
+    options.select.some((s) => s.path[0] === remote.name || s.path.includes("*"));
+  return {
+    name,
+    many: relation.kind === "many",
+    target,
+    local: entity.fields.get(relation.localFields[0]!)!,
+    remote,
+    options: { ...options, count: undefined },
+    stripRemote: !selectsRemote,
+  };
 }
 
 /** Waits for the previous savepoint of a level, then runs `work` (a stack, one at a time). */
