@@ -187,6 +187,7 @@ export {
   type EntityNamespaceManagerOptions,
   TransactionScope,
 } from "./src/model/namespace.ts";
+export type { MetadataRegistration } from "./src/model/namespace.ts";
 
 // Providers
 export type {
@@ -203,10 +204,97 @@ export type {
   SyncReport,
   WriteTarget,
 } from "./src/provider/provider.ts";
+export type { IntrospectionResult } from "./src/provider/provider.ts";
 export {
   createProvider,
+  type MongoProviderConfig,
   type PostgresProviderConfig,
   type ProviderConfig,
   providerTypes,
   type SqliteProviderConfig,
 } from "./src/provider/registry.ts";
+export type { HttpODataProviderConfig } from "./src/provider/registry.ts";
+
+// The OData HTTP endpoint
+export {
+  type CorsOptions,
+  createODataHandler,
+  type EntityHooks,
+  type ODataHandlerOptions,
+  type ReadHookContext,
+  type WriteHookContext,
+} from "./src/http/handler.ts";
+export { toNodeListener } from "./src/http/node.ts";
+
+// Production runtime: resilience, pool, monitoring, service, configuration, shutdown
+export {
+  CircuitBreaker,
+  type CircuitBreakerOptions,
+  type CircuitState,
+  type CircuitStats,
+} from "./src/resilience/breaker.ts";
+export {
+  deadline,
+  type DeadlineOptions,
+  DeadlineScheduler,
+  type DeadlineSchedulerOptions,
+  type DeadlineTicket,
+  delay,
+  type DelayOptions,
+} from "./src/resilience/deadline.ts";
+export {
+  backoffDelay,
+  type BackoffOptions,
+  retry,
+  type RetryAttemptInfo,
+  type RetryOptions,
+} from "./src/resilience/retry.ts";
+export { describeError, isTransientError, retryAfterMs } from "./src/resilience/transient.ts";
+export { PercentileTracker, type PercentileTrackerOptions } from "./src/monitoring/percentile.ts";
+export {
+  type EntityMetrics,
+  formatPoolStats,
+  type MetricsSnapshot,
+  PerformanceMonitor,
+  type PerformanceMonitorOptions,
+} from "./src/monitoring/monitor.ts";
+export { ConnectionPool, PooledConnection } from "./src/runtime/pool.ts";
+export {
+  type ConnectionConfig,
+  type ConnectionPoolOptions,
+  type ConnectionState,
+  type ConnectionStats,
+  type CustomConnectionConfig,
+  type HttpODataConnectionConfig,
+  type MongoConnectionConfig,
+  type PoolStats,
+  type SqliteConnectionConfig,
+  toProviderConfig,
+} from "./src/runtime/pool_types.ts";
+export { LOG_CATEGORY } from "./src/runtime/log.ts";
+export {
+  CONFIG_VARIABLES,
+  type ConfigProblem,
+  ConfigurationError,
+  loadConfigFromEnv,
+  type LogLevelName,
+  poolOptionsFromConfig,
+  type ProductionConfig,
+} from "./src/runtime/config.ts";
+export { buildProductionQuery, type ProductionQuery } from "./src/runtime/production_query.ts";
+export {
+  type HealthReport,
+  type NamespaceHealth,
+  type NamespaceSpec,
+  ProductionODataService,
+  type ProductionQueryOptions,
+  type ProductionServiceOptions,
+  serviceOptionsFromConfig,
+  type ShutdownReport,
+} from "./src/runtime/service.ts";
+export {
+  installShutdownHandlers,
+  type ShutdownHandlerOptions,
+  type ShutdownHandlers,
+  type ShutdownSignal,
+} from "./src/runtime/signals.ts";

@@ -8,6 +8,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { ODataActiveRecordError } from "../errors/errors.ts";
 import { closestName } from "../errors/suggest.ts";
 import type {
+  DriftWarning,
   ExecutionOptions,
   Provider,
   ProviderCapabilities,
@@ -25,6 +26,24 @@ import {
   resolveEntity,
   type SchemaResolver,
 } from "./schema.ts";
+
+/**
+ * What `registerFromMetadata()` did and found.
+ *
+ * @example
+ * ```ts
+ * import type { MetadataRegistration } from "@oar/odata-active-record";
+ * const report: MetadataRegistration = { registered: ["Products"], warnings: [], skipped: [] };
+ * ```
+ */
+export interface MetadataRegistration {
+  /** Entities registered now. */
+  readonly registered: readonly string[];
+  /** Drift between entities registered before and the provider's schema. */
+  readonly warnings: readonly DriftWarning[];
+  /** What the provider's schema had that could not be registered, and why. */
+  readonly skipped: readonly string[];
+}
 
 /** Options of `createNamespace()`. */
 export interface CreateNamespaceOptions extends NamespaceOptions {
@@ -425,6 +444,46 @@ export class EntityNamespace implements ModelContext {
       (nested) => this.#runScoped(new TransactionScope(this, nested, parent), work),
       options,
     );
+  }
+
+  /**
+   * Registers every entity of the provider's own schema: for `http-odata`, every entity set of
+   * the remote `$metadata` with its properties, key and navigation. Entities registered before
+   * are kept as they are and compared with the remote schema: differences come back as
+   * `warnings`. Providers without introspection refuse with `NOT_SUPPORTED`.
+   *
+   * @example
+   * ```ts ignore
+   * const remote = manager.createNamespace("remote", {
+   *   provider: { type: "http-odata", baseUrl: "http://127.0.0.1:8080/odata/northwind/" },
+   * });
+   * const { registered, warnings } = await remote.registerFromMetadata();
+   * await remote.getEntity("Products").query("$filter=UnitPrice gt 20&$top=5&$count=true").find();
+   * ```
+   */
+  async registerFromMetadata(options?: ExecutionOptions): Promise<MetadataRegistration> {
+    const provider = await this.connect(options);
+    if (typeof provider.introspect !== "function") {
+      throw new ODataActiveRecordError(
+        "NOT_SUPPORTED",
+        `Provider ${provider.type} cannot read a schema to register entities from`,
+        { context: { namespace: this.name, provider: provider.type } },
+      );
+    }
+    const found = await provider.introspect(options);
+    const registered: string[] = [];
+    const kept: EntityMetadata[] = [];
+    for (const [name, definition] of Object.entries(found.entities)) {
+      const existing = this.#entities.get(name);
+      if (existing !== undefined) {
+        kept.push(existing.metadata);
+        continue;
+      }
+      this.registerEntity(name, definition);
+      registered.push(name);
+    }
+    const report = kept.length === 0 ? undefined : await provider.sync(kept, options);
+    return { registered, warnings: report?.warnings ?? [], skipped: found.warnings };
   }
 
   /** Checks that the provider answers. */

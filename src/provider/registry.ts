@@ -39,6 +39,91 @@ export interface SqliteProviderConfig {
 }
 
 /**
+ * A remote OData v4 service over HTTP (`fetch`). Transactions and multi-row inserts go through
+ * one atomic `$batch` change set (JSON batch format) unless `batch: false`.
+ *
+ * @example
+ * ```ts
+ * import type { HttpODataProviderConfig } from "@oar/odata-active-record";
+ * const config: HttpODataProviderConfig = {
+ *   type: "http-odata",
+ *   baseUrl: "http://127.0.0.1:8080/odata/northwind/",
+ *   headers: { "X-Tenant": "a" },
+ *   authorization: async () => `Bearer ${"token"}`,
+ *   timeoutMs: 10_000,
+ *   concurrency: 8,
+ * };
+ * ```
+ */
+export interface HttpODataProviderConfig {
+  /** Selects the HTTP OData provider. */
+  readonly type: "http-odata";
+  /** The service root, e.g. `https://host/odata/northwind/` (a missing final `/` is added). */
+  readonly baseUrl: string;
+  /** Headers sent with every request. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Returns the `Authorization` header value (e.g. `Bearer …`); asked before every request. */
+  readonly authorization?: () => string | undefined | Promise<string | undefined>;
+  /** Per-request timeout in milliseconds (a `TIMEOUT` error when it passes). */
+  readonly timeoutMs?: number;
+  /** At most this many requests in flight; others wait in order. @default {unlimited} */
+  readonly concurrency?: number;
+  /** The `fetch` to use (tests inject one; no global mocks needed). @default {globalThis.fetch} */
+  readonly fetch?: typeof fetch;
+  /** Reuse connections between requests. @default {true} */
+  readonly keepAlive?: boolean;
+  /** Use `$batch` change sets for transactions and multi-row inserts. @default {true} */
+  readonly batch?: boolean;
+  /**
+   * The `$batch` format: JSON (OData 4.01) or `multipart/mixed` (OData 4.0). A service that
+   * refuses JSON batch is asked in multipart from then on. @default {"json"}
+   */
+  readonly batchFormat?: "json" | "multipart";
+  /** Asks the service for pages of at most this many rows (`Prefer: odata.maxpagesize`). */
+  readonly pageSize?: number;
+  /** ETags remembered from reads, for `If-Match` on later writes. @default {10000} */
+  readonly etagCacheSize?: number;
+}
+
+/**
+ * MongoDB through the official driver (`mongodb` from npm). The pool options map onto the
+ * driver's own: `poolSize` → `maxPoolSize`, `minPoolSize`, `maxIdleTime` → `maxIdleTimeMS`,
+ * `timeout` → `serverSelectionTimeoutMS` and `connectTimeoutMS`.
+ *
+ * @example
+ * ```ts
+ * import type { MongoProviderConfig } from "@oar/odata-active-record";
+ * const config: MongoProviderConfig = {
+ *   type: "mongodb",
+ *   connectionString: "mongodb://127.0.0.1:27017",
+ *   databaseName: "shop",
+ *   poolSize: 10,
+ * };
+ * ```
+ */
+export interface MongoProviderConfig {
+  /** Selects the MongoDB provider. */
+  readonly type: "mongodb";
+  /** The connection string, `mongodb://...` or `mongodb+srv://...`. */
+  readonly connectionString: string;
+  /** The database. */
+  readonly databaseName: string;
+  /** Most connections in the driver's pool. @default {100} */
+  readonly poolSize?: number;
+  /** Connections the driver keeps open. @default {0} */
+  readonly minPoolSize?: number;
+  /** Milliseconds an idle connection stays in the pool. */
+  readonly maxIdleTime?: number;
+  /** Milliseconds to find a server and to connect. @default {30000} */
+  readonly timeout?: number;
+  /**
+   * How decimals are stored: `decimal128` (exact; the default) or `double` (for test servers
+   * without decimal arithmetic; not exact).
+   */
+  readonly decimal?: "decimal128" | "double";
+}
+
+/**
  * PostgreSQL through the `postgres` (postgres.js) driver and its own connection pool. Several
  * processes (service replicas) can share one database.
  *
@@ -77,7 +162,7 @@ export interface PostgresProviderConfig {
 }
 
 /**
- * Any provider config. Later providers (`mongodb`, `http-odata`) add their own members.
+ * Any provider config.
  *
  * @example
  * ```ts
@@ -85,7 +170,11 @@ export interface PostgresProviderConfig {
  * const config: ProviderConfig = { type: "sqlite", filePath: "./app.db" };
  * ```
  */
-export type ProviderConfig = SqliteProviderConfig | PostgresProviderConfig;
+export type ProviderConfig =
+  | SqliteProviderConfig
+  | HttpODataProviderConfig
+  | MongoProviderConfig
+  | PostgresProviderConfig;
 
 type Loader = (config: ProviderConfig) => Promise<Provider>;
 
@@ -97,6 +186,22 @@ const LOADERS: Readonly<Record<string, Loader>> = {
       () => import("../../providers/sqlite/mod.ts"),
     );
     return module.createSqliteProvider(config as SqliteProviderConfig);
+  },
+  "http-odata": async (config) => {
+    const module = await importProvider(
+      "http-odata",
+      "fetch (Deno, Node 18+, Bun)",
+      () => import("../../providers/http-odata/mod.ts"),
+    );
+    return module.createHttpODataProvider(config as HttpODataProviderConfig);
+  },
+  mongodb: async (config) => {
+    const module = await importProvider(
+      "mongodb",
+      'the npm package "mongodb" (map it in deno.json: "mongodb": "npm:mongodb@^6")',
+      () => import("../../providers/mongodb/mod.ts"),
+    );
+    return module.createMongoProvider(config as MongoProviderConfig);
   },
   postgres: async (config) => {
     const module = await importProvider(

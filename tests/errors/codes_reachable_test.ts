@@ -8,6 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import {
+  CircuitBreaker,
+  createODataHandler,
   createProvider,
   type EntityNamespace,
   EntityNamespaceManager,
@@ -188,6 +190,46 @@ const scenarios: Record<ErrorCode, () => unknown> = {
     ns.registerEntity("Items", { fields: { id: { type: "integer", primaryKey: true } } });
     await ns.getEntity("Items").find(); // sync() forgotten
   },
+  METHOD_NOT_ALLOWED: () => overHttp("Items", { method: "DELETE" }),
+  NOT_ACCEPTABLE: () => overHttp("Items", { headers: { accept: "application/atom+xml" } }),
+  PRECONDITION_FAILED: () => overHttp("Items(1)", { headers: { "if-match": 'W/"stale"' } }),
+  PAYLOAD_TOO_LARGE: () =>
+    overHttp("Items", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name: "x".repeat(100) }),
+    }),
+  UNSUPPORTED_MEDIA_TYPE: () =>
+    overHttp("Items", { method: "POST", headers: { "content-type": "text/csv" }, body: "a" }),
+  FAILED_DEPENDENCY: async () => {
+    const response = await createODataHandler(await main2())(
+      new Request("http://localhost/$batch", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          requests: [
+            { id: "1", method: "get", url: "Items(404)" },
+            { id: "2", dependsOn: ["1"], method: "get", url: "Items" },
+          ],
+        }),
+      }),
+    );
+    const { responses } = await response.json() as { responses: { body: unknown }[] };
+    raiseFrom(424, responses[1]!.body);
+  },
+  PRECONDITION_REQUIRED: () =>
+    overHttp("Items(1)", {
+      method: "PATCH",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name: "changed" }),
+    }),
+  CIRCUIT_OPEN: async () => {
+    const breaker = new CircuitBreaker({ name: "codes", failureThreshold: 1, cooldownMs: 60000 });
+    const unavailable = () =>
+      Promise.reject(new ODataActiveRecordError("PROVIDER_UNAVAILABLE", "down"));
+    await breaker.execute(unavailable).catch(() => {});
+    await breaker.execute(() => Promise.resolve(1));
+  },
   TRANSACTION_CONFLICT: async () => {
     // Needs a PostgreSQL server (a real deadlock); without one, the mapping of its SQLSTATE.
     if (!available) throw mapPostgresError({ code: "40P01", message: "deadlock detected" });
@@ -213,6 +255,24 @@ const scenarios: Record<ErrorCode, () => unknown> = {
     });
   },
 };
+
+/** The endpoint over the main namespace; Items writes need If-Match, bodies are small. */
+function httpHandler(ns: EntityNamespace): (request: Request) => Promise<Response> {
+  return createODataHandler(ns, { maxBodyBytes: 64, requireIfMatch: ["Items"] });
+}
+
+/** Raises the coded error an OData error body carries, checking the wire status first. */
+function raiseFrom(status: number, body: unknown): never {
+  const error = (body as { error: { code: ErrorCode; message: string } }).error;
+  assert.equal(status, ERROR_CATALOGUE[error.code].status, `${error.code} on the wire`);
+  throw new ODataActiveRecordError(error.code, error.message);
+}
+
+/** Calls the endpoint and raises the error of its OData error response. */
+async function overHttp(path: string, init?: RequestInit): Promise<void> {
+  const response = await httpHandler(await main2())(new Request(`http://localhost/${path}`, init));
+  raiseFrom(response.status, await response.json());
+}
 
 let shared: Promise<EntityNamespace> | undefined;
 function main2(): Promise<EntityNamespace> {

@@ -16,14 +16,23 @@
 
 import assert from "node:assert/strict";
 import process from "node:process";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import {
+  CircuitBreaker,
+  createODataHandler,
   EntityNamespaceManager,
+  installShutdownHandlers,
   ODataActiveRecordError,
   ODataSyntaxError,
   parseFilter,
   parseQuery,
+  PercentileTracker,
+  ProductionODataService,
+  retry,
   serializeFilter,
   serializeQuery,
+  toNodeListener,
 } from "../../mod.ts";
 
 /** One named check. */
@@ -229,6 +238,61 @@ export const SMOKE_CHECKS: readonly SmokeCheck[] = [
     },
   },
   {
+    // The HTTP OData provider needs only fetch: a node:http service, two pages and a count.
+    name: "HTTP OData provider over fetch",
+    run: async () => {
+      const seen: string[] = [];
+      const server = createServer((request, response) => {
+        const url = request.url ?? "";
+        seen.push(url);
+        response.setHeader("content-type", "application/json");
+        if (url.startsWith("/odata/Items/$count")) {
+          response.end("3");
+          return;
+        }
+        const page = url.includes("$skiptoken=2")
+          ? { value: [{ id: 3, name: "c", price: "30.5" }] }
+          : {
+            "@odata.count": 3,
+            value: [{ id: 1, name: "a", price: 10 }, { id: 2, name: "b", price: "20.25" }],
+            "@odata.nextLink": "Items?$skiptoken=2",
+          };
+        response.end(JSON.stringify(page));
+      });
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      const manager = new EntityNamespaceManager();
+      try {
+        const { port } = server.address() as { port: number };
+        const remote = manager.createNamespace("remote", {
+          provider: { type: "http-odata", baseUrl: `http://127.0.0.1:${port}/odata/` },
+        });
+        const Item = remote.registerEntity("Items", {
+          fields: {
+            id: { type: "integer", primaryKey: true },
+            name: { type: "string" },
+            price: { type: "decimal", scale: 2 },
+          },
+        });
+        const { data, count } = await Item.where("price", "gt", 5).withCount().find();
+        assert.deepEqual(data.map((r) => r.toJSON()), [
+          { id: 1, name: "a", price: "10.00" },
+          { id: 2, name: "b", price: "20.25" },
+          { id: 3, name: "c", price: "30.50" },
+        ]);
+        assert.equal(count, 3);
+        assert.equal(await Item.count(), 3);
+        assert.deepEqual(seen, [
+          "/odata/Items?$filter=price%20gt%205.0&$count=true",
+          "/odata/Items?$skiptoken=2",
+          "/odata/Items/$count",
+        ]);
+      } finally {
+        await manager.close();
+        await new Promise((resolve) => server.close(resolve));
+      }
+    },
+  },
+  {
     // AsyncLocalStorage (node:async_hooks) carries the ambient transaction in every runtime.
     name: "ambient transactions, savepoints, closed scopes, increments",
     run: async () => {
@@ -275,6 +339,124 @@ export const SMOKE_CHECKS: readonly SmokeCheck[] = [
         });
       } finally {
         await manager.close();
+      }
+    },
+  },
+  {
+    name: "OData endpoint: direct calls and node:http through toNodeListener",
+    run: async () => {
+      const manager = new EntityNamespaceManager();
+      const server = createServer();
+      try {
+        const shop = manager.createNamespace("shop", {
+          provider: { type: "sqlite", filePath: ":memory:" },
+        });
+        shop.registerEntity("Products", {
+          fields: {
+            ProductID: { type: "integer", primaryKey: true },
+            ProductName: { type: "string" },
+            UnitPrice: { type: "decimal", scale: 2 },
+          },
+        });
+        await shop.sync();
+        await shop.getEntity("Products").create({ ProductName: "Chai", UnitPrice: 18 });
+        const handler = createODataHandler(shop, { basePath: "/odata/" });
+        const direct = await handler(new Request("http://localhost/odata/Products(1)"));
+        assert.equal(direct.status, 200);
+        assert.match(await direct.text(), /"ProductName":"Chai","UnitPrice":18\.00/);
+        server.on("request", toNodeListener(handler));
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        const { port } = server.address() as AddressInfo;
+        const created = await fetch(`http://127.0.0.1:${port}/odata/Products`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ ProductName: "Chang", UnitPrice: 19 }),
+        });
+        assert.equal(created.status, 201);
+        assert.equal(created.headers.get("location"), `http://127.0.0.1:${port}/odata/Products(2)`);
+        await created.text();
+        const count = await fetch(`http://127.0.0.1:${port}/odata/Products/$count`);
+        assert.equal(await count.text(), "2");
+      } finally {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(() => resolve(undefined)));
+        await manager.close();
+      }
+    },
+  },
+  {
+    name: "production runtime: tracker, retry, breaker, service query, health, shutdown",
+    run: async () => {
+      const tracker = new PercentileTracker();
+      for (let i = 1; i <= 1000; i++) tracker.record(i);
+      assert.ok(Math.abs(tracker.percentile(99) - 990) / 990 < 0.01);
+      let calls = 0;
+      const value = await retry(
+        () =>
+          ++calls < 3
+            ? Promise.reject(Object.assign(new Error("refused"), { code: "ECONNREFUSED" }))
+            : Promise.resolve(calls),
+        { minTimeout: 1, jitter: 0 },
+      );
+      assert.equal(value, 3);
+      const breaker = new CircuitBreaker({ failureThreshold: 1, cooldownMs: 60000 });
+      await breaker.execute(() => Promise.reject(new ODataActiveRecordError("TIMEOUT", "slow")))
+        .catch(() => {});
+      await assert.rejects(breaker.execute(() => Promise.resolve(1)), { code: "CIRCUIT_OPEN" });
+      const service = new ProductionODataService({
+        namespaces: {
+          mem: {
+            connection: { type: "sqlite", filePath: ":memory:" },
+            entities: {
+              logs: {
+                fields: { id: { type: "integer", primaryKey: true }, level: { type: "string" } },
+              },
+            },
+            setup: async (ns) => {
+              await ns.getEntity("logs").createMany([{ level: "info" }, { level: "error" }]);
+            },
+          },
+        },
+        pool: { healthCheckInterval: 10 },
+        metricsLogInterval: 0,
+      });
+      try {
+        await service.initialize();
+        const { data } = await service.executeProductionQuery(
+          "mem",
+          "logs",
+          "$filter=level eq 'error'",
+        );
+        assert.equal(data.length, 1);
+        assert.equal((await service.healthCheck()).status, "healthy");
+        assert.match(
+          service.monitor.toPrometheus(),
+          /queries_total\{namespace="mem",entity="logs"\} 1/,
+        );
+      } finally {
+        await service.shutdown();
+      }
+    },
+  },
+  {
+    name: "shutdown handlers receive a real SIGTERM",
+    run: async () => {
+      let exitWith!: (code: number) => void;
+      const exited = new Promise<number>((resolve) => (exitWith = resolve));
+      let ran = false;
+      const handlers = installShutdownHandlers(() => {
+        ran = true;
+        return Promise.resolve();
+      }, { signals: ["SIGTERM"], exit: (code) => exitWith(code) });
+      // Signal listeners do not keep a process alive: a timer does, until the signal arrived.
+      const keepAlive = setTimeout(() => exitWith(-1), 10000);
+      try {
+        process.kill(process.pid, "SIGTERM");
+        assert.equal(await exited, 0);
+        assert.ok(ran);
+      } finally {
+        clearTimeout(keepAlive);
+        handlers.uninstall();
       }
     },
   },
