@@ -82,7 +82,11 @@ export type {
   SearchNot,
   SearchTerm,
   SearchTransformation,
+  SelectAllOperationsSegment,
   SelectItem,
+  SelectOperationSegment,
+  SelectSegment,
+  SelectStarSegment,
   Transformation,
   TransformationArgument,
   TypeCastSegment,
@@ -115,6 +119,7 @@ export {
 } from "./src/odata/builders.ts";
 export {
   DEFAULT_QUERY_LIMITS,
+  MAX_SUPPORTED_DEPTH,
   type ParseOptions,
   type QueryLimits,
   resolveLimits,

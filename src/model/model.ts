@@ -25,6 +25,7 @@ import { type BulkWriteOptions, type FindResult, negate, Query } from "./query.t
 import { type ActiveRecord, recordClassFor, type RecordOf } from "./record.ts";
 import type { EntityMetadata } from "./schema.ts";
 import { keyFromValue, validateRecord } from "./validate.ts";
+import { selectSteps } from "../odata/select_path.ts";
 
 /** Options of `upsert()`. */
 export interface UpsertOptions extends ExecutionOptions {
@@ -162,7 +163,7 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
 
   /** Records read without their key cannot be saved, reloaded or destroyed: say so up front. */
   #selectWarnings(query: ODataQuery): string[] {
-    const selected = new Set(query.select!.map((item) => item.path.join("/")));
+    const selected = new Set(query.select!.map((item) => selectSteps(item).join("/")));
     if (selected.has("*")) return [];
     const missing = this.metadata.key.filter((name) => !selected.has(name));
     return missing.length === 0 ? [] : [

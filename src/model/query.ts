@@ -124,7 +124,14 @@ export class Query<T extends Row = Row> {
     }
     const list = typeof fields === "string" ? [fields, ...more] : [...fields, ...more];
     for (const field of list) resolveFieldPath(this.target.scope, field);
-    return this.#with({ select: list.map((name) => ({ path: name.split("/") })) });
+    return this.#with({
+      select: list.map((name) => ({
+        segments: name.split("/").map((step: string) => ({
+          kind: "Property" as const,
+          name: step,
+        })),
+      })),
+    });
   }
 
   /** Adds a sort key; call again for more keys. */
@@ -234,7 +241,9 @@ export class Query<T extends Row = Row> {
   /** True when at least one row matches. */
   async exists(options?: ExecutionOptions): Promise<boolean> {
     if (this.ast.apply !== undefined) return (await this.count(options)) > 0;
-    const keySelect = this.target.metadata.key.map((name) => ({ path: [name] }));
+    const keySelect = this.target.metadata.key.map((name) => ({
+      segments: [{ kind: "Property" as const, name }],
+    }));
     const { data } = await this.target.runFind(
       { filter: this.ast.filter, search: this.ast.search, select: keySelect, top: 1 },
       options,

@@ -23,6 +23,7 @@ import {
   createODataHandler,
   EntityNamespaceManager,
   installShutdownHandlers,
+  MAX_SUPPORTED_DEPTH,
   ODataActiveRecordError,
   ODataSyntaxError,
   parseFilter,
@@ -146,7 +147,10 @@ export const SMOKE_CHECKS: readonly SmokeCheck[] = [
         left: path("UnitPrice"),
         right: int(20),
       });
-      assert.deepEqual(q.select, [{ path: ["ProductName"] }, { path: ["UnitPrice"] }]);
+      assert.deepEqual(q.select, [
+        { segments: [{ kind: "Property", name: "ProductName" }] },
+        { segments: [{ kind: "Property", name: "UnitPrice" }] },
+      ]);
       assert.deepEqual(q.orderby, [{ expression: path("UnitPrice"), direction: "desc" }]);
       assert.equal(q.top, 5);
       assert.equal(q.skip, 10);
@@ -162,7 +166,9 @@ export const SMOKE_CHECKS: readonly SmokeCheck[] = [
       assert.equal(q.expand?.length, 1);
       const item = q.expand?.[0];
       assert.deepEqual(item?.path, ["Order_Details"]);
-      assert.deepEqual(item?.options?.select, [{ path: ["Quantity"] }]);
+      assert.deepEqual(item?.options?.select, [
+        { segments: [{ kind: "Property", name: "Quantity" }] },
+      ]);
       assert.deepEqual(item?.options?.expand, [{ path: ["Product"] }]);
     },
   },
@@ -186,6 +192,25 @@ export const SMOKE_CHECKS: readonly SmokeCheck[] = [
       });
       assert.throws(() => parseFilter("Price gt"), ODataSyntaxError);
       assert.throws(() => parseQuery("$top=abc"), ODataSyntaxError);
+    },
+  },
+  {
+    // The largest configurable maxDepth must hold on this runtime's call stack.
+    name: "nesting at MAX_SUPPORTED_DEPTH parses and prints",
+    run: () => {
+      const limits = { maxDepth: MAX_SUPPORTED_DEPTH, maxNodes: 100000, maxLength: 100000 };
+      const n = MAX_SUPPORTED_DEPTH - 1;
+      for (
+        const [open, close, reps] of [
+          ["(", ")", n],
+          ["A/any(d:d/B/any(e:", "))", Math.floor(n / 2)],
+          ["A/$count($filter=", ") gt 0", n],
+          ['{"a":', "}", n],
+        ] as const
+      ) {
+        const ast = parseFilter(open.repeat(reps) + "true" + close.repeat(reps), { limits });
+        assert.deepEqual(parseFilter(serializeFilter(ast), { limits }), ast);
+      }
     },
   },
   {

@@ -78,14 +78,13 @@ function selectedNames(select: readonly SelectItem[] | undefined): string[] | un
   if (select === undefined || select.length === 0) return undefined;
   const names: string[] = [];
   for (const item of select) {
-    const path = item.path as readonly unknown[];
-    if (path.length !== 1) throw notSupported("$select paths with more than one segment");
-    const step = path[0];
-    const name = typeof step === "string" ? step : (step as { name?: string }).name;
-    if (name === undefined) throw notSupported("$select steps other than property names");
-    if (name === "*") return undefined;
+    const segments = item.segments;
+    if (segments.length !== 1) throw notSupported("$select paths with more than one segment");
+    const step = segments[0]!;
+    if (step.kind === "Star") return undefined;
+    if (step.kind !== "Property") throw notSupported("$select steps other than property names");
     if (item.options !== undefined) throw notSupported("$select with nested options");
-    names.push(name);
+    names.push(step.name);
   }
   return names;
 }

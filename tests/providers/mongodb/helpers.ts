@@ -75,7 +75,11 @@ export async function startMongo(): Promise<MongoServer> {
     }
     await child.status;
   };
-  return { url: match[1]!, congo: true, stop, [Symbol.asyncDispose]: stop };
+  // CongoDB answers the driver's streaming heartbeat (exhaust "hello") with a reply the driver
+  // reads as a broken stream ("moreToCome"), which then clears the pool under running operations:
+  // polling heartbeats there.
+  const url = `${match[1]!}/?serverMonitoringMode=poll`;
+  return { url, congo: true, stop, [Symbol.asyncDispose]: stop };
 }
 
 let databaseCounter = 0;
