@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Expression, ODataQuery, SearchExpression } from "../../src/odata/ast.ts";
+import type { Expression, ODataQuery, SearchExpression, SelectItem } from "../../src/odata/ast.ts";
 import type {
   EntityMetadata,
   FieldMetadata,
@@ -49,13 +49,17 @@ function from(entity: EntityMetadata): string {
 }
 
 function selectedFields(entity: EntityMetadata, query: ODataQuery): FieldMetadata[] {
-  if (query.select === undefined || query.select.some((item) => item.path.includes("*"))) {
+  const star = (item: SelectItem) => item.segments.some((segment) => segment.kind === "Star");
+  if (query.select === undefined || query.select.some(star)) {
     return [...entity.fieldList];
   }
   const names = new Set<string>(entity.key);
   for (const item of query.select) {
-    if (item.path.length !== 1) throw unsupported("A nested $select path");
-    names.add(item.path[0]!);
+    const [segment] = item.segments;
+    if (item.segments.length !== 1 || segment?.kind !== "Property") {
+      throw unsupported("A nested, type-cast, annotation or operation $select path");
+    }
+    names.add(segment.name);
   }
   return entity.fieldList.filter((field) => names.has(field.name));
 }

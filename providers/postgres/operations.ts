@@ -366,7 +366,10 @@ function expandPlan(
   }
   const remote = target.fields.get(remoteNames[0]!)!;
   const selectsRemote = options.select === undefined || target.key.includes(remote.name) ||
-    options.select.some((s) => s.path[0] === remote.name || s.path.includes("*"));
+    options.select.some((s) =>
+      s.segments.some((segment) => segment.kind === "Star") ||
+      (s.segments[0]?.kind === "Property" && s.segments[0].name === remote.name)
+    );
   return {
     name,
     many: relation.kind === "many",
