@@ -282,6 +282,7 @@ export type { IntrospectionResult } from "./src/provider/provider.ts";
 export {
   createProvider,
   type MongoProviderConfig,
+  type PostgresProviderConfig,
   type ProviderConfig,
   providerTypes,
   type SqliteProviderConfig,
