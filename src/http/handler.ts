@@ -330,6 +330,10 @@ export class ODataService {
     }
   }
 
+  // Made once: a closure per response would be one more allocation on every request.
+  readonly #qualifiedTypeName = (entity: EntityMetadata): string =>
+    `${this.names.namespace}.${this.names.typeName(entity)}`;
+
   /** How a response to `call` is written (metadata level, number style, annotation spelling). */
   style(
     call: Call,
@@ -341,7 +345,7 @@ export class ODataService {
       ieee754: negotiated.ieee754,
       v401,
       serviceRoot: this.serviceRoot(call.url),
-      typeName: (entity) => `${this.names.namespace}.${this.names.typeName(entity)}`,
+      typeName: this.#qualifiedTypeName,
       schema: this.namespace.schema,
     };
   }
