@@ -319,7 +319,10 @@ export class ProductionODataService {
 
   #end(): void {
     this.#inFlight--;
-    if (this.#inFlight === 0) { for (const wake of this.#drainWaiters) wake(); }
+    // The size test first: iterating even an empty Set allocates an iterator, on every query.
+    if (this.#inFlight === 0 && this.#drainWaiters.size > 0) {
+      for (const wake of this.#drainWaiters) wake();
+    }
   }
 
   /** Counts `work` (e.g. an HTTP request) as in flight so shutdown waits for it; refused while draining. */
