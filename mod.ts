@@ -309,6 +309,7 @@ export {
 } from "./src/resilience/breaker.ts";
 export {
   deadline,
+  type DeadlineEntry,
   type DeadlineOptions,
   DeadlineScheduler,
   type DeadlineSchedulerOptions,
