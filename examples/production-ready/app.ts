@@ -1,0 +1,227 @@
+/**
+ * The HTTP surface of the production service, as one web-standard handler:
+ *
+ * - `GET /health`: the service health (200 healthy or degraded, 503 unhealthy);
+ * - `GET /health/live`: 200 while the process serves requests (liveness);
+ * - `GET /health/ready`: 200 only after initialize and until draining starts (readiness);
+ * - `GET /metrics`: Prometheus text (the runtime's metrics plus this layer's HTTP counters);
+ * - `/odata/<namespace>/...`: the OData endpoint of each served namespace.
+ *
+ * It counts requests in flight so that shutdown can wait for them.
+ *
+ * @module
+ */
+
+/** One namespace's OData endpoint. */
+export type RequestHandler = (request: Request) => Promise<Response>;
+
+/** The health report of `GET /health` (the shape of `ProductionODataService.healthCheck()`). */
+export interface HealthReport {
+  /** `healthy`, `degraded` (some namespace down) or `unhealthy` (none usable). */
+  readonly status: "healthy" | "degraded" | "unhealthy";
+  /** ISO time of the report. */
+  readonly timestamp: string;
+  /** Connection counts. */
+  readonly connections: { readonly total: number; readonly healthy: number };
+  /** Per-namespace state. */
+  readonly namespaces: Readonly<Record<string, unknown>>;
+  /** Seconds since start. */
+  readonly uptime: number;
+  /** Circuit breaker states by connection. */
+  readonly circuits: Readonly<Record<string, unknown>>;
+}
+
+/** What the app needs from the service behind it. */
+export interface ServiceBackend {
+  /** The current health. */
+  health(): Promise<HealthReport>;
+  /** Prometheus text of the runtime (queries, percentiles, pool, circuits). */
+  metrics(): string | Promise<string>;
+  /** The OData endpoint of a namespace, if it is served. */
+  odata(namespace: string): RequestHandler | undefined;
+  /** The names of the served namespaces (for the index). */
+  namespaces(): readonly string[];
+}
+
+/** Lifecycle of the app. */
+export type AppState = "starting" | "ready" | "draining";
+
+const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" };
+
+function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), { status, headers: { ...JSON_HEADERS, ...headers } });
+}
+
+function odataError(status: number, code: string, message: string): Response {
+  return json({ error: { code, message } }, status, { "OData-Version": "4.0" });
+}
+
+/** The route kinds counted in `/metrics`. */
+type Route = "health" | "live" | "ready" | "metrics" | "odata" | "index" | "other";
+
+/**
+ * The service's request handler with readiness and drain state.
+ *
+ * @example
+ * ```ts
+ * const app = new ServiceApp(backend);
+ * const server = Deno.serve({ port: 3000 }, app.handle);
+ * app.markReady();
+ * ```
+ */
+export class ServiceApp {
+  readonly #backend: ServiceBackend;
+  #state: AppState = "starting";
+  #inFlight = 0;
+  #idle: (() => void)[] = [];
+  readonly #counts = new Map<string, number>();
+  readonly #durations = new Map<Route, { sum: number; count: number }>();
+
+  /** Wraps a backend. */
+  constructor(backend: ServiceBackend) {
+    this.#backend = backend;
+  }
+
+  /** The lifecycle state. */
+  get state(): AppState {
+    return this.#state;
+  }
+
+  /** Requests being handled now. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** Called once initialize has finished: readiness turns 200. */
+  markReady(): void {
+    if (this.#state === "starting") this.#state = "ready";
+  }
+
+  /** Called on SIGTERM: readiness turns 503 and new OData requests are refused with 503. */
+  startDraining(): void {
+    this.#state = "draining";
+  }
+
+  /** Resolves when no request is in flight. */
+  whenIdle(): Promise<void> {
+    if (this.#inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  /** The handler for `Deno.serve` (bound). */
+  readonly handle = async (request: Request): Promise<Response> => {
+    const started = performance.now();
+    const route = routeOf(new URL(request.url).pathname);
+    this.#inFlight++;
+    let status = 500;
+    try {
+      const response = await this.#dispatch(request, route);
+      status = response.status;
+      return response;
+    } catch {
+      // The OData endpoint maps every error itself; this is a fault of this layer only.
+      return json({ error: { code: "INTERNAL", message: "Internal server error" } }, 500);
+    } finally {
+      this.#inFlight--;
+      const key = `${route} ${status}`;
+      this.#counts.set(key, (this.#counts.get(key) ?? 0) + 1);
+      const duration = this.#durations.get(route) ?? { sum: 0, count: 0 };
+      duration.sum += (performance.now() - started) / 1000;
+      duration.count++;
+      this.#durations.set(route, duration);
+      if (this.#inFlight === 0) { for (const resolve of this.#idle.splice(0)) resolve(); }
+    }
+  };
+
+  async #dispatch(request: Request, route: Route): Promise<Response> {
+    const url = new URL(request.url);
+    switch (route) {
+      case "live":
+        return json({ status: "alive", state: this.#state });
+      case "ready":
+        return this.#state === "ready"
+          ? json({ status: "ready" })
+          : json({ status: this.#state === "starting" ? "starting" : "draining" }, 503);
+      case "health": {
+        const report = await this.#backend.health();
+        return json(report, report.status === "unhealthy" ? 503 : 200, {
+          "cache-control": "no-store",
+        });
+      }
+      case "metrics":
+        return new Response((await this.#backend.metrics()) + this.httpMetrics(), {
+          headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+        });
+      case "index":
+        return json({
+          service: "odata-active-record production example",
+          health: "/health",
+          metrics: "/metrics",
+          odata: Object.fromEntries(
+            this.#backend.namespaces().map((name) => [name, `/odata/${name}/`]),
+          ),
+        });
+      case "odata": {
+        const name = decodeURIComponent(url.pathname.split("/")[2] ?? "");
+        const handler = this.#backend.odata(name);
+        if (handler === undefined) {
+          return odataError(404, "NOT_FOUND", `No OData namespace '${name}' is served here`);
+        }
+        if (this.#state === "draining") {
+          return odataError(503, "SHUTTING_DOWN", "The service is shutting down; retry elsewhere");
+        }
+        if (this.#state === "starting") {
+          return odataError(503, "STARTING", "The service is starting; retry shortly");
+        }
+        if (url.pathname === `/odata/${name}`) {
+          return new Response(null, {
+            status: 301,
+            headers: { location: `/odata/${name}/${url.search}` },
+          });
+        }
+        return await handler(request);
+      }
+      default:
+        return json({ error: { code: "NOT_FOUND", message: `No route ${url.pathname}` } }, 404);
+    }
+  }
+
+  /** Prometheus lines of this layer: requests by route and status, durations, in flight. */
+  httpMetrics(): string {
+    const lines = [
+      "# HELP odata_service_http_requests_total HTTP requests handled, by route and status.",
+      "# TYPE odata_service_http_requests_total counter",
+    ];
+    for (const [key, count] of [...this.#counts].sort(([a], [b]) => a.localeCompare(b))) {
+      const [route, status] = key.split(" ");
+      lines.push(`odata_service_http_requests_total{route="${route}",status="${status}"} ${count}`);
+    }
+    lines.push(
+      "# HELP odata_service_http_request_duration_seconds Time to produce the response headers.",
+      "# TYPE odata_service_http_request_duration_seconds summary",
+    );
+    for (const [route, { sum, count }] of this.#durations) {
+      lines.push(`odata_service_http_request_duration_seconds_sum{route="${route}"} ${sum}`);
+      lines.push(`odata_service_http_request_duration_seconds_count{route="${route}"} ${count}`);
+    }
+    lines.push(
+      "# HELP odata_service_http_requests_in_flight Requests being handled (this one included).",
+      "# TYPE odata_service_http_requests_in_flight gauge",
+      `odata_service_http_requests_in_flight ${this.#inFlight}`,
+      "# HELP odata_service_ready 1 when the service accepts traffic.",
+      "# TYPE odata_service_ready gauge",
+      `odata_service_ready ${this.#state === "ready" ? 1 : 0}`,
+    );
+    return lines.join("\n") + "\n";
+  }
+}
+
+function routeOf(path: string): Route {
+  if (path === "/health" || path === "/health/") return "health";
+  if (path === "/health/live") return "live";
+  if (path === "/health/ready") return "ready";
+  if (path === "/metrics") return "metrics";
+  if (path === "/") return "index";
+  if (path.startsWith("/odata/") && path.length > "/odata/".length) return "odata";
+  return "other";
+}
