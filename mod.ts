@@ -207,3 +207,47 @@ export {
   providerTypes,
   type SqliteProviderConfig,
 } from "./src/provider/registry.ts";
+
+// Production runtime: resilience, pool, monitoring, service, configuration, shutdown
+export {
+  CircuitBreaker,
+  type CircuitBreakerOptions,
+  type CircuitState,
+  type CircuitStats,
+} from "./src/resilience/breaker.ts";
+export {
+  deadline,
+  type DeadlineOptions,
+  delay,
+  type DelayOptions,
+} from "./src/resilience/deadline.ts";
+export {
+  backoffDelay,
+  type BackoffOptions,
+  retry,
+  type RetryAttemptInfo,
+  type RetryOptions,
+} from "./src/resilience/retry.ts";
+export { describeError, isTransientError, retryAfterMs } from "./src/resilience/transient.ts";
+export { PercentileTracker, type PercentileTrackerOptions } from "./src/monitoring/percentile.ts";
+export {
+  type EntityMetrics,
+  formatPoolStats,
+  type MetricsSnapshot,
+  PerformanceMonitor,
+  type PerformanceMonitorOptions,
+} from "./src/monitoring/monitor.ts";
+export { ConnectionPool, PooledConnection } from "./src/runtime/pool.ts";
+export {
+  type ConnectionConfig,
+  type ConnectionPoolOptions,
+  type ConnectionState,
+  type ConnectionStats,
+  type CustomConnectionConfig,
+  type HttpODataConnectionConfig,
+  type MongoConnectionConfig,
+  type PoolStats,
+  type SqliteConnectionConfig,
+  toProviderConfig,
+} from "./src/runtime/pool_types.ts";
+export { LOG_CATEGORY } from "./src/runtime/log.ts";

@@ -37,7 +37,10 @@ Deno.test("library code is portable: no Deno.*, no npm:/jsr: specifiers, .ts rel
   for (const file of await library()) {
     const text = await readFile(join(root, file), "utf8");
     const code = text.replace(/^\s*(\/\/|\*).*$/gm, ""); // comments and JSDoc may mention them
-    assert.ok(!/\bDeno\./.test(code), `${file} uses Deno.* (keep runtime APIs at the edge)`);
+    // The platform adapter (signals, exit, env, timer unref) is the one runtime-specific file.
+    if (file !== "src/runtime/platform.ts") {
+      assert.ok(!/\bDeno\./.test(code), `${file} uses Deno.* (keep runtime APIs at the edge)`);
+    }
     for (const match of code.matchAll(/(?:from|import)\s*\(?\s*"([^"]+)"/g)) {
       const specifier = match[1]!;
       assert.ok(

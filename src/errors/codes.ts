@@ -142,6 +142,11 @@ export const ERROR_CATALOGUE = {
     status: 503,
     suggestion: "The namespace or provider was closed; create a new one.",
   },
+  CIRCUIT_OPEN: {
+    status: 503,
+    suggestion:
+      "The store failed repeatedly, so calls are refused for a cool-down; retry after the time in the message and check the store's health.",
+  },
 } as const satisfies Record<string, ErrorCatalogueEntry>;
 
 /**

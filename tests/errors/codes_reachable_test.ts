@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import {
+  CircuitBreaker,
   createProvider,
   type EntityNamespace,
   EntityNamespaceManager,
@@ -162,6 +163,13 @@ const scenarios: Record<ErrorCode, () => unknown> = {
     });
     await ns.close();
     await ns.connect();
+  },
+  CIRCUIT_OPEN: async () => {
+    const breaker = new CircuitBreaker({ name: "codes", failureThreshold: 1, cooldownMs: 60000 });
+    const unavailable = () =>
+      Promise.reject(new ODataActiveRecordError("PROVIDER_UNAVAILABLE", "down"));
+    await breaker.execute(unavailable).catch(() => {});
+    await breaker.execute(() => Promise.resolve(1));
   },
 };
 
