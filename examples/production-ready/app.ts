@@ -41,6 +41,11 @@ export interface ServiceBackend {
   odata(namespace: string): RequestHandler | undefined;
   /** The names of the served namespaces (for the index). */
   namespaces(): readonly string[];
+  /**
+   * Records one OData request in the performance monitor: `entity` is the first path segment
+   * (`Products` for `Products(7)/Category`), `ok` false for 5xx responses.
+   */
+  recordOData?(namespace: string, entity: string, durationMs: number, ok: boolean): void;
 }
 
 /** Lifecycle of the app. */
@@ -123,10 +128,15 @@ export class ServiceApp {
       return json({ error: { code: "INTERNAL", message: "Internal server error" } }, 500);
     } finally {
       this.#inFlight--;
+      const elapsedMs = performance.now() - started;
+      if (route === "odata" && this.#backend.recordOData !== undefined) {
+        const [namespace, entity] = odataTarget(new URL(request.url).pathname);
+        this.#backend.recordOData(namespace, entity, elapsedMs, status < 500);
+      }
       const key = `${route} ${status}`;
       this.#counts.set(key, (this.#counts.get(key) ?? 0) + 1);
       const duration = this.#durations.get(route) ?? { sum: 0, count: 0 };
-      duration.sum += (performance.now() - started) / 1000;
+      duration.sum += elapsedMs / 1000;
       duration.count++;
       this.#durations.set(route, duration);
       if (this.#inFlight === 0) { for (const resolve of this.#idle.splice(0)) resolve(); }
@@ -214,6 +224,13 @@ export class ServiceApp {
     );
     return lines.join("\n") + "\n";
   }
+}
+
+/** `["northwind", "Products"]` for `/odata/northwind/Products(7)/Category`. */
+function odataTarget(path: string): [string, string] {
+  const [, , namespace = "", resource = ""] = path.split("/");
+  const entity = decodeURIComponent(resource).replace(/\(.*$/, "");
+  return [decodeURIComponent(namespace), entity === "" ? "$service" : entity];
 }
 
 function routeOf(path: string): Route {

@@ -135,3 +135,29 @@ Deno.test("text lines keep the design's emoji messages; JSON lines are one objec
     true,
   );
 });
+
+Deno.test("OData requests are recorded per namespace and entity set; 5xx counts as an error", async () => {
+  const recorded: [string, string, boolean][] = [];
+  const app = new ServiceApp({
+    health: () => Promise.resolve(report("healthy")),
+    metrics: () => "",
+    namespaces: () => ["northwind"],
+    odata: () => (request) =>
+      Promise.resolve(
+        new Response(null, {
+          status: new URL(request.url).pathname.includes("Orders") ? 503 : 200,
+        }),
+      ),
+    recordOData: (namespace, entity, _ms, ok) => recorded.push([namespace, entity, ok]),
+  });
+  app.markReady();
+  await get(app, "/odata/northwind/Products(7)/Category");
+  await get(app, "/odata/northwind/Orders?$top=1");
+  await get(app, "/odata/northwind/");
+  await get(app, "/health");
+  assert.deepEqual(recorded, [
+    ["northwind", "Products", true],
+    ["northwind", "Orders", false],
+    ["northwind", "$service", true],
+  ]);
+});
