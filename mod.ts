@@ -251,3 +251,29 @@ export {
   toProviderConfig,
 } from "./src/runtime/pool_types.ts";
 export { LOG_CATEGORY } from "./src/runtime/log.ts";
+export {
+  CONFIG_VARIABLES,
+  type ConfigProblem,
+  ConfigurationError,
+  loadConfigFromEnv,
+  type LogLevelName,
+  poolOptionsFromConfig,
+  type ProductionConfig,
+} from "./src/runtime/config.ts";
+export { buildProductionQuery, type ProductionQuery } from "./src/runtime/production_query.ts";
+export {
+  type HealthReport,
+  type NamespaceHealth,
+  type NamespaceSpec,
+  ProductionODataService,
+  type ProductionQueryOptions,
+  type ProductionServiceOptions,
+  serviceOptionsFromConfig,
+  type ShutdownReport,
+} from "./src/runtime/service.ts";
+export {
+  installShutdownHandlers,
+  type ShutdownHandlerOptions,
+  type ShutdownHandlers,
+  type ShutdownSignal,
+} from "./src/runtime/signals.ts";

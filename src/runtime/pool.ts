@@ -24,7 +24,7 @@ import type { EntityMetadata } from "../model/schema.ts";
 import { CircuitBreaker } from "../resilience/breaker.ts";
 import { deadline, delay } from "../resilience/deadline.ts";
 import { backoffDelay, retry } from "../resilience/retry.ts";
-import { describeError } from "../resilience/transient.ts";
+import { describeError, isTransientError } from "../resilience/transient.ts";
 import { libraryLogger, literal } from "./log.ts";
 import { unrefTimer } from "./platform.ts";
 import {
@@ -205,6 +205,8 @@ export class PooledConnection implements Provider {
         this.#fail(error);
         if (this.#state === "closed") throw this.#closedError();
         this.#state = "unhealthy";
+        // A wrong config (unknown provider, missing dependency) will not heal by waiting.
+        if (!isTransientError(error)) throw error;
         logger.error(
           literal(
             `🚨 Connection ${this.name} unavailable after ${s.maxRetries + 1} attempts: ${
