@@ -277,3 +277,13 @@ export {
   type ShutdownHandlers,
   type ShutdownSignal,
 } from "./src/runtime/signals.ts";
+// The OData HTTP endpoint
+export {
+  type CorsOptions,
+  createODataHandler,
+  type EntityHooks,
+  type ODataHandlerOptions,
+  type ReadHookContext,
+  type WriteHookContext,
+} from "./src/http/handler.ts";
+export { toNodeListener } from "./src/http/node.ts";

@@ -147,6 +147,34 @@ export const ERROR_CATALOGUE = {
     suggestion:
       "The store failed repeatedly, so calls are refused for a cool-down; retry after the time in the message and check the store's health.",
   },
+  METHOD_NOT_ALLOWED: {
+    status: 405,
+    suggestion: "Use a method the resource allows (see the Allow header).",
+  },
+  NOT_ACCEPTABLE: {
+    status: 406,
+    suggestion: "Ask for application/json (data) or application/xml (metadata) in Accept or $format.",
+  },
+  PRECONDITION_FAILED: {
+    status: 412,
+    suggestion: "The entity changed since you read it: read it again for the current ETag and retry.",
+  },
+  PAYLOAD_TOO_LARGE: {
+    status: 413,
+    suggestion: "Send a smaller body, or split the $batch into several requests.",
+  },
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    suggestion: "Send the body as application/json (or multipart/mixed for $batch).",
+  },
+  FAILED_DEPENDENCY: {
+    status: 424,
+    suggestion: "A request this one depends on (dependsOn, atomicity group) failed; fix that one first.",
+  },
+  PRECONDITION_REQUIRED: {
+    status: 428,
+    suggestion: "Send If-Match with the ETag you read (or * to write whatever is stored).",
+  },
 } as const satisfies Record<string, ErrorCatalogueEntry>;
 
 /**
