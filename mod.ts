@@ -186,6 +186,7 @@ export {
   type EntityNamespaceManagerOptions,
   TransactionScope,
 } from "./src/model/namespace.ts";
+export type { MetadataRegistration } from "./src/model/namespace.ts";
 
 // Providers
 export type {
@@ -201,6 +202,7 @@ export type {
   SyncReport,
   WriteTarget,
 } from "./src/provider/provider.ts";
+export type { IntrospectionResult } from "./src/provider/provider.ts";
 export {
   createProvider,
   type ProviderConfig,
@@ -287,3 +289,4 @@ export {
   type WriteHookContext,
 } from "./src/http/handler.ts";
 export { toNodeListener } from "./src/http/node.ts";
+export type { HttpODataProviderConfig } from "./src/provider/registry.ts";

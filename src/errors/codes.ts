@@ -175,6 +175,11 @@ export const ERROR_CATALOGUE = {
     status: 428,
     suggestion: "Send If-Match with the ETag you read (or * to write whatever is stored).",
   },
+  CONFLICT: {
+    status: 412,
+    suggestion:
+      "The row was changed by someone else since it was read (its ETag differs): reload it and retry.",
+  },
 } as const satisfies Record<string, ErrorCatalogueEntry>;
 
 /**

@@ -7,6 +7,7 @@
 import { ODataActiveRecordError } from "../errors/errors.ts";
 import { closestName } from "../errors/suggest.ts";
 import type {
+  DriftWarning,
   ExecutionOptions,
   Provider,
   ProviderCapabilities,
@@ -24,6 +25,16 @@ import {
   resolveEntity,
   type SchemaResolver,
 } from "./schema.ts";
+
+/** What `registerFromMetadata()` did and found. */
+export interface MetadataRegistration {
+  /** Entities registered now. */
+  readonly registered: readonly string[];
+  /** Drift between entities registered before and the provider's schema. */
+  readonly warnings: readonly DriftWarning[];
+  /** What the provider's schema had that could not be registered, and why. */
+  readonly skipped: readonly string[];
+}
 
 /** Options of `createNamespace()`. */
 export interface CreateNamespaceOptions extends NamespaceOptions {
@@ -290,6 +301,46 @@ export class EntityNamespace implements ModelContext {
       (operations) => work(new TransactionScope(this, operations)),
       options,
     );
+  }
+
+  /**
+   * Registers every entity of the provider's own schema: for `http-odata`, every entity set of
+   * the remote `$metadata` with its properties, key and navigation. Entities registered before
+   * are kept as they are and compared with the remote schema: differences come back as
+   * `warnings`. Providers without introspection refuse with `NOT_SUPPORTED`.
+   *
+   * @example
+   * ```ts ignore
+   * const remote = manager.createNamespace("remote", {
+   *   provider: { type: "http-odata", baseUrl: "http://127.0.0.1:8080/odata/northwind/" },
+   * });
+   * const { registered, warnings } = await remote.registerFromMetadata();
+   * await remote.getEntity("Products").query("$filter=UnitPrice gt 20&$top=5&$count=true").find();
+   * ```
+   */
+  async registerFromMetadata(options?: ExecutionOptions): Promise<MetadataRegistration> {
+    const provider = await this.connect(options);
+    if (typeof provider.introspect !== "function") {
+      throw new ODataActiveRecordError(
+        "NOT_SUPPORTED",
+        `Provider ${provider.type} cannot read a schema to register entities from`,
+        { context: { namespace: this.name, provider: provider.type } },
+      );
+    }
+    const found = await provider.introspect(options);
+    const registered: string[] = [];
+    const kept: EntityMetadata[] = [];
+    for (const [name, definition] of Object.entries(found.entities)) {
+      const existing = this.#entities.get(name);
+      if (existing !== undefined) {
+        kept.push(existing.metadata);
+        continue;
+      }
+      this.registerEntity(name, definition);
+      registered.push(name);
+    }
+    const report = kept.length === 0 ? undefined : await provider.sync(kept, options);
+    return { registered, warnings: report?.warnings ?? [], skipped: found.warnings };
   }
 
   /** Checks that the provider answers. */

@@ -12,7 +12,12 @@
  */
 
 import type { Expression, ODataQuery } from "../odata/ast.ts";
-import type { EntityMetadata, FieldType, SchemaResolver } from "../model/schema.ts";
+import type {
+  EntityDefinition,
+  EntityMetadata,
+  FieldType,
+  SchemaResolver,
+} from "../model/schema.ts";
 
 /** A row keyed by field name. */
 export type Row = Record<string, unknown>;
@@ -157,4 +162,17 @@ export interface Provider extends ProviderOperations {
   ): Promise<T>;
   /** Creates missing tables, columns and indexes; reports drift; never drops or rewrites data. */
   sync(entities: readonly EntityMetadata[], options?: ExecutionOptions): Promise<SyncReport>;
+  /**
+   * Optional: reads the store's own schema (a remote service's `$metadata`) as entity
+   * definitions, for `namespace.registerFromMetadata()`.
+   */
+  introspect?(options?: ExecutionOptions): Promise<IntrospectionResult>;
+}
+
+/** What a provider's `introspect()` found. */
+export interface IntrospectionResult {
+  /** Entity definitions by entity (set) name. */
+  readonly entities: Readonly<Record<string, EntityDefinition>>;
+  /** What was left out, and why. */
+  readonly warnings: readonly string[];
 }

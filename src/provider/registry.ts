@@ -37,6 +37,48 @@ export interface SqliteProviderConfig {
 }
 
 /**
+ * A remote OData v4 service over HTTP (`fetch`). Transactions and multi-row inserts go through
+ * one atomic `$batch` change set (JSON batch format) unless `batch: false`.
+ *
+ * @example
+ * ```ts
+ * import type { HttpODataProviderConfig } from "@oar/odata-active-record";
+ * const config: HttpODataProviderConfig = {
+ *   type: "http-odata",
+ *   baseUrl: "http://127.0.0.1:8080/odata/northwind/",
+ *   headers: { "X-Tenant": "a" },
+ *   authorization: async () => `Bearer ${"token"}`,
+ *   timeoutMs: 10_000,
+ *   concurrency: 8,
+ * };
+ * ```
+ */
+export interface HttpODataProviderConfig {
+  /** Selects the HTTP OData provider. */
+  readonly type: "http-odata";
+  /** The service root, e.g. `https://host/odata/northwind/` (a missing final `/` is added). */
+  readonly baseUrl: string;
+  /** Headers sent with every request. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Returns the `Authorization` header value (e.g. `Bearer …`); asked before every request. */
+  readonly authorization?: () => string | undefined | Promise<string | undefined>;
+  /** Per-request timeout in milliseconds (a `TIMEOUT` error when it passes). */
+  readonly timeoutMs?: number;
+  /** At most this many requests in flight; others wait in order. @default {unlimited} */
+  readonly concurrency?: number;
+  /** The `fetch` to use (tests inject one; no global mocks needed). @default {globalThis.fetch} */
+  readonly fetch?: typeof fetch;
+  /** Reuse connections between requests. @default {true} */
+  readonly keepAlive?: boolean;
+  /** Use `$batch` change sets for transactions and multi-row inserts. @default {true} */
+  readonly batch?: boolean;
+  /** Asks the service for pages of at most this many rows (`Prefer: odata.maxpagesize`). */
+  readonly pageSize?: number;
+  /** ETags remembered from reads, for `If-Match` on later writes. @default {10000} */
+  readonly etagCacheSize?: number;
+}
+
+/**
  * Any provider config. Later providers (`mongodb`, `http-odata`) add their own members.
  *
  * @example
@@ -45,7 +87,7 @@ export interface SqliteProviderConfig {
  * const config: ProviderConfig = { type: "sqlite", filePath: "./app.db" };
  * ```
  */
-export type ProviderConfig = SqliteProviderConfig;
+export type ProviderConfig = SqliteProviderConfig | HttpODataProviderConfig;
 
 type Loader = (config: ProviderConfig) => Promise<Provider>;
 
@@ -56,7 +98,15 @@ const LOADERS: Readonly<Record<string, Loader>> = {
       "node:sqlite (Deno 2.2+ or Node 22.5+)",
       () => import("../../providers/sqlite/mod.ts"),
     );
-    return module.createSqliteProvider(config);
+    return module.createSqliteProvider(config as SqliteProviderConfig);
+  },
+  "http-odata": async (config) => {
+    const module = await importProvider(
+      "http-odata",
+      "fetch and the fast-xml-parser package (mapped in deno.json imports)",
+      () => import("../../providers/http-odata/mod.ts"),
+    );
+    return module.createHttpODataProvider(config as HttpODataProviderConfig);
   },
 };
 

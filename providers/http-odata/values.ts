@@ -1,0 +1,202 @@
+/**
+ * Canonical values ⇄ OData JSON wire values. Reads accept both the plain and the
+ * `IEEE754Compatible=true` forms (Int64 and Decimal as numbers or strings); writes send Decimal
+ * as strings (the provider announces `IEEE754Compatible=true`), so no digit is lost.
+ *
+ * @module
+ */
+
+import { ODataActiveRecordError } from "../../src/errors/errors.ts";
+import { formatDecimal } from "../../src/model/coerce.ts";
+import type { EntityMetadata, FieldMetadata, SchemaResolver } from "../../src/model/schema.ts";
+import type { Row } from "../../src/provider/provider.ts";
+
+function wireError(field: FieldMetadata, value: unknown, what: string): ODataActiveRecordError {
+  return new ODataActiveRecordError(
+    "PROVIDER_ERROR",
+    `The remote service sent ${JSON.stringify(value)} for ${field.name}, expected ${what}`,
+    { context: { provider: "http-odata", field: field.name, type: field.type } },
+  );
+}
+
+function base64ToBytes(text: string): Uint8Array {
+  // OData JSON uses base64url; atob wants the standard alphabet with padding.
+  let b64 = text.replace(/-/g, "+").replace(/_/g, "/");
+  while (b64.length % 4 !== 0) b64 += "=";
+  const raw = atob(b64);
+  const bytes = new Uint8Array(raw.length);
+  for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
+  return bytes;
+}
+
+function bytesToBase64Url(bytes: Uint8Array): string {
+  let raw = "";
+  for (const byte of bytes) raw += String.fromCharCode(byte);
+  return btoa(raw).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/**
+ * Decodes one wire value of `field` to its canonical form.
+ *
+ * @example
+ * ```ts
+ * import { decodeWireValue } from "./values.ts";
+ * import { resolveEntity } from "../../src/model/schema.ts";
+ * const meta = resolveEntity("T", { fields: { id: { type: "integer", primaryKey: true } } });
+ * decodeWireValue(meta.fields.get("id")!, "42"); // 42
+ * ```
+ */
+export function decodeWireValue(field: FieldMetadata, value: unknown): unknown {
+  if (value === null || value === undefined) return null;
+  switch (field.type) {
+    case "string":
+      if (typeof value === "string") return value;
+      throw wireError(field, value, "a string");
+    case "integer":
+    case "number": {
+      if (typeof value === "number") return value;
+      if (typeof value === "string" && value.trim() !== "") {
+        if (field.type === "number" && (value === "INF" || value === "-INF" || value === "NaN")) {
+          return value === "INF" ? Infinity : value === "-INF" ? -Infinity : NaN;
+        }
+        const n = Number(value);
+        if (Number.isFinite(n)) return n;
+      }
+      throw wireError(field, value, "a number");
+    }
+    case "decimal": {
+      const text = typeof value === "number" ? String(value) : value;
+      if (typeof text !== "string") throw wireError(field, value, "a decimal");
+      const scale = field.definition.scale;
+      if (scale === undefined) return text.includes("e") || text.includes("E") ? plain(text) : text;
+      try {
+        return formatDecimal(plain(text), scale);
+      } catch {
+        return text; // more digits than the declared scale: keep what the service said
+      }
+    }
+    case "boolean":
+      if (typeof value === "boolean") return value;
+      throw wireError(field, value, "a boolean");
+    case "date":
+      if (typeof value === "string") return value.slice(0, 10);
+      throw wireError(field, value, "a date");
+    case "datetime": {
+      const date = typeof value === "string" ? new Date(value) : undefined;
+      if (date !== undefined && !Number.isNaN(date.getTime())) return date;
+      throw wireError(field, value, "a DateTimeOffset");
+    }
+    case "time":
+      if (typeof value === "string") return value;
+      throw wireError(field, value, "a TimeOfDay");
+    case "guid":
+      if (typeof value === "string") return value.toLowerCase();
+      throw wireError(field, value, "a Guid");
+    case "json":
+      return value;
+    case "binary":
+      if (typeof value === "string") return base64ToBytes(value);
+      throw wireError(field, value, "base64url binary");
+  }
+}
+
+/** `1.5e-7` → `0.00000015`: decimals travel as plain digits. */
+function plain(text: string): string {
+  if (!/[eE]/.test(text)) return text;
+  const n = Number(text);
+  if (!Number.isFinite(n)) return text;
+  return n.toLocaleString("en-US", { useGrouping: false, maximumFractionDigits: 20 });
+}
+
+/**
+ * Encodes one canonical value of `field` for a JSON request body.
+ *
+ * @example
+ * ```ts
+ * import { encodeWireValue } from "./values.ts";
+ * import { resolveEntity } from "../../src/model/schema.ts";
+ * const meta = resolveEntity("T", { fields: { at: { type: "datetime", primaryKey: true } } });
+ * encodeWireValue(meta.fields.get("at")!, new Date(0)); // "1970-01-01T00:00:00.000Z"
+ * ```
+ */
+export function encodeWireValue(field: FieldMetadata, value: unknown): unknown {
+  if (value === null || value === undefined) return null;
+  switch (field.type) {
+    case "datetime":
+      return value instanceof Date ? value.toISOString() : value;
+    case "binary":
+      return value instanceof Uint8Array ? bytesToBase64Url(value) : value;
+    case "number":
+      if (typeof value === "number" && !Number.isFinite(value)) {
+        return Number.isNaN(value) ? "NaN" : value > 0 ? "INF" : "-INF";
+      }
+      return value;
+    default:
+      return value;
+  }
+}
+
+/**
+ * Encodes a canonical row (only the fields it holds) for a request body.
+ *
+ * @example
+ * ```ts
+ * import { encodeRow } from "./values.ts";
+ * import { resolveEntity } from "../../src/model/schema.ts";
+ * const meta = resolveEntity("T", { fields: { id: { type: "integer", primaryKey: true } } });
+ * encodeRow(meta, { id: 1 }); // { id: 1 }
+ * ```
+ */
+export function encodeRow(entity: EntityMetadata, row: Row): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const name of Object.keys(row)) {
+    const field = entity.fields.get(name);
+    if (field === undefined) continue;
+    out[field.column] = encodeWireValue(field, row[name]);
+  }
+  return out;
+}
+
+/**
+ * Decodes a wire entity to a canonical row: registered fields by type, expanded navigations
+ * recursively with their target's fields, annotations (`@odata.etag`, `x@odata.count`) left
+ * out, and unregistered properties (`$apply` aliases, `$compute` results) passed through.
+ *
+ * @example
+ * ```ts
+ * import { decodeRow } from "./values.ts";
+ * import { resolveEntity } from "../../src/model/schema.ts";
+ * const meta = resolveEntity("T", { fields: { id: { type: "integer", primaryKey: true } } });
+ * decodeRow(meta, { getEntityMetadata: () => undefined }, { "@odata.etag": "W/\"1\"", id: 1 });
+ * ```
+ */
+export function decodeRow(
+  entity: EntityMetadata,
+  schema: SchemaResolver,
+  wire: Record<string, unknown>,
+): Row {
+  const row: Row = {};
+  for (const name of Object.keys(wire)) {
+    if (name.includes("@")) continue;
+    const value = wire[name];
+    const field = entity.fields.get(name);
+    if (field !== undefined) {
+      row[name] = decodeWireValue(field, value);
+      continue;
+    }
+    const relation = entity.relations.get(name);
+    const target = relation === undefined ? undefined : schema.getEntityMetadata(relation.target);
+    if (target !== undefined) {
+      if (Array.isArray(value)) {
+        row[name] = value.map((item) => decodeRow(target, schema, item as Record<string, unknown>));
+      } else {
+        row[name] = value === null || typeof value !== "object"
+          ? null
+          : decodeRow(target, schema, value as Record<string, unknown>);
+      }
+      continue;
+    }
+    row[name] = value;
+  }
+  return row;
+}
