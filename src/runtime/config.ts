@@ -195,7 +195,13 @@ class Reader {
       ok = false;
     }
     if (!ok) {
-      this.problem(name, text, `must be a ${protocols.join(" or ")}// URL, e.g. ${example}`);
+      this.problem(
+        name,
+        text,
+        `must be a URL starting with ${
+          protocols.map((p) => `${p}//`).join(" or ")
+        }, e.g. ${example}`,
+      );
       return undefined;
     }
     return text;

@@ -193,7 +193,7 @@ export class PooledConnection implements Provider {
           jitter: s.jitter,
           random: s.random,
           signal: this.#pool.signal,
-          persistent: false,
+          // A caller awaits this connect: its waits must keep the process alive.
           label: `connection ${this.name}`,
           onRetry: ({ error }) => {
             this.#fail(error);

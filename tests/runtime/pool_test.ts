@@ -1,0 +1,206 @@
+/**
+ * The connection pool on real SQLite files: connect with retries, degraded start and background
+ * reconnect, health checks that take a broken store out of service and bring it back, fast
+ * failures meanwhile, and no timer left after closeAll() (the test sanitizers check).
+ */
+import assert from "node:assert/strict";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { ConnectionPool, EntityNamespaceManager, toProviderConfig } from "../../mod.ts";
+import { corruptDatabase, eventually, isCode, withDir, withLogs } from "./helpers.ts";
+
+const LOGS = {
+  fields: { id: { type: "integer", primaryKey: true }, level: { type: "string" } },
+} as const;
+
+const FAST = { retryDelay: 1, jitter: 0, maxRetries: 2, healthCheckInterval: 0 } as const;
+
+Deno.test("getConnection connects once per name and reports stats", async () => {
+  await withDir(async (dir) => {
+    await withLogs(async (lines) => {
+      const pool = new ConnectionPool(FAST);
+      try {
+        const config = { type: "sqlite", filePath: join(dir, "a.db") } as const;
+        const first = await pool.getConnection("sqlite_prod", config);
+        const again = await pool.getConnection("sqlite_prod", config);
+        assert.equal(first, again);
+        assert.equal(first.state, "healthy");
+        assert.equal(first.capabilities.transactions, true);
+        await assert.rejects(
+          pool.getConnection("sqlite_prod", { type: "http-odata", baseUrl: "http://127.0.0.1:1/" }),
+          isCode("INVALID_CONFIGURATION"),
+        );
+        const stats = pool.getConnectionStats();
+        assert.equal(stats.totalConnections, 1);
+        assert.equal(stats.healthyConnections, 1);
+        assert.equal(stats.totalRetries, 0);
+        assert.equal(stats.maxRetries, 2);
+        assert.equal(stats.retryDelay, 1);
+        assert.equal(stats.healthCheckInterval, 0);
+        const connection = stats.connections.sqlite_prod!;
+        assert.equal(connection.type, "sqlite");
+        assert.equal(connection.state, "healthy");
+        assert.equal(connection.circuit.state, "closed");
+        assert.ok(connection.connectedAt !== undefined);
+        assert.deepEqual(lines, ["✅ Connection sqlite_prod established successfully (attempt 1)"]);
+      } finally {
+        await pool.closeAll();
+      }
+    });
+  });
+});
+
+Deno.test("a store down at start: retries, rejects, then reconnects in the background", async () => {
+  await withDir(async (dir) => {
+    await withLogs(async (lines) => {
+      const pool = new ConnectionPool(FAST);
+      const manager = new EntityNamespaceManager();
+      try {
+        const filePath = join(dir, "later", "p.db"); // the directory does not exist yet
+        await assert.rejects(
+          pool.getConnection("sqlite_prod", { type: "sqlite", filePath }),
+          isCode("PROVIDER_UNAVAILABLE"),
+        );
+        const connection = pool.connection("sqlite_prod")!;
+        assert.ok(lines.includes(
+          "⚠️ Connection sqlite_prod attempt 1 failed: " +
+            connection.stats().lastError!.message,
+        ));
+        assert.ok(lines.includes("🔄 Retrying connection sqlite_prod in 1ms..."));
+        assert.ok(lines.includes("🔄 Retrying connection sqlite_prod in 2ms..."));
+        assert.equal(
+          lines.filter((l) => l.startsWith("⚠️ Connection sqlite_prod attempt")).length,
+          3,
+        ); // 1 + maxRetries
+        assert.ok(pool.getConnectionStats().totalRetries >= 2);
+
+        // Meanwhile every use fails fast with the coded error, naming the cause.
+        const ns = manager.createNamespace("sqlite_prod", { provider: connection });
+        const Logs = ns.registerEntity("logs", LOGS);
+        await assert.rejects(Logs.find(), (error) => {
+          assert.ok(isCode("PROVIDER_UNAVAILABLE")(error));
+          assert.match((error as Error).message, /Connection sqlite_prod is unavailable/);
+          return true;
+        });
+
+        await mkdir(join(dir, "later"));
+        await eventually(() => connection.state === "healthy", "background reconnect");
+        assert.ok(lines.includes("✅ Connection sqlite_prod re-established"));
+        await ns.sync();
+        await Logs.create({ level: "info" });
+        assert.equal((await Logs.find()).data.length, 1);
+      } finally {
+        await manager.close();
+        await pool.closeAll();
+      }
+    });
+  });
+});
+
+Deno.test("health checks remove an unhealthy connection and restore it", async () => {
+  await withDir(async (dir) => {
+    await withLogs(async (lines) => {
+      const pool = new ConnectionPool({
+        ...FAST,
+        healthCheckInterval: 10,
+        healthCheckTimeout: 1000,
+      });
+      const manager = new EntityNamespaceManager();
+      try {
+        const filePath = join(dir, "p.db");
+        const connection = await pool.getConnection("sqlite_prod", { type: "sqlite", filePath });
+        const ns = manager.createNamespace("sqlite_prod", { provider: connection });
+        const Logs = ns.registerEntity("logs", LOGS);
+        await ns.sync();
+        await Logs.create({ level: "warn" });
+
+        const restore = await corruptDatabase(filePath);
+        await eventually(() => connection.state === "unhealthy", "the health check to notice");
+        assert.ok(
+          lines.some((l) => l.startsWith("🚨 Connection sqlite_prod failed health check: ")),
+        );
+        assert.ok(lines.includes("🚨 Connection sqlite_prod is unhealthy, removing from pool"));
+        assert.equal(pool.getConnectionStats().healthyConnections, 0);
+        await assert.rejects(Logs.find(), isCode("PROVIDER_UNAVAILABLE"));
+        assert.equal(connection.stats().lastError?.code, "PROVIDER_UNAVAILABLE");
+
+        await restore();
+        await eventually(() => connection.state === "healthy", "the background reconnect");
+        assert.ok(lines.includes("✅ Connection sqlite_prod re-established"));
+        assert.deepEqual((await Logs.find()).data.map((r) => r.level), ["warn"]);
+        assert.equal(pool.getConnectionStats().healthyConnections, 1);
+        assert.ok(connection.stats().lastHealthCheck !== undefined);
+      } finally {
+        await manager.close();
+        await pool.closeAll();
+      }
+    });
+  });
+});
+
+Deno.test("a configuration error is not retried and not reconnected", async () => {
+  const pool = new ConnectionPool(FAST);
+  try {
+    await assert.rejects(
+      pool.getConnection("x", { type: "nosuch", provider: { type: "nosuch" } as never }),
+      isCode("UNKNOWN_PROVIDER"),
+    );
+    assert.equal(pool.getConnectionStats().totalRetries, 0);
+    assert.equal(pool.connection("x")!.state, "unhealthy");
+  } finally {
+    await pool.closeAll();
+  }
+});
+
+Deno.test("closeAll closes everything, is idempotent, and refuses new connections", async () => {
+  const pool = new ConnectionPool({ ...FAST, healthCheckInterval: 5 });
+  const connection = await pool.getConnection("mem", { type: "sqlite", filePath: ":memory:" });
+  await pool.closeAll();
+  await pool.closeAll();
+  assert.equal(connection.state, "closed");
+  await assert.rejects(connection.ping(), isCode("CLOSED"));
+  await assert.rejects(
+    pool.getConnection("mem", { type: "sqlite", filePath: ":memory:" }),
+    isCode("CLOSED"),
+  );
+  assert.equal(pool.getConnectionStats().totalConnections, 0);
+});
+
+Deno.test("the last release of a connection closes it", async () => {
+  const pool = new ConnectionPool(FAST);
+  try {
+    const a = await pool.getConnection("mem", { type: "sqlite", filePath: ":memory:" });
+    await pool.getConnection("mem", { type: "sqlite", filePath: ":memory:" });
+    await a.close();
+    assert.equal(a.state, "healthy");
+    await a.close();
+    assert.equal(a.state, "closed");
+    assert.equal(pool.connection("mem"), undefined);
+  } finally {
+    await pool.closeAll();
+  }
+});
+
+Deno.test("design-level configs map onto provider configs", () => {
+  assert.deepEqual(
+    toProviderConfig({ type: "sqlite", filePath: "./p.db", timeout: 2000, verbose: true }),
+    {
+      type: "sqlite",
+      filePath: "./p.db",
+      busyTimeoutMs: 2000,
+    },
+  );
+  const http = {
+    type: "http-odata",
+    baseUrl: "http://127.0.0.1:3000/odata/northwind/",
+    timeout: 10000,
+  } as const;
+  assert.deepEqual(toProviderConfig(http), http);
+  const custom = { type: "sqlite", filePath: ":memory:", readOnly: true } as const;
+  assert.equal(toProviderConfig({ type: "sqlite", provider: custom }), custom);
+  assert.throws(
+    () => toProviderConfig({ type: "sqlite" } as never),
+    isCode("INVALID_CONFIGURATION"),
+  );
+  assert.throws(() => new ConnectionPool({ retryDelay: -1 }), isCode("INVALID_CONFIGURATION"));
+});
