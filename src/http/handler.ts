@@ -979,11 +979,21 @@ export class ODataService {
     const style = this.#style(call, negotiated, v401);
     const body = await this.#jsonBody(call);
     const deep = Object.keys(body).some((name) => entity.relations.has(name));
-    const stored = await this.#atomically(
+    const inserted = await this.#atomically(
       call,
       deep,
       (scope) => this.#insertDeep(call, scope, entity, body, resource.linkValues),
     );
+    // Read back: the row as stored (defaults, generated values), which the ETag is made of.
+    const stored = {
+      ...inserted,
+      ...await this.#findOne(
+        { ...call, scope: call.scope },
+        entity,
+        keyFilterOf(entity, inserted),
+        {},
+      ),
+    };
     const path = entityPath(entity, stored)!;
     const location = this.serviceRoot(call.url) + path;
     const headers = this.#headers(style, v401);

@@ -172,11 +172,14 @@ export function preferences(header: string | null): Preferences {
   return result;
 }
 
-/** What a request body is: JSON (also when the client sent no type) or refused with 415. */
+/**
+ * Refuses (415) a body that is not JSON. No type and `text/plain` (what `fetch` sets for a
+ * string body without a type) are read as JSON too: some clients send them.
+ */
 export function requireJsonBody(contentType: string | null): void {
   if (contentType === null || contentType.trim() === "") return;
   const type = contentType.split(";")[0]!.trim().toLowerCase();
-  if (type === "application/json" || type.endsWith("+json")) return;
+  if (type === "application/json" || type.endsWith("+json") || type === "text/plain") return;
   throw httpError("UNSUPPORTED_MEDIA_TYPE", `Cannot read a body of type ${type}`, {
     target: "Content-Type",
   });

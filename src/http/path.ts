@@ -121,6 +121,7 @@ export function parseResourcePath(raw: string): PathSegmentText[] {
     }
     const [, name, inside] = match;
     if (inside === undefined) return { name: name! };
+    if (name!.startsWith("$")) return { name: name!, key: [] }; // $crossjoin(...): refused later
     return { name: name!, key: parseKey(inside) };
   });
 }
