@@ -209,6 +209,7 @@ export {
   providerTypes,
   type SqliteProviderConfig,
 } from "./src/provider/registry.ts";
+export type { HttpODataProviderConfig } from "./src/provider/registry.ts";
 
 // Production runtime: resilience, pool, monitoring, service, configuration, shutdown
 export {
@@ -289,4 +290,3 @@ export {
   type WriteHookContext,
 } from "./src/http/handler.ts";
 export { toNodeListener } from "./src/http/node.ts";
-export type { HttpODataProviderConfig } from "./src/provider/registry.ts";

@@ -53,7 +53,10 @@ export async function sendChangeSet(
     headers: {
       ...(write.body === undefined ? {} : { "content-type": JSON_TYPE }),
       ...(write.method === "POST" ? { prefer: "return=representation" } : {}),
-      ...write.headers,
+      // Lower-case names: some services read batch headers case-sensitively.
+      ...Object.fromEntries(
+        Object.entries(write.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]),
+      ),
     },
     ...(write.body === undefined ? {} : { body: write.body }),
   }));
@@ -73,7 +76,7 @@ export async function sendChangeSet(
         "atomic multi-row writes need it",
       {
         cause,
-        suggestion: 'Write row by row outside transactions, or set batch: false in the config',
+        suggestion: "Write row by row outside transactions, or set batch: false in the config",
         context: { provider: "http-odata", feature: "$batch", status: response.status },
       },
     );
@@ -90,7 +93,10 @@ export async function sendChangeSet(
   }
   const answers = Array.isArray(parsed.responses) ? parsed.responses : [];
   // A failed change set may answer with one error for the whole group: report the first error.
-  const failed = answers.find((a) => typeof a.status === "number" && a.status >= 400);
+  // 424 (Failed Dependency) marks the writes that were not applied because another failed:
+  // the other one is the cause to report.
+  const failures = answers.filter((a) => typeof a.status === "number" && a.status >= 400);
+  const failed = failures.find((a) => a.status !== 424) ?? failures[0];
   if (failed !== undefined) {
     const index = requests.findIndex((r) => r.id === failed.id);
     const write = writes[index] ?? writes[0]!;

@@ -101,9 +101,9 @@ const STATUS_CODES: Readonly<Record<number, ErrorCode>> = {
   405: "NOT_SUPPORTED",
   406: "NOT_SUPPORTED",
   409: "CONSTRAINT_UNIQUE",
-  412: "CONFLICT",
+  412: "PRECONDITION_FAILED",
   415: "NOT_SUPPORTED",
-  428: "CONFLICT",
+  428: "PRECONDITION_REQUIRED",
   501: "NOT_SUPPORTED",
   502: "PROVIDER_UNAVAILABLE",
   503: "PROVIDER_UNAVAILABLE",
@@ -126,9 +126,22 @@ const KNOWN_CODES = new Set<string>([
   "CONSTRAINT_NOT_NULL",
   "CONSTRAINT_FOREIGN_KEY",
   "CONSTRAINT_CHECK",
-  "CONFLICT",
+  "PRECONDITION_FAILED",
+  "PRECONDITION_REQUIRED",
   "TIMEOUT",
 ]);
+
+/**
+ * Constraint violations by the names other services give them (`SQLITE_CONSTRAINT_PRIMARYKEY`,
+ * `ENTITY_ALREADY_EXISTS`, `UNIQUE_CONSTRAINT_VIOLATED`, ...), whatever status they come with.
+ */
+function constraintCode(remote: string | undefined): ErrorCode | undefined {
+  if (remote === undefined) return undefined;
+  if (/UNIQUE|PRIMARY_?KEY|ALREADY_EXISTS|DUPLICATE/i.test(remote)) return "CONSTRAINT_UNIQUE";
+  if (/FOREIGN_?KEY|REFERENCE/i.test(remote)) return "CONSTRAINT_FOREIGN_KEY";
+  if (/NOT_?NULL|MANDATORY/i.test(remote)) return "CONSTRAINT_NOT_NULL";
+  return undefined;
+}
 
 /**
  * Turns an error response into a coded error. The remote `error.code` is used when it is one of
@@ -160,7 +173,8 @@ export function errorFromResponse(
     : text.slice(0, 500) || `HTTP ${status}`;
   const code: ErrorCode = remoteCode !== undefined && KNOWN_CODES.has(remoteCode)
     ? remoteCode as ErrorCode
-    : STATUS_CODES[status] ?? (status >= 500 ? "PROVIDER_ERROR" : "INVALID_ARGUMENT");
+    : constraintCode(remoteCode) ?? STATUS_CODES[status] ??
+      (status >= 500 ? "PROVIDER_ERROR" : "INVALID_ARGUMENT");
   return new ODataActiveRecordError(code, `Remote OData service: ${message} (${what}: ${status})`, {
     context: {
       provider: "http-odata",
@@ -196,7 +210,9 @@ export class ODataClient {
   constructor(options: ClientOptions) {
     this.#options = options;
     this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
-    this.#slots = options.concurrency === undefined ? undefined : new Semaphore(options.concurrency);
+    this.#slots = options.concurrency === undefined
+      ? undefined
+      : new Semaphore(options.concurrency);
     this.#base = new URL(options.baseUrl);
   }
 

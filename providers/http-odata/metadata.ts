@@ -310,9 +310,7 @@ export function parseCsdlJson(document: unknown): CsdlModel {
           : [];
         types.set(`${namespace}.${name}`, {
           name: `${namespace}.${name}`,
-          baseType: typeof element.$BaseType === "string"
-            ? qualify(element.$BaseType)
-            : undefined,
+          baseType: typeof element.$BaseType === "string" ? qualify(element.$BaseType) : undefined,
           key,
           properties,
           navigations,

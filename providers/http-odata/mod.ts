@@ -8,7 +8,7 @@
  *   at a time). A filter that is exactly the key becomes a key lookup `Products(1)` (404 = none).
  * - counts: `Products/$count?$filter=...`.
  * - writes: `POST` (with `Prefer: return=representation`), `PATCH` and `DELETE` on the key URL,
- *   with `If-Match` when an ETag of that row was read before (412 → `CONFLICT`). An update or
+ *   with `If-Match` when an ETag of that row was read before (412 → `PRECONDITION_FAILED`, 428 → `PRECONDITION_REQUIRED`). An update or
  *   delete by filter first reads the matching keys, then writes per key, inside one atomic
  *   `$batch` change set when batching is on. Multi-row inserts are one change set too.
  * - `transaction()`: the writes made through `tx` are collected and sent as one atomic change set
@@ -226,7 +226,11 @@ class HttpOperations implements ProviderOperations {
       // Deleted rows of this transaction must not count: count what the reads would show.
       const { rows } = await this.read({
         ...request,
-        query: { filter: request.query.filter, search: request.query.search, select: keySelect(entity) },
+        query: {
+          filter: request.query.filter,
+          search: request.query.search,
+          select: keySelect(entity),
+        },
       }, options);
       return rows.length;
     }

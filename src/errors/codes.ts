@@ -153,11 +153,13 @@ export const ERROR_CATALOGUE = {
   },
   NOT_ACCEPTABLE: {
     status: 406,
-    suggestion: "Ask for application/json (data) or application/xml (metadata) in Accept or $format.",
+    suggestion:
+      "Ask for application/json (data) or application/xml (metadata) in Accept or $format.",
   },
   PRECONDITION_FAILED: {
     status: 412,
-    suggestion: "The entity changed since you read it: read it again for the current ETag and retry.",
+    suggestion:
+      "The entity changed since you read it: read it again for the current ETag and retry.",
   },
   PAYLOAD_TOO_LARGE: {
     status: 413,
@@ -169,16 +171,12 @@ export const ERROR_CATALOGUE = {
   },
   FAILED_DEPENDENCY: {
     status: 424,
-    suggestion: "A request this one depends on (dependsOn, atomicity group) failed; fix that one first.",
+    suggestion:
+      "A request this one depends on (dependsOn, atomicity group) failed; fix that one first.",
   },
   PRECONDITION_REQUIRED: {
     status: 428,
     suggestion: "Send If-Match with the ETag you read (or * to write whatever is stored).",
-  },
-  CONFLICT: {
-    status: 412,
-    suggestion:
-      "The row was changed by someone else since it was read (its ETag differs): reload it and retry.",
   },
 } as const satisfies Record<string, ErrorCatalogueEntry>;
 

@@ -171,6 +171,27 @@ const scenarios: Record<ErrorCode, () => unknown> = {
     await breaker.execute(unavailable).catch(() => {});
     await breaker.execute(() => Promise.resolve(1));
   },
+  PRECONDITION_FAILED: async () => {
+    // A real HTTP service whose row changed since it was read: it answers If-Match with 412.
+    await using server = Deno.serve(
+      { port: 0, hostname: "127.0.0.1", onListen: () => {} },
+      (req) =>
+        req.method === "GET"
+          ? Response.json({ "@odata.etag": 'W/"1"', id: 1, name: "a" }, {
+            headers: { ETag: 'W/"1"' },
+          })
+          : Response.json({ error: { code: "412", message: "ETag mismatch" } }, { status: 412 }),
+    );
+    const ns = manager.createNamespace("etags", {
+      provider: { type: "http-odata", baseUrl: `http://127.0.0.1:${server.addr.port}/` },
+    });
+    ns.registerEntity("Items", {
+      fields: { id: { type: "integer", primaryKey: true }, name: { type: "string" } },
+    });
+    const item = await ns.getEntity("Items").findByIdOrFail(1);
+    item.set("name", "b");
+    await item.save();
+  },
 };
 
 let shared: Promise<EntityNamespace> | undefined;

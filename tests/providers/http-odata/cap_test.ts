@@ -10,6 +10,7 @@ import {
   type EntityNamespace,
   EntityNamespaceManager,
   type FindResult,
+  ODataActiveRecordError,
   type Row,
 } from "../../../mod.ts";
 import { openNorthwind } from "../../fixtures/northwind.ts";
@@ -123,14 +124,16 @@ const CASES: readonly Case[] = [
         ).find(),
         "Orders",
       ),
-    check: (v) => assert.deepEqual(rowsOf(v).map((o) => (o.Order_Details as Json[]).length), [3, 2, 3]),
+    check: (v) =>
+      assert.deepEqual(rowsOf(v).map((o) => (o.Order_Details as Json[]).length), [3, 2, 3]),
   },
   {
     name: "expand to-one with select",
     run: async (ns) =>
       plain(
         await ns.getEntity("Products").where("ProductID", "le", 3).orderBy("ProductID")
-          .select(["ProductID", "ProductName"]).expand("Category", (q) => q.select(["CategoryID", "CategoryName"]))
+          .select(["ProductID", "ProductName"]).expand("Category", (q) =>
+            q.select(["CategoryID", "CategoryName"]))
           .find(),
         "Products",
       ),
@@ -202,7 +205,7 @@ Deno.test("http-odata provider against SAP CAP matches the SQLite provider", asy
 
   await t.step("registerFromMetadata reads CAP's CSDL XML", async () => {
     const report = await remote.registerFromMetadata();
-    assert.deepEqual([...report.registered].sort(), Object.keys(CAP_FIELDS).sort());
+    assert.deepEqual([...report.registered].sort(), [...Object.keys(CAP_FIELDS), "Notes"].sort());
     const products = remote.getEntity("Products").metadata;
     assert.deepEqual(products.key, ["ProductID"]);
     assert.equal(products.fields.get("UnitPrice")?.type, "decimal");
@@ -240,4 +243,132 @@ Deno.test("http-odata provider against SAP CAP matches the SQLite provider", asy
       assert.deepStrictEqual(actual, expected);
     });
   }
+});
+
+async function rejectsWith(
+  promise: Promise<unknown>,
+  code: string,
+): Promise<ODataActiveRecordError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof ODataActiveRecordError, `expected a module error, got ${error}`);
+    assert.equal(error.code, code, error.message);
+    return error;
+  }
+  assert.fail(`expected an error with code ${code}`);
+}
+
+Deno.test("http-odata provider writes to SAP CAP: ETags, change sets, transactions", async (t) => {
+  await using cap = await startCapServer();
+  await using manager = new EntityNamespaceManager();
+  const remote = manager.createNamespace("cap", {
+    provider: { type: "http-odata", baseUrl: cap.baseUrl },
+  });
+  await remote.registerFromMetadata();
+  const Notes = remote.getEntity("Notes");
+
+  await t.step("create returns the stored row with server-computed values", async () => {
+    const note = await Notes.create({ NoteID: 1, Text: "first" });
+    assert.equal(note.get("Text"), "first");
+    assert.equal(note.get("Version"), 0);
+    assert.ok(note.get("modifiedAt") instanceof Date);
+  });
+
+  await t.step("update by filter reads the keys, then patches each", async () => {
+    await Notes.create({ NoteID: 2, Text: "second" });
+    assert.equal(await Notes.where("NoteID", "ge", 1).update({ Version: 5 }), 2);
+    assert.equal(await Notes.where("Version", 5).count(), 2);
+  });
+
+  await t.step("a stale ETag (If-Match) is a PRECONDITION_FAILED error", async () => {
+    const note = await Notes.findByIdOrFail(1);
+    // Someone else changes the row: its ETag (modifiedAt) moves on.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const other = await fetch(`${cap.baseUrl}Notes(1)`, {
+      method: "PATCH",
+      headers: { "Content-Type": "application/json", "If-Match": "*" },
+      body: JSON.stringify({ Text: "changed elsewhere" }),
+    });
+    await other.body?.cancel();
+    assert.equal(other.status, 200);
+    note.set("Text", "mine");
+    const error = await rejectsWith(note.save(), "PRECONDITION_FAILED");
+    assert.equal(error.context.status, 412);
+    await note.reload(); // a fresh read brings the current ETag
+    assert.equal(note.get("Text"), "changed elsewhere");
+    note.set("Text", "mine");
+    await note.save();
+    assert.equal((await Notes.findByIdOrFail(1)).get("Text"), "mine");
+  });
+
+  await t.step("createMany is one atomic change set", async () => {
+    await rejectsWith(
+      Notes.createMany([{ NoteID: 3, Text: "three" }, { NoteID: 1, Text: "duplicate" }]),
+      "CONSTRAINT_UNIQUE",
+    );
+    assert.equal(await Notes.where("NoteID", 3).count(), 0);
+    const rows = await Notes.createMany([{ NoteID: 3, Text: "three" }, {
+      NoteID: 4,
+      Text: "four",
+    }]);
+    assert.deepEqual(rows.map((r) => r.get("NoteID")), [3, 4]);
+  });
+
+  await t.step("transaction commits its writes as one change set", async () => {
+    await remote.transaction(async (tx) => {
+      await tx.getEntity("Notes").create({ NoteID: 10, Text: "in tx" });
+      assert.equal(await tx.getEntity("Notes").where("NoteID", 2).update({ Text: "tx update" }), 1);
+      // Reads in the transaction see its updates by key.
+      assert.equal((await tx.getEntity("Notes").findByIdOrFail(2)).get("Text"), "tx update");
+      // Nothing was sent yet.
+      assert.equal(await Notes.where("NoteID", 10).count(), 0);
+    });
+    assert.equal((await Notes.findByIdOrFail(10)).get("Text"), "in tx");
+    assert.equal((await Notes.findByIdOrFail(2)).get("Text"), "tx update");
+  });
+
+  await t.step("transaction that throws sends nothing", async () => {
+    await assert.rejects(
+      remote.transaction(async (tx) => {
+        await tx.getEntity("Notes").create({ NoteID: 11, Text: "rolled back" });
+        await tx.getEntity("Notes").where("NoteID", 2).delete();
+        throw new Error("boom");
+      }),
+      /boom/,
+    );
+    assert.equal(await Notes.where("NoteID", 11).count(), 0);
+    assert.equal(await Notes.where("NoteID", 2).count(), 1);
+  });
+
+  await t.step("a failing write in a transaction rolls back the others", async () => {
+    await rejectsWith(
+      remote.transaction(async (tx) => {
+        await tx.getEntity("Notes").create({ NoteID: 12, Text: "ok" });
+        await tx.getEntity("Notes").create({ NoteID: 1, Text: "duplicate" });
+      }),
+      "CONSTRAINT_UNIQUE",
+    );
+    assert.equal(await Notes.where("NoteID", 12).count(), 0);
+  });
+
+  await t.step("upsert updates an existing row and inserts a new one", async () => {
+    const updated = await Notes.upsert({ NoteID: 4, Text: "four again" });
+    assert.equal(updated.get("Text"), "four again");
+    const inserted = await Notes.upsert({ NoteID: 20, Text: "twenty" });
+    assert.equal(inserted.get("Text"), "twenty");
+    assert.equal((await Notes.findByIdOrFail(4)).get("Text"), "four again");
+  });
+
+  await t.step("delete by filter and by id", async () => {
+    assert.equal(await Notes.where("NoteID", "ge", 10).delete(), 2);
+    assert.equal(await Notes.deleteById(1), 1);
+    // CAP answers a keyed write without If-Match with 428 before looking for the row.
+    await rejectsWith(Notes.deleteById(1), "PRECONDITION_REQUIRED");
+    assert.deepEqual((await Notes.orderBy("NoteID").find()).data.map((r) => r.get("NoteID")), [
+      2,
+      3,
+      4,
+    ]);
+  });
 });

@@ -45,3 +45,11 @@ entity Order_Details {
       Order     : Association to Orders on Order.OrderID = OrderID;
       Product   : Association to Products on Product.ProductID = ProductID;
 }
+
+// Not Northwind: a small entity with an ETag, for writes and optimistic concurrency.
+entity Notes {
+  key NoteID     : Integer;
+      Text       : String(100) not null;
+      Version    : Integer default 0;
+      modifiedAt : Timestamp @cds.on.insert: $now  @cds.on.update: $now  @odata.etag;
+}

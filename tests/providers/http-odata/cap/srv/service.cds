@@ -6,4 +6,5 @@ service Northwind {
   entity Products      as projection on nwdb.Products;
   entity Orders        as projection on nwdb.Orders;
   entity Order_Details as projection on nwdb.Order_Details;
+  entity Notes         as projection on nwdb.Notes;
 }
