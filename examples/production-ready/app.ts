@@ -7,7 +7,9 @@
  * - `GET /metrics`: Prometheus text (the runtime's metrics plus this layer's HTTP counters);
  * - `/odata/<namespace>/...`: the OData endpoint of each served namespace.
  *
- * It counts requests in flight so that shutdown can wait for them.
+ * It counts requests in flight so that shutdown can wait for them. OData requests are served
+ * while starting too (a namespace not connected yet answers 503 itself): the service's own
+ * `http_odata_prod` namespace reads this server's `/odata/northwind/` during `initialize()`.
  *
  * @module
  */
@@ -179,9 +181,6 @@ export class ServiceApp {
         }
         if (this.#state === "draining") {
           return odataError(503, "SHUTTING_DOWN", "The service is shutting down; retry elsewhere");
-        }
-        if (this.#state === "starting") {
-          return odataError(503, "STARTING", "The service is starting; retry shortly");
         }
         if (url.pathname === `/odata/${name}`) {
           return new Response(null, {

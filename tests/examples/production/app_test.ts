@@ -40,11 +40,11 @@ function appWith(status: HealthReport["status"] = "healthy") {
 
 const get = (app: ServiceApp, path: string) => app.handle(new Request(`http://x${path}`));
 
-Deno.test("readiness follows the lifecycle: starting 503, ready 200, draining 503", async () => {
+Deno.test("readiness follows the lifecycle: starting 503, ready 200, draining 503 (OData refused)", async () => {
   const { app } = appWith();
   assert.equal((await get(app, "/health/ready")).status, 503);
   assert.equal((await get(app, "/health/live")).status, 200);
-  assert.equal((await get(app, "/odata/northwind/Products")).status, 503);
+  assert.equal((await get(app, "/odata/northwind/Products")).status, 200);
   app.markReady();
   assert.equal((await get(app, "/health/ready")).status, 200);
   assert.equal((await get(app, "/odata/northwind/Products")).status, 200);

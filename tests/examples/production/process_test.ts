@@ -1,0 +1,125 @@
+/**
+ * The production service as real processes: start-up on a fresh directory, a provider down at
+ * start, SIGTERM with requests in flight, JSON logs, a bad variable. Ports are chosen by the OS;
+ * every wait ends on an observed event (bounded by a timeout), never on a sleep.
+ */
+import assert from "node:assert/strict";
+import { getJson, spawnService, waitUntil } from "../../../examples/production-ready/harness.ts";
+import {
+  connectionFailureScenario,
+  gracefulShutdownScenario,
+} from "../../../examples/production-ready/scenario.ts";
+
+async function withTempDir(work: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "oar-service-test-" });
+  try {
+    await work(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("deno task start on a fresh directory serves /health, /metrics and /odata/northwind/", async () => {
+  await withTempDir(async (dir) => {
+    const northwindPath = `${dir}/data/northwind.db`;
+    const child = await spawnService({
+      args: ["task", "start"],
+      env: {
+        PORT: "0",
+        NORTHWIND_PATH: northwindPath,
+        SQLITE_PATH: `${dir}/production.db`,
+        METRICS_LOG_INTERVAL: "0",
+      },
+    });
+    try {
+      await waitUntil("readiness", async () => {
+        const response = await fetch(`${child.url}/health/ready`);
+        await response.body?.cancel();
+        return response.status === 200 ? true : undefined;
+      });
+      assert.ok((await Deno.stat(northwindPath)).isFile, "the Northwind file was created");
+      assert.ok(child.lines.some((line) => /Creating the Northwind sample database/.test(line)));
+
+      const health = await getJson(`${child.url}/health`);
+      assert.equal(health.status, 200);
+      assert.equal(health.body.status, "healthy");
+      const namespaces = health.body.namespaces as Record<string, unknown>;
+      assert.deepEqual(Object.keys(namespaces).sort(), [
+        "http_odata_prod",
+        "northwind",
+        "sqlite_prod",
+      ]);
+      assert.equal((await getJson(`${child.url}/health/live`)).status, 200);
+
+      const product = await getJson(`${child.url}/odata/northwind/Products(7)`);
+      assert.equal(product.status, 200);
+      assert.equal(product.body.ProductName, "Uncle Bob's Organic Dried Pears");
+      const list = await getJson(
+        `${child.url}/odata/northwind/Products?$filter=UnitPrice%20gt%2020&$orderby=ProductName&$top=20`,
+      );
+      assert.equal((list.body.value as unknown[]).length, 20);
+      const remote = await getJson(`${child.url}/odata/http_odata_prod/Products(7)`);
+      assert.equal(remote.status, 200, JSON.stringify(remote.body));
+      assert.equal(remote.body.ProductName, "Uncle Bob's Organic Dried Pears");
+
+      const metrics = await fetch(`${child.url}/metrics`);
+      assert.match(metrics.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
+      const text = await metrics.text();
+      assert.match(text, /^odata_service_ready 1$/m);
+      assert.match(text, /^odata_service_http_requests_total\{route="odata",status="200"\} [1-9]/m);
+    } finally {
+      child.kill("SIGTERM");
+      const status = await child.status;
+      assert.equal(status.code, 0, child.lines.join("\n"));
+    }
+  });
+});
+
+Deno.test("a remote OData provider down at start: degraded, growing retry delays, healthy when it appears", async () => {
+  const result = await connectionFailureScenario();
+  assert.ok(result.pass, [...result.checks, JSON.stringify(result.figures)].join("\n"));
+});
+
+Deno.test("SIGTERM with 5 slow requests in flight: all complete with 200, new ones refused, exit 0, final metrics", async () => {
+  const result = await gracefulShutdownScenario({}, { inFlight: 5, shutdownTimeoutMs: 10_000 });
+  assert.ok(result.pass, [...result.checks, JSON.stringify(result.figures)].join("\n"));
+  assert.equal(result.figures.completed, 5);
+});
+
+Deno.test("LOG_FORMAT=json writes one JSON object per line", async () => {
+  await withTempDir(async (dir) => {
+    const child = await spawnService({
+      env: {
+        PORT: "0",
+        LOG_FORMAT: "json",
+        NORTHWIND_PATH: `${dir}/northwind.db`,
+        SQLITE_PATH: `${dir}/production.db`,
+        METRICS_LOG_INTERVAL: "0",
+      },
+    });
+    await child.waitForLine(/Service ready/);
+    child.kill("SIGTERM");
+    const status = await child.status;
+    assert.equal(status.code, 0, child.lines.join("\n"));
+    assert.ok(child.lines.length > 3);
+    for (const line of child.lines.filter((line) => line.trim() !== "")) {
+      const record = JSON.parse(line);
+      assert.equal(typeof record.message, "string", line);
+      assert.equal(typeof record.level, "string", line);
+    }
+    assert.ok(child.lines.some((line) => JSON.parse(line).message.includes("Performance Metrics")));
+  });
+});
+
+Deno.test("a bad variable stops the start with a message naming it", async () => {
+  const child = await spawnService({
+    env: { PORT: "0", POOL_SIZE: "abc", CONNECTION_TIMEOUT: "-5" },
+    noWait: true,
+  });
+  const status = await child.status;
+  assert.notEqual(status.code, 0);
+  const output = child.lines.join("\n");
+  assert.match(output, /POOL_SIZE=abc/);
+  assert.match(output, /CONNECTION_TIMEOUT=-5/);
+  assert.ok(!output.includes("Listening on"), "nothing was started");
+});
