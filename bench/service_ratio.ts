@@ -12,6 +12,11 @@
  * after round, so drifts in machine load hit both. For each path it prints the median rps of each
  * side, the ratio service/bare (target ≥ 0.90) and p50/p99 latencies.
  *
+ * On a shared machine rps swing with other processes' load, so it also prints the CPU time each
+ * server process spent per request (from `/proc/<pid>/stat`, Linux): the capacity ratio
+ * bare CPU / service CPU is the rps ratio both would reach when CPU-bound, independent of what
+ * else runs.
+ *
  * @module
  */
 
@@ -28,6 +33,16 @@ import {
   ensureNorthwindDatabase,
   NORTHWIND_ENTITIES,
 } from "../examples/production-ready/northwind_db.ts";
+
+/** User + system CPU time of a process in ms (Linux), or NaN elsewhere. */
+function cpuMs(pid: number): number {
+  try {
+    const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms
+  } catch {
+    return NaN;
+  }
+}
 
 const option = (name: string, fallback: number): number => {
   const arg = Deno.args.find((value) => value.startsWith(`--${name}=`));
@@ -92,16 +107,22 @@ async function main(): Promise<void> {
     );
     for (const [label, path] of Object.entries(PATHS)) {
       const results: { service: LoadResult[]; bare: LoadResult[] } = { service: [], bare: [] };
+      const cpu: { service: number[]; bare: number[] } = { service: [], bare: [] };
+      const measure = async (side: "service" | "bare", child: ChildService) => {
+        const before = cpuMs(child.process.pid);
+        const result = await runLoad([child.url + path], {
+          concurrency,
+          durationMs: seconds * 1000,
+        });
+        results[side].push(result);
+        cpu[side].push(((cpuMs(child.process.pid) - before) * 1000) / result.requests);
+      };
       for (const child of children) {
         await runLoad([child.url + path], { concurrency, maxRequests: 500 });
       }
       for (let round = 0; round < rounds; round++) {
-        results.service.push(
-          await runLoad([service.url + path], { concurrency, durationMs: seconds * 1000 }),
-        );
-        results.bare.push(
-          await runLoad([bare.url + path], { concurrency, durationMs: seconds * 1000 }),
-        );
+        await measure("service", service);
+        await measure("bare", bare);
       }
       const median = (values: number[]) =>
         values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -122,6 +143,14 @@ async function main(): Promise<void> {
         } ms) | ` +
           `ratio ${(ratio * 100).toFixed(1)}% ${ratio >= 0.9 ? "✅" : "❌"} (target ≥ 90%)` +
           (s.errors + b.errors > 0 ? ` errors: service ${s.errors}, bare ${b.errors}` : ""),
+      );
+      const serviceCpu = median(cpu.service);
+      const bareCpu = median(cpu.bare);
+      const capacity = bareCpu / serviceCpu;
+      console.log(
+        `${"".padEnd(12)} CPU per request: service ${serviceCpu.toFixed(1)} µs, bare ${
+          bareCpu.toFixed(1)
+        } µs | capacity ratio ${(capacity * 100).toFixed(1)}% ${capacity >= 0.9 ? "✅" : "❌"}`,
       );
     }
   } finally {

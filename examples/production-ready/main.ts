@@ -34,6 +34,7 @@ import {
   serviceOptionsFromConfig,
 } from "../../mod.ts";
 import { ServiceApp } from "./app.ts";
+import { RequestDeadlines } from "./deadlines.ts";
 import { LOG_ENTITY, ORDER_ENTITY, USER_ENTITY } from "./entities.ts";
 import { configureLogging, serviceLogger } from "./logging.ts";
 import { ensureNorthwindDatabase, NORTHWIND_ENTITIES } from "./northwind_db.ts";
@@ -97,19 +98,6 @@ export function namespacesFromConfig(
   return namespaces;
 }
 
-/** The endpoint's response, or a 504 in the OData error shape when `ms` passed first. */
-async function withDeadline(response: Promise<Response>, ms: number): Promise<Response> {
-  try {
-    return await deadline(response, ms);
-  } catch (error) {
-    if (!(error instanceof ODataActiveRecordError) || error.code !== "TIMEOUT") throw error;
-    return Response.json(
-      { error: { code: "TIMEOUT", message: `The request took longer than ${ms}ms` } },
-      { status: 504, headers: { "OData-Version": "4.0" } },
-    );
-  }
-}
-
 /**
  * Starts the service: config from `env`, logging, Northwind file, listener, initialize. With
  * `signals: true`, SIGTERM and SIGINT drain and exit (installed before `initialize()`).
@@ -134,6 +122,12 @@ export async function startService(
   await ensureNorthwindDatabase(config.northwindPath);
 
   const handlers = new Map<string, (request: Request) => Promise<Response>>();
+  const timeout = config.connectionTimeout;
+  const deadlines = new RequestDeadlines(timeout, () =>
+    Response.json(
+      { error: { code: "TIMEOUT", message: `The request took longer than ${timeout}ms` } },
+      { status: 504, headers: { "OData-Version": "4.0" } },
+    ));
   // Created once the port is known (http_odata_prod defaults to our own URL); no request can
   // reach the app before that, the assignment follows Deno.serve synchronously.
   // deno-lint-ignore prefer-const
@@ -184,6 +178,7 @@ export async function startService(
         });
       }
       await server.shutdown();
+      deadlines.close();
       log.info("🔌 HTTP server closed after {ms}ms", {
         ms: Math.round(performance.now() - started),
       });
@@ -205,7 +200,7 @@ export async function startService(
   for (const name of Object.keys(namespaces)) {
     const namespace = service.manager.getNamespace(name);
     const handler = createODataHandler(namespace, { basePath: `/odata/${name}/` });
-    handlers.set(name, (request) => withDeadline(handler(request), config.connectionTimeout));
+    handlers.set(name, (request) => deadlines.run(handler(request)));
   }
   await initialized;
   app.markReady();
