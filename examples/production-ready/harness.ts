@@ -10,6 +10,8 @@
  * @module
  */
 
+import { CONFIG_VARIABLES } from "../../mod.ts";
+
 const ROOT = new URL("../../", import.meta.url);
 
 /** The repository root path. */
@@ -118,7 +120,12 @@ export async function spawnService(options: SpawnOptions = {}): Promise<ChildSer
   const process = new Deno.Command(Deno.execPath(), {
     args: [...args],
     cwd: options.cwd ?? REPO_ROOT,
-    env: { NO_COLOR: "1", ...options.env },
+    // The service's variables start empty (= defaults) so the caller's environment cannot leak in.
+    env: {
+      ...Object.fromEntries(CONFIG_VARIABLES.map((name) => [name, ""])),
+      NO_COLOR: "1",
+      ...options.env,
+    },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

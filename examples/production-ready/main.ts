@@ -57,14 +57,17 @@ export function namespacesFromConfig(
   port: number,
 ): Record<string, NamespaceSpec> {
   const timeout = config.connectionTimeout;
+  // DEBUG=odata-active-record:* (or :sql), or LOG_LEVEL=debug, shows each store operation.
+  const verbose = config.debug.length > 0 || config.logLevel === "debug" ||
+    config.logLevel === "trace";
   const namespaces: Record<string, NamespaceSpec> = {
     northwind: {
-      connection: { type: "sqlite", filePath: config.northwindPath, timeout },
+      connection: { type: "sqlite", filePath: config.northwindPath, timeout, verbose },
       entities: { ...NORTHWIND_ENTITIES },
       sync: false,
     },
     sqlite_prod: {
-      connection: { type: "sqlite", filePath: config.sqlitePath, timeout },
+      connection: { type: "sqlite", filePath: config.sqlitePath, timeout, verbose },
       entities: { logs: LOG_ENTITY },
       sync: true,
     },

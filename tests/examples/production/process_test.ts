@@ -123,3 +123,44 @@ Deno.test("a bad variable stops the start with a message naming it", async () =>
   assert.match(output, /CONNECTION_TIMEOUT=-5/);
   assert.ok(!output.includes("Listening on"), "nothing was started");
 });
+
+Deno.test("DEBUG=odata-active-record:* logs each store operation at debug level", async () => {
+  await withTempDir(async (dir) => {
+    const child = await spawnService({
+      env: {
+        PORT: "0",
+        DEBUG: "odata-active-record:*",
+        NORTHWIND_PATH: `${dir}/northwind.db`,
+        SQLITE_PATH: `${dir}/production.db`,
+        METRICS_LOG_INTERVAL: "0",
+      },
+    });
+    try {
+      await child.waitForLine(/Service ready/);
+      const product = await getJson(`${child.url}/odata/northwind/Products(7)`);
+      assert.equal(product.status, 200);
+      await child.waitForLine(/🐛 \[odata-active-record:sql\] northwind: read Products/);
+    } finally {
+      child.kill("SIGTERM");
+      assert.equal((await child.status).code, 0, child.lines.join("\n"));
+    }
+  });
+});
+
+Deno.test("without DEBUG no debug line is written", async () => {
+  await withTempDir(async (dir) => {
+    const child = await spawnService({
+      env: {
+        PORT: "0",
+        NORTHWIND_PATH: `${dir}/northwind.db`,
+        SQLITE_PATH: `${dir}/production.db`,
+        METRICS_LOG_INTERVAL: "0",
+      },
+    });
+    await child.waitForLine(/Service ready/);
+    assert.equal((await getJson(`${child.url}/odata/northwind/Products(7)`)).status, 200);
+    child.kill("SIGTERM");
+    assert.equal((await child.status).code, 0);
+    assert.ok(!child.lines.some((line) => line.includes("🐛")), child.lines.join("\n"));
+  });
+});
