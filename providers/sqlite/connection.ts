@@ -163,6 +163,21 @@ export class SqliteConnection {
   get isOpen(): boolean {
     return this.#db.isOpen;
   }
+
+  /**
+   * True while a transaction is open on the connection (SQLite may end one by itself, after
+   * some errors). Runtimes whose node:sqlite cannot tell answer true.
+   */
+  get inTransaction(): boolean {
+    return (this.#db as { isTransaction?: boolean }).isTransaction ?? true;
+  }
+
+  /** The absolute path of the database file; `""` for in-memory and temporary databases. */
+  file(): string {
+    const main = this.#db.prepare("PRAGMA database_list").all()
+      .find((row) => (row as { name?: unknown }).name === "main") as { file?: unknown } | undefined;
+    return typeof main?.file === "string" ? main.file : "";
+  }
 }
 
 /** Reads a row object's values in column order (runtimes without `setReturnArrays`). */

@@ -23,6 +23,7 @@ import { mapSqliteError, SqliteConnection } from "./connection.ts";
 import { PlanCache } from "./compiler/plans.ts";
 import { type OperationsContext, safeRollback, SqliteOperations } from "./operations.ts";
 import { keyIsRowid, syncSchema } from "./schema.ts";
+import { releaseWriteQueue, WriteQueue, writeQueueFor } from "./lock.ts";
 import { SharedCursors, snapshotCursor, type StreamHost } from "./stream.ts";
 
 const CAPABILITIES: ProviderCapabilities = Object.freeze({
@@ -34,75 +35,49 @@ const CAPABILITIES: ProviderCapabilities = Object.freeze({
   schema: true,
 });
 
-/** Serialises transactions: node:sqlite is synchronous, but a transaction spans awaits. */
-class TransactionLock {
-  #tail: Promise<void> = Promise.resolve();
-  #held = false;
-  readonly #timeoutMs: number;
+/**
+ * The state of one open transaction or savepoint. Its operations check it right before every
+ * statement, so none runs once it has ended (a write that was still waiting when a sibling
+ * failed, or one started later by code that kept the transaction's models).
+ */
+interface TransactionState {
+  open: boolean;
+  readonly parent: TransactionState | undefined;
+  /** Nested transactions (savepoints, a stack in SQLite) run one at a time. */
+  readonly nested: WriteQueue;
+}
 
-  /** Waits for another transaction at most `timeoutMs` (the busy timeout) before TIMEOUT. */
-  constructor(timeoutMs: number) {
-    this.#timeoutMs = timeoutMs;
-  }
+function transactionClosed(): ODataActiveRecordError {
+  return new ODataActiveRecordError(
+    "TRANSACTION_CLOSED",
+    "This transaction has ended: its models and records cannot run any more",
+    { context: { provider: "sqlite" } },
+  );
+}
 
-  get held(): boolean {
-    return this.#held;
-  }
-
-  async acquire(): Promise<() => void> {
-    const previous = this.#tail;
-    let release!: () => void;
-    this.#tail = new Promise<void>((resolve) => (release = resolve));
-    try {
-      await this.#bounded(previous);
-    } catch (error) {
-      // Keep the queue moving for later transactions even though this one gave up.
-      void previous.then(release);
-      throw error;
-    }
-    this.#held = true;
-    return () => {
-      this.#held = false;
-      release();
-    };
-  }
-
-  /** Waits until no transaction is open. */
-  async idle(): Promise<void> {
-    while (this.#held) await this.#bounded(this.#tail);
-  }
-
-  /** `idle()`, or undefined when no transaction is open (no promise, no microtask). */
-  whenIdle(): Promise<void> | undefined {
-    return this.#held ? this.idle() : undefined;
-  }
-
-  /**
-   * A wait that cannot hang: the usual cause of a long wait is code inside a transaction that
-   * uses the namespace's own models (which wait for that very transaction) instead of `tx`'s.
-   */
-  #bounded(wait: Promise<void>): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() =>
-        reject(
-          new ODataActiveRecordError(
-            "TIMEOUT",
-            `Waited ${this.#timeoutMs} ms for another transaction of this SQLite database to finish`,
-            {
-              suggestion:
-                "Inside namespace.transaction(), use tx.getEntity(...): the namespace's own " +
-                "models wait for the transaction to end. Otherwise raise busyTimeoutMs.",
-              context: { provider: "sqlite", timeoutMs: this.#timeoutMs },
-            },
-          ),
-        ), this.#timeoutMs);
-    });
-    return Promise.race([wait, timeout]).finally(() => clearTimeout(timer));
-  }
+/** Waits for `wait` at most `timeoutMs`, then rejects with `TIMEOUT`. */
+function bounded(wait: Promise<void>, timeoutMs: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() =>
+      reject(
+        new ODataActiveRecordError(
+          "TIMEOUT",
+          `Waited ${timeoutMs} ms for a transaction of this SQLite database to finish`,
+          {
+            suggestion: "Keep transactions short, or raise busyTimeoutMs. Code that runs " +
+              "outside namespace.transaction() waits for it to end.",
+            context: { provider: "sqlite", timeoutMs },
+          },
+        ),
+      ), timeoutMs);
+  });
+  return Promise.race([wait, timeout]).finally(() => clearTimeout(timer));
 }
 
 const checkSignal = throwIfAborted;
+
+const noRelease = (): void => {};
 
 function closedError(): ODataActiveRecordError {
   return new ODataActiveRecordError("CLOSED", "The sqlite provider is closed", {
@@ -134,7 +109,14 @@ export class SqliteProvider implements Provider {
   readonly #config: SqliteProviderConfig;
   #connection: SqliteConnection | undefined;
   #closed = false;
-  readonly #lock: TransactionLock;
+  /** The write queue of the database file, shared by this process's connections to it. */
+  #queue: WriteQueue | undefined;
+  #queueFile = "";
+  /** The open transaction of this connection: other work on the connection waits for it. */
+  #active: Promise<void> | undefined;
+  /** Savepoint names are unique per provider. */
+  #savepoints = 0;
+  readonly #timeoutMs: number;
   readonly #operations: SqliteOperations;
   /** Compiled statements by request shape, shared by the provider and its transactions. */
   readonly #plans = new PlanCache(PLAN_CACHE_SIZE);
@@ -170,38 +152,88 @@ export class SqliteProvider implements Provider {
       }
     }
     this.#config = config;
-    this.#lock = new TransactionLock(config.busyTimeoutMs ?? 5000);
-    this.#operations = new SqliteOperations(this.#context(false));
+    this.#timeoutMs = config.busyTimeoutMs ?? 5000;
+    this.#operations = new SqliteOperations(this.#context(undefined));
   }
 
-  /** What the provider's operations (`inTransaction` false) or a transaction's need. */
-  #context(inTransaction: boolean): OperationsContext {
+  /** What the provider's operations (`tx` undefined) or a transaction's need. */
+  #context(tx: TransactionState | undefined): OperationsContext {
+    const inTransaction = tx !== undefined;
     return {
-      connection: () => this.#open(),
+      connection: tx === undefined ? () => this.#open() : () => this.#transactionConnection(tx),
       // A transaction holds the lock: nothing to wait for.
-      guard: inTransaction ? () => undefined : () => this.#lock.whenIdle(),
+      guard: inTransaction ? () => undefined : () => this.#whenIdle(),
+      writeLock: inTransaction ? () => noRelease : () => this.#writeLock(),
+      transaction: tx === undefined
+        ? (work, options) => this.transaction(work, options)
+        : (work, options) => this.#savepoint(tx, work, options),
       inTransaction,
       plans: this.#plans,
-      streams: this.#streamHost(inTransaction),
+      streams: this.#streamHost(tx),
       beforeWrite: () => this.#shared.drain(),
       generatesKey: (entity, field) => this.#generatesKey(entity, field),
     };
+  }
+
+  /** The connection for a statement of transaction `tx`; refuses once `tx` has ended. */
+  #transactionConnection(tx: TransactionState): SqliteConnection {
+    for (let state: TransactionState | undefined = tx; state; state = state.parent) {
+      if (!state.open) throw transactionClosed();
+    }
+    const connection = this.#open();
+    if (!connection.inTransaction) {
+      // SQLite rolled the transaction back itself (after some errors): later statements would
+      // run outside any transaction and be kept.
+      for (let state: TransactionState | undefined = tx; state; state = state.parent) {
+        state.open = false;
+      }
+      throw new ODataActiveRecordError(
+        "TRANSACTION_FAILED",
+        "SQLite rolled this transaction back after an error; nothing of it was written",
+        { context: { provider: "sqlite" } },
+      );
+    }
+    return connection;
+  }
+
+  /** `undefined` when no transaction is open on the connection, else a bounded wait for it. */
+  #whenIdle(): Promise<void> | undefined {
+    return this.#active === undefined ? undefined : this.#idle();
+  }
+
+  /** Waits until no transaction is open on the connection. */
+  async #idle(): Promise<void> {
+    while (this.#active !== undefined) await bounded(this.#active, this.#timeoutMs);
+  }
+
+  /** The file's write queue (opening the connection first). */
+  #writeQueue(): WriteQueue {
+    this.#open();
+    return this.#queue!;
+  }
+
+  /** Takes the file's write lock: at once when free, else after the writers ahead. */
+  #writeLock(): (() => void) | Promise<() => void> {
+    const queue = this.#writeQueue();
+    return queue.tryAcquire() ?? queue.acquire(this.#timeoutMs);
   }
 
   /**
    * Streams of a database file outside transactions read a snapshot through their own read-only
    * connection; the others read through the connection that writes (see `stream.ts`).
    */
-  #streamHost(inTransaction: boolean): StreamHost {
+  #streamHost(tx: TransactionState | undefined): StreamHost {
+    const inTransaction = tx !== undefined;
     const assertOpen = () => {
       if (this.#closed) throw closedError();
     };
     return {
       assertOpen,
       // A transaction holds the lock; others wait for it, as reads do.
-      wait: inTransaction ? () => undefined : () => this.#lock.whenIdle(),
+      wait: inTransaction ? () => undefined : () => this.#whenIdle(),
       cursor: (compiled) => {
-        const connection = this.#open(); // creates the file, in WAL mode, before a reader opens it
+        // Creates the file, in WAL mode, before a reader opens it.
+        const connection = tx === undefined ? this.#open() : this.#transactionConnection(tx);
         if (inTransaction || this.#config.filePath === ":memory:") {
           return this.#shared.open(connection, compiled);
         }
@@ -235,6 +267,14 @@ export class SqliteProvider implements Provider {
         statementCacheSize: this.#config.statementCacheSize ?? 200,
         readOnly: this.#config.readOnly ?? false,
       });
+      try {
+        this.#queueFile = this.#connection.file();
+      } catch (error) {
+        this.#connection.close();
+        this.#connection = undefined;
+        throw mapSqliteError(error, {});
+      }
+      this.#queue = writeQueueFor(this.#queueFile);
     }
     return this.#connection;
   }
@@ -259,6 +299,7 @@ export class SqliteProvider implements Provider {
     for (const reader of this.#readers) reader.close();
     this.#readers.clear();
     this.#connection?.close();
+    if (this.#connection !== undefined) releaseWriteQueue(this.#queueFile);
     this.#connection = undefined;
     return Promise.resolve();
   }
@@ -313,13 +354,30 @@ export class SqliteProvider implements Provider {
     return this.#operations.delete(target, options);
   }
 
-  /** Runs `work` between BEGIN IMMEDIATE and COMMIT; rolls back when it throws. */
+  /** See {@linkcode ProviderOperations.increment}. */
+  increment(
+    target: WriteTarget,
+    increments: Readonly<Record<string, number>>,
+    changes?: Row,
+    options?: ExecutionOptions,
+  ): Promise<number> {
+    return this.#operations.increment(target, increments, changes, options);
+  }
+
+  /**
+   * Runs `work` between BEGIN IMMEDIATE and COMMIT; rolls back when it throws. The file's write
+   * lock is held throughout: other writers of this process wait for it asynchronously.
+   */
   async transaction<T>(
     work: (tx: ProviderOperations) => Promise<T>,
     options?: ExecutionOptions,
   ): Promise<T> {
     checkSignal(options?.signal);
-    const release = await this.#lock.acquire();
+    const lock = this.#writeLock();
+    const release = typeof lock === "function" ? lock : await lock;
+    let ended!: () => void;
+    this.#active = new Promise<void>((resolve) => (ended = resolve));
+    const state: TransactionState = { open: true, parent: undefined, nested: new WriteQueue() };
     try {
       const connection = this.#open();
       try {
@@ -329,17 +387,19 @@ export class SqliteProvider implements Provider {
       } catch (error) {
         throw mapSqliteError(error, {});
       }
-      const operations = new SqliteOperations(this.#context(true));
+      const operations = new SqliteOperations(this.#context(state));
       let result: T;
       try {
         result = await work(operations);
         checkSignal(options?.signal);
       } catch (error) {
         // The caller's own error comes back unchanged; provider errors are already mapped.
+        state.open = false;
         this.#shared.drain(); // streams of the transaction keep what they would have read
         safeRollback(connection);
         throw error;
       }
+      state.open = false;
       try {
         this.#shared.drain();
         connection.exec("COMMIT");
@@ -356,6 +416,57 @@ export class SqliteProvider implements Provider {
       }
       return result;
     } finally {
+      state.open = false;
+      this.#active = undefined;
+      ended();
+      release();
+    }
+  }
+
+  /** A nested transaction of `parent`: a savepoint, rolled back alone when `work` throws. */
+  async #savepoint<T>(
+    parent: TransactionState,
+    work: (tx: ProviderOperations) => Promise<T>,
+    options?: ExecutionOptions,
+  ): Promise<T> {
+    checkSignal(options?.signal);
+    const release = await parent.nested.acquire(this.#timeoutMs);
+    const state: TransactionState = { open: true, parent, nested: new WriteQueue() };
+    try {
+      const connection = this.#transactionConnection(parent);
+      const name = `oar_savepoint_${++this.#savepoints}`;
+      try {
+        this.#shared.drain();
+        connection.exec(`SAVEPOINT ${name}`);
+      } catch (error) {
+        throw mapSqliteError(error, {});
+      }
+      let result: T;
+      try {
+        result = await work(new SqliteOperations(this.#context(state)));
+        checkSignal(options?.signal);
+      } catch (error) {
+        state.open = false;
+        try {
+          this.#transactionConnection(parent); // nothing to undo when the whole one has ended
+          this.#shared.drain();
+          connection.exec(`ROLLBACK TO ${name}; RELEASE ${name}`);
+        } catch {
+          // The enclosing transaction is gone: it undid everything already.
+        }
+        throw error;
+      }
+      state.open = false;
+      this.#transactionConnection(parent);
+      try {
+        this.#shared.drain();
+        connection.exec(`RELEASE ${name}`);
+      } catch (error) {
+        throw mapSqliteError(error, {});
+      }
+      return result;
+    } finally {
+      state.open = false;
       release();
     }
   }
@@ -363,18 +474,24 @@ export class SqliteProvider implements Provider {
   /** Creates missing tables, columns and indexes in one transaction; reports drift. */
   async sync(entities: readonly EntityMetadata[], options?: ExecutionOptions): Promise<SyncReport> {
     checkSignal(options?.signal);
-    await this.#lock.idle();
-    const connection = this.#open();
-    this.#rowidKeys.clear(); // tables may be created or changed
+    const lock = this.#writeLock();
+    const release = typeof lock === "function" ? lock : await lock;
     try {
-      this.#shared.drain();
-      connection.exec("BEGIN IMMEDIATE");
-      const report = syncSchema(connection, entities);
-      connection.exec("COMMIT");
-      return report;
-    } catch (error) {
-      safeRollback(connection);
-      throw mapSqliteError(error, {});
+      // Holding the write lock, no transaction of this connection is open.
+      const connection = this.#open();
+      this.#rowidKeys.clear(); // tables may be created or changed
+      try {
+        this.#shared.drain();
+        connection.exec("BEGIN IMMEDIATE");
+        const report = syncSchema(connection, entities);
+        connection.exec("COMMIT");
+        return report;
+      } catch (error) {
+        safeRollback(connection);
+        throw mapSqliteError(error, {});
+      }
+    } finally {
+      release();
     }
   }
 }

@@ -24,6 +24,7 @@ import type { PlanCache } from "./compiler/plans.ts";
 import {
   assertStorableDecimals,
   compileDelete,
+  compileIncrement,
   compileInsert,
   compileUpdate,
   storedRow,
@@ -51,6 +52,16 @@ export interface OperationsContext {
    * (another transaction), so reads outside transactions do not await.
    */
   readonly guard: () => Promise<void> | undefined;
+  /**
+   * Takes the database file's write lock for one write (a release function at once when it is
+   * free or already held by the enclosing transaction; else a promise of one).
+   */
+  readonly writeLock: () => (() => void) | Promise<() => void>;
+  /** A transaction: the provider's own, or a savepoint inside a transaction. */
+  readonly transaction: <T>(
+    work: (tx: ProviderOperations) => Promise<T>,
+    options?: ExecutionOptions,
+  ) => Promise<T>;
   /** True inside a transaction (its writes are atomic already). */
   readonly inTransaction: boolean;
   /** Compiled statements by request shape. */
@@ -120,6 +131,15 @@ export class SqliteOperations implements ProviderOperations {
     throwIfAborted(options?.signal);
     await this.#ctx.guard();
     assertStorableDecimals(entity, rows);
+    const release = await this.#ctx.writeLock();
+    try {
+      return this.#insert(entity, rows);
+    } finally {
+      release();
+    }
+  }
+
+  #insert(entity: EntityMetadata, rows: readonly Row[]): Row[] {
     const connection = this.#ctx.connection();
     const key = generatedKey(entity);
     if (
@@ -177,6 +197,7 @@ export class SqliteOperations implements ProviderOperations {
     throwIfAborted(options?.signal);
     await this.#ctx.guard();
     assertStorableDecimals(target.entity, [changes]);
+    const release = await this.#ctx.writeLock();
     try {
       const { sql, params } = compileUpdate(target, changes);
       const connection = this.#ctx.connection();
@@ -184,13 +205,47 @@ export class SqliteOperations implements ProviderOperations {
       return connection.run(sql, params).changes;
     } catch (error) {
       throw mapSqliteError(error, { entity: target.entity.name });
+    } finally {
+      release();
     }
+  }
+
+  /** See {@linkcode ProviderOperations.increment}. */
+  async increment(
+    target: WriteTarget,
+    increments: Readonly<Record<string, number>>,
+    changes: Row = {},
+    options?: ExecutionOptions,
+  ): Promise<number> {
+    throwIfAborted(options?.signal);
+    await this.#ctx.guard();
+    assertStorableDecimals(target.entity, [changes]);
+    const release = await this.#ctx.writeLock();
+    try {
+      const { sql, params } = compileIncrement(target, increments, changes);
+      const connection = this.#ctx.connection();
+      this.#ctx.beforeWrite();
+      return connection.run(sql, params).changes;
+    } catch (error) {
+      throw mapSqliteError(error, { entity: target.entity.name });
+    } finally {
+      release();
+    }
+  }
+
+  /** See {@linkcode ProviderOperations.transaction}: inside a transaction, a savepoint. */
+  transaction<T>(
+    work: (tx: ProviderOperations) => Promise<T>,
+    options?: ExecutionOptions,
+  ): Promise<T> {
+    return this.#ctx.transaction(work, options);
   }
 
   /** See {@linkcode ProviderOperations.delete}. */
   async delete(target: WriteTarget, options?: ExecutionOptions): Promise<number> {
     throwIfAborted(options?.signal);
     await this.#ctx.guard();
+    const release = await this.#ctx.writeLock();
     try {
       const { sql, params } = compileDelete(target);
       const connection = this.#ctx.connection();
@@ -198,6 +253,8 @@ export class SqliteOperations implements ProviderOperations {
       return connection.run(sql, params).changes;
     } catch (error) {
       throw mapSqliteError(error, { entity: target.entity.name });
+    } finally {
+      release();
     }
   }
 }

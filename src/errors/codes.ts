@@ -178,6 +178,16 @@ export const ERROR_CATALOGUE = {
     status: 428,
     suggestion: "Send If-Match with the ETag you read (or * to write whatever is stored).",
   },
+  TRANSACTION_CLOSED: {
+    status: 500,
+    suggestion: "Use models and records of a transaction only inside its function; outside, " +
+      "use namespace.getEntity(...) (or reload the record through it).",
+  },
+  CONFLICT: {
+    status: 412,
+    suggestion: "The row was changed since it was read: reload it, apply the change again and " +
+      "save, or use increment() for counters.",
+  },
 } as const satisfies Record<string, ErrorCatalogueEntry>;
 
 /**

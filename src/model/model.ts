@@ -20,7 +20,7 @@ import type {
 } from "../provider/provider.ts";
 import type { ModelContext } from "./context.ts";
 import { canonicalLiteral, type ConditionScope, fieldLiteral, unknownField } from "./conditions.ts";
-import { type BulkWriteOptions, type FindResult, Query } from "./query.ts";
+import { type BulkWriteOptions, type FindResult, negate, Query } from "./query.ts";
 import { type ActiveRecord, recordClassFor, type RecordOf } from "./record.ts";
 import type { EntityMetadata } from "./schema.ts";
 import { keyFromValue, validateRecord } from "./validate.ts";
@@ -219,11 +219,114 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
   ): Promise<number> {
     if (Object.keys(values).length === 0) return 0;
     const operations = await this.#operations(options);
+    const target = { entity: this.metadata, schema: this.context.schema, filter };
+    const version = this.metadata.versionField;
+    if (version === undefined || operations.increment === undefined) {
+      return await operations.update(target, values, options);
+    }
+    const expected = values[version];
+    if (expected === undefined || expected === null) {
+      // No version to check against: the write still moves the version on, so that writers
+      // holding the old one meet a conflict.
+      return await operations.increment(target, { [version]: 1 }, values, options);
+    }
+    // Only rows still at the expected version are written, one version further.
+    const checked = and(...[filter, this.#versionIs(expected)].filter((e) => e !== undefined));
     return await operations.update(
-      { entity: this.metadata, schema: this.context.schema, filter },
-      values,
+      { ...target, filter: checked },
+      { ...values, [version]: (expected as number) + 1 },
       options,
     );
+  }
+
+  /** `version eq expected`. */
+  #versionIs(expected: unknown): Expression {
+    const name = this.metadata.versionField!;
+    return {
+      kind: "Binary",
+      operator: "eq",
+      left: { kind: "Path", root: "implicit", segments: [{ kind: "Property", name }] },
+      right: canonicalLiteral(this.metadata.fields.get(name)!, expected),
+    };
+  }
+
+  /**
+   * Internal: adds `by` to a numeric field of the rows matching `filter` in one atomic statement
+   * (a null counts as 0; the version field, if any, moves on by 1).
+   */
+  async runIncrement(
+    filter: Expression | undefined,
+    field: string,
+    by: number,
+    options?: BulkWriteOptions,
+  ): Promise<number> {
+    if (filter === undefined && options?.all !== true) throw unsafe(this.name, "increment");
+    const metadata = this.metadata.fields.get(field);
+    if (metadata === undefined) throw this.unknownField(field);
+    if (
+      (metadata.type !== "integer" && metadata.type !== "number") || metadata.primaryKey ||
+      field === this.metadata.versionField
+    ) {
+      throw new ODataActiveRecordError(
+        "INVALID_ARGUMENT",
+        `${this.name}.${field} cannot be incremented: only integer and number fields that are ` +
+          "neither key nor version",
+        { context: { entity: this.name, field, type: metadata.type } },
+      );
+    }
+    const whole = metadata.type === "integer";
+    if (typeof by !== "number" || !(whole ? Number.isSafeInteger(by) : Number.isFinite(by))) {
+      throw new ODataActiveRecordError(
+        "INVALID_ARGUMENT",
+        `increment() of ${this.name}.${field} needs a finite ${whole ? "integer " : ""}number, ` +
+          `got ${String(by)}`,
+        { context: { entity: this.name, field, by: String(by) } },
+      );
+    }
+    const operations = await this.#operations(options);
+    if (operations.increment === undefined) {
+      throw new ODataActiveRecordError(
+        "NOT_SUPPORTED",
+        `The ${this.context.namespaceName} provider cannot increment atomically`,
+        { context: { entity: this.name, field } },
+      );
+    }
+    const increments: Record<string, number> = { [field]: by };
+    if (this.metadata.versionField !== undefined) increments[this.metadata.versionField] = 1;
+    return await operations.increment(
+      { entity: this.metadata, schema: this.context.schema, filter },
+      increments,
+      {},
+      options,
+    );
+  }
+
+  /**
+   * Adds `by` (default 1) to a numeric field of the record with this key, atomically (no lost
+   * update however many run at once); returns the number of affected rows (0 or 1).
+   *
+   * @example
+   * ```ts ignore
+   * await Product.incrementById(1, "UnitsInStock", 5);
+   * ```
+   */
+  incrementById(
+    key: unknown,
+    field: string,
+    by: number = 1,
+    options?: ExecutionOptions,
+  ): Promise<number> {
+    return this.runIncrement(this.#keyFilter(key), field, by, options);
+  }
+
+  /** Subtracts `by` (default 1) from a numeric field of the record with this key, atomically. */
+  decrementById(
+    key: unknown,
+    field: string,
+    by: number = 1,
+    options?: ExecutionOptions,
+  ): Promise<number> {
+    return this.runIncrement(this.#keyFilter(key), field, negate(by), options);
   }
 
   /** Internal: deletes rows matching `filter`. */
@@ -343,8 +446,20 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
       if (Object.hasOwn(rest, name) && sameValue(rest[name], keyValues[name])) delete rest[name];
     }
     const values = this.validate(rest, "update");
-    const affected = await this.#writeUpdate(this.#keyFilter(keyValues), values, options);
-    return { affected, values };
+    const filter = this.#keyFilter(keyValues);
+    const affected = await this.#writeUpdate(filter, values, options);
+    const version = this.metadata.versionField;
+    const expected = version === undefined ? undefined : values[version];
+    if (expected === undefined || expected === null) return { affected, values };
+    if (affected === 0 && (await this.findRowById(keyValues, options)) !== undefined) {
+      throw new ODataActiveRecordError(
+        "CONFLICT",
+        `${this.name} with key ${JSON.stringify(key)} was changed since version ${expected} ` +
+          "was read",
+        { context: { entity: this.name, key, version: expected } },
+      );
+    }
+    return { affected, values: { ...values, [version!]: (expected as number) + 1 } };
   }
 
   /** Deletes the record with this key; returns the number of affected rows (0 or 1). */
@@ -398,10 +513,16 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
         const [stored] = await operations.insert(this.metadata, [row], options);
         return stored!;
       }
+      const version = this.metadata.versionField;
       if (given.length > 0) {
         const changes = Object.fromEntries(given.map((name) => [name, row[name]]));
         const target = { entity: this.metadata, schema: this.context.schema, filter };
-        await operations.update(target, changes, options);
+        if (version === undefined || operations.increment === undefined) {
+          await operations.update(target, changes, options);
+        } else {
+          delete changes[version]; // an upsert is a blind write: it moves the version on
+          await operations.increment(target, { [version]: 1 }, changes, options);
+        }
       }
       const result = await operations.read(this.#request({ filter, top: 1 }), options);
       return result.rows[0]!;

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { AsyncLocalStorage } from "node:async_hooks";
 import { ODataActiveRecordError } from "../errors/errors.ts";
 import { closestName } from "../errors/suggest.ts";
 import type {
@@ -45,7 +46,9 @@ export interface CreateNamespaceOptions extends NamespaceOptions {
 const NAMESPACE_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 
 /**
- * Models bound to one transaction: `tx.getEntity("Products").create(...)` runs inside it.
+ * Models bound to one transaction: `tx.getEntity("Products").create(...)` runs inside it. Once
+ * the transaction has ended (committed or rolled back), its models and their records refuse to
+ * run (`TRANSACTION_CLOSED`) instead of writing outside any transaction.
  *
  * @example
  * ```ts ignore
@@ -59,11 +62,19 @@ export class TransactionScope implements ModelContext {
   readonly #namespace: EntityNamespace;
   readonly #operations: ProviderOperations;
   readonly #models = new Map<string, EntityModel>();
+  /** The enclosing transaction of a nested one (a savepoint). */
+  readonly parent: TransactionScope | undefined;
+  #open = true;
 
   /** Internal: made by `namespace.transaction()`. */
-  constructor(namespace: EntityNamespace, operations: ProviderOperations) {
+  constructor(
+    namespace: EntityNamespace,
+    operations: ProviderOperations,
+    parent?: TransactionScope,
+  ) {
     this.#namespace = namespace;
     this.#operations = operations;
+    this.parent = parent;
   }
 
   /** The namespace name. */
@@ -81,9 +92,38 @@ export class TransactionScope implements ModelContext {
     return this.#namespace.options;
   }
 
-  /** The transaction's operations. */
+  /** True until the transaction has ended (it and every enclosing one). */
+  get isOpen(): boolean {
+    return this.#open && (this.parent === undefined || this.parent.isOpen);
+  }
+
+  /** Internal: called by `namespace.transaction()` when `work` has settled. */
+  end(): void {
+    this.#open = false;
+  }
+
+  /**
+   * The transaction's operations (those of a nested transaction of it when one is running in
+   * the caller's async context); rejects with `TRANSACTION_CLOSED` once it has ended.
+   */
   operations(): Promise<ProviderOperations> {
+    if (!this.isOpen) return Promise.reject(transactionClosed(this.#namespace.name));
+    const ambient = this.#namespace.ambientScope();
+    if (ambient !== undefined && ambient !== this && ambient.isOpen && ambient.#within(this)) {
+      return Promise.resolve(ambient.#operations);
+    }
     return Promise.resolve(this.#operations);
+  }
+
+  /** True when this scope is `scope` or nested in it. */
+  #within(scope: TransactionScope): boolean {
+    return this === scope || (this.parent !== undefined && this.parent.#within(scope));
+  }
+
+  /** Internal: the provider operations of this scope, for nesting. */
+  providerOperations(): ProviderOperations {
+    if (!this.isOpen) throw transactionClosed(this.#namespace.name);
+    return this.#operations;
   }
 
   /** The provider's capabilities. */
@@ -100,6 +140,26 @@ export class TransactionScope implements ModelContext {
     }
     return model as unknown as EntityModel<T>;
   }
+
+  /**
+   * A nested transaction (a savepoint): when `work` throws, only what it wrote is rolled back
+   * and the error comes back to the caller, who may catch it and go on.
+   */
+  transaction<R>(
+    work: (tx: TransactionScope) => Promise<R>,
+    options?: ExecutionOptions,
+  ): Promise<R> {
+    return this.#namespace.nestedTransaction(this, work, options);
+  }
+}
+
+function transactionClosed(namespace: string): ODataActiveRecordError {
+  return new ODataActiveRecordError(
+    "TRANSACTION_CLOSED",
+    `This transaction of namespace ${namespace} has ended: its models and records cannot run ` +
+      "any more",
+    { context: { namespace } },
+  );
 }
 
 /**
@@ -123,6 +183,10 @@ export class EntityNamespace implements ModelContext {
   #provider: Promise<Provider> | undefined;
   #connected: Provider | undefined;
   #closed = false;
+  /** The transaction the current async context runs in (see `transaction()`). */
+  readonly #ambient = new AsyncLocalStorage<TransactionScope>();
+  /** Whether a transaction ever ran: until then no context can be inside one. */
+  #transacted = false;
   /** Resolves entities of this namespace by name. */
   readonly schema: SchemaResolver;
 
@@ -167,9 +231,21 @@ export class EntityNamespace implements ModelContext {
     return this.#provider;
   }
 
-  /** The provider's operations, connecting first (the shared, settled promise once connected). */
+  /**
+   * The provider's operations, connecting first (the shared, settled promise once connected).
+   * Inside `transaction()` (in its async context), the transaction's operations instead.
+   */
   operations(): Promise<ProviderOperations> {
+    if (this.#transacted) {
+      const scope = this.#ambient.getStore();
+      if (scope !== undefined) return scope.operations();
+    }
     return this.connect();
+  }
+
+  /** Internal: the transaction of the caller's async context, if any. */
+  ambientScope(): TransactionScope | undefined {
+    return this.#transacted ? this.#ambient.getStore() : undefined;
   }
 
   /** The provider's capabilities once connected. */
@@ -240,6 +316,17 @@ export class EntityNamespace implements ModelContext {
 
   /** Creates missing tables, columns and indexes; reports drift as warnings. */
   async sync(options?: ExecutionOptions): Promise<SyncReport> {
+    if (this.ambientScope()?.isOpen) {
+      // It would wait for the write lock that this very transaction holds.
+      throw new ODataActiveRecordError(
+        "INVALID_ARGUMENT",
+        `sync() cannot run inside a transaction of namespace ${this.name}`,
+        {
+          suggestion: "Call sync() before or after namespace.transaction()",
+          context: { namespace: this.name },
+        },
+      );
+    }
     for (const metadata of this.getEntityMetadata()) {
       for (const relation of metadata.relations.values()) {
         const target = this.#entities.get(relation.target)?.metadata;
@@ -273,7 +360,12 @@ export class EntityNamespace implements ModelContext {
     return await provider.sync(this.getEntityMetadata(), options);
   }
 
-  /** Runs `work` in one transaction; everything it wrote is rolled back if it throws. */
+  /**
+   * Runs `work` in one transaction; everything it wrote is rolled back if it throws. Every model
+   * and record of this namespace that `work` uses (also through functions it calls, and records
+   * loaded before) takes part in it; other code waits for it to end. Called inside a transaction,
+   * it makes a nested one (a savepoint). Models of `tx` refuse to run once it has ended.
+   */
   async transaction<R>(
     work: (tx: TransactionScope) => Promise<R>,
     options?: ExecutionOptions,
@@ -287,6 +379,9 @@ export class EntityNamespace implements ModelContext {
         },
       );
     }
+    const ambient = this.ambientScope();
+    // A transaction started by code that outlived an ended one (a timer) is a new one.
+    if (ambient?.isOpen) return await this.nestedTransaction(ambient, work, options);
     const provider = await this.connect(options);
     if (!provider.capabilities.transactions) {
       throw new ODataActiveRecordError(
@@ -297,8 +392,48 @@ export class EntityNamespace implements ModelContext {
         },
       );
     }
+    this.#transacted = true;
     return await provider.transaction(
-      (operations) => work(new TransactionScope(this, operations)),
+      (operations) => this.#runScoped(new TransactionScope(this, operations), work),
+      options,
+    );
+  }
+
+  /** Runs `work` with `scope` as the ambient transaction; ends the scope when it settles. */
+  async #runScoped<R>(
+    scope: TransactionScope,
+    work: (tx: TransactionScope) => Promise<R>,
+  ): Promise<R> {
+    try {
+      return await this.#ambient.run(scope, () => work(scope));
+    } finally {
+      scope.end();
+    }
+  }
+
+  /** Internal: a nested transaction (a savepoint) of `parent`. */
+  async nestedTransaction<R>(
+    parent: TransactionScope,
+    work: (tx: TransactionScope) => Promise<R>,
+    options?: ExecutionOptions,
+  ): Promise<R> {
+    if (typeof work !== "function") {
+      throw new ODataActiveRecordError(
+        "INVALID_ARGUMENT",
+        "transaction() takes an async function (tx) => ...",
+        { context: { namespace: this.name } },
+      );
+    }
+    const operations = parent.providerOperations();
+    if (operations.transaction === undefined) {
+      throw new ODataActiveRecordError(
+        "NOT_SUPPORTED",
+        `Provider ${this.providerType} has no nested transactions`,
+        { context: { namespace: this.name, provider: this.providerType } },
+      );
+    }
+    return await operations.transaction(
+      (nested) => this.#runScoped(new TransactionScope(this, nested, parent), work),
       options,
     );
   }

@@ -118,7 +118,13 @@ export class ActiveRecord<T extends Row = Row> {
       return this;
     }
     if (this.#changes === undefined) return this;
-    const changes = this.#changes;
+    const version = this.#model.metadata.versionField;
+    // The version this record was read at: the write happens only if the row is still there.
+    // (Not known: not selected, or null in a row older than the version column.)
+    const changes = version === undefined || Object.hasOwn(this.#changes, version) ||
+        this.#values[version] === undefined || this.#values[version] === null
+      ? this.#changes
+      : { ...this.#changes, [version]: this.#values[version] };
     const { affected, values } = await this.#model.updateByIdValidated(
       this.key,
       changes as Partial<T>,

@@ -95,6 +95,13 @@ export interface FieldDefinition {
   readonly index?: boolean;
   /** Include in `$search`. @default {true for string fields} */
   readonly searchable?: boolean;
+  /**
+   * The row version for optimistic concurrency (an integer field, at most one per entity; new
+   * rows start at `defaultValue`, else 1). `record.save()` and `updateById` with the version
+   * write only when the stored version still equals it (else `CONFLICT`) and increment it;
+   * every other update increments it too. @default {false}
+   */
+  readonly version?: boolean;
 }
 
 /** How one navigation property is declared. */
@@ -177,6 +184,8 @@ export interface EntityMetadata {
   readonly relations: ReadonlyMap<string, RelationMetadata>;
   /** Extra indexes, each a list of field names. */
   readonly indexes: readonly (readonly string[])[];
+  /** The field declared `version: true`, if any. */
+  readonly versionField?: string;
 }
 
 /** Looks up entities of one namespace by name (relations point to names). */
@@ -233,6 +242,7 @@ export function resolveEntity(name: string, definition: EntityDefinition): Entit
     invalid("no key: mark a field primaryKey: true or pass key: [...]");
   }
   const fields = new Map<string, FieldMetadata>();
+  let versionField: string | undefined;
   for (const [fieldName, field] of Object.entries(definition.fields)) {
     if (!NAME.test(fieldName)) invalid(`field name '${fieldName}' must be an identifier`);
     if (!field || !FIELD_TYPES.has(field.type)) {
@@ -248,6 +258,16 @@ export function resolveEntity(name: string, definition: EntityDefinition): Entit
     if (field.column !== undefined && !NAME.test(field.column)) {
       invalid(`column name '${field.column}' of ${fieldName} must be an identifier`);
     }
+    if (field.version === true) {
+      if (field.type !== "integer" || primaryKey) {
+        invalid(`field ${fieldName}: version needs an integer field that is not part of the key`);
+      }
+      if (versionField !== undefined) {
+        invalid(`fields ${versionField} and ${fieldName} are both declared version: true`);
+      }
+      versionField = fieldName;
+    }
+    const isVersion = field.version === true;
     fields.set(fieldName, {
       name: fieldName,
       column: field.column ?? fieldName,
@@ -255,11 +275,14 @@ export function resolveEntity(name: string, definition: EntityDefinition): Entit
       edmType: EDM_TYPES[field.type],
       primaryKey,
       required,
-      nullable: field.nullable ?? !(required || primaryKey),
+      nullable: field.nullable ?? !(required || primaryKey || isVersion),
       autoIncrement: field.autoIncrement ??
         (primaryKey && declaredKey.length === 1 && field.type === "integer"),
       searchable: field.searchable ?? field.type === "string",
-      definition: field,
+      // A version starts at 1 unless declared otherwise.
+      definition: isVersion && field.defaultValue === undefined
+        ? { ...field, defaultValue: 1 }
+        : field,
     });
   }
   for (const keyField of declaredKey) {
@@ -342,6 +365,7 @@ export function resolveEntity(name: string, definition: EntityDefinition): Entit
       }
       return [...index];
     }),
+    ...(versionField === undefined ? {} : { versionField }),
   };
 }
 

@@ -130,6 +130,25 @@ export interface ProviderOperations {
   update(target: WriteTarget, changes: Row, options?: ExecutionOptions): Promise<number>;
   /** Deletes the targeted rows; returns the number of affected rows. */
   delete(target: WriteTarget, options?: ExecutionOptions): Promise<number>;
+  /**
+   * Adds `increments[field]` to each named numeric field of the targeted rows (a null counts as
+   * 0) and sets `changes`, in one atomic statement; returns the number of affected rows.
+   * Providers without it cannot run `increment()` or versioned blind updates.
+   */
+  increment?(
+    target: WriteTarget,
+    increments: Readonly<Record<string, number>>,
+    changes?: Row,
+    options?: ExecutionOptions,
+  ): Promise<number>;
+  /**
+   * Runs `work` in a transaction: on a provider its own, inside a transaction a nested one
+   * (a savepoint: rolled back alone when `work` throws).
+   */
+  transaction?<T>(
+    work: (tx: ProviderOperations) => Promise<T>,
+    options?: ExecutionOptions,
+  ): Promise<T>;
 }
 
 /**

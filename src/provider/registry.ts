@@ -23,7 +23,9 @@ export interface SqliteProviderConfig {
   /** Database file path, or `":memory:"`. */
   readonly filePath: string;
   /**
-   * How long a writer waits for a lock before failing, in milliseconds.
+   * How long a writer waits for a lock before failing (`TIMEOUT`), in milliseconds. Writers of
+   * this process wait for each other in an asynchronous queue per database file (the event loop
+   * keeps running); SQLite's busy timeout, set to the same value, covers other processes.
    * @default {5000}
    */
   readonly busyTimeoutMs?: number;

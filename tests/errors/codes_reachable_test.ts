@@ -192,6 +192,22 @@ const scenarios: Record<ErrorCode, () => unknown> = {
     item.set("name", "b");
     await item.save();
   },
+  TRANSACTION_CLOSED: async () => {
+    const ns = await main2();
+    const kept = await ns.transaction((tx) => Promise.resolve(tx.getEntity("Items")));
+    await kept.create({ name: "after the transaction" });
+  },
+  CONFLICT: async () => {
+    const ns = manager.createNamespace("versioned", {
+      provider: { type: "sqlite", filePath: ":memory:" },
+    });
+    const V = ns.registerEntity("V", {
+      fields: { id: { type: "integer", primaryKey: true }, n: { type: "integer", version: true } },
+    });
+    await ns.sync();
+    await V.create({ id: 1 });
+    await V.updateById(1, { n: 0 });
+  },
 };
 
 let shared: Promise<EntityNamespace> | undefined;

@@ -228,6 +228,56 @@ export const SMOKE_CHECKS: readonly SmokeCheck[] = [
       }
     },
   },
+  {
+    // AsyncLocalStorage (node:async_hooks) carries the ambient transaction in every runtime.
+    name: "ambient transactions, savepoints, closed scopes, increments",
+    run: async () => {
+      const manager = new EntityNamespaceManager();
+      try {
+        const ns = manager.createNamespace("tx", {
+          provider: { type: "sqlite", filePath: ":memory:", busyTimeoutMs: 200 },
+        });
+        const Stock = ns.registerEntity("Stock", {
+          fields: {
+            id: { type: "integer", primaryKey: true },
+            n: { type: "integer" },
+            v: { type: "integer", version: true },
+          },
+        });
+        await ns.sync();
+        await Stock.create({ id: 1, n: 0 });
+        let kept: typeof Stock | undefined;
+        await assert.rejects(
+          ns.transaction(async (tx) => {
+            kept = tx.getEntity("Stock");
+            await Stock.incrementById(1, "n", 5); // the namespace's model joins the transaction
+            await ns.transaction(async () => {
+              await Stock.incrementById(1, "n", 1);
+            });
+            assert.equal((await Stock.findByIdOrFail(1)).n, 6);
+            throw new Error("roll back");
+          }),
+          /roll back/,
+        );
+        assert.equal((await Stock.findByIdOrFail(1)).n, 0);
+        await assert.rejects(kept!.find(), (error: unknown) => {
+          assert.ok(error instanceof ODataActiveRecordError);
+          assert.equal(error.code, "TRANSACTION_CLOSED");
+          return true;
+        });
+        const stale = await Stock.findByIdOrFail(1);
+        await Stock.where("id", 1).increment("n");
+        stale.n = 10;
+        await assert.rejects(stale.save(), (error: unknown) => {
+          assert.ok(error instanceof ODataActiveRecordError);
+          assert.equal(error.code, "CONFLICT");
+          return true;
+        });
+      } finally {
+        await manager.close();
+      }
+    },
+  },
 ];
 
 /** Runs every check and returns the counts and the failures (name and message). */

@@ -164,6 +164,43 @@ export function compileUpdate(target: WriteTarget, changes: Row): CompiledQuery 
 }
 
 /**
+ * Compiles an UPDATE that adds `increments[field]` to each named (integer or number) field of
+ * the targeted rows in one statement (a null counts as 0), and sets `changes` besides.
+ *
+ * @example
+ * ```ts
+ * import { compileIncrement } from "./write.ts";
+ * import { resolveEntity } from "../../../src/model/schema.ts";
+ * const entity = resolveEntity("T", { fields: { Id: { type: "integer", primaryKey: true }, N: { type: "integer" } } });
+ * compileIncrement({ entity, schema: { getEntityMetadata: () => entity }, filter: undefined }, { N: 2 });
+ * // { sql: 'UPDATE "T" AS "t0" SET "N" = coalesce("N", 0) + ?', params: [2] }
+ * ```
+ */
+export function compileIncrement(
+  target: WriteTarget,
+  increments: Readonly<Record<string, number>>,
+  changes: Row = {},
+): CompiledQuery {
+  const added = fieldsOf(target.entity, increments).map(([field, by]) => {
+    if ((field.type !== "integer" && field.type !== "number") || typeof by !== "number") {
+      throw invalidArgument(`Only integer and number fields can be incremented by a number`);
+    }
+    return sql`${ident(field.column)} = coalesce(${ident(field.column)}, 0) + ${param(by)}`;
+  });
+  const set = fieldsOf(target.entity, changes).map(([f, v]) =>
+    sql`${ident(f.column)} = ${param(encodeValue(f, v))}`
+  );
+  if (added.length + set.length === 0) {
+    throw invalidArgument("An update needs at least one field to change");
+  }
+  const { alias, condition } = where(target);
+  const statement = sql`UPDATE ${ident(target.entity.table)} AS ${ident(alias)} SET ${
+    join([...set, ...added], ", ")
+  }`;
+  return condition === undefined ? statement : sql`${statement} WHERE ${condition}`;
+}
+
+/**
  * Compiles a DELETE of the targeted rows (no filter: every row).
  *
  * @example
