@@ -28,7 +28,6 @@ import {
   installShutdownHandlers,
   loadConfigFromEnv,
   type NamespaceSpec,
-  ODataActiveRecordError,
   type ProductionConfig,
   ProductionODataService,
   serviceOptionsFromConfig,
