@@ -221,6 +221,8 @@ export {
 export {
   deadline,
   type DeadlineOptions,
+  DeadlineScheduler,
+  type DeadlineTicket,
   delay,
   type DelayOptions,
 } from "./src/resilience/deadline.ts";

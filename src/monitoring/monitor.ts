@@ -99,7 +99,7 @@ function number(value: number): string {
  */
 export class PerformanceMonitor {
   readonly #series = new Map<string, Map<string, Series>>();
-  readonly #overall = { errors: 0, tracker: new PercentileTracker() };
+
   readonly #prefix: string;
   #timer: ReturnType<typeof setInterval> | undefined;
 
@@ -121,11 +121,7 @@ export class PerformanceMonitor {
       entities.set(entity, series);
     }
     series.tracker.record(durationMs);
-    this.#overall.tracker.record(durationMs);
-    if (!ok) {
-      series.errors++;
-      this.#overall.errors++;
-    }
+    if (!ok) series.errors++;
   }
 
   #all(): Series[] {
@@ -135,10 +131,14 @@ export class PerformanceMonitor {
   /** The metrics now. */
   snapshot(): MetricsSnapshot {
     const entities: Record<string, EntityMetrics> = {};
+    // Overall is merged from the series when asked, so recording touches one tracker only.
+    const overall = { errors: 0, tracker: new PercentileTracker() };
     for (const series of this.#all()) {
       entities[`${series.namespace}.${series.entity}`] = metricsOf(series);
+      overall.errors += series.errors;
+      overall.tracker.merge(series.tracker);
     }
-    return { entities, overall: metricsOf(this.#overall) };
+    return { entities, overall: metricsOf(overall) };
   }
 
   /** The original design's "📊 Performance Metrics" block, with P50/P95/P99 per entity. */

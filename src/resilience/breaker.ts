@@ -78,8 +78,11 @@ export class CircuitBreaker {
   readonly #threshold: number;
   readonly #rate: number;
   readonly #minimum: number;
-  readonly #window: boolean[] = [];
-  readonly #windowSize: number;
+  // The outcomes of the last calls in a ring (1 = failure), with running totals: O(1) per call.
+  readonly #window: Uint8Array;
+  #windowNext = 0;
+  #windowCount = 0;
+  #windowFailures = 0;
   readonly #cooldown: number;
   readonly #isFailure: (error: unknown) => boolean;
   readonly #now: () => number;
@@ -102,7 +105,7 @@ export class CircuitBreaker {
       throw invalid("failureRateThreshold must be in (0, 1]", options.failureRateThreshold);
     }
     this.#minimum = positive(options.minimumRequests, 10, "minimumRequests");
-    this.#windowSize = positive(options.windowSize, 20, "windowSize");
+    this.#window = new Uint8Array(positive(options.windowSize, 20, "windowSize"));
     this.#cooldown = options.cooldownMs ?? 30000;
     if (!(this.#cooldown >= 0)) throw invalid("cooldownMs must be >= 0", options.cooldownMs);
     this.#isFailure = options.isFailure ?? isTransientError;
@@ -120,19 +123,39 @@ export class CircuitBreaker {
   }
 
   /** Runs `fn` through the breaker; throws `CIRCUIT_OPEN` at once while the circuit is open. */
-  async execute<T>(fn: () => Promise<T>): Promise<T> {
-    this.#admit();
-    let result: T;
+  execute<T>(fn: () => Promise<T>): Promise<T> {
     try {
-      result = await fn();
+      this.admit();
+      return this.observe(fn());
     } catch (error) {
-      if (this.#isFailure(error)) this.#onFailure(error);
-      else this.#onSuccess();
-      throw error;
+      return Promise.reject(error);
     }
-    this.#onSuccess();
-    return result;
   }
+
+  /**
+   * The two halves of {@linkcode execute} for hot paths: `admit()` throws `CIRCUIT_OPEN` unless a
+   * call may go through now; `observe(promise)` counts the outcome of the admitted call.
+   */
+  admit(): void {
+    if (this.#state !== "closed") this.#admit();
+  }
+
+  /** Counts the outcome of a call admitted with `admit()`; returns the same outcome. */
+  observe<T>(call: Promise<T>): Promise<T> {
+    return call.then(this.#succeeded as (value: T) => T, this.#failed);
+  }
+
+  // Bound once: a call allocates no closures on the hot path.
+  readonly #succeeded = <T>(value: T): T => {
+    this.#onSuccess();
+    return value;
+  };
+
+  readonly #failed = (error: unknown): never => {
+    if (this.#isFailure(error)) this.#onFailure(error);
+    else this.#onSuccess();
+    throw error;
+  };
 
   /** Throws `CIRCUIT_OPEN` unless a call may go through now (claims the half-open probe). */
   #admit(): void {
@@ -164,8 +187,12 @@ export class CircuitBreaker {
   }
 
   #record(failed: boolean): void {
-    this.#window.push(failed);
-    if (this.#window.length > this.#windowSize) this.#window.shift();
+    const window = this.#window;
+    if (this.#windowCount === window.length) this.#windowFailures -= window[this.#windowNext]!;
+    else this.#windowCount++;
+    window[this.#windowNext] = failed ? 1 : 0;
+    this.#windowFailures += failed ? 1 : 0;
+    this.#windowNext = (this.#windowNext + 1) % window.length;
   }
 
   #onSuccess(): void {
@@ -175,7 +202,7 @@ export class CircuitBreaker {
     if (this.#state !== "closed") {
       this.#state = "closed";
       this.#probing = false;
-      this.#window.length = 0;
+      this.#clearWindow();
       logger.info(literal(`✅ Circuit ${this.name} closed`), { circuit: this.name });
     }
   }
@@ -189,9 +216,8 @@ export class CircuitBreaker {
       this.#open();
       return;
     }
-    const failed = this.#window.filter(Boolean).length;
-    const ratioTripped = this.#window.length >= this.#minimum &&
-      failed / this.#window.length >= this.#rate;
+    const ratioTripped = this.#windowCount >= this.#minimum &&
+      this.#windowFailures / this.#windowCount >= this.#rate;
     if (this.#state === "closed" && (this.#consecutive >= this.#threshold || ratioTripped)) {
       this.#open();
     }
@@ -210,12 +236,18 @@ export class CircuitBreaker {
     );
   }
 
+  #clearWindow(): void {
+    this.#windowNext = 0;
+    this.#windowCount = 0;
+    this.#windowFailures = 0;
+  }
+
   /** Closes the circuit and forgets the failures (e.g. after a successful reconnect). */
   reset(): void {
     this.#state = "closed";
     this.#consecutive = 0;
     this.#probing = false;
-    this.#window.length = 0;
+    this.#clearWindow();
   }
 
   /** The counters and state. */

@@ -2,17 +2,38 @@
  * Library-first logging through LogTape: the library only logs to categories under
  * `"odata-active-record"` and never configures sinks; applications do (`configure()`).
  *
+ * LogTape is loaded with a dynamic import so the library still runs (silently) where the package
+ * cannot be resolved, e.g. a Node or Bun checkout without `node_modules`.
+ *
  * @module
  */
 
-import { getLogger, type Logger } from "@logtape/logtape";
+import type { Logger } from "@logtape/logtape";
 
 /** The root category of every log record the library writes. */
 export const LOG_CATEGORY = "odata-active-record";
 
+/** What the library needs of a logger (a LogTape `Logger` has it). */
+export interface LibraryLogger {
+  /** Logs at debug level. */
+  debug(message: string, properties?: Record<string, unknown>): void;
+  /** Logs at info level. */
+  info(message: string, properties?: Record<string, unknown>): void;
+  /** Logs at warning level. */
+  warn(message: string, properties?: Record<string, unknown>): void;
+  /** Logs at error level. */
+  error(message: string, properties?: Record<string, unknown>): void;
+}
+
+const SILENT: LibraryLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+const getLogger: ((category: readonly string[]) => Logger) | undefined = await import(
+  "@logtape/logtape"
+).then((module) => module.getLogger, () => undefined);
+
 /** The logger of one part of the library, e.g. `libraryLogger("pool")`. */
-export function libraryLogger(part: string): Logger {
-  return getLogger([LOG_CATEGORY, part]);
+export function libraryLogger(part: string): LibraryLogger {
+  return getLogger?.([LOG_CATEGORY, part]) ?? SILENT;
 }
 
 /**

@@ -321,15 +321,22 @@ export class PooledConnection implements Provider {
     return provider;
   }
 
-  #guard<T>(what: string, work: (provider: Provider) => Promise<T>): Promise<T> {
-    let provider: Provider;
+  /** The live provider for an operation, admitted by the breaker (throws the coded reason). */
+  #admit(what: () => string): Provider {
+    const provider = this.#live();
+    this.breaker.admit();
+    if (this.#verbose) {
+      sqlLogger.debug(literal(`${this.name}: ${what()}`), { connection: this.name });
+    }
+    return provider;
+  }
+
+  #guard<T>(what: () => string, work: (provider: Provider) => Promise<T>): Promise<T> {
     try {
-      provider = this.#live();
+      return this.breaker.observe(work(this.#admit(what)));
     } catch (error) {
       return Promise.reject(error);
     }
-    if (this.#verbose) sqlLogger.debug(literal(`${this.name}: ${what}`), { connection: this.name });
-    return this.breaker.execute(() => work(provider));
   }
 
   /** Connects (waiting for the first connect); fails fast while the store is unavailable. */
@@ -359,7 +366,13 @@ export class PooledConnection implements Provider {
 
   /** See `ProviderOperations.read`. */
   read(request: ReadRequest, options?: ExecutionOptions): Promise<ReadResult> {
-    return this.#guard(`read ${request.entity.name}`, (p) => p.read(request, options));
+    // The hot path, without closures: admit, start, observe.
+    try {
+      const provider = this.#admit(() => `read ${request.entity.name}`);
+      return this.breaker.observe(provider.read(request, options));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** See `ProviderOperations.stream` (checked for availability when iteration starts). */
@@ -369,22 +382,25 @@ export class PooledConnection implements Provider {
 
   /** See `ProviderOperations.count`. */
   count(request: ReadRequest, options?: ExecutionOptions): Promise<number> {
-    return this.#guard(`count ${request.entity.name}`, (p) => p.count(request, options));
+    return this.#guard(() => `count ${request.entity.name}`, (p) => p.count(request, options));
   }
 
   /** See `ProviderOperations.insert`. */
   insert(entity: EntityMetadata, rows: readonly Row[], options?: ExecutionOptions): Promise<Row[]> {
-    return this.#guard(`insert ${entity.name}`, (p) => p.insert(entity, rows, options));
+    return this.#guard(() => `insert ${entity.name}`, (p) => p.insert(entity, rows, options));
   }
 
   /** See `ProviderOperations.update`. */
   update(target: WriteTarget, changes: Row, options?: ExecutionOptions): Promise<number> {
-    return this.#guard(`update ${target.entity.name}`, (p) => p.update(target, changes, options));
+    return this.#guard(
+      () => `update ${target.entity.name}`,
+      (p) => p.update(target, changes, options),
+    );
   }
 
   /** See `ProviderOperations.delete`. */
   delete(target: WriteTarget, options?: ExecutionOptions): Promise<number> {
-    return this.#guard(`delete ${target.entity.name}`, (p) => p.delete(target, options));
+    return this.#guard(() => `delete ${target.entity.name}`, (p) => p.delete(target, options));
   }
 
   /** See `Provider.transaction`. */
@@ -392,12 +408,12 @@ export class PooledConnection implements Provider {
     work: (tx: ProviderOperations) => Promise<T>,
     options?: ExecutionOptions,
   ): Promise<T> {
-    return this.#guard("transaction", (p) => p.transaction(work, options));
+    return this.#guard(() => "transaction", (p) => p.transaction(work, options));
   }
 
   /** See `Provider.sync`. */
   sync(entities: readonly EntityMetadata[], options?: ExecutionOptions): Promise<SyncReport> {
-    return this.#guard("sync", (p) => p.sync(entities, options));
+    return this.#guard(() => "sync", (p) => p.sync(entities, options));
   }
 
   /** The connection's statistics. */

@@ -47,13 +47,16 @@ function orderKeys(
   orderBy: NonNullable<ProductionQuery["orderBy"]>,
 ): [string, "asc" | "desc"][] {
   const fromText = (text: string): [string, "asc" | "desc"] => {
+    if (!text.includes(" ")) return [text, "asc"]; // the common case: a bare field name
     const [field = "", direction = "asc", ...rest] = text.trim().split(/\s+/);
     if ((direction !== "asc" && direction !== "desc") || rest.length > 0) {
       throw invalid(`orderBy "${text}" must be "field" or "field asc|desc"`, { orderBy: text });
     }
     return [field, direction];
   };
-  if (typeof orderBy === "string") return orderBy.split(",").map(fromText);
+  if (typeof orderBy === "string") {
+    return orderBy.includes(",") ? orderBy.split(",").map(fromText) : [fromText(orderBy)];
+  }
   if (Array.isArray(orderBy)) return orderBy.map((item) => fromText(String(item)));
   if (orderBy !== null && typeof orderBy === "object") {
     return Object.entries(orderBy).map(([field, direction]) => {

@@ -14,7 +14,7 @@ import type { NamespaceOptions } from "../model/context.ts";
 import type { Row } from "../provider/provider.ts";
 import { PerformanceMonitor } from "../monitoring/monitor.ts";
 import type { CircuitState } from "../resilience/breaker.ts";
-import { deadline } from "../resilience/deadline.ts";
+import { DeadlineScheduler } from "../resilience/deadline.ts";
 import { retry, type RetryOptions } from "../resilience/retry.ts";
 import { describeError } from "../resilience/transient.ts";
 import type { ProductionConfig } from "./config.ts";
@@ -144,6 +144,7 @@ export class ProductionODataService {
   readonly #preparing = new Map<string, Promise<void>>();
   readonly #connections = new Map<string, PooledConnection>();
   readonly #drainWaiters = new Set<() => void>();
+  readonly #deadlines = new DeadlineScheduler();
   #initializing: Promise<void> | undefined;
   #ready = false;
   #draining = false;
@@ -299,8 +300,11 @@ export class ProductionODataService {
     options: ProductionQueryOptions = {},
   ): Promise<FindResult<T>> {
     this.#begin();
-    const started = performance.now();
+    // One cheap clock read serves the deadline and the failure timing; a success is timed by
+    // the find itself (metadata.executionTime), so the hot path reads no extra clock.
+    const startedAt = Date.now();
     let recorded = false;
+    let durationMs = 0;
     let ok = false;
     try {
       const ns = this.manager.getNamespace(namespace);
@@ -311,14 +315,44 @@ export class ProductionODataService {
       const timeout = options.timeout ?? this.#connections.get(namespace)?.timeout ??
         this.#options.queryTimeout ?? 5000;
       const signal = options.signal;
-      const result = await retry(
-        () => deadline((s) => built.find({ signal: s }), timeout, { signal }),
-        { ...this.#options.retry, signal, label: `query ${namespace}.${entity}` },
-      );
+      const attempt = async () => {
+        const ticket = this.#deadlines.start(timeout, signal);
+        try {
+          return await built.find({ signal: ticket.signal });
+        } catch (error) {
+          throw this.#deadlines.explain(ticket, error);
+        } finally {
+          this.#deadlines.finish(ticket);
+        }
+      };
+      let result: FindResult<T> | undefined;
+      let failure: unknown;
+      // The first attempt inline: the common case pays for no retry machinery or extra layer.
+      const ticket = this.#deadlines.start(timeout, signal, startedAt);
+      try {
+        result = await built.find({ signal: ticket.signal });
+        durationMs = result.metadata.executionTime;
+      } catch (error) {
+        failure = this.#deadlines.explain(ticket, error);
+      } finally {
+        this.#deadlines.finish(ticket);
+      }
+      if (result === undefined) {
+        // Attempt 1 "fails again" at once with the same error, so logs, counts and backoff
+        // are exactly those of retry() from the start.
+        const retried = await retry<FindResult<T>>(
+          (n) => n === 1 ? Promise.reject(failure) : attempt(),
+          { ...this.#options.retry, signal, label: `query ${namespace}.${entity}` },
+        );
+        durationMs = Math.max(retried.metadata.executionTime, Date.now() - startedAt);
+        result = retried;
+      }
       ok = true;
       return result;
     } finally {
-      if (recorded) this.monitor.record(namespace, entity, performance.now() - started, ok);
+      if (recorded) {
+        this.monitor.record(namespace, entity, ok ? durationMs : Date.now() - startedAt, ok);
+      }
       this.#end();
     }
   }
@@ -396,6 +430,7 @@ export class ProductionODataService {
       this.#drainWaiters.delete(wake);
     }
     const abandoned = this.#inFlight;
+    this.#deadlines.close();
     this.monitor.logReport(() => this.pool.getConnectionStats());
     let failure: unknown;
     await this.manager.close().catch((error) => (failure ??= error));

@@ -16,7 +16,7 @@ export type { ShutdownSignal } from "./platform.ts";
 export interface ShutdownHandlerOptions {
   /** The signals to handle. @default {["SIGTERM", "SIGINT"]} */
   readonly signals?: readonly ShutdownSignal[];
-  /** Ends the process. @default {Deno.exit / process.exit} */
+  /** Ends the process. @default {the runtime's exit (Deno or process)} */
   readonly exit?: (code: number) => void;
   /** Exit code of a forced exit (second signal). @default {130} */
   readonly forcedExitCode?: number;

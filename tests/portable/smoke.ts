@@ -17,11 +17,16 @@
 import assert from "node:assert/strict";
 import process from "node:process";
 import {
+  CircuitBreaker,
   EntityNamespaceManager,
+  installShutdownHandlers,
   ODataActiveRecordError,
   ODataSyntaxError,
   parseFilter,
   parseQuery,
+  PercentileTracker,
+  ProductionODataService,
+  retry,
   serializeFilter,
   serializeQuery,
 } from "../../mod.ts";
@@ -275,6 +280,82 @@ export const SMOKE_CHECKS: readonly SmokeCheck[] = [
         });
       } finally {
         await manager.close();
+      }
+    },
+  },
+  {
+    name: "production runtime: tracker, retry, breaker, service query, health, shutdown",
+    run: async () => {
+      const tracker = new PercentileTracker();
+      for (let i = 1; i <= 1000; i++) tracker.record(i);
+      assert.ok(Math.abs(tracker.percentile(99) - 990) / 990 < 0.01);
+      let calls = 0;
+      const value = await retry(
+        () =>
+          ++calls < 3
+            ? Promise.reject(Object.assign(new Error("refused"), { code: "ECONNREFUSED" }))
+            : Promise.resolve(calls),
+        { minTimeout: 1, jitter: 0 },
+      );
+      assert.equal(value, 3);
+      const breaker = new CircuitBreaker({ failureThreshold: 1, cooldownMs: 60000 });
+      await breaker.execute(() => Promise.reject(new ODataActiveRecordError("TIMEOUT", "slow")))
+        .catch(() => {});
+      await assert.rejects(breaker.execute(() => Promise.resolve(1)), { code: "CIRCUIT_OPEN" });
+      const service = new ProductionODataService({
+        namespaces: {
+          mem: {
+            connection: { type: "sqlite", filePath: ":memory:" },
+            entities: {
+              logs: {
+                fields: { id: { type: "integer", primaryKey: true }, level: { type: "string" } },
+              },
+            },
+            setup: async (ns) => {
+              await ns.getEntity("logs").createMany([{ level: "info" }, { level: "error" }]);
+            },
+          },
+        },
+        pool: { healthCheckInterval: 10 },
+        metricsLogInterval: 0,
+      });
+      try {
+        await service.initialize();
+        const { data } = await service.executeProductionQuery(
+          "mem",
+          "logs",
+          "$filter=level eq 'error'",
+        );
+        assert.equal(data.length, 1);
+        assert.equal((await service.healthCheck()).status, "healthy");
+        assert.match(
+          service.monitor.toPrometheus(),
+          /queries_total\{namespace="mem",entity="logs"\} 1/,
+        );
+      } finally {
+        await service.shutdown();
+      }
+    },
+  },
+  {
+    name: "shutdown handlers receive a real SIGTERM",
+    run: async () => {
+      let exitWith!: (code: number) => void;
+      const exited = new Promise<number>((resolve) => (exitWith = resolve));
+      let ran = false;
+      const handlers = installShutdownHandlers(() => {
+        ran = true;
+        return Promise.resolve();
+      }, { signals: ["SIGTERM"], exit: (code) => exitWith(code) });
+      // Signal listeners do not keep a process alive: a timer does, until the signal arrived.
+      const keepAlive = setTimeout(() => exitWith(-1), 10000);
+      try {
+        process.kill(process.pid, "SIGTERM");
+        assert.equal(await exited, 0);
+        assert.ok(ran);
+      } finally {
+        clearTimeout(keepAlive);
+        handlers.uninstall();
       }
     },
   },

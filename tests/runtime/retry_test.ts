@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import {
   backoffDelay,
   deadline,
+  DeadlineScheduler,
   delay,
   describeError,
   isTransientError,
@@ -223,4 +224,31 @@ Deno.test("delay: resolves, or rejects with the signal's reason", async () => {
   controller.abort(new Error("cancelled"));
   await assert.rejects(pending, /cancelled/);
   await assert.rejects(delay(1, { signal: AbortSignal.abort(new Error("early")) }), /early/);
+});
+
+Deno.test("DeadlineScheduler: one shared timer; TIMEOUT through the work's signal; close() clears", async () => {
+  const deadlines = new DeadlineScheduler();
+  try {
+    const waitForAbort = (signal: AbortSignal) =>
+      new Promise<never>((_, reject) =>
+        signal.addEventListener("abort", () => reject(signal.reason), { once: true })
+      );
+    const late = deadlines.run(waitForAbort, 20);
+    const early = deadlines.run(waitForAbort, 5); // earlier than the armed one: re-armed
+    const fine = deadlines.run((signal) => Promise.resolve(signal.aborted), 60000);
+    assert.equal(await fine, false);
+    await assert.rejects(early, (e) => isCode("TIMEOUT")(e) && /5ms/.test((e as Error).message));
+    await assert.rejects(late, (e) => isCode("TIMEOUT")(e) && /20ms/.test((e as Error).message));
+    await assert.rejects(deadlines.run(() => Promise.reject(new Error("own")), 60000), /own/);
+    const controller = new AbortController();
+    const cancelled = deadlines.run(waitForAbort, 60000, { signal: controller.signal });
+    controller.abort();
+    await assert.rejects(cancelled, isCode("ABORTED"));
+    await assert.rejects(
+      deadlines.run(() => Promise.resolve(1), 10, { signal: AbortSignal.abort() }),
+      isCode("ABORTED"),
+    );
+  } finally {
+    deadlines.close(); // sanitizers: the shared timer is gone
+  }
 });

@@ -278,7 +278,7 @@ Deno.test("shutdown drains in-flight work, refuses new work, logs the final metr
         lines.includes("🛑 Shutting down: waiting for 1 in-flight request(s) (up to 60000ms)"),
       );
       const metrics = lines.find((l) => l.startsWith("📊 Performance Metrics:"));
-      assert.ok(metrics?.includes("sqlite_prod.logs:\n  Queries: 1\n"), metrics);
+      assert.ok(metrics?.includes("sqlite_prod.logs:\n  Queries: 1\n"), String(metrics));
       assert.ok(lines.some((l) => l.startsWith("🔌 Connection Pool Statistics:")));
       assert.equal((await service.healthCheck()).status, "unhealthy");
     });
