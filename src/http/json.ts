@@ -9,7 +9,7 @@
  */
 
 import type { EntityMetadata, FieldMetadata, SchemaResolver } from "../model/schema.ts";
-import type { ExpandItem, ODataQuery } from "../odata/ast.ts";
+import type { ODataQuery } from "../odata/ast.ts";
 import type { Row } from "../provider/provider.ts";
 import { etagOf } from "./etag.ts";
 import { keyLiteral } from "./path.ts";
@@ -76,6 +76,18 @@ export function writeValue(field: FieldMetadata, value: unknown, style: JsonStyl
   }
 }
 
+/** A value of a computed or aggregated property, typed by its JavaScript value. */
+function dynamicValue(value: unknown, style: JsonStyle): string {
+  if (value === null) return "null";
+  if (value instanceof Date) return JSON.stringify(value.toISOString());
+  if (value instanceof Uint8Array) return JSON.stringify(base64url(value));
+  if (typeof value === "bigint") return style.ieee754 ? `"${value}"` : String(value);
+  if (typeof value === "number" && !Number.isFinite(value)) {
+    return Number.isNaN(value) ? '"NaN"' : value > 0 ? '"INF"' : '"-INF"';
+  }
+  return JSON.stringify(value) ?? "null";
+}
+
 /** The canonical URL of an entity relative to the service root: `Products(1)`. */
 export function entityPath(entity: EntityMetadata, row: Row): string | undefined {
   const parts: string[] = [];
@@ -104,98 +116,210 @@ export interface EntityShape {
   readonly selected?: ReadonlySet<string>;
   /** Expansions by navigation name. */
   readonly expand: ReadonlyMap<string, EntityShape>;
+  /** `$expand=*`: every other navigation property is expanded too. */
+  readonly expandAll?: boolean;
+  /** `$compute` / `$apply`: rows carry properties the entity does not declare. */
+  readonly dynamic?: boolean;
 }
 
 /** The shape of a query: its `$select` and `$expand`, recursively. */
 export function shapeOf(query: ODataQuery | undefined): EntityShape {
   const expand = new Map<string, EntityShape>();
-  for (const item of query?.expand ?? []) addExpand(expand, item);
-  const select = query?.select;
-  if (select === undefined || select.some((item) => item.path[0] === "*")) {
-    return { expand };
+  let expandAll = false;
+  for (const item of query?.expand ?? []) {
+    const name = item.path[0];
+    if (name === "*") expandAll = true;
+    else if (name !== undefined) expand.set(name, shapeOf(item.options));
   }
-  return { selected: new Set(select.map((item) => item.path[0]!)), expand };
+  const select = query?.select;
+  const all = {
+    ...(expandAll ? { expandAll } : {}),
+    ...(query?.compute !== undefined || query?.apply !== undefined ? { dynamic: true } : {}),
+  };
+  if (select === undefined || select.some((item) => item.path[0] === "*")) {
+    return { expand, ...all };
+  }
+  return { selected: new Set(select.map((item) => item.path[0]!)), expand, ...all };
 }
 
-function addExpand(expand: Map<string, EntityShape>, item: ExpandItem): void {
-  const name = item.path[0];
-  if (name === undefined || name === "*") return;
-  expand.set(name, shapeOf(item.options));
+/**
+ * Writes entity objects of one shape; `leading` is text put first (a context annotation) and
+ * `etag` the row's ETag when the caller has computed it already.
+ */
+export type EntityWriter = (row: Row, leading?: string, etag?: string) => string;
+
+/** One field's part of a writer: its `"Name":` prefix and its value formatter. */
+interface FieldPart {
+  readonly name: string;
+  readonly key: string;
+  readonly typeAnnotation: string;
+  readonly format: (value: unknown) => string;
 }
 
-/** Writes one entity object (without the surrounding context annotation). */
+/** The value formatter of a field type, chosen once per writer instead of per value. */
+function formatter(field: FieldMetadata, style: JsonStyle): (value: unknown) => string {
+  switch (field.type) {
+    case "string":
+    case "date":
+    case "time":
+    case "guid":
+      return (value) => JSON.stringify(value);
+    case "integer":
+      return style.ieee754 ? (value) => `"${value}"` : (value) => String(value);
+    case "boolean":
+      return (value) => (value ? "true" : "false");
+    default:
+      return (value) => writeValue(field, value, style);
+  }
+}
+
+/**
+ * Compiles the writer of an entity shape once (per response), so that each row costs only its
+ * values: field prefixes, formatters, annotation names and nested writers are made up front.
+ */
+export function compileWriter(
+  entity: EntityMetadata,
+  shape: EntityShape,
+  style: JsonStyle,
+): EntityWriter {
+  // Writers depend on the entity, the shape and the style's flags: made once per combination.
+  let cache = writers.get(style.schema);
+  if (cache === undefined) writers.set(style.schema, cache = new Map());
+  const key = `${
+    style.typeName(entity)
+  }|${entity.name}|${style.metadata}|${style.ieee754}|${style.v401}|${shapeKey(shape)}`;
+  let writer = cache.get(key);
+  if (writer === undefined) {
+    if (cache.size >= 500) cache.clear(); // shapes come from clients: keep the cache bounded
+    writer = buildWriter(entity, shape, style);
+    cache.set(key, writer);
+  }
+  return writer;
+}
+
+const writers = new WeakMap<SchemaResolver, Map<string, EntityWriter>>();
+
+function shapeKey(shape: EntityShape): string {
+  let key = (shape.selected === undefined ? "*" : [...shape.selected].join(",")) +
+    (shape.expandAll ? "+" : "") + (shape.dynamic ? "~" : "");
+  for (const [name, nested] of shape.expand) key += `;${name}(${shapeKey(nested)})`;
+  return key;
+}
+
+function buildWriter(
+  entity: EntityMetadata,
+  shape: EntityShape,
+  style: JsonStyle,
+): EntityWriter {
+  const full = style.metadata === "full";
+  const control = style.metadata !== "none";
+  const withEtag = control && shape.selected === undefined;
+  const etagKey = `"${annotation(style, "etag")}":`;
+  const typeKey = `"${annotation(style, "type")}":`;
+  const typeValue = JSON.stringify("#" + style.typeName(entity));
+  const idKey = `,"${annotation(style, "id")}":`;
+  const editKey = `,"${annotation(style, "editLink")}":`;
+  const fields: FieldPart[] = [];
+  for (const field of entity.fieldList) {
+    if (shape.selected !== undefined && !shape.selected.has(field.name)) continue;
+    const type = EDM_SHORT[field.type];
+    fields.push({
+      name: field.name,
+      key: JSON.stringify(field.name) + ":",
+      typeAnnotation: full && type !== undefined
+        ? `"${field.name}${annotation(style, "type")}":"${type}",`
+        : "",
+      format: formatter(field, style),
+    });
+  }
+  const navigations: { name: string; key: string; link: string; write?: EntityWriter }[] = [];
+  for (const relation of entity.relations.values()) {
+    const nested = shape.expand.get(relation.name) ??
+      (shape.expandAll ? { expand: new Map() } : undefined);
+    const target = style.schema.getEntityMetadata(relation.target);
+    if (nested === undefined && !full) continue;
+    navigations.push({
+      name: relation.name,
+      key: JSON.stringify(relation.name) + ":",
+      link: `"${relation.name}${annotation(style, "navigationLink")}":`,
+      write: nested === undefined || target === undefined
+        ? undefined
+        : compileWriter(target, nested, style),
+    });
+  }
+  const dynamic = shape.dynamic === true;
+  const declared = new Set<string>([...entity.fields.keys(), ...entity.relations.keys()]);
+  return (row, leading = "", knownEtag) => {
+    let out = "{" + leading;
+    let first = leading === "";
+    if (full) {
+      out += (first ? "" : ",") + typeKey + typeValue;
+      first = false;
+      const path = entityPath(entity, row);
+      if (path !== undefined) {
+        const text = JSON.stringify(path);
+        out += idKey + text + editKey + text;
+      }
+    }
+    if (withEtag) {
+      const etag = knownEtag ?? etagOf(entity, row);
+      if (etag !== undefined) {
+        out += (first ? "" : ",") + etagKey + JSON.stringify(etag);
+        first = false;
+      }
+    }
+    for (let i = 0; i < fields.length; i++) {
+      const part = fields[i]!;
+      const value = row[part.name];
+      if (value === undefined) continue;
+      out += (first ? "" : ",") + part.typeAnnotation + part.key +
+        (value === null ? "null" : part.format(value));
+      first = false;
+    }
+    if (dynamic) {
+      for (const name in row) {
+        const value = row[name];
+        if (value === undefined || declared.has(name)) continue;
+        out += (first ? "" : ",") + JSON.stringify(name) + ":" + dynamicValue(value, style);
+        first = false;
+      }
+    }
+    for (const navigation of navigations) {
+      if (navigation.write === undefined) {
+        const path = entityPath(entity, row);
+        if (path === undefined) continue;
+        out += (first ? "" : ",") + navigation.link + JSON.stringify(`${path}/${navigation.name}`);
+        first = false;
+        continue;
+      }
+      const value = row[navigation.name];
+      if (value === undefined) continue;
+      out += (first ? "" : ",") + navigation.key;
+      first = false;
+      if (value === null) out += "null";
+      else if (Array.isArray(value)) {
+        out += "[";
+        for (let i = 0; i < value.length; i++) {
+          if (i > 0) out += ",";
+          out += navigation.write(value[i] as Row);
+        }
+        out += "]";
+      } else out += navigation.write(value as Row);
+    }
+    return out + "}";
+  };
+}
+
+/** Writes one entity object (see {@linkcode compileWriter}). */
 export function writeEntity(
   entity: EntityMetadata,
   row: Row,
   shape: EntityShape,
   style: JsonStyle,
   leading = "",
+  etag?: string,
 ): string {
-  let out = "{" + leading;
-  let first = leading === "";
-  const comma = () => {
-    if (first) first = false;
-    else out += ",";
-  };
-  if (style.metadata !== "none") {
-    const full = style.metadata === "full";
-    if (full) {
-      comma();
-      out += `"${annotation(style, "type")}":${JSON.stringify("#" + style.typeName(entity))}`;
-      const path = entityPath(entity, row);
-      if (path !== undefined) {
-        out += `,"${annotation(style, "id")}":${JSON.stringify(path)}`;
-        out += `,"${annotation(style, "editLink")}":${JSON.stringify(path)}`;
-      }
-    }
-    const etag = shape.selected === undefined ? etagOf(entity, row) : undefined;
-    if (etag !== undefined) {
-      comma();
-      out += `"${annotation(style, "etag")}":${JSON.stringify(etag)}`;
-    }
-  }
-  const full = style.metadata === "full";
-  for (const field of entity.fieldList) {
-    if (shape.selected !== undefined && !shape.selected.has(field.name)) continue;
-    const value = row[field.name];
-    if (value === undefined) continue;
-    comma();
-    if (full) {
-      const type = EDM_SHORT[field.type];
-      if (type !== undefined) {
-        out += `"${field.name}${annotation(style, "type")}":"${type}",`;
-      }
-    }
-    out += JSON.stringify(field.name) + ":" + writeValue(field, value, style);
-  }
-  for (const relation of entity.relations.values()) {
-    const nested = shape.expand.get(relation.name);
-    if (full && nested === undefined) {
-      const path = entityPath(entity, row);
-      if (path !== undefined) {
-        comma();
-        out += `"${relation.name}${annotation(style, "navigationLink")}":` +
-          JSON.stringify(`${path}/${relation.name}`);
-      }
-    }
-    if (nested === undefined) continue;
-    const value = row[relation.name];
-    if (value === undefined) continue;
-    const target = style.schema.getEntityMetadata(relation.target);
-    if (target === undefined) continue;
-    comma();
-    out += JSON.stringify(relation.name) + ":";
-    if (value === null) out += "null";
-    else if (Array.isArray(value)) {
-      out += "[";
-      for (let i = 0; i < value.length; i++) {
-        if (i > 0) out += ",";
-        out += writeEntity(target, value[i] as Row, nested, style);
-      }
-      out += "]";
-    } else out += writeEntity(target, value as Row, nested, style);
-  }
-  return out + "}";
+  return compileWriter(entity, shape, style)(row, leading, etag);
 }
 
 /** The `$metadata#...` context URL of a response, absolute from the service root. */

@@ -272,3 +272,30 @@ export async function resolveResource(
   if (single) return { kind: "entity", entity, filter: filter!, key, none };
   return { kind: "collection", entity, filter, count: false, query: false, linkValues };
 }
+
+/** The filter selecting one row by its key values. */
+export function keyFilterOf(entity: EntityMetadata, row: Row): Expression {
+  const parts = entity.key.map((name): Expression => ({
+    kind: "Binary",
+    operator: "eq",
+    left: { kind: "Path", root: "implicit", segments: [{ kind: "Property", name }] },
+    right: literalOf(entity.fields.get(name)!, row[name]),
+  }));
+  return parts.reduce((left, right) => ({ kind: "Binary", operator: "and", left, right }));
+}
+
+/** `a and b`, either side optional. */
+export function and2(a: Expression | undefined, b: Expression | undefined): Expression | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return { kind: "Binary", operator: "and", left: a, right: b };
+}
+
+/** `a and b and c`, each optional. */
+export function and3(
+  a: Expression | undefined,
+  b: Expression | undefined,
+  c: Expression | undefined,
+): Expression | undefined {
+  return and2(and2(a, b), c);
+}

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import {
   CircuitBreaker,
+  createODataHandler,
   createProvider,
   type EntityNamespace,
   EntityNamespaceManager,
@@ -171,27 +172,6 @@ const scenarios: Record<ErrorCode, () => unknown> = {
     await breaker.execute(unavailable).catch(() => {});
     await breaker.execute(() => Promise.resolve(1));
   },
-  PRECONDITION_FAILED: async () => {
-    // A real HTTP service whose row changed since it was read: it answers If-Match with 412.
-    await using server = Deno.serve(
-      { port: 0, hostname: "127.0.0.1", onListen: () => {} },
-      (req) =>
-        req.method === "GET"
-          ? Response.json({ "@odata.etag": 'W/"1"', id: 1, name: "a" }, {
-            headers: { ETag: 'W/"1"' },
-          })
-          : Response.json({ error: { code: "412", message: "ETag mismatch" } }, { status: 412 }),
-    );
-    const ns = manager.createNamespace("etags", {
-      provider: { type: "http-odata", baseUrl: `http://127.0.0.1:${server.addr.port}/` },
-    });
-    ns.registerEntity("Items", {
-      fields: { id: { type: "integer", primaryKey: true }, name: { type: "string" } },
-    });
-    const item = await ns.getEntity("Items").findByIdOrFail(1);
-    item.set("name", "b");
-    await item.save();
-  },
   TRANSACTION_CLOSED: async () => {
     const ns = await main2();
     const kept = await ns.transaction((tx) => Promise.resolve(tx.getEntity("Items")));
@@ -208,7 +188,58 @@ const scenarios: Record<ErrorCode, () => unknown> = {
     await V.create({ id: 1 });
     await V.updateById(1, { n: 0 });
   },
+  METHOD_NOT_ALLOWED: () => overHttp("Items", { method: "DELETE" }),
+  NOT_ACCEPTABLE: () => overHttp("Items", { headers: { accept: "application/atom+xml" } }),
+  PRECONDITION_FAILED: () => overHttp("Items(1)", { headers: { "if-match": 'W/"stale"' } }),
+  PAYLOAD_TOO_LARGE: () =>
+    overHttp("Items", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name: "x".repeat(100) }),
+    }),
+  UNSUPPORTED_MEDIA_TYPE: () =>
+    overHttp("Items", { method: "POST", headers: { "content-type": "text/csv" }, body: "a" }),
+  FAILED_DEPENDENCY: async () => {
+    const response = await createODataHandler(await main2())(
+      new Request("http://localhost/$batch", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          requests: [
+            { id: "1", method: "get", url: "Items(404)" },
+            { id: "2", dependsOn: ["1"], method: "get", url: "Items" },
+          ],
+        }),
+      }),
+    );
+    const { responses } = await response.json() as { responses: { body: unknown }[] };
+    raiseFrom(424, responses[1]!.body);
+  },
+  PRECONDITION_REQUIRED: () =>
+    overHttp("Items(1)", {
+      method: "PATCH",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name: "changed" }),
+    }),
 };
+
+/** The endpoint over the main namespace; Items writes need If-Match, bodies are small. */
+function httpHandler(ns: EntityNamespace): (request: Request) => Promise<Response> {
+  return createODataHandler(ns, { maxBodyBytes: 64, requireIfMatch: ["Items"] });
+}
+
+/** Raises the coded error an OData error body carries, checking the wire status first. */
+function raiseFrom(status: number, body: unknown): never {
+  const error = (body as { error: { code: ErrorCode; message: string } }).error;
+  assert.equal(status, ERROR_CATALOGUE[error.code].status, `${error.code} on the wire`);
+  throw new ODataActiveRecordError(error.code, error.message);
+}
+
+/** Calls the endpoint and raises the error of its OData error response. */
+async function overHttp(path: string, init?: RequestInit): Promise<void> {
+  const response = await httpHandler(await main2())(new Request(`http://localhost/${path}`, init));
+  raiseFrom(response.status, await response.json());
+}
 
 let shared: Promise<EntityNamespace> | undefined;
 function main2(): Promise<EntityNamespace> {

@@ -151,12 +151,22 @@ Deno.test("$expand nested with options, $search, $compute, $apply run through th
     "Singaporean Hokkien Fried Mee",
     "Mozzarella di Giovanni",
   ]);
+  const starred = await json(await call("Products(1)?$expand=*"));
+  assert.equal((starred.Category as Entity).CategoryName, "Beverages");
+  assert.equal((starred.Supplier as Entity).SupplierID, 8);
+  assert.ok(Array.isArray(starred.Order_Details));
   const searched = await values(await call("Customers?$search=Futterkiste&$select=CustomerID"));
   assert.deepEqual(searched, [{ CustomerID: "ALFKI" }]);
   const grouped = await values(
     await call("Products?$apply=groupby((CategoryID),aggregate($count as N))&$orderby=CategoryID"),
   );
   assert.equal(grouped.length, 8);
+  assert.deepEqual(grouped[0], { CategoryID: 1, N: 12 });
+  const computed = await values(
+    await call("Products?$compute=UnitPrice mul 2 as Double&$select=ProductID,Double&$top=1"),
+  );
+  // Computed decimals keep their exact digits as text (their type is not declared anywhere).
+  assert.deepEqual(computed, [{ ProductID: 1, Double: "36" }]);
 });
 
 Deno.test("key lookups: single, string, composite; 404 for a missing key; 400 for a wrong shape", async () => {
@@ -371,6 +381,14 @@ Deno.test("case-insensitive system options, optional $, parameter aliases, POST 
   assert.deepEqual(a, [{ ProductID: 29 }, { ProductID: 38 }]);
   assert.deepEqual(b, a);
   assert.deepEqual(c, a);
+  // Spaces sent as "+" (form encoding) are read as spaces when the query fails otherwise...
+  const plus = await values(await call("Products?$filter=UnitPrice+gt+100&$select=ProductID"));
+  assert.deepEqual(plus, a);
+  // ...while a "+" that parses stays a "+" (a time zone offset).
+  const offset = await values(
+    await call("Orders?$filter=OrderDate eq 1996-07-04T02:00:00+02:00&$select=OrderID"),
+  );
+  assert.deepEqual(offset, [{ OrderID: 10248 }]);
   const posted = await call("Products/$query", {
     method: "POST",
     headers: { "content-type": "text/plain" },

@@ -228,10 +228,19 @@ Deno.test("hooks: beforeRead restricts rows per caller (also navigation and writ
   assert.equal((await call("Regions(4)", { headers: limited })).status, 404);
   assert.equal((await call("Regions(4)/Territories", { headers: limited })).status, 404);
   assert.equal(await (await call("Regions/$count", { headers: limited })).text(), "3");
-  const expanded = await json(
+  // Expansions of Regions follow the same rule: a hidden region expands as null.
+  const eastern = await json(
     await call("Territories('01581')?$expand=Region", { headers: limited }),
-  ).catch(() => undefined);
-  assert.ok(expanded !== undefined);
+  );
+  assert.equal((eastern.Region as Entity).RegionDescription, "Eastern");
+  const southern = await json(
+    await call("Territories('29202')?$expand=Region", { headers: limited }),
+  );
+  assert.equal(southern.Region, null);
+  const lists = await json(
+    await call("Territories?$expand=Region&$filter=RegionID eq 4", { headers: limited }),
+  );
+  assert.ok((lists.value as Entity[]).every((t) => t.Region === null));
   assert.equal(
     (await call("Regions(4)", { method: "DELETE", headers: limited })).status,
     404,

@@ -16,8 +16,11 @@
 
 import assert from "node:assert/strict";
 import process from "node:process";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import {
   CircuitBreaker,
+  createODataHandler,
   EntityNamespaceManager,
   installShutdownHandlers,
   ODataActiveRecordError,
@@ -29,6 +32,7 @@ import {
   retry,
   serializeFilter,
   serializeQuery,
+  toNodeListener,
 } from "../../mod.ts";
 
 /** One named check. */
@@ -279,6 +283,48 @@ export const SMOKE_CHECKS: readonly SmokeCheck[] = [
           return true;
         });
       } finally {
+        await manager.close();
+      }
+    },
+  },
+  {
+    name: "OData endpoint: direct calls and node:http through toNodeListener",
+    run: async () => {
+      const manager = new EntityNamespaceManager();
+      const server = createServer();
+      try {
+        const shop = manager.createNamespace("shop", {
+          provider: { type: "sqlite", filePath: ":memory:" },
+        });
+        shop.registerEntity("Products", {
+          fields: {
+            ProductID: { type: "integer", primaryKey: true },
+            ProductName: { type: "string" },
+            UnitPrice: { type: "decimal", scale: 2 },
+          },
+        });
+        await shop.sync();
+        await shop.getEntity("Products").create({ ProductName: "Chai", UnitPrice: 18 });
+        const handler = createODataHandler(shop, { basePath: "/odata/" });
+        const direct = await handler(new Request("http://localhost/odata/Products(1)"));
+        assert.equal(direct.status, 200);
+        assert.match(await direct.text(), /"ProductName":"Chai","UnitPrice":18\.00/);
+        server.on("request", toNodeListener(handler));
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        const { port } = server.address() as AddressInfo;
+        const created = await fetch(`http://127.0.0.1:${port}/odata/Products`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ ProductName: "Chang", UnitPrice: 19 }),
+        });
+        assert.equal(created.status, 201);
+        assert.equal(created.headers.get("location"), `http://127.0.0.1:${port}/odata/Products(2)`);
+        await created.text();
+        const count = await fetch(`http://127.0.0.1:${port}/odata/Products/$count`);
+        assert.equal(await count.text(), "2");
+      } finally {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(() => resolve(undefined)));
         await manager.close();
       }
     },
