@@ -205,6 +205,7 @@ export class ODataClient {
   readonly #fetch: typeof fetch;
   readonly #slots: Semaphore | undefined;
   readonly #base: URL;
+  readonly #baseHeaders: Readonly<Record<string, string>>;
 
   /** Validated options; no I/O. */
   constructor(options: ClientOptions) {
@@ -214,6 +215,12 @@ export class ODataClient {
       ? undefined
       : new Semaphore(options.concurrency);
     this.#base = new URL(options.baseUrl);
+    const base: Record<string, string> = { "accept": JSON_TYPE, "odata-maxversion": "4.01" };
+    for (const [name, value] of Object.entries(options.headers ?? {})) {
+      base[name.toLowerCase()] = value;
+    }
+    if (options.keepAlive === false) base.connection = "close";
+    this.#baseHeaders = Object.freeze(base);
   }
 
   /** The service root URL. */
@@ -224,22 +231,37 @@ export class ODataClient {
   /** Sends one request; resolves for 2xx/3xx and the `accept` statuses, else throws coded. */
   async send(request: ClientRequest): Promise<ClientResponse> {
     throwIfAborted(request.signal);
-    const url = new URL(request.path, this.#base).href;
+    const path = request.path;
+    // Paths are relative (`Products?...`) or next links (absolute): no URL parse for the first.
+    const url = path.startsWith("http:") || path.startsWith("https:")
+      ? path
+      : this.#base.href + (path.startsWith("/") ? path.slice(1) : path);
     const what = `${request.method} ${url}`;
-    const headers = new Headers({ "Accept": JSON_TYPE, "OData-MaxVersion": "4.01" });
-    for (const [name, value] of Object.entries(this.#options.headers ?? {})) {
-      headers.set(name, value);
+    // A plain record with lower-case names: fetch reads it as cheaply as a Headers object.
+    const headers: Record<string, string> = { ...this.#baseHeaders };
+    if (request.headers !== undefined) {
+      for (const name in request.headers) headers[name.toLowerCase()] = request.headers[name]!;
     }
-    if (this.#options.keepAlive === false) headers.set("Connection", "close");
-    for (const [name, value] of Object.entries(request.headers ?? {})) headers.set(name, value);
-    if (request.body !== undefined && !headers.has("Content-Type")) {
-      headers.set("Content-Type", JSON_TYPE);
+    if (request.body !== undefined && headers["content-type"] === undefined) {
+      headers["content-type"] = JSON_TYPE;
     }
     const release = await this.#slots?.acquire(request.signal);
     try {
       if (this.#options.token !== undefined) {
-        const token = await this.#options.token();
-        if (token !== undefined && token !== "") headers.set("Authorization", token);
+        let token: string | undefined;
+        try {
+          token = await this.#options.token();
+        } catch (cause) {
+          if (cause instanceof ODataActiveRecordError) throw cause;
+          throw new ODataActiveRecordError(
+            "PROVIDER_ERROR",
+            `The authorization callback failed before ${what}: ${
+              (cause as Error)?.message ?? cause
+            }`,
+            { cause, context: { provider: "http-odata", request: what } },
+          );
+        }
+        if (token !== undefined && token !== "") headers.authorization = token;
       }
       const signals: AbortSignal[] = [];
       if (request.signal !== undefined) signals.push(request.signal);
@@ -272,22 +294,6 @@ export class ODataClient {
       return { status: response.status, headers: response.headers, text, url };
     } finally {
       release?.();
-    }
-  }
-
-  /** Sends a request and parses its JSON body. */
-  async json(request: ClientRequest): Promise<{ body: unknown; response: ClientResponse }> {
-    const response = await this.send(request);
-    if (response.text === "") return { body: undefined, response };
-    try {
-      return { body: JSON.parse(response.text), response };
-    } catch (cause) {
-      throw new ODataActiveRecordError(
-        "PROVIDER_ERROR",
-        `The remote OData service answered ${request.method} ${response.url} with a body that ` +
-          "is not JSON",
-        { cause, context: { provider: "http-odata", status: response.status } },
-      );
     }
   }
 

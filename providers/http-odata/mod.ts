@@ -25,10 +25,6 @@
  */
 
 import { ODataActiveRecordError, throwIfAborted } from "../../src/errors/errors.ts";
-import type { Expression, ODataQuery } from "../../src/odata/ast.ts";
-import { serializeLiteral } from "../../src/odata/serializer/expression.ts";
-import { serializeQuery } from "../../src/odata/serializer/query.ts";
-import { canonicalLiteral } from "../../src/model/conditions.ts";
 import {
   type EntityDefinition,
   type EntityMetadata,
@@ -47,17 +43,21 @@ import type {
   WriteTarget,
 } from "../../src/provider/provider.ts";
 import type { HttpODataProviderConfig } from "../../src/provider/registry.ts";
-import { type BatchWrite, sendChangeSet } from "./batch.ts";
-import { type ClientResponse, ODataClient } from "./client.ts";
+import { type BatchFormat, type BatchWrite, sendChangeSet } from "./batch.ts";
+import { type ClientResponse, errorFromResponse, ODataClient } from "./client.ts";
 import {
   definitionsFromCsdl,
   type IntrospectedSchema,
   parseCsdlJson,
   parseCsdlXml,
 } from "./metadata.ts";
-import { decodeRow, encodeRow } from "./values.ts";
+import { decodeRow, decodeWireValue } from "./values.ts";
+import { compareWithRemote } from "./drift.ts";
+import { assertPlainNames, keyLookup, keyPredicate, lookupOnly, queryString } from "./keys.ts";
+import { HttpOperations, type Page, type PendingWrite } from "./operations.ts";
 
 export type { IntrospectedSchema } from "./metadata.ts";
+export { compareWithRemote } from "./drift.ts";
 
 const PROVIDER = "http-odata";
 
@@ -96,262 +96,6 @@ class EtagCache {
   }
 }
 
-/** The key predicate of a row: `(1)` or `(OrderID=10248,ProductID=11)`, URL-ready. */
-function keyPredicate(entity: EntityMetadata, values: Row): string | undefined {
-  const parts: string[] = [];
-  for (const name of entity.key) {
-    const value = values[name];
-    if (value === undefined || value === null) return undefined;
-    const text = encodeURIComponent(
-      serializeLiteral(canonicalLiteral(entity.fields.get(name)!, value)),
-    );
-    parts.push(entity.key.length === 1 ? text : `${name}=${text}`);
-  }
-  return `(${parts.join(",")})`;
-}
-
-/** The key predicate when `filter` is exactly `key eq literal [and ...]` over every key field. */
-function keyLookup(entity: EntityMetadata, filter: Expression | undefined): string | undefined {
-  if (filter === undefined) return undefined;
-  const found = new Map<string, string>();
-  const visit = (e: Expression): boolean => {
-    if (e.kind !== "Binary") return false;
-    if (e.operator === "and") return visit(e.left) && visit(e.right);
-    if (e.operator !== "eq") return false;
-    const { left, right } = e;
-    if (
-      left.kind !== "Path" || left.root !== "implicit" || left.segments.length !== 1 ||
-      right.kind !== "Literal" || right.value === null
-    ) return false;
-    const segment = left.segments[0]!;
-    if (segment.kind !== "Property" || !entity.key.includes(segment.name)) return false;
-    if (found.has(segment.name)) return false;
-    found.set(segment.name, encodeURIComponent(serializeLiteral(right)));
-    return true;
-  };
-  if (!visit(filter) || found.size !== entity.key.length) return undefined;
-  const parts = entity.key.map((name) =>
-    entity.key.length === 1 ? found.get(name)! : `${name}=${found.get(name)!}`
-  );
-  return `(${parts.join(",")})`;
-}
-
-/** True when a query holds only what a key lookup URL takes (`$select`, `$expand`). */
-function lookupOnly(query: ODataQuery): boolean {
-  for (const name of Object.keys(query) as (keyof ODataQuery)[]) {
-    if (query[name] === undefined) continue;
-    if (name !== "filter" && name !== "select" && name !== "expand") return false;
-  }
-  return true;
-}
-
-function assertPlainNames(entity: EntityMetadata): void {
-  for (const field of entity.fieldList) {
-    if (field.column !== field.name) {
-      throw new ODataActiveRecordError(
-        "NOT_SUPPORTED",
-        `Field ${entity.name}.${field.name} maps to column ${field.column}: the http-odata ` +
-          "provider uses field names as the remote property names",
-        {
-          suggestion: "Name the field like the remote property and drop `column`",
-          context: { provider: PROVIDER, entity: entity.name, field: field.name },
-        },
-      );
-    }
-  }
-}
-
-function queryString(query: ODataQuery): string {
-  const text = serializeQuery(query);
-  return text === "" ? "" : `?${text}`;
-}
-
-/** One write waiting for the transaction's change set, with what it does to reads in `tx`. */
-interface PendingWrite extends BatchWrite {
-  readonly entity: EntityMetadata;
-  readonly rowKey?: string;
-  readonly changes?: Row;
-  readonly deleted?: boolean;
-}
-
-/** Where operations send their writes: straight to the service, or into a change set. */
-interface WriteSink {
-  readonly pending?: PendingWrite[];
-}
-
-/**
- * The reads and writes of the provider or of one transaction (`sink.pending` set).
- */
-class HttpOperations implements ProviderOperations {
-  readonly #provider: HttpODataProvider;
-  readonly #sink: WriteSink;
-
-  constructor(provider: HttpODataProvider, sink: WriteSink) {
-    this.#provider = provider;
-    this.#sink = sink;
-  }
-
-  async read(request: ReadRequest, options?: ExecutionOptions): Promise<ReadResult> {
-    const rows: Row[] = [];
-    let count: number | undefined;
-    const top = request.query.top;
-    for await (const page of this.#provider.pages(request, options)) {
-      if (count === undefined && page.count !== undefined) count = page.count;
-      for (const row of page.rows) {
-        if (top !== undefined && rows.length >= top) break;
-        rows.push(row);
-      }
-      if (top !== undefined && rows.length >= top) break;
-    }
-    const visible = this.#overlay(request.entity, rows);
-    return count === undefined ? { rows: visible } : { rows: visible, count };
-  }
-
-  async *stream(request: ReadRequest, options?: ExecutionOptions): AsyncIterable<Row> {
-    const top = request.query.top;
-    let yielded = 0;
-    for await (const page of this.#provider.pages(request, options)) {
-      for (const row of this.#overlay(request.entity, page.rows)) {
-        if (top !== undefined && yielded >= top) return;
-        yielded++;
-        yield row;
-      }
-      if (top !== undefined && yielded >= top) return;
-    }
-  }
-
-  async count(request: ReadRequest, options?: ExecutionOptions): Promise<number> {
-    const entity = request.entity;
-    if (this.#sink.pending?.some((w) => w.entity.name === entity.name && w.deleted)) {
-      // Deleted rows of this transaction must not count: count what the reads would show.
-      const { rows } = await this.read({
-        ...request,
-        query: {
-          filter: request.query.filter,
-          search: request.query.search,
-          select: keySelect(entity),
-        },
-      }, options);
-      return rows.length;
-    }
-    return await this.#provider.remoteCount(request, options);
-  }
-
-  async insert(entity: EntityMetadata, rows: readonly Row[], options?: ExecutionOptions) {
-    assertPlainNames(entity);
-    throwIfAborted(options?.signal);
-    const writes = rows.map((row): BatchWrite => ({
-      method: "POST",
-      url: entity.table,
-      body: encodeRow(entity, row),
-    }));
-    if (this.#sink.pending !== undefined) {
-      this.#sink.pending.push(...writes.map((w) => ({ ...w, entity })));
-      return rows.map((row) => ({ ...row }));
-    }
-    return await this.#provider.insertNow(entity, rows, writes, options);
-  }
-
-  async update(target: WriteTarget, changes: Row, options?: ExecutionOptions): Promise<number> {
-    assertPlainNames(target.entity);
-    const keys = await this.#targetKeys(target, options);
-    if (keys.length === 0) return 0;
-    const body = encodeRow(target.entity, changes);
-    const writes = keys.map((key): PendingWrite => ({
-      method: "PATCH",
-      url: `${target.entity.table}${key}`,
-      body,
-      headers: this.#provider.ifMatch(target.entity, key),
-      entity: target.entity,
-      rowKey: key,
-      changes,
-    }));
-    return await this.#write(writes, options);
-  }
-
-  async delete(target: WriteTarget, options?: ExecutionOptions): Promise<number> {
-    assertPlainNames(target.entity);
-    const keys = await this.#targetKeys(target, options);
-    if (keys.length === 0) return 0;
-    const writes = keys.map((key): PendingWrite => ({
-      method: "DELETE",
-      url: `${target.entity.table}${key}`,
-      headers: this.#provider.ifMatch(target.entity, key),
-      entity: target.entity,
-      rowKey: key,
-      deleted: true,
-    }));
-    return await this.#write(writes, options);
-  }
-
-  async #write(writes: PendingWrite[], options: ExecutionOptions | undefined): Promise<number> {
-    if (this.#sink.pending !== undefined) {
-      this.#sink.pending.push(...writes);
-      return writes.length;
-    }
-    return await this.#provider.writeNow(writes, options);
-  }
-
-  /** The key predicates of the rows a write targets (read first unless the filter is a key). */
-  async #targetKeys(target: WriteTarget, options: ExecutionOptions | undefined): Promise<string[]> {
-    const entity = target.entity;
-    const direct = keyLookup(entity, target.filter);
-    const request: ReadRequest = {
-      entity,
-      schema: target.schema,
-      query: {
-        ...(target.filter === undefined ? {} : { filter: target.filter }),
-        select: keySelect(entity),
-      },
-    };
-    if (direct !== undefined && this.#sink.pending === undefined) {
-      // Straight to the key URL: a 404 answers "0 rows" without a read first.
-      return [direct];
-    }
-    const { rows } = await this.read(request, options);
-    const keys: string[] = [];
-    for (const row of rows) {
-      const key = keyPredicate(entity, row);
-      if (key !== undefined) keys.push(key);
-    }
-    return keys;
-  }
-
-  /** Applies this transaction's pending updates and deletes (by key) to rows read in it. */
-  #overlay(entity: EntityMetadata, rows: Row[]): Row[] {
-    const pending = this.#sink.pending?.filter((w) => w.entity.name === entity.name && w.rowKey);
-    if (pending === undefined || pending.length === 0) return rows;
-    const out: Row[] = [];
-    for (const row of rows) {
-      const key = keyPredicate(entity, row);
-      let current: Row | undefined = row;
-      for (const write of pending) {
-        if (write.rowKey !== key || current === undefined) continue;
-        if (write.deleted) current = undefined;
-        else {
-          const changed: Row = { ...current };
-          for (const [name, value] of Object.entries(write.changes ?? {})) {
-            if (Object.hasOwn(current, name)) changed[name] = value;
-          }
-          current = changed;
-        }
-      }
-      if (current !== undefined) out.push(current);
-    }
-    return out;
-  }
-}
-
-function keySelect(entity: EntityMetadata): { path: string[] }[] {
-  return entity.key.map((name) => ({ path: [name] }));
-}
-
-/** One page of a read. */
-interface Page {
-  readonly rows: Row[];
-  readonly count?: number;
-}
-
 /**
  * The HTTP OData provider. Create it through `createProvider({ type: "http-odata", baseUrl })`
  * or a namespace config; exported for direct use and tests.
@@ -377,6 +121,8 @@ export class HttpODataProvider implements Provider {
   readonly #operations: HttpOperations;
   #closed = false;
   #metadata: Promise<IntrospectedSchema> | undefined;
+  /** The batch format to use; JSON until the service refuses it. */
+  readonly #batchFormat: { current: BatchFormat };
 
   /** Validates the config; no I/O until used. */
   constructor(config: HttpODataProviderConfig) {
@@ -424,6 +170,13 @@ export class HttpODataProvider implements Provider {
       keepAlive: config.keepAlive,
     });
     this.#etags = new EtagCache(config.etagCacheSize ?? 10_000);
+    if (
+      config.batchFormat !== undefined && config.batchFormat !== "json" &&
+      config.batchFormat !== "multipart"
+    ) {
+      throw configError('batchFormat must be "json" or "multipart"');
+    }
+    this.#batchFormat = { current: config.batchFormat ?? "json" };
     this.capabilities = Object.freeze({
       apply: true,
       search: true,
@@ -509,7 +262,12 @@ export class HttpODataProvider implements Provider {
     const result = await work(new HttpOperations(this, { pending }));
     throwIfAborted(options?.signal);
     if (pending.length > 0) {
-      const answers = await sendChangeSet(this.#client, pending, options?.signal);
+      const answers = await sendChangeSet(
+        this.#client,
+        pending,
+        options?.signal,
+        this.#batchFormat,
+      );
       answers.forEach((answer, i) => this.#afterWrite(pending[i]!, answer.headers.etag));
     }
     return result;
@@ -590,7 +348,7 @@ export class HttpODataProvider implements Provider {
         signal,
         accept: [404],
       });
-      if (response.status === 404) {
+      if (missingRow(response)) {
         yield { rows: [] };
         return;
       }
@@ -627,7 +385,15 @@ export class HttpODataProvider implements Provider {
       const count = body?.["@odata.count"] ?? body?.["@count"];
       yield count === undefined ? { rows } : { rows, count: Number(count) };
       const next = body?.["@odata.nextLink"] ?? body?.["@nextLink"];
-      path = typeof next === "string" ? new URL(next, response.url).href : undefined;
+      const following = typeof next === "string" ? new URL(next, response.url).href : undefined;
+      if (following !== undefined && following === response.url) {
+        throw new ODataActiveRecordError(
+          "PROVIDER_ERROR",
+          `The remote OData service's next link points back to the same page: ${following}`,
+          { context: { provider: PROVIDER } },
+        );
+      }
+      path = following;
     }
   }
 
@@ -673,7 +439,7 @@ export class HttpODataProvider implements Provider {
       return decodeRow(entity, { getEntityMetadata: () => undefined }, body as Row);
     };
     if (rows.length > 1 && this.capabilities.transactions) {
-      const answers = await sendChangeSet(this.#client, writes, options?.signal);
+      const answers = await sendChangeSet(this.#client, writes, options?.signal, this.#batchFormat);
       return answers.map((answer, i) => {
         const row = decode(answer.body, rows[i]!);
         this.#remember(entity, row, answer.headers.etag);
@@ -689,7 +455,18 @@ export class HttpODataProvider implements Provider {
         body: JSON.stringify(write.body),
         signal: options?.signal,
       });
-      const row = decode(parseBody(response), rows[i]!);
+      let body = parseBody(response);
+      const location = response.headers.get("location") ?? response.headers.get("odata-entityid");
+      if (body === undefined && location !== null) {
+        // 204 without a representation: the stored row (with generated keys) is at Location.
+        const created = await this.#client.send({
+          method: "GET",
+          path: new URL(location, response.url).href,
+          signal: options?.signal,
+        });
+        body = parseBody(created);
+      }
+      const row = decode(body, rows[i]!);
       this.#remember(entity, row, response.headers.get("etag") ?? undefined);
       stored.push(row);
     }
@@ -703,7 +480,7 @@ export class HttpODataProvider implements Provider {
   ): Promise<number> {
     this.#assertOpen();
     if (writes.length > 1 && this.capabilities.transactions) {
-      const answers = await sendChangeSet(this.#client, writes, options?.signal);
+      const answers = await sendChangeSet(this.#client, writes, options?.signal, this.#batchFormat);
       answers.forEach((answer, i) => this.#afterWrite(writes[i]!, answer.headers.etag));
       return writes.length;
     }
@@ -717,7 +494,7 @@ export class HttpODataProvider implements Provider {
         signal: options?.signal,
         accept: [404],
       });
-      if (response.status === 404) continue;
+      if (missingRow(response)) continue;
       affected++;
       this.#afterWrite(write, response.headers.get("etag") ?? undefined);
     }
@@ -742,11 +519,7 @@ export class HttpODataProvider implements Provider {
     try {
       const values: Row = {};
       for (const name of entity.key) {
-        const field = entity.fields.get(name)!;
-        const value = wire[name];
-        values[name] = field.type === "datetime" && typeof value === "string"
-          ? new Date(value)
-          : value;
+        values[name] = decodeWireValue(entity.fields.get(name)!, wire[name]);
       }
       key = keyPredicate(entity, values);
     } catch {
@@ -754,6 +527,22 @@ export class HttpODataProvider implements Provider {
     }
     if (key !== undefined) this.#etags.set(`${entity.table}${key}`, etag);
   }
+}
+
+/**
+ * A 404 on a key URL means "no such row"; but a service that says the entity set itself is
+ * unknown (this module's endpoint: `UNKNOWN_ENTITY`) gets its error thrown.
+ */
+function missingRow(response: ClientResponse): boolean {
+  if (response.status !== 404) return false;
+  let code: unknown;
+  try {
+    code = (JSON.parse(response.text) as { error?: { code?: unknown } })?.error?.code;
+  } catch {
+    return true;
+  }
+  if (code === "UNKNOWN_ENTITY") throw errorFromResponse(404, response.text, response.url);
+  return true;
 }
 
 function parseBody(response: ClientResponse): unknown {
@@ -767,61 +556,6 @@ function parseBody(response: ClientResponse): unknown {
       { cause, context: { provider: PROVIDER, status: response.status } },
     );
   }
-}
-
-/**
- * Drift between a registered entity and the remote one: fields the service lacks, fields of the
- * service the entity lacks, other types, other nullability, another key.
- *
- * @example
- * ```ts
- * import { compareWithRemote } from "./mod.ts";
- * import { resolveEntity } from "../../src/model/schema.ts";
- * const local = resolveEntity("T", { fields: { ID: { type: "integer", primaryKey: true } } });
- * const remote = resolveEntity("T", { fields: { ID: { type: "string", primaryKey: true } } });
- * compareWithRemote(local, remote)[0]?.kind; // "type-mismatch"
- * ```
- */
-export function compareWithRemote(local: EntityMetadata, remote: EntityMetadata): DriftWarning[] {
-  const warnings: DriftWarning[] = [];
-  const add = (kind: DriftWarning["kind"], column: string, message: string) =>
-    warnings.push({ entity: local.name, kind, column, message: `${local.name}: ${message}` });
-  for (const field of local.fieldList) {
-    const other = remote.fields.get(field.name);
-    if (other === undefined) {
-      add("missing-column", field.name, `the remote service has no property ${field.name}`);
-      continue;
-    }
-    if (other.type !== field.type) {
-      add(
-        "type-mismatch",
-        field.name,
-        `${field.name} is ${field.type} here but ${other.type} (${other.edmType}) remotely`,
-      );
-    }
-    if (other.nullable !== field.nullable && !field.primaryKey) {
-      add(
-        "nullability-mismatch",
-        field.name,
-        `${field.name} is ${field.nullable ? "nullable" : "not nullable"} here but ${
-          other.nullable ? "nullable" : "not nullable"
-        } remotely`,
-      );
-    }
-  }
-  for (const field of remote.fieldList) {
-    if (!local.fields.has(field.name)) {
-      add("extra-column", field.name, `the remote property ${field.name} is not registered`);
-    }
-  }
-  if (local.key.join(",") !== remote.key.join(",")) {
-    add(
-      "constraint-mismatch",
-      local.key.join(","),
-      `the key is (${local.key.join(", ")}) here but (${remote.key.join(", ")}) remotely`,
-    );
-  }
-  return warnings;
 }
 
 /**

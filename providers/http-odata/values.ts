@@ -68,6 +68,8 @@ export function decodeWireValue(field: FieldMetadata, value: unknown): unknown {
       const text = typeof value === "number" ? String(value) : value;
       if (typeof text !== "string") throw wireError(field, value, "a decimal");
       const scale = field.definition.scale;
+      const fast = scale === undefined ? undefined : padDecimal(text, scale);
+      if (fast !== undefined) return fast;
       if (scale === undefined) return text.includes("e") || text.includes("E") ? plain(text) : text;
       try {
         return formatDecimal(plain(text), scale);
@@ -82,7 +84,7 @@ export function decodeWireValue(field: FieldMetadata, value: unknown): unknown {
       if (typeof value === "string") return value.slice(0, 10);
       throw wireError(field, value, "a date");
     case "datetime": {
-      const date = typeof value === "string" ? new Date(value) : undefined;
+      const date = typeof value === "string" ? parseInstant(value) : undefined;
       if (date !== undefined && !Number.isNaN(date.getTime())) return date;
       throw wireError(field, value, "a DateTimeOffset");
     }
@@ -99,6 +101,67 @@ export function decodeWireValue(field: FieldMetadata, value: unknown): unknown {
       throw wireError(field, value, "base64url binary");
   }
 }
+
+/** `32.38` with scale 4 → `32.3800` for plain digit strings; `undefined` for anything else. */
+function padDecimal(text: string, scale: number): string | undefined {
+  const n = text.length;
+  let i = text.charCodeAt(0) === 45 ? 1 : 0; // "-"
+  const start = i;
+  while (i < n && text.charCodeAt(i) >= 48 && text.charCodeAt(i) <= 57) i++;
+  if (i === start) return undefined;
+  if (i === n) return scale === 0 ? text : `${text}.${"0".repeat(scale)}`;
+  if (text.charCodeAt(i) !== 46) return undefined; // "."
+  const point = i++;
+  while (i < n && text.charCodeAt(i) >= 48 && text.charCodeAt(i) <= 57) i++;
+  const digits = i - point - 1;
+  if (i !== n || digits === 0 || digits > scale) return undefined;
+  return digits === scale ? text : text + "0".repeat(scale - digits);
+}
+
+/** The digit positions of `YYYY-MM-DDTHH:MM:SS.fffZ`. */
+const INSTANT_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22];
+
+/**
+ * `YYYY-MM-DDTHH:MM:SS[.fff]Z` without `Date`'s general parser (the usual wire form); anything
+ * else (offsets, more digits) goes to `Date`.
+ */
+function parseInstant(text: string): Date {
+  const n = text.length;
+  if (
+    (n === 20 || n === 24) && text.charCodeAt(n - 1) === 90 && text.charCodeAt(10) === 84 &&
+    text.charCodeAt(4) === 45 && text.charCodeAt(7) === 45 && text.charCodeAt(13) === 58 &&
+    text.charCodeAt(16) === 58 && (n === 20 || text.charCodeAt(19) === 46)
+  ) {
+    const d = INSTANT_DIGIT_VALUES;
+    let ok = true;
+    for (let i = 0; i < (n === 24 ? 17 : 14); i++) {
+      const c = text.charCodeAt(INSTANT_DIGITS[i]!) - 48;
+      if (c < 0 || c > 9) {
+        ok = false;
+        break;
+      }
+      d[i] = c;
+    }
+    if (ok) {
+      const year = d[0]! * 1000 + d[1]! * 100 + d[2]! * 10 + d[3]!;
+      const month = d[4]! * 10 + d[5]!;
+      const day = d[6]! * 10 + d[7]!;
+      const hour = d[8]! * 10 + d[9]!;
+      const minute = d[10]! * 10 + d[11]!;
+      const second = d[12]! * 10 + d[13]!;
+      const ms = n === 24 ? d[14]! * 100 + d[15]! * 10 + d[16]! : 0;
+      const date = new Date(Date.UTC(year, month - 1, day, hour, minute, second, ms));
+      // Date.UTC rolls out-of-range parts over (month 13): only an exact round trip is taken.
+      if (
+        year >= 100 && hour < 24 && minute < 60 && second < 60 && date.getUTCDate() === day &&
+        date.getUTCMonth() === month - 1
+      ) return date;
+    }
+  }
+  return new Date(text);
+}
+
+const INSTANT_DIGIT_VALUES: number[] = new Array(17).fill(0);
 
 /** `1.5e-7` → `0.00000015`: decimals travel as plain digits. */
 function plain(text: string): string {
@@ -176,14 +239,14 @@ export function decodeRow(
   wire: Record<string, unknown>,
 ): Row {
   const row: Row = {};
-  for (const name of Object.keys(wire)) {
-    if (name.includes("@")) continue;
+  for (const name in wire) {
     const value = wire[name];
     const field = entity.fields.get(name);
     if (field !== undefined) {
       row[name] = decodeWireValue(field, value);
       continue;
     }
+    if (name.includes("@")) continue;
     const relation = entity.relations.get(name);
     const target = relation === undefined ? undefined : schema.getEntityMetadata(relation.target);
     if (target !== undefined) {

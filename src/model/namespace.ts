@@ -27,7 +27,15 @@ import {
   type SchemaResolver,
 } from "./schema.ts";
 
-/** What `registerFromMetadata()` did and found. */
+/**
+ * What `registerFromMetadata()` did and found.
+ *
+ * @example
+ * ```ts
+ * import type { MetadataRegistration } from "@oar/odata-active-record";
+ * const report: MetadataRegistration = { registered: ["Products"], warnings: [], skipped: [] };
+ * ```
+ */
 export interface MetadataRegistration {
   /** Entities registered now. */
   readonly registered: readonly string[];

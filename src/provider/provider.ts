@@ -188,7 +188,18 @@ export interface Provider extends ProviderOperations {
   introspect?(options?: ExecutionOptions): Promise<IntrospectionResult>;
 }
 
-/** What a provider's `introspect()` found. */
+/**
+ * What a provider's `introspect()` found.
+ *
+ * @example
+ * ```ts
+ * import type { IntrospectionResult } from "@oar/odata-active-record";
+ * const found: IntrospectionResult = {
+ *   entities: { Notes: { fields: { id: { type: "integer", primaryKey: true } } } },
+ *   warnings: [],
+ * };
+ * ```
+ */
 export interface IntrospectionResult {
   /** Entity definitions by entity (set) name. */
   readonly entities: Readonly<Record<string, EntityDefinition>>;

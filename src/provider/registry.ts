@@ -74,6 +74,11 @@ export interface HttpODataProviderConfig {
   readonly keepAlive?: boolean;
   /** Use `$batch` change sets for transactions and multi-row inserts. @default {true} */
   readonly batch?: boolean;
+  /**
+   * The `$batch` format: JSON (OData 4.01) or `multipart/mixed` (OData 4.0). A service that
+   * refuses JSON batch is asked in multipart from then on. @default {"json"}
+   */
+  readonly batchFormat?: "json" | "multipart";
   /** Asks the service for pages of at most this many rows (`Prefer: odata.maxpagesize`). */
   readonly pageSize?: number;
   /** ETags remembered from reads, for `If-Match` on later writes. @default {10000} */

@@ -360,6 +360,27 @@ Deno.test("http-odata provider writes to SAP CAP: ETags, change sets, transactio
     assert.equal((await Notes.findByIdOrFail(4)).get("Text"), "four again");
   });
 
+  await t.step("multipart/mixed change sets work against CAP too", async () => {
+    const multipart = manager.createNamespace("cap-multipart", {
+      provider: { type: "http-odata", baseUrl: cap.baseUrl, batchFormat: "multipart" },
+    });
+    await multipart.registerFromMetadata();
+    const M = multipart.getEntity("Notes");
+    await rejectsWith(
+      M.createMany([{ NoteID: 30, Text: "thirty" }, { NoteID: 2, Text: "duplicate" }]),
+      "CONSTRAINT_UNIQUE",
+    );
+    assert.equal(await M.where("NoteID", 30).count(), 0);
+    await multipart.transaction(async (tx) => {
+      await tx.getEntity("Notes").createMany([{ NoteID: 30, Text: "thirty" }, {
+        NoteID: 31,
+        Text: "thirty-one",
+      }]);
+    });
+    assert.equal(await M.where("NoteID", "in", [30, 31]).count(), 2);
+    assert.equal(await M.where("NoteID", "in", [30, 31]).delete(), 2);
+  });
+
   await t.step("delete by filter and by id", async () => {
     assert.equal(await Notes.where("NoteID", "ge", 10).delete(), 2);
     assert.equal(await Notes.deleteById(1), 1);
