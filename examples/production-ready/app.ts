@@ -80,7 +80,7 @@ export class ServiceApp {
   readonly #backend: ServiceBackend;
   #state: AppState = "starting";
   #inFlight = 0;
-  #idle: (() => void)[] = [];
+  readonly #active = new Set<Promise<Response>>();
   readonly #counts = new Map<Route, Map<number, number>>();
   readonly #durations = new Map<Route, { sum: number; count: number }>();
 
@@ -109,10 +109,13 @@ export class ServiceApp {
     this.#state = "draining";
   }
 
-  /** Resolves when no request is in flight. */
-  whenIdle(): Promise<void> {
-    if (this.#inFlight === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#idle.push(resolve));
+  /**
+   * Resolves when every request in flight now has finished. Requests arriving later are not
+   * waited for: during a drain they are refused at once, and under steady traffic the count of
+   * requests in flight might never reach zero.
+   */
+  async whenIdle(): Promise<void> {
+    await Promise.allSettled([...this.#active]);
   }
 
   /** The handler for `Deno.serve` (bound). */
@@ -121,7 +124,10 @@ export class ServiceApp {
     const url = request.url;
     const path = pathOf(url);
     const route = routeOf(path);
-    return this.#track(route, () => this.#dispatch(request, url, path, route), path);
+    const response = this.#track(route, () => this.#dispatch(request, url, path, route), path);
+    this.#active.add(response);
+    response.finally(() => this.#active.delete(response));
+    return response;
   };
 
   async #track(
@@ -153,7 +159,6 @@ export class ServiceApp {
       if (duration === undefined) this.#durations.set(route, duration = { sum: 0, count: 0 });
       duration.sum += elapsedMs / 1000;
       duration.count++;
-      if (this.#inFlight === 0) { for (const resolve of this.#idle.splice(0)) resolve(); }
     }
   }
 

@@ -340,7 +340,7 @@ export interface LoadResult {
 
 /**
  * A closed-loop load run: `concurrency` workers each fetch the next URL of `urls` (round robin)
- * until `durationMs` is over or `maxRequests` were sent, reading every body.
+ * until `durationMs` is over, `maxRequests` were sent or `signal` aborts, reading every body.
  *
  * @example
  * ```ts
@@ -352,7 +352,13 @@ export interface LoadResult {
  */
 export async function runLoad(
   urls: readonly string[],
-  options: { concurrency: number; durationMs?: number; maxRequests?: number },
+  options: {
+    concurrency: number;
+    durationMs?: number;
+    maxRequests?: number;
+    /** Stops sending when aborted. */
+    signal?: AbortSignal;
+  },
 ): Promise<LoadResult> {
   const latencies: number[] = [];
   const statuses: Record<string, number> = {};
@@ -362,7 +368,7 @@ export async function runLoad(
   const end = started + (options.durationMs ?? Infinity);
   const limit = options.maxRequests ?? Infinity;
   const worker = async () => {
-    while (performance.now() < end && sent < limit) {
+    while (performance.now() < end && sent < limit && options.signal?.aborted !== true) {
       const url = urls[sent++ % urls.length]!;
       const begin = performance.now();
       try {

@@ -304,6 +304,18 @@ export function gracefulShutdownScenario(
       });
       checks.check(true, `${inFlight} slow requests in flight`);
 
+      // Background load across the signal: each answer is a 200, a 503 or a refused connection.
+      const stopLoad = new AbortController();
+      const background = runLoad([`${service.url}/odata/northwind/Products(7)`], {
+        concurrency: 4,
+        signal: stopLoad.signal,
+      });
+      await waitUntil("background load", async () => {
+        const metrics = await (await fetch(`${service.url}/metrics`)).text();
+        const served = /route="odata",status="200"\} (\d+)/.exec(metrics)?.[1];
+        return Number(served) >= 50 ? true : undefined;
+      });
+
       const signalled = performance.now();
       service.kill("SIGTERM");
       await service.waitForLine(/Draining/, 5000);
@@ -329,6 +341,16 @@ export function gracefulShutdownScenario(
       );
       const status = await service.status;
       const elapsedMs = performance.now() - signalled;
+      stopLoad.abort();
+      const load = await background;
+      const unexpected = Object.keys(load.statuses).filter(
+        (key) => !["200", "503", "network"].includes(key),
+      );
+      checks.check(
+        (load.statuses["200"] ?? 0) > 0 && unexpected.length === 0,
+        `background load across the signal: ${JSON.stringify(load.statuses)} ` +
+          "(200 before the drain, then 503 or refused; nothing else)",
+      );
       checks.check(status.code === 0, `exit code ${status.code}`);
       checks.check(
         elapsedMs < shutdownTimeoutMs,
@@ -351,6 +373,7 @@ export function gracefulShutdownScenario(
           completed: ok,
           exitCode: status.code,
           shutdownMs: Math.round(elapsedMs),
+          backgroundLoad: load.statuses,
         },
       };
     } finally {

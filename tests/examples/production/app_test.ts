@@ -161,3 +161,31 @@ Deno.test("OData requests are recorded per namespace and entity set; 5xx counts 
     ["northwind", "$service", true],
   ]);
 });
+
+Deno.test("whenIdle waits for the requests in flight at the call, not for later ones", async () => {
+  const releases: (() => void)[] = [];
+  const app = new ServiceApp({
+    health: () => Promise.resolve(report("healthy")),
+    metrics: () => "",
+    namespaces: () => ["northwind"],
+    odata: () => async () => {
+      await new Promise<void>((resolve) => releases.push(resolve));
+      return new Response("{}");
+    },
+  });
+  app.markReady();
+  const first = get(app, "/odata/northwind/Products");
+  await Promise.resolve();
+  let idle = false;
+  const waiting = app.whenIdle().then(() => (idle = true));
+  const later = get(app, "/odata/northwind/Products"); // arrives after whenIdle()
+  await Promise.resolve();
+  assert.equal(releases.length, 2);
+  releases[0]!();
+  assert.equal((await first).status, 200);
+  await waiting;
+  assert.equal(idle, true, "the later request does not hold the drain");
+  assert.equal(app.inFlight, 1);
+  releases[1]!();
+  assert.equal((await later).status, 200);
+});
