@@ -238,6 +238,8 @@ export async function getJson(
 export interface HeldRequest {
   /** Sends the rest of the body and reads the response status and body. */
   finish(): Promise<{ status: number; body: string }>;
+  /** Reads the response without sending the rest of the body (a server that answers early). */
+  read(): Promise<{ status: number; body: string }>;
   /** Closes the socket. */
   close(): void;
 }
@@ -265,23 +267,27 @@ export async function holdRequest(
     `Content-Type: ${contentType}\r\nContent-Length: ${bytes.length}\r\nConnection: close\r\n\r\n`;
   await writeAll(connection, new TextEncoder().encode(head));
   await writeAll(connection, bytes.subarray(0, 1));
+  const read = async () => {
+    const chunks: Uint8Array[] = [];
+    const buffer = new Uint8Array(16384);
+    while (true) {
+      const count = await connection.read(buffer);
+      if (count === null) break;
+      chunks.push(buffer.slice(0, count));
+      if (responseComplete(new TextDecoder().decode(concat(chunks)))) break;
+    }
+    const text = new TextDecoder().decode(concat(chunks));
+    const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1] ?? 0);
+    return { status, body: text.slice(text.indexOf("\r\n\r\n") + 4) };
+  };
   return {
     async finish() {
       await writeAll(connection, bytes.subarray(1));
-      const chunks: Uint8Array[] = [];
-      const buffer = new Uint8Array(16384);
-      while (true) {
-        const read = await connection.read(buffer);
-        if (read === null) break;
-        chunks.push(buffer.slice(0, read));
-        const text = new TextDecoder().decode(concat(chunks));
-        if (responseComplete(text)) break;
-      }
+      const response = await read();
       connection.close();
-      const text = new TextDecoder().decode(concat(chunks));
-      const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1] ?? 0);
-      return { status, body: text.slice(text.indexOf("\r\n\r\n") + 4) };
+      return response;
     },
+    read,
     close() {
       try {
         connection.close();

@@ -179,7 +179,9 @@ export async function startService(
           ms: config.shutdownTimeout,
         });
       }
-      await server.shutdown();
+      // Graceful close waits for the requests still open; past the deadline the exit ends them.
+      const closing = server.shutdown();
+      if (drained) await closing;
       deadlines.close();
       log.info("🔌 HTTP server closed after {ms}ms", {
         ms: Math.round(performance.now() - started),

@@ -1,10 +1,16 @@
 /**
  * The production service as real processes: start-up on a fresh directory, a provider down at
- * start, SIGTERM with requests in flight, JSON logs, a bad variable. Ports are chosen by the OS;
+ * start, SIGTERM with requests in flight (drained, cut off at the deadline, forced by a second
+ * signal), the request deadline, JSON and debug logs, a bad variable. Ports are chosen by the OS;
  * every wait ends on an observed event (bounded by a timeout), never on a sleep.
  */
 import assert from "node:assert/strict";
-import { getJson, spawnService, waitUntil } from "../../../examples/production-ready/harness.ts";
+import {
+  getJson,
+  holdRequest,
+  spawnService,
+  waitUntil,
+} from "../../../examples/production-ready/harness.ts";
 import {
   connectionFailureScenario,
   gracefulShutdownScenario,
@@ -162,5 +168,90 @@ Deno.test("without DEBUG no debug line is written", async () => {
     child.kill("SIGTERM");
     assert.equal((await child.status).code, 0);
     assert.ok(!child.lines.some((line) => line.includes("🐛")), child.lines.join("\n"));
+  });
+});
+
+/** A service on a fresh directory with `env` added; stopped (SIGKILL) by the caller's finally. */
+async function serviceWith(dir: string, env: Record<string, string>) {
+  return await spawnService({
+    env: {
+      PORT: "0",
+      NORTHWIND_PATH: `${dir}/northwind.db`,
+      SQLITE_PATH: `${dir}/production.db`,
+      METRICS_LOG_INTERVAL: "0",
+      ...env,
+    },
+  });
+}
+
+const QUERY_PATH = "/odata/northwind/Products/$query";
+
+Deno.test("a request still running at SHUTDOWN_TIMEOUT is cut off and the exit code is 1", async () => {
+  await withTempDir(async (dir) => {
+    const child = await serviceWith(dir, { SHUTDOWN_TIMEOUT: "300", CONNECTION_TIMEOUT: "60000" });
+    try {
+      await child.waitForLine(/Service ready/);
+      const held = await holdRequest(child.port, "POST", QUERY_PATH, "$top=1");
+      await waitUntil("the request in flight", async () => {
+        const metrics = await (await fetch(`${child.url}/metrics`)).text();
+        return /^odata_service_http_requests_in_flight 2$/m.test(metrics) ? true : undefined;
+      });
+      child.kill("SIGTERM");
+      const status = await child.status;
+      held.close();
+      assert.equal(status.code, 1, child.lines.join("\n"));
+      assert.ok(child.lines.some((line) => /still running after 300ms/.test(line)));
+      assert.ok(
+        child.lines.some((line) => /Performance Metrics/.test(line)),
+        "metrics still logged",
+      );
+    } finally {
+      await child.stop();
+    }
+  });
+});
+
+Deno.test("a second SIGTERM during the drain forces the exit", async () => {
+  await withTempDir(async (dir) => {
+    const child = await serviceWith(dir, {
+      SHUTDOWN_TIMEOUT: "60000",
+      CONNECTION_TIMEOUT: "60000",
+    });
+    try {
+      await child.waitForLine(/Service ready/);
+      const held = await holdRequest(child.port, "POST", QUERY_PATH, "$top=1");
+      await waitUntil("the request in flight", async () => {
+        const metrics = await (await fetch(`${child.url}/metrics`)).text();
+        return /^odata_service_http_requests_in_flight 2$/m.test(metrics) ? true : undefined;
+      });
+      child.kill("SIGTERM");
+      await child.waitForLine(/Draining: 1 request/);
+      child.kill("SIGTERM");
+      const status = await child.status;
+      held.close();
+      assert.equal(status.code, 130, child.lines.join("\n"));
+      assert.ok(child.lines.some((line) => /Second SIGTERM/.test(line)));
+    } finally {
+      await child.stop();
+    }
+  });
+});
+
+Deno.test("an OData request past CONNECTION_TIMEOUT gets a 504 in the OData error shape", async () => {
+  await withTempDir(async (dir) => {
+    const child = await serviceWith(dir, { CONNECTION_TIMEOUT: "200" });
+    try {
+      await child.waitForLine(/Service ready/);
+      // The body never completes: the endpoint waits for it until the deadline answers.
+      const held = await holdRequest(child.port, "POST", QUERY_PATH, "$top=1");
+      const response = await held.read();
+      assert.equal(response.status, 504, response.body);
+      assert.equal(JSON.parse(response.body).error.code, "TIMEOUT");
+      held.close();
+      assert.equal((await getJson(`${child.url}/odata/northwind/Products(1)`)).status, 200);
+    } finally {
+      child.kill("SIGTERM");
+      await child.status;
+    }
   });
 });
