@@ -101,6 +101,29 @@ export function namespacesFromConfig(
 }
 
 /**
+ * Writes a row to `sqlite_prod.logs` (this replica's own history of starts and stops); a store
+ * that is down only costs a warning.
+ */
+async function recordLifecycle(
+  service: ProductionODataService,
+  level: string,
+  message: string,
+): Promise<void> {
+  try {
+    await service.manager.getNamespace("sqlite_prod").getEntity("logs").create({
+      level,
+      message,
+      source: "service",
+      createdAt: new Date(),
+    });
+  } catch (error) {
+    serviceLogger().warn("⚠️ Could not write to sqlite_prod.logs: {error}", {
+      error: error instanceof Error ? error.message : String(error),
+    });
+  }
+}
+
+/**
  * Starts the service: config from `env`, logging, Northwind file, listener, initialize. With
  * `signals: true`, SIGTERM and SIGINT drain and exit (installed before `initialize()`).
  *
@@ -186,6 +209,11 @@ export async function startService(
       log.info("🔌 HTTP server closed after {ms}ms", {
         ms: Math.round(performance.now() - started),
       });
+      await recordLifecycle(
+        service,
+        drained ? "info" : "warning",
+        drained ? "Service stopped after draining" : "Service stopped, requests cut off",
+      );
       await service.shutdown({
         timeout: Math.max(0, config.shutdownTimeout - (performance.now() - started)),
       });
@@ -208,6 +236,7 @@ export async function startService(
   }
   await initialized;
   app.markReady();
+  await recordLifecycle(service, "info", `Service ready on port ${port}`);
   const health = await service.healthCheck();
   log.info("✅ Service ready ({status}): {urls}", {
     status: health.status,

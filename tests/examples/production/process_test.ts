@@ -64,6 +64,12 @@ Deno.test("deno task start on a fresh directory serves /health, /metrics and /od
         `${child.url}/odata/northwind/Products?$filter=UnitPrice%20gt%2020&$orderby=ProductName&$top=20`,
       );
       assert.equal((list.body.value as unknown[]).length, 20);
+      const logs = await getJson(`${child.url}/odata/sqlite_prod/logs?$orderby=id`);
+      assert.equal(logs.status, 200, JSON.stringify(logs.body));
+      assert.match(
+        String((logs.body.value as { message: string }[])[0]?.message),
+        /^Service ready on port \d+$/,
+      );
       const remote = await getJson(`${child.url}/odata/http_odata_prod/Products(7)`);
       assert.equal(remote.status, 200, JSON.stringify(remote.body));
       assert.equal(remote.body.ProductName, "Uncle Bob's Organic Dried Pears");
