@@ -16,8 +16,10 @@
  * Start order: config (a bad variable stops here, one message per problem), logging, the Northwind
  * file, the listener (liveness answers at once; readiness is 503 until initialize finished), then
  * `initialize()` (a provider that stays down leaves the service degraded, retrying in the
- * background). SIGTERM/SIGINT: readiness turns 503, the listener closes, requests in flight finish
- * up to SHUTDOWN_TIMEOUT, connections close, the final metrics are logged, exit 0.
+ * background). SIGTERM/SIGINT: readiness turns 503 and new OData requests get 503 while the
+ * requests in flight finish (up to SHUTDOWN_TIMEOUT); then the listener and the connections close,
+ * the final metrics are logged and the exit code is 0 (1 if the deadline cut requests off). Each
+ * start and stop is also a row of `sqlite_prod.logs`.
  *
  * @module
  */
