@@ -154,7 +154,7 @@ export function connectionFailureScenario(options: ScenarioOptions = {}): Promis
       const healthy = await waitUntil("health to turn healthy", async () => {
         const health = await getJson(`${service.url}/health`);
         return health.body.status === "healthy" ? health : undefined;
-      }, 20_000);
+      }, 40_000);
       const recoveryMs = performance.now() - remoteStarted;
       checks.check(
         healthy.status === 200,
