@@ -174,6 +174,7 @@ export {
   type ConditionArgs,
   ConditionBuilder,
   type ConditionScope,
+  MAX_WHERE_IN_LENGTH,
   type WhereOperator,
 } from "./src/model/conditions.ts";
 export { type BulkWriteOptions, type FindResult, Query } from "./src/model/query.ts";
@@ -193,6 +194,7 @@ export type {
   ColumnInfo,
   DriftWarning,
   ExecutionOptions,
+  InsertOptions,
   Provider,
   ProviderCapabilities,
   ProviderOperations,
@@ -211,6 +213,17 @@ export {
 } from "./src/provider/registry.ts";
 export type { HttpODataProviderConfig } from "./src/provider/registry.ts";
 
+// The OData HTTP endpoint
+export {
+  type CorsOptions,
+  createODataHandler,
+  type EntityHooks,
+  type ODataHandlerOptions,
+  type ReadHookContext,
+  type WriteHookContext,
+} from "./src/http/handler.ts";
+export { toNodeListener } from "./src/http/node.ts";
+
 // Production runtime: resilience, pool, monitoring, service, configuration, shutdown
 export {
   CircuitBreaker,
@@ -222,6 +235,7 @@ export {
   deadline,
   type DeadlineOptions,
   DeadlineScheduler,
+  type DeadlineSchedulerOptions,
   type DeadlineTicket,
   delay,
   type DelayOptions,
@@ -282,13 +296,3 @@ export {
   type ShutdownHandlers,
   type ShutdownSignal,
 } from "./src/runtime/signals.ts";
-// The OData HTTP endpoint
-export {
-  type CorsOptions,
-  createODataHandler,
-  type EntityHooks,
-  type ODataHandlerOptions,
-  type ReadHookContext,
-  type WriteHookContext,
-} from "./src/http/handler.ts";
-export { toNodeListener } from "./src/http/node.ts";

@@ -101,7 +101,7 @@ const STATUS_CODES: Readonly<Record<number, ErrorCode>> = {
   405: "NOT_SUPPORTED",
   406: "NOT_SUPPORTED",
   409: "CONSTRAINT_UNIQUE",
-  412: "PRECONDITION_FAILED",
+  412: "CONFLICT",
   415: "NOT_SUPPORTED",
   428: "PRECONDITION_REQUIRED",
   501: "NOT_SUPPORTED",
@@ -171,7 +171,11 @@ export function errorFromResponse(
   const message = typeof remote.message === "string"
     ? remote.message
     : text.slice(0, 500) || `HTTP ${status}`;
-  const code: ErrorCode = remoteCode !== undefined && KNOWN_CODES.has(remoteCode)
+  // A 412 is always the concurrency error, whatever the service calls it (the model's own
+  // version checks raise the same CONFLICT).
+  const code: ErrorCode = status === 412
+    ? "CONFLICT"
+    : remoteCode !== undefined && KNOWN_CODES.has(remoteCode)
     ? remoteCode as ErrorCode
     : constraintCode(remoteCode) ?? STATUS_CODES[status] ??
       (status >= 500 ? "PROVIDER_ERROR" : "INVALID_ARGUMENT");

@@ -8,8 +8,8 @@
  * @module
  */
 
-import { XMLParser } from "fast-xml-parser";
 import { ODataActiveRecordError } from "../../src/errors/errors.ts";
+import { importProvider } from "../../src/provider/registry.ts";
 import type {
   EntityDefinition,
   FieldDefinition,
@@ -120,12 +120,13 @@ const ARRAY_ELEMENTS = new Set([
 type XmlNode = Record<string, unknown>;
 
 /**
- * Parses CSDL XML.
+ * Parses CSDL XML. The XML parser (`fast-xml-parser`) is loaded on first use, so the provider
+ * itself needs nothing but `fetch` (a missing package is `PROVIDER_DEPENDENCY_MISSING`).
  *
  * @example
  * ```ts
  * import { parseCsdlXml } from "./metadata.ts";
- * const model = parseCsdlXml(`<edmx:Edmx xmlns:edmx="http://docs.oasis-open.org/odata/ns/edmx" Version="4.0">
+ * const model = await parseCsdlXml(`<edmx:Edmx xmlns:edmx="http://docs.oasis-open.org/odata/ns/edmx" Version="4.0">
  *   <edmx:DataServices><Schema Namespace="NS" xmlns="http://docs.oasis-open.org/odata/ns/edm">
  *     <EntityType Name="T"><Key><PropertyRef Name="ID"/></Key><Property Name="ID" Type="Edm.Int32" Nullable="false"/></EntityType>
  *     <EntityContainer Name="C"><EntitySet Name="Ts" EntityType="NS.T"/></EntityContainer>
@@ -133,7 +134,12 @@ type XmlNode = Record<string, unknown>;
  * model.sets[0]?.name; // "Ts"
  * ```
  */
-export function parseCsdlXml(text: string): CsdlModel {
+export async function parseCsdlXml(text: string): Promise<CsdlModel> {
+  const { XMLParser } = await importProvider(
+    "http-odata",
+    "the fast-xml-parser package for CSDL XML (mapped in deno.json imports)",
+    () => import("fast-xml-parser"),
+  );
   let document: XmlNode;
   try {
     const parser = new XMLParser({

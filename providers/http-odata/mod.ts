@@ -8,9 +8,10 @@
  *   at a time). A filter that is exactly the key becomes a key lookup `Products(1)` (404 = none).
  * - counts: `Products/$count?$filter=...`.
  * - writes: `POST` (with `Prefer: return=representation`), `PATCH` and `DELETE` on the key URL,
- *   with `If-Match` when an ETag of that row was read before (412 → `PRECONDITION_FAILED`, 428 → `PRECONDITION_REQUIRED`). An update or
- *   delete by filter first reads the matching keys, then writes per key, inside one atomic
- *   `$batch` change set when batching is on. Multi-row inserts are one change set too.
+ *   with `If-Match` when an ETag of that row was read before (412 → `CONFLICT`, 428 →
+ *   `PRECONDITION_REQUIRED`). An update or delete by filter first reads the matching rows (with
+ *   their ETags), then writes per key, inside one atomic `$batch` change set when batching is on.
+ *   Multi-row inserts are one change set too.
  * - `transaction()`: the writes made through `tx` are collected and sent as one atomic change set
  *   when `work` resolves (nothing is sent when it throws). Inside `tx`, reads go to the service
  *   and see earlier updates and deletes of the same transaction by key, not its inserts; insert
@@ -328,7 +329,7 @@ export class HttpODataProvider implements Provider {
       }
       return definitionsFromCsdl(parseCsdlJson(document));
     }
-    return definitionsFromCsdl(parseCsdlXml(text));
+    return definitionsFromCsdl(await parseCsdlXml(text));
   }
 
   // ---- internals used by HttpOperations ----
@@ -513,7 +514,9 @@ export class HttpODataProvider implements Provider {
   }
 
   #remember(entity: EntityMetadata, wire: Record<string, unknown>, header: string | undefined) {
-    const etag = typeof wire["@odata.etag"] === "string" ? wire["@odata.etag"] : header;
+    // OData 4.01 services may drop the `odata.` prefix of control information (`@etag`).
+    const annotated = wire["@odata.etag"] ?? wire["@etag"];
+    const etag = typeof annotated === "string" ? annotated : header;
     if (etag === undefined) return;
     let key: string | undefined;
     try {

@@ -69,14 +69,13 @@ export class HttpOperations implements ProviderOperations {
     const top = request.query.top;
     for await (const page of this.#provider.pages(request, options)) {
       if (count === undefined && page.count !== undefined) count = page.count;
-      for (const row of page.rows) {
+      for (const row of this.#overlay(request.entity, page.rows)) {
         if (top !== undefined && rows.length >= top) break;
         rows.push(row);
       }
       if (top !== undefined && rows.length >= top) break;
     }
-    const visible = this.#overlay(request.entity, rows);
-    return count === undefined ? { rows: visible } : { rows: visible, count };
+    return count === undefined ? { rows } : { rows, count };
   }
 
   async *stream(request: ReadRequest, options?: ExecutionOptions): AsyncIterable<Row> {
@@ -109,7 +108,11 @@ export class HttpOperations implements ProviderOperations {
     return await this.#provider.remoteCount(request, options);
   }
 
-  async insert(entity: EntityMetadata, rows: readonly Row[], options?: ExecutionOptions) {
+  async insert(
+    entity: EntityMetadata,
+    rows: readonly Row[],
+    options?: ExecutionOptions,
+  ): Promise<Row[]> {
     assertPlainNames(entity);
     throwIfAborted(options?.signal);
     const writes = rows.map((row): BatchWrite => ({
@@ -180,13 +183,11 @@ export class HttpOperations implements ProviderOperations {
   async #targetKeys(target: WriteTarget, options: ExecutionOptions | undefined): Promise<string[]> {
     const entity = target.entity;
     const direct = keyLookup(entity, target.filter);
+    // Whole rows, not `$select` of the key: services send ETags with whole entities only.
     const request: ReadRequest = {
       entity,
       schema: target.schema,
-      query: {
-        ...(target.filter === undefined ? {} : { filter: target.filter }),
-        select: keySelect(entity),
-      },
+      query: target.filter === undefined ? {} : { filter: target.filter },
     };
     if (direct !== undefined && this.#sink.pending === undefined) {
       // Straight to the key URL: a 404 answers "0 rows" without a read first.

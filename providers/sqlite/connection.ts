@@ -104,6 +104,11 @@ export class SqliteConnection {
     return statement;
   }
 
+  /** The cached prepared statement of `sql` (for callers that run it many times). */
+  prepare(sql: string): StatementSync {
+    return this.#statement(sql);
+  }
+
   /** All rows, as objects keyed by result column name. */
   all(sql: string, params: readonly SqlParameter[]): Record<string, unknown>[] {
     return this.#statement(sql).all(...params) as Record<string, unknown>[];
@@ -238,6 +243,16 @@ export function mapSqliteError(
       cause: error,
       context: { provider: "sqlite", ...context },
     });
+  }
+  const missing = /no such (table|column): (\S+)/i.exec(message);
+  if (missing !== null) {
+    // The tables of registered entities exist once sync() ran; a missing one means it did not.
+    return new ODataActiveRecordError(
+      "SCHEMA_NOT_SYNCED",
+      `The database has no ${missing[1]!.toLowerCase()} ${missing[2]}: run namespace.sync() ` +
+        "after registering the entities",
+      { cause: error, context: { provider: "sqlite", ...context } },
+    );
   }
   if (typeof errcode === "number") {
     const constraint = CONSTRAINT_CODES[errcode];

@@ -6,9 +6,9 @@
  *
  * - writes refuse a decimal that needs more digits (or lies outside the float range) instead of
  *   storing a nearby value ({@linkcode decimalIssue});
- * - decimal arithmetic and sums round their float results back to at most 15 significant digits
- *   and to the scale the exact result has ({@linkcode roundDecimalResult},
- *   {@linkcode addDecimals}), so `0.1 + 0.2` is `0.3` as it is for decimals;
+ * - decimal arithmetic, sums and comparisons of computed decimals are exact, on bigints
+ *   (`exact.ts`), never float operations ({@linkcode roundDecimalResult} and
+ *   {@linkcode addDecimals} remain for callers that hold floats);
  * - decoding formats the shortest text of the float, padded or rounded to the declared scale
  *   ({@linkcode decimalText}), never the float's binary expansion.
  *
@@ -42,6 +42,9 @@ export const DECIMAL_LIMIT_REASON =
   "SQLite stores decimals as 64-bit floats: at most 15 significant digits";
 
 const DECIMAL = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
+
+/** Plain decimal text (no exponent, no spaces). */
+const SHORT = /^[+-]?\d+(?:\.\d+)?$/;
 
 /** A decimal as `digits × 10^exponent`, digits without leading or trailing zeros. */
 interface Significand {
@@ -162,6 +165,13 @@ export function fractionDigits(text: string): number | undefined {
  * ```
  */
 export function isExactDecimal(value: unknown): boolean | undefined {
+  if (
+    typeof value === "string" && value.length <= MAX_DECIMAL_DIGITS + 1 && SHORT.test(value) &&
+    value.length - (value.includes(".") ? 1 : 0) - (/^[+-]/.test(value) ? 1 : 0) <=
+      MAX_DECIMAL_DIGITS
+  ) {
+    return true; // the common case, decided without parsing: at most 15 digits in all
+  }
   let text: string;
   if (typeof value === "string") text = value;
   else if (typeof value === "bigint") text = String(value);

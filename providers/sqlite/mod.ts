@@ -9,6 +9,7 @@ import { ODataActiveRecordError, throwIfAborted } from "../../src/errors/errors.
 import type { EntityMetadata, FieldMetadata } from "../../src/model/schema.ts";
 import type {
   ExecutionOptions,
+  InsertOptions,
   Provider,
   ProviderCapabilities,
   ProviderOperations,
@@ -340,7 +341,7 @@ export class SqliteProvider implements Provider {
   }
 
   /** See {@linkcode ProviderOperations.insert}. */
-  insert(entity: EntityMetadata, rows: readonly Row[], options?: ExecutionOptions): Promise<Row[]> {
+  insert(entity: EntityMetadata, rows: readonly Row[], options?: InsertOptions): Promise<Row[]> {
     return this.#operations.insert(entity, rows, options);
   }
 

@@ -14,6 +14,7 @@ import { throwIfAborted, ValidationError } from "../../src/errors/errors.ts";
 import type { EntityMetadata, FieldMetadata } from "../../src/model/schema.ts";
 import type {
   ExecutionOptions,
+  InsertOptions,
   ProviderOperations,
   ReadRequest,
   ReadResult,
@@ -25,14 +26,12 @@ import {
   assertStorableDecimals,
   compileDelete,
   compileIncrement,
-  compileInsert,
   compileUpdate,
-  storedRow,
 } from "./compiler/write.ts";
+import { INSERT_CHUNK, insertRows } from "./insert.ts";
 import { mapSqliteError, type SqliteConnection } from "./connection.ts";
 import { executeCount, executeRead } from "./read.ts";
 import { type StreamHost, streamRead } from "./stream.ts";
-import { decodeValue } from "./values.ts";
 
 /**
  * What the operations need from the provider.
@@ -126,20 +125,29 @@ export class SqliteOperations implements ProviderOperations {
   async insert(
     entity: EntityMetadata,
     rows: readonly Row[],
-    options?: ExecutionOptions,
+    options?: InsertOptions,
   ): Promise<Row[]> {
     throwIfAborted(options?.signal);
+    if (rows.length > INSERT_CHUNK && !this.#ctx.inTransaction) {
+      // A chunked insert yields to the event loop in the middle of its transaction: as a
+      // transaction of the provider, others wait for it (and cannot see its rows) meanwhile.
+      return await this.#ctx.transaction((tx) => tx.insert(entity, rows, options), options);
+    }
     await this.#ctx.guard();
-    assertStorableDecimals(entity, rows);
-    const release = await this.#ctx.writeLock();
+    const lock = this.#ctx.writeLock();
+    const release = typeof lock === "function" ? lock : await lock;
     try {
-      return this.#insert(entity, rows);
+      return await this.#insert(entity, rows, options);
     } finally {
       release();
     }
   }
 
-  #insert(entity: EntityMetadata, rows: readonly Row[]): Row[] {
+  async #insert(
+    entity: EntityMetadata,
+    rows: readonly Row[],
+    options: InsertOptions | undefined,
+  ): Promise<Row[]> {
     const connection = this.#ctx.connection();
     const key = generatedKey(entity);
     if (
@@ -147,29 +155,39 @@ export class SqliteOperations implements ProviderOperations {
     ) {
       this.#assertGenerated(entity, key);
     }
-    const returning = key === undefined ? [] : [key];
-    const atomic = rows.length > 1 && !this.#ctx.inTransaction;
+    if (rows.length === 0) return [];
+    const write = () =>
+      insertRows(connection, entity, rows, {
+        returning: options?.returning !== false,
+        key,
+        yielding: rows.length > INSERT_CHUNK,
+        signal: options?.signal,
+        // After each turn of the event loop: the transaction must still be open.
+        resumed: () => void this.#ctx.connection(),
+      });
+    const inTransaction = this.#ctx.inTransaction;
+    if (rows.length === 1) {
+      try {
+        this.#ctx.beforeWrite();
+        return await write();
+      } catch (error) {
+        throw mapSqliteError(error, { entity: entity.name });
+      }
+    }
+    // Several rows: all or none, in a transaction of their own or a savepoint of the caller's.
     try {
       this.#ctx.beforeWrite();
-      if (atomic) connection.exec("BEGIN IMMEDIATE");
-      const stored: Row[] = [];
-      for (const row of rows) {
-        const { sql, params } = compileInsert(entity, [row], returning);
-        if (key === undefined) {
-          connection.run(sql, params);
-          stored.push(storedRow(entity, row));
-        } else {
-          const result = connection.get(sql, params);
-          stored.push({
-            ...storedRow(entity, row),
-            [key.name]: decodeValue(key, result?.[key.name]),
-          });
-        }
-      }
-      if (atomic) connection.exec("COMMIT");
+      connection.exec(inTransaction ? "SAVEPOINT oar_insert" : "BEGIN IMMEDIATE");
+    } catch (error) {
+      throw mapSqliteError(error, { entity: entity.name });
+    }
+    try {
+      const stored = await write();
+      connection.exec(inTransaction ? "RELEASE oar_insert" : "COMMIT");
       return stored;
     } catch (error) {
-      if (atomic) safeRollback(connection);
+      if (inTransaction) rollbackSavepoint(connection, "oar_insert");
+      else safeRollback(connection);
       throw mapSqliteError(error, { entity: entity.name });
     }
   }
@@ -264,6 +282,16 @@ function generatedKey(entity: EntityMetadata): FieldMetadata | undefined {
   if (entity.key.length !== 1) return undefined;
   const field = entity.fields.get(entity.key[0]!)!;
   return field.autoIncrement ? field : undefined;
+}
+
+/** Undoes and ends a savepoint, ignoring the error of one that is gone already. */
+function rollbackSavepoint(connection: SqliteConnection, name: string): void {
+  try {
+    connection.exec(`ROLLBACK TO ${name}`);
+    connection.exec(`RELEASE ${name}`);
+  } catch {
+    // Nothing to undo.
+  }
 }
 
 /**

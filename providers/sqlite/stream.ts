@@ -15,7 +15,8 @@
  *
  * The stream also yields to the event loop's macrotask queue at least every
  * {@linkcode YIELD_INTERVAL_MS} (timers, I/O and `AbortSignal.timeout` get their turn: node:sqlite
- * is synchronous), checks the signal, and throws `CLOSED` once the provider is closed.
+ * is synchronous), checks the signal before every row, and throws `CLOSED` once the provider is
+ * closed.
  *
  * @module
  */
@@ -40,7 +41,7 @@ import { checkSignal, compileStream } from "./read.ts";
  */
 export const YIELD_INTERVAL_MS = 10;
 
-/** Rows between two looks at the clock and the signal (a power of two: a mask test). */
+/** Rows between two looks at the clock (a power of two: a mask test). */
 const CHECK_EVERY = 256;
 
 /**
@@ -236,6 +237,8 @@ export async function* streamRead(
     let count = 0;
     let yielded = performance.now();
     for (;;) {
+      // On every row: a consumer that aborts after row 3 gets no row 4 (one property read).
+      if (signal?.aborted) checkSignal(signal);
       const stored = cursor.next();
       if (stored === undefined) {
         // Closing the provider closes every cursor: that must not look like the end of the rows.
@@ -248,7 +251,6 @@ export async function* streamRead(
           yielded = performance.now();
           host.assertOpen();
         }
-        checkSignal(signal);
       }
       yield decode(stored);
     }

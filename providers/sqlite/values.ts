@@ -21,7 +21,8 @@
  * millisecond is refused (NOT_SUPPORTED) rather than rounded into a wrong comparison. Decimals
  * are doubles, exact up to 15 significant digits (`decimals.ts`): the provider refuses to write
  * a longer one, and a decimal literal met by a decimal value is refused (NOT_SUPPORTED) rather
- * than compared as a nearby float.
+ * than compared as a nearby float. Computed decimals (sums, arithmetic) are exact and may come
+ * back as decimal TEXT beyond 15 digits (`exact.ts`); decoding keeps every digit.
  *
  * @module
  */
@@ -30,6 +31,7 @@ import type { LiteralNode, LiteralType } from "../../src/odata/ast.ts";
 import type { FieldType } from "../../src/model/schema.ts";
 import { NotSupportedError, ODataActiveRecordError } from "../../src/errors/errors.ts";
 import { DECIMAL_LIMIT_REASON, decimalText as formatDecimal, isExactDecimal } from "./decimals.ts";
+import { exactDecimalText } from "./exact.ts";
 
 /**
  * A value SQLite accepts as a parameter and returns in rows (`node:sqlite` cannot bind booleans
@@ -147,7 +149,10 @@ function toInteger(field: ValueField, value: unknown): bigint {
 
 const DECIMAL_TEXT = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 
+const PLAIN_DECIMAL_TEXT = /^-?\d+(?:\.\d+)?$/;
+
 function toDecimalNumber(field: ValueField, value: unknown): number {
+  if (typeof value === "string" && PLAIN_DECIMAL_TEXT.test(value)) return Number(value);
   if (typeof value === "number" && Number.isFinite(value)) return value;
   if (typeof value === "bigint") return Number(value);
   if (typeof value === "string" && DECIMAL_TEXT.test(value.trim())) return Number(value);
@@ -310,6 +315,21 @@ export function encodeValue(field: ValueField, canonical: unknown): SqlValue {
   return ENCODERS[field.type](field, canonical);
 }
 
+/**
+ * {@linkcode encodeValue} for one field, its encoder looked up once (bulk writes).
+ *
+ * @example
+ * ```ts
+ * import { fieldEncoder } from "./values.ts";
+ * fieldEncoder({ type: "boolean" })(false); // 0n
+ * ```
+ */
+export function fieldEncoder(field: ValueField): (canonical: unknown) => SqlValue {
+  const encode = ENCODERS[field.type];
+  return (canonical) =>
+    canonical === null || canonical === undefined ? null : encode(field, canonical);
+}
+
 // --- decoding rows --------------------------------------------------------------------------
 
 type Decoder = (field: ValueField, stored: SqlValue) => unknown;
@@ -345,7 +365,14 @@ const DECODERS: Readonly<Record<FieldType, Decoder>> = {
     return asNumber(field, stored);
   },
   number: asNumber,
-  decimal: (field, stored) => decimalText(asNumber(field, stored), field.definition?.scale),
+  decimal: (field, stored) => {
+    // Computed decimals beyond 15 digits arrive as exact TEXT (`exact.ts`): never via a float.
+    if (typeof stored === "string") {
+      const text = exactDecimalText(stored, field.definition?.scale);
+      if (text !== undefined) return text;
+    }
+    return decimalText(asNumber(field, stored), field.definition?.scale);
+  },
   boolean: (field, stored) => {
     if (stored === 1 || stored === 1n) return true;
     if (stored === 0 || stored === 0n) return false;

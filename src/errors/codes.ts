@@ -142,10 +142,20 @@ export const ERROR_CATALOGUE = {
     status: 503,
     suggestion: "The namespace or provider was closed; create a new one.",
   },
-  CIRCUIT_OPEN: {
-    status: 503,
+  TRANSACTION_CLOSED: {
+    status: 500,
+    suggestion: "Use models and records of a transaction only inside its function; outside, " +
+      "use namespace.getEntity(...) (or reload the record through it).",
+  },
+  CONFLICT: {
+    status: 412,
+    suggestion: "The row was changed since it was read: reload it, apply the change again and " +
+      "save, or use increment() for counters.",
+  },
+  SCHEMA_NOT_SYNCED: {
+    status: 500,
     suggestion:
-      "The store failed repeatedly, so calls are refused for a cool-down; retry after the time in the message and check the store's health.",
+      "Run await namespace.sync() after registering the entities: it creates missing tables and columns.",
   },
   METHOD_NOT_ALLOWED: {
     status: 405,
@@ -178,15 +188,10 @@ export const ERROR_CATALOGUE = {
     status: 428,
     suggestion: "Send If-Match with the ETag you read (or * to write whatever is stored).",
   },
-  TRANSACTION_CLOSED: {
-    status: 500,
-    suggestion: "Use models and records of a transaction only inside its function; outside, " +
-      "use namespace.getEntity(...) (or reload the record through it).",
-  },
-  CONFLICT: {
-    status: 412,
-    suggestion: "The row was changed since it was read: reload it, apply the change again and " +
-      "save, or use increment() for counters.",
+  CIRCUIT_OPEN: {
+    status: 503,
+    suggestion:
+      "The store failed repeatedly, so calls are refused for a cool-down; retry after the time in the message and check the store's health.",
   },
 } as const satisfies Record<string, ErrorCatalogueEntry>;
 

@@ -127,16 +127,24 @@ export interface Call {
 
 /** The service behind a handler; `$batch` calls back into it. */
 export class ODataService {
+  /** The namespace served. */
   readonly namespace: EntityNamespace;
+  /** The mount path, with leading and trailing `/`. */
   readonly basePath: string;
+  /** The largest page of a response. */
   readonly maxPageSize: number;
+  /** The most requests in one `$batch`. */
   readonly maxBatchParts: number;
+  /** The largest request body in bytes. */
   readonly maxBodyBytes: number;
+  /** The options as given. */
   readonly options: ODataHandlerOptions;
+  /** The CSDL names (schema namespace, container, type names). */
   readonly names: SchemaNames;
   /** The generated $metadata documents, made once. */
   readonly metadataCache: { xml?: string; json?: string } = {};
 
+  /** Validates the options; no I/O. */
   constructor(namespace: EntityNamespace, options: ODataHandlerOptions) {
     this.namespace = namespace;
     this.options = options;
@@ -321,6 +329,7 @@ export class ODataService {
     }
   }
 
+  /** How a response to `call` is written (metadata level, number style, annotation spelling). */
   style(
     call: Call,
     negotiated: { metadata: JsonStyle["metadata"]; ieee754: boolean },
@@ -336,19 +345,18 @@ export class ODataService {
     };
   }
 
+  /** The response headers every answer carries: `OData-Version` and the content type. */
   headers(style: JsonStyle | undefined, v401: boolean, contentType?: string): Headers {
-    const headers = new Headers({ "odata-version": v401 ? "4.01" : "4.0" });
-    if (contentType !== undefined) headers.set("content-type", contentType);
-    else if (style !== undefined) {
-      headers.set(
-        "content-type",
-        `application/json;odata.metadata=${style.metadata}` +
-          (style.ieee754 ? ";IEEE754Compatible=true" : ""),
-      );
-    }
-    return headers;
+    const version = v401 ? "4.01" : "4.0";
+    const type = contentType ?? (style === undefined ? undefined : jsonContentType(style));
+    return new Headers(
+      type === undefined
+        ? [["odata-version", version]]
+        : [["content-type", type], ["odata-version", version]],
+    );
   }
 
+  /** A response; a `HEAD` request gets the same status and headers without the body. */
   respond(call: Call, status: number, body: string | null, headers: Headers): Response {
     const head = call.request.method.toUpperCase() === "HEAD";
     return new Response(head ? null : body, { status, headers });
@@ -357,6 +365,9 @@ export class ODataService {
   /** Parses the query options of a call: the URL's, plus the body of `POST .../$query`. */
   async query(call: Call, resource: Resource): Promise<{ query: ODataQuery; raw: string }> {
     let raw = call.url.search.startsWith("?") ? call.url.search.slice(1) : call.url.search;
+    if (raw === "" && !(resource.kind === "collection" && resource.query)) {
+      return { query: {}, raw }; // the common key lookup: nothing to parse
+    }
     if (resource.kind === "collection" && resource.query) {
       const type = (call.request.headers.get("content-type") ?? "text/plain").split(";")[0]!
         .trim().toLowerCase();
@@ -421,6 +432,7 @@ export class ODataService {
     }
   }
 
+  /** The JSON object body of a write (415 for other types, 400 for bad JSON). */
   async jsonBody(call: Call): Promise<Record<string, unknown>> {
     requireJsonBody(call.request.headers.get("content-type"));
     const text = await this.readBody(call);
@@ -442,6 +454,7 @@ export class ODataService {
     return value as Record<string, unknown>;
   }
 
+  /** The provider operations of the call's scope (the namespace, or a transaction). */
   async operations(call: Call): Promise<ProviderOperations> {
     return await call.scope.operations();
   }
@@ -483,6 +496,7 @@ export class ODataService {
     return { ...query, expand };
   }
 
+  /** Reads the link fields of the entity a navigation starts from (hooks applied). */
   async readParent(
     call: Call,
     entity: EntityMetadata,
@@ -500,6 +514,7 @@ export class ODataService {
     return rows[0];
   }
 
+  /** Reads one row with `select`/`expand` under the `beforeRead` filter; undefined when none. */
   async findOne(
     call: Call,
     entity: EntityMetadata,
@@ -516,10 +531,12 @@ export class ODataService {
     return rows[0];
   }
 
+  /** The 404 for a key that addresses no (visible) row. */
   notFound(entity: EntityMetadata): ODataActiveRecordError {
     return httpError("NOT_FOUND", `No ${entity.name} with this key`, { target: entity.name });
   }
 
+  /** True when writes to the entity need `If-Match`. */
   requiresIfMatch(entity: EntityMetadata): boolean {
     const option = this.options.requireIfMatch;
     return option === true || (Array.isArray(option) && option.includes(entity.name));
@@ -546,6 +563,17 @@ export class ODataService {
     }
     return await this.namespace.transaction((tx) => work(tx as unknown as Scope));
   }
+}
+
+const JSON_TYPES: Readonly<Record<string, string>> = {
+  minimal: "application/json;odata.metadata=minimal",
+  none: "application/json;odata.metadata=none",
+  full: "application/json;odata.metadata=full",
+};
+
+function jsonContentType(style: JsonStyle): string {
+  const base = JSON_TYPES[style.metadata]!;
+  return style.ieee754 ? base + ";IEEE754Compatible=true" : base;
 }
 
 /**

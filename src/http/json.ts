@@ -168,6 +168,15 @@ function formatter(field: FieldMetadata, style: JsonStyle): (value: unknown) => 
       return style.ieee754 ? (value) => `"${value}"` : (value) => String(value);
     case "boolean":
       return (value) => (value ? "true" : "false");
+    case "datetime":
+      // An ISO timestamp has no character JSON escapes.
+      return (value) =>
+        value instanceof Date ? `"${value.toISOString()}"` : writeValue(field, value, style);
+    case "decimal":
+      return style.ieee754 ? (value) => `"${value}"` : (value) => {
+        const text = value as string;
+        return typeof text === "string" && DECIMAL.test(text) ? text : JSON.stringify(String(text));
+      };
     default:
       return (value) => writeValue(field, value, style);
   }
@@ -232,7 +241,13 @@ function buildWriter(
       format: formatter(field, style),
     });
   }
-  const navigations: { name: string; key: string; link: string; write?: EntityWriter }[] = [];
+  const navigations: {
+    name: string;
+    key: string;
+    link: string;
+    write?: EntityWriter;
+    written: WeakMap<Row, string>;
+  }[] = [];
   for (const relation of entity.relations.values()) {
     const nested = shape.expand.get(relation.name) ??
       (shape.expandAll ? { expand: new Map() } : undefined);
@@ -245,6 +260,7 @@ function buildWriter(
       write: nested === undefined || target === undefined
         ? undefined
         : compileWriter(target, nested, style),
+      written: new WeakMap(),
     });
   }
   const dynamic = shape.dynamic === true;
@@ -304,7 +320,16 @@ function buildWriter(
           out += navigation.write(value[i] as Row);
         }
         out += "]";
-      } else out += navigation.write(value as Row);
+      } else {
+        // A to-one target shared by many rows (the Product of many order lines) is one
+        // object: it is written once per object.
+        let text = navigation.written.get(value as Row);
+        if (text === undefined) {
+          text = navigation.write(value as Row);
+          navigation.written.set(value as Row, text);
+        }
+        out += text;
+      }
     }
     return out + "}";
   };

@@ -8,7 +8,7 @@
 import type { EntityMetadata } from "../model/schema.ts";
 import type { Row } from "../provider/provider.ts";
 import { httpError } from "./errors.ts";
-import { etagMatches, etagOf } from "./etag.ts";
+import { etagMatches, etagOf, versionField } from "./etag.ts";
 import { annotation, contextUrl, entityPath, type EntityShape, writeEntity } from "./json.ts";
 import { negotiate, preferences } from "./negotiate.ts";
 import { parseResourcePath } from "./path.ts";
@@ -277,7 +277,7 @@ export async function update(
     }
     if (replace) {
       for (const field of entity.fieldList) {
-        if (field.primaryKey || field.name in changes) continue;
+        if (field.primaryKey || field.name in changes || versionField(entity) === field) continue;
         const fallback = field.definition.defaultValue;
         changes[field.name] = fallback === undefined
           ? null

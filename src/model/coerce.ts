@@ -15,8 +15,9 @@
  * - `date`: `"YYYY-MM-DD"`; an ISO date-time only at midnight (date as written, whatever the
  *   offset), as another time means the wrong field type; `Date`s and epoch ms give their UTC date.
  * - `datetime`: ISO 8601 with `Z` or an offset. Without one it is refused: OData requires it and a
- *   guessed zone shifts the instant. Date-only ISO means midnight UTC. Sub-millisecond digits are
- *   truncated, as `Date` cannot hold them.
+ *   guessed zone shifts the instant. Date-only ISO means midnight UTC. Non-zero sub-millisecond
+ *   digits are refused (a `Date` cannot hold them, and cutting them silently moves the instant);
+ *   zeros beyond the milliseconds are fine.
  * - Other date formats only when declared; the field's `formats` replace the namespace's
  *   `dateFormats`. Day-first vs month-first is never guessed: an undeclared `01/02/2024` is
  *   refused, and with both slash formats declared a value readable as two different dates is
@@ -144,8 +145,9 @@ function coerceString(field: FieldMetadata, value: unknown): CoerceResult {
     return scalar ? { ...failure, suggestion: `Pass it as text: "${String(value)}".` } : failure;
   }
   const max = field.definition.maxLength;
-  // Code points, not UTF-16 units: what databases count as characters.
-  const length = max === undefined ? 0 : [...value].length;
+  // Code points, not UTF-16 units: what databases count as characters (never more than units).
+  if (max === undefined || value.length <= max) return ok(value);
+  const length = [...value].length;
   if (max !== undefined && length > max) {
     const what = `is ${length} characters long; at most ${max} are allowed`;
     return bad(value, what, `Shorten it to ${max} characters or fewer.`);
@@ -224,7 +226,25 @@ function roundForExample(parts: DecimalParts, scale: number): string {
   return renderDecimal({ negative: parts.negative, int, frac: digits.slice(split) });
 }
 
+/** Decimal text that is canonical already when it has the declared scale: `-12.50`, `0.5`. */
+const PLAIN_DECIMAL = /^-?(?:0|[1-9]\d*)(?:\.\d+)?$/;
+
 function coerceDecimal(field: FieldMetadata, value: unknown): CoerceResult {
+  if (typeof value === "string" && PLAIN_DECIMAL.test(value)) {
+    // The common case (bulk writes of canonical values) without taking the text apart.
+    const { precision, scale } = field.definition;
+    const dot = value.indexOf(".");
+    const fraction = dot < 0 ? 0 : value.length - dot - 1;
+    const negative = value.charCodeAt(0) === 45;
+    const integer = (dot < 0 ? value.length : dot) - (negative ? 1 : 0);
+    if (
+      (scale === undefined ? precision === undefined : fraction === scale) &&
+      (precision === undefined || integer + (scale ?? 0) <= precision) &&
+      !(negative && /^-0(?:\.0*)?$/.test(value)) // "-0.00" is "0.00"
+    ) {
+      return ok(value);
+    }
+  }
   const finite = typeof value === "number" && Number.isFinite(value);
   const text = typeof value === "string" || typeof value === "bigint" || finite
     ? String(value)
@@ -418,6 +438,8 @@ function coerceTemporal(
   };
   if (value instanceof Date) {
     const ms = value.getTime();
+    // Years 0001..9999 (the common case: no calendar parts needed).
+    if (!isDate && ms >= -62135596800000 && ms <= 253402300799999) return ok(new Date(ms));
     return Number.isNaN(ms)
       ? fail("expected a valid Date, got an invalid one", suggestion)
       : done(ms);
@@ -491,6 +513,14 @@ function isoDateTime(
     const [oh, om] = [Number(digits.slice(1, 3)), Number(digits.slice(3))];
     if (oh > 23 || om > 59) return bad(value, "has an impossible offset", suggestion);
     offsetMinutes = (offset[0] === "-" ? -1 : 1) * (oh * 60 + om);
+  }
+  if (/[1-9]/.test(fraction.slice(3))) {
+    return bad(
+      value,
+      `has digits below the millisecond (.${fraction}), which a datetime cannot keep`,
+      `Round it to milliseconds (".${fraction.slice(0, 3)}"), or keep the exact text in a ` +
+        "string field.",
+    );
   }
   const ms = Number(fraction.padEnd(3, "0").slice(0, 3)); // Date holds milliseconds only
   return done(utcMs(parts, ((hours * 60 + minutes - offsetMinutes) * 60 + seconds) * 1000 + ms));

@@ -8,7 +8,8 @@
 import type { Expression, LiteralNode, PathExpression } from "../odata/ast.ts";
 import { and, call, isExpression, literal, or, typedLiteral } from "../odata/builders.ts";
 import { parseFilter } from "../odata/parser/expression.ts";
-import { ODataActiveRecordError } from "../errors/errors.ts";
+import { ODataActiveRecordError, QueryLimitError } from "../errors/errors.ts";
+import { DEFAULT_QUERY_LIMITS } from "../odata/limits.ts";
 import { closestName } from "../errors/suggest.ts";
 import { coerceValue } from "./coerce.ts";
 import type { NamespaceOptions } from "./context.ts";
@@ -209,11 +210,104 @@ export function canonicalLiteral(field: FieldMetadata, canonical: unknown): Lite
 }
 
 function describe(value: unknown): string {
+  // JSON shows NaN and the infinities as null, which names another value.
+  if (typeof value === "number" || typeof value === "bigint") return String(value);
   try {
     return typeof value === "string" ? `'${value}'` : String(JSON.stringify(value) ?? value);
   } catch {
     return String(value);
   }
+}
+
+/**
+ * The most values `where(field, "in", values)` takes. Lists this long are sent to the store as
+ * one parameter (SQLite: a JSON array read with `json_each`), not one parameter per value.
+ *
+ * @example
+ * ```ts
+ * import { MAX_WHERE_IN_LENGTH } from "@oar/odata-active-record";
+ * MAX_WHERE_IN_LENGTH; // 1000000
+ * ```
+ */
+export const MAX_WHERE_IN_LENGTH = 1_000_000;
+
+interface Size {
+  readonly nodes: number;
+  readonly depth: number;
+}
+
+const sizes = new WeakMap<object, Size>();
+
+/** Whether a child of `parent` continues its and/or chain (no extra nesting level). */
+function sameChain(parent: Expression, child: Expression): boolean {
+  return parent.kind === "Binary" && child.kind === "Binary" &&
+    (parent.operator === "and" || parent.operator === "or") && child.operator === parent.operator;
+}
+
+/**
+ * Nodes and nesting depth of an expression as the parser counts them for text: a chain of one
+ * logical operator (`a or b or c`) is one level, a list counts once (its items have their own
+ * limit). Memoised per node, so checking a query after each `or()` stays linear.
+ */
+const LEAF: Size = Object.freeze({ nodes: 1, depth: 0 });
+
+function sizeOf(expression: Expression): Size {
+  // The common leaves without a lookup: literals, lists, paths of plain properties.
+  if (expression.kind === "Literal" || expression.kind === "List") return LEAF;
+  if (expression.kind === "Path" && expression.segments.every((s) => s.kind === "Property")) {
+    return LEAF;
+  }
+  const known = sizes.get(expression);
+  if (known !== undefined) return known;
+  let nodes = 1;
+  let depth = 0;
+  if (expression.kind === "Binary") {
+    const left = sizeOf(expression.left);
+    const right = sizeOf(expression.right);
+    nodes += left.nodes + right.nodes;
+    depth = Math.max(
+      left.depth + (sameChain(expression, expression.left) ? 0 : 1),
+      right.depth + (sameChain(expression, expression.right) ? 0 : 1),
+    );
+  } else {
+    for (const value of Object.values(expression)) {
+      const children = Array.isArray(value) ? value : [value];
+      for (const child of children) {
+        if (!isExpression(child)) continue;
+        const size = sizeOf(child);
+        nodes += size.nodes;
+        depth = Math.max(depth, size.depth + (sameChain(expression, child) ? 0 : 1));
+      }
+    }
+  }
+  const size = { nodes, depth };
+  if (nodes > 16) sizes.set(expression, size); // small ones are recounted faster than looked up
+  return size;
+}
+
+/**
+ * Applies the query limits on nodes and depth ({@linkcode DEFAULT_QUERY_LIMITS}) to a filter
+ * made with `where()`/`or()` or expression builders, as the parser applies them to text: a
+ * `QueryLimitError` here, instead of the store refusing an over-large statement.
+ *
+ * @example
+ * ```ts ignore
+ * assertBuilderLimits(query.ast.filter); // throws QueryLimitError past 2000 nodes
+ * ```
+ */
+export function assertBuilderLimits(expression: Expression): Expression {
+  const { nodes, depth } = sizeOf(expression);
+  if (nodes > DEFAULT_QUERY_LIMITS.maxNodes) {
+    throw new QueryLimitError("maxNodes", DEFAULT_QUERY_LIMITS.maxNodes, {
+      suggestion: "The conditions add up to more nodes than a query may have: use " +
+        'where(field, "in", values) for many alternatives of one field.',
+      context: { nodes },
+    });
+  }
+  if (depth > DEFAULT_QUERY_LIMITS.maxDepth) {
+    throw new QueryLimitError("maxDepth", DEFAULT_QUERY_LIMITS.maxDepth, { context: { depth } });
+  }
+  return expression;
 }
 
 /** Builds the AST of `where(field, op, value)`. */
@@ -223,7 +317,11 @@ export function buildCondition(
   operator: string,
   value: unknown,
 ): Expression {
-  const op = (typeof operator === "string" ? SYMBOLS[operator] ?? operator : operator) as string;
+  // OData operators are case-insensitive in where() (EQ, Eq, eq); symbols map to their names.
+  const op =
+    (typeof operator === "string"
+      ? SYMBOLS[operator] ?? operator.toLowerCase()
+      : operator) as string;
   if (!OPERATORS.has(op)) {
     throw new ODataActiveRecordError("INVALID_OPERATOR", `Unknown operator ${describe(operator)}`, {
       suggestion: `Use one of: ${[...OPERATORS].join(", ")}`,
@@ -231,6 +329,17 @@ export function buildCondition(
     });
   }
   const { node, field } = resolveFieldPath(scope, fieldPath);
+  if (value === undefined && op !== "in") {
+    throw new ODataActiveRecordError(
+      "INVALID_ARGUMENT",
+      `The value for ${field.name} in where() is undefined`,
+      {
+        suggestion: `Pass null to match a missing ${field.name}, or leave ${field.name} out of ` +
+          "the condition (a variable that was never set is the usual cause).",
+        context: { entity: scope.entity.name, field: field.name, operator: op },
+      },
+    );
+  }
   const invalid = (why: string): never => {
     throw new ODataActiveRecordError(
       "INVALID_OPERATOR",
@@ -247,6 +356,13 @@ export function buildCondition(
       return call(op, node, literal(value as string));
     case "in": {
       if (!Array.isArray(value)) invalid("'in' needs an array of values");
+      if ((value as unknown[]).length > MAX_WHERE_IN_LENGTH) {
+        throw new QueryLimitError("maxWhereInLength", MAX_WHERE_IN_LENGTH, {
+          suggestion: `Split the list into parts of at most ${MAX_WHERE_IN_LENGTH} values, or ` +
+            "join with a table that holds them.",
+          context: { field: field.name, length: (value as unknown[]).length },
+        });
+      }
       const items = (value as unknown[]).map((item) => fieldLiteral(scope, field, item));
       return { kind: "Binary", operator: "in", left: node, right: { kind: "List", items } };
     }
@@ -336,7 +452,7 @@ export class ConditionBuilder {
       : operator === "and"
       ? and(this.expression, next)
       : or(this.expression, next);
-    return new ConditionBuilder(this.#scope, combined);
+    return new ConditionBuilder(this.#scope, assertBuilderLimits(combined));
   }
 }
 

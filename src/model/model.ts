@@ -14,6 +14,7 @@ import {
 } from "../errors/errors.ts";
 import type {
   ExecutionOptions,
+  InsertOptions,
   ProviderOperations,
   ReadRequest,
   Row,
@@ -360,30 +361,47 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
     return this.wrap(await this.insertOne(data as Row, options));
   }
 
-  /** Creates many records in one transaction: all are written, or none. */
+  /**
+   * Creates many records in one transaction: all are written, or none. Long lists are validated,
+   * written and wrapped in chunks that give the event loop a turn at least every few
+   * milliseconds. With `{ returning: false }` it resolves to the number of rows written instead
+   * of the records (faster: nothing is read back or wrapped).
+   */
+  createMany(
+    rows: readonly Partial<T>[],
+    options: InsertOptions & { readonly returning: false },
+  ): Promise<number>;
+  /** Creates many records in one transaction and returns them (see the overload above). */
+  createMany(rows: readonly Partial<T>[], options?: InsertOptions): Promise<RecordOf<T>[]>;
   async createMany(
     rows: readonly Partial<T>[],
-    options?: ExecutionOptions,
-  ): Promise<RecordOf<T>[]> {
+    options?: InsertOptions,
+  ): Promise<RecordOf<T>[] | number> {
     if (!Array.isArray(rows)) {
       throw new ODataActiveRecordError("INVALID_ARGUMENT", "createMany() needs an array of rows", {
         context: { entity: this.name },
       });
     }
-    const valid = this.#validateAll(rows);
-    if (valid.length === 0) return [];
+    const returning = options?.returning !== false;
+    const valid = await this.#validateAll(rows, options?.signal);
+    if (valid.length === 0) return returning ? [] : 0;
     const operations = await this.#operations(options);
     const stored = await operations.insert(this.metadata, valid, options);
-    return stored.map((row) => this.wrap(row));
+    if (!returning) return valid.length;
+    const records = new Array<RecordOf<T>>(stored.length);
+    await inSlices(stored.length, options?.signal, (i) => {
+      records[i] = this.wrap(stored[i]!);
+    });
+    return records;
   }
 
   /** Validates every row and reports the issues of all failing rows in one `ValidationError`. */
-  #validateAll(rows: readonly Partial<T>[]): Row[] {
-    const valid: Row[] = [];
+  async #validateAll(rows: readonly Partial<T>[], signal?: AbortSignal): Promise<Row[]> {
+    const valid = new Array<Row>(rows.length);
     const issues: FieldIssue[] = [];
-    rows.forEach((row, index) => {
+    await inSlices(rows.length, signal, (index) => {
       try {
-        valid.push(this.validate(row, "create"));
+        valid[index] = this.validate(rows[index], "create");
       } catch (error) {
         if (!(error instanceof ValidationError)) throw error;
         for (const issue of error.issues) {
@@ -472,9 +490,17 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
    * Runs in one transaction when the provider supports them.
    */
   async upsert(data: Partial<T>, options?: UpsertOptions): Promise<RecordOf<T>> {
-    const row = this.validate(data, "create");
+    const given = (data ?? {}) as Row;
+    if (typeof data !== "object" || data === null || Array.isArray(data)) {
+      throw new ODataActiveRecordError("INVALID_ARGUMENT", "upsert() needs an object of values", {
+        context: { entity: this.name },
+      });
+    }
     const conflict = options?.conflictFields ?? this.metadata.key;
-    const missing = conflict.filter((name) => row[name] === undefined || row[name] === null);
+    for (const name of conflict) {
+      if (!this.metadata.fields.has(name)) throw this.unknownField(name);
+    }
+    const missing = conflict.filter((name) => given[name] === undefined || given[name] === null);
     if (missing.length > 0) {
       throw new ODataActiveRecordError(
         "INVALID_ARGUMENT",
@@ -489,14 +515,15 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
         kind: "Binary",
         operator: "eq",
         left: { kind: "Path", root: "implicit", segments: [{ kind: "Property", name }] },
-        right: fieldLiteral(this.scope, this.metadata.fields.get(name)!, row[name]),
+        right: fieldLiteral(this.scope, this.metadata.fields.get(name)!, given[name]),
       })),
     );
-    // The update path writes only what the caller gave: defaults are for new rows.
-    const given = Object.keys(data as Row).filter((name) =>
-      (data as Row)[name] !== undefined && !conflict.includes(name) &&
-      !this.metadata.key.includes(name)
+    // An existing row gets only what the caller gave (validated as an update: required fields
+    // need not be repeated, defaults are for new rows); a new row is validated as a create.
+    const changed = Object.keys(given).filter((name) =>
+      given[name] !== undefined && !conflict.includes(name) && !this.metadata.key.includes(name)
     );
+    const changes = Object.fromEntries(changed.map((name) => [name, given[name]])) as Partial<T>;
     const work = async (operations: ProviderOperations): Promise<Row> => {
       const matches = await operations.count(this.#request({ filter }), options);
       if (matches > 1) {
@@ -510,18 +537,19 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
         );
       }
       if (matches === 0) {
+        const row = this.validate(given, "create");
         const [stored] = await operations.insert(this.metadata, [row], options);
         return stored!;
       }
+      const values = this.validate(changes as Row, "update");
       const version = this.metadata.versionField;
-      if (given.length > 0) {
-        const changes = Object.fromEntries(given.map((name) => [name, row[name]]));
+      if (Object.keys(values).length > 0) {
         const target = { entity: this.metadata, schema: this.context.schema, filter };
         if (version === undefined || operations.increment === undefined) {
-          await operations.update(target, changes, options);
+          await operations.update(target, values, options);
         } else {
-          delete changes[version]; // an upsert is a blind write: it moves the version on
-          await operations.increment(target, { [version]: 1 }, changes, options);
+          delete values[version]; // an upsert is a blind write: it moves the version on
+          await operations.increment(target, { [version]: 1 }, values, options);
         }
       }
       const result = await operations.read(this.#request({ filter, top: 1 }), options);
@@ -553,4 +581,36 @@ function unsafe(entity: string, action: string): ODataActiveRecordError {
       context: { entity, action },
     },
   );
+}
+
+/** Items between two looks at the clock in {@linkcode inSlices}. */
+const SLICE = 256;
+/** The longest {@linkcode inSlices} keeps the event loop without a turn for others (ms). */
+const SLICE_MS = 20;
+
+/** A macrotask turn (timers and I/O run); `setImmediate` where the runtime has it. */
+function nextTurn(): Promise<void> {
+  const immediate = (globalThis as { setImmediate?: (fn: () => void) => unknown }).setImmediate;
+  return new Promise((resolve) => immediate ? immediate(resolve) : setTimeout(resolve, 0));
+}
+
+/**
+ * Calls `each(0 .. count-1)`, giving the event loop a turn whenever {@linkcode SLICE_MS} have
+ * passed (checked every {@linkcode SLICE} items), and checking the signal then.
+ */
+async function inSlices(
+  count: number,
+  signal: AbortSignal | undefined,
+  each: (index: number) => void,
+): Promise<void> {
+  let turn = performance.now();
+  for (let start = 0; start < count; start += SLICE) {
+    if (start > 0 && performance.now() - turn >= SLICE_MS) {
+      await nextTurn();
+      throwIfAborted(signal);
+      turn = performance.now();
+    }
+    const end = Math.min(start + SLICE, count);
+    for (let i = start; i < end; i++) each(i);
+  }
 }

@@ -19,7 +19,12 @@ import { parseSearchText } from "../odata/parser/search.ts";
 import { serializeQuery } from "../odata/serializer/query.ts";
 import { ODataActiveRecordError } from "../errors/errors.ts";
 import type { ExecutionOptions, Row } from "../provider/provider.ts";
-import { type ConditionArgs, conditionFromArgs, resolveFieldPath } from "./conditions.ts";
+import {
+  assertBuilderLimits,
+  type ConditionArgs,
+  conditionFromArgs,
+  resolveFieldPath,
+} from "./conditions.ts";
 import type { EntityModel } from "./model.ts";
 import type { RecordOf } from "./record.ts";
 
@@ -76,18 +81,26 @@ export class Query<T extends Row = Row> {
     });
   }
 
+  /** `#andFilter` for conditions made in code: the parser's node and depth limits apply. */
+  #andBuilt(expression: Expression): Query<T> {
+    const query = this.#andFilter(expression);
+    assertBuilderLimits(query.ast.filter!);
+    return query;
+  }
+
   /**
    * Adds a condition with `and`: `where("UnitPrice", "gt", 20)`, `where("Discontinued", false)`,
    * `where({ CategoryID: 1 })`, or a group `where(q => q.where(...).or(...))`.
    */
   where(...args: ConditionArgs): Query<T> {
-    return this.#andFilter(conditionFromArgs(this.target.scope, args));
+    return this.#andBuilt(conditionFromArgs(this.target.scope, args));
   }
 
   /** Adds a condition with `or` to everything so far: `(previous) or condition`. */
   or(...args: ConditionArgs): Query<T> {
     const next = conditionFromArgs(this.target.scope, args);
-    return this.#with({ filter: this.ast.filter === undefined ? next : or(this.ast.filter, next) });
+    const filter = this.ast.filter === undefined ? next : or(this.ast.filter, next);
+    return this.#with({ filter: assertBuilderLimits(filter) });
   }
 
   /**
@@ -96,7 +109,7 @@ export class Query<T extends Row = Row> {
    */
   filter(expression: string | Expression): Query<T> {
     if (typeof expression === "string") return this.#andFilter(parseFilter(expression));
-    if (isExpression(expression)) return this.#andFilter(expression);
+    if (isExpression(expression)) return this.#andBuilt(expression);
     throw invalid("filter() takes OData $filter text or an expression node", {
       filter: expression,
     });

@@ -264,21 +264,24 @@ export function validateRecord(
       );
       continue;
     }
-    const refused = enumIssue(field, result.value, value);
-    if (refused !== undefined) {
-      issues.push(refused);
-      continue;
+    if (field.definition.enum !== undefined) {
+      const refused = enumIssue(field, result.value, value);
+      if (refused !== undefined) {
+        issues.push(refused);
+        continue;
+      }
     }
     row[field.name] = result.value;
-    hooked.push(field);
+    if (field.definition.validate !== undefined) hooked.push(field);
   }
   // Hooks run once all fields are coerced, so they can look at the other fields of the row.
-  const view = Object.freeze({ ...row });
+  const view = hooked.length > 0 ? Object.freeze({ ...row }) : row;
   for (const field of hooked) {
     const refused = hookIssue(field, row[field.name], view);
     if (refused !== undefined) issues.push(refused);
   }
-  for (const key of Object.keys(data)) {
+  for (const key in data) {
+    if (!Object.hasOwn(data, key)) continue; // own keys only, without an array of them
     // Consistent with known fields (and JSON), a key set to undefined counts as not given.
     if (!entity.fields.has(key) && data[key] !== undefined) {
       issues.push(unknownFieldIssue(entity, key, data[key]));

@@ -28,6 +28,16 @@ export interface ExecutionOptions {
   readonly signal?: AbortSignal;
 }
 
+/** Options of `insert` and `createMany`. */
+export interface InsertOptions extends ExecutionOptions {
+  /**
+   * `false`: the rows are written but not returned (`insert` resolves to `[]`, `createMany` to
+   * the number of rows), which saves building them.
+   * @default {true}
+   */
+  readonly returning?: boolean;
+}
+
 /** What a provider can do; the service answers 501 for the rest. */
 export interface ProviderCapabilities {
   /** `$apply` (groupby/aggregate/filter/...). */
@@ -124,8 +134,12 @@ export interface ProviderOperations {
   stream(request: ReadRequest, options?: ExecutionOptions): AsyncIterable<Row>;
   /** Counts the rows matching `query.filter`/`query.search`. */
   count(request: ReadRequest, options?: ExecutionOptions): Promise<number>;
-  /** Inserts rows (canonical values) and returns them as stored, with generated keys. */
-  insert(entity: EntityMetadata, rows: readonly Row[], options?: ExecutionOptions): Promise<Row[]>;
+  /**
+   * Inserts rows (canonical values) and returns them as stored, with generated keys (nothing
+   * with `returning: false`). All rows are written or none; a long insert yields to the event
+   * loop between chunks.
+   */
+  insert(entity: EntityMetadata, rows: readonly Row[], options?: InsertOptions): Promise<Row[]>;
   /** Updates the targeted rows; returns the number of affected rows. */
   update(target: WriteTarget, changes: Row, options?: ExecutionOptions): Promise<number>;
   /** Deletes the targeted rows; returns the number of affected rows. */

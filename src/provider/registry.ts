@@ -110,7 +110,7 @@ const LOADERS: Readonly<Record<string, Loader>> = {
   "http-odata": async (config) => {
     const module = await importProvider(
       "http-odata",
-      "fetch and the fast-xml-parser package (mapped in deno.json imports)",
+      "fetch (Deno, Node 18+, Bun)",
       () => import("../../providers/http-odata/mod.ts"),
     );
     return module.createHttpODataProvider(config as HttpODataProviderConfig);

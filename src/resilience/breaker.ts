@@ -15,7 +15,16 @@ import { describeError, isTransientError } from "./transient.ts";
 /** The three states of a breaker. */
 export type CircuitState = "closed" | "open" | "half-open";
 
-/** Options of {@linkcode CircuitBreaker}. */
+/**
+ * Options of {@linkcode CircuitBreaker}.
+ *
+ * @example
+ * ```ts
+ * import { CircuitBreaker, type CircuitBreakerOptions } from "@oar/odata-active-record";
+ * const options: CircuitBreakerOptions = { name: "orders_api", failureThreshold: 3, cooldownMs: 10000 };
+ * const breaker = new CircuitBreaker(options);
+ * ```
+ */
 export interface CircuitBreakerOptions {
   /** Names the circuit in errors, logs and metrics. @default {"circuit"} */
   readonly name?: string;

@@ -138,20 +138,33 @@ export interface DeadlineTicket {
   readonly outer: AbortSignal | undefined;
 }
 
-/** The ticket is also the pending entry: one object per call. */
-interface PendingDeadline extends DeadlineTicket {
+/** Calls whose deadlines fall in the same slot share one controller and one timer. */
+interface DeadlineSlot extends DeadlineTicket {
+  readonly key: string;
   readonly at: number;
   readonly controller: AbortController;
   readonly ms: number;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  /** Calls racing this slot's deadline (see `race()`), rejected when it fires. */
+  readonly racing: Set<(error: unknown) => void>;
+}
+
+/** Options of {@linkcode DeadlineScheduler}. */
+export interface DeadlineSchedulerOptions {
+  /**
+   * How late a deadline may fire, at most, in milliseconds: calls whose deadlines fall in the
+   * same slot of this width share one signal and one timer. @default {ms / 50, 1–100 ms}
+   */
+  readonly granularityMs?: number;
 }
 
 /**
- * Deadlines for a hot path. Two costs are avoided: a timer per call (more than a SQLite key
- * lookup) and a racing wrapper promise. Pending deadlines sit in a set with one timer armed for
- * the earliest; at the deadline the work's `AbortSignal` fires and the work (every provider
- * honours its signal) rejects, which `run()` reports as `TIMEOUT`. Work that ignores its signal
- * is not cut short: use {@linkcode deadline} for that. The timer may keep the process alive
- * until one deadline after the last call; `close()` clears it.
+ * Deadlines for a hot path, where a timer and an `AbortController` per call would cost more than
+ * a SQLite key lookup. Calls whose deadlines fall in the same slot (2 % of the timeout, at most
+ * 100 ms) share one controller and one timer, so a call costs a clock read and a comparison; a
+ * deadline fires at most one slot late. At the deadline the work's `AbortSignal` fires and
+ * `run()`/`race()` reject with `TIMEOUT`, even when the work ignores its signal. Timers may keep
+ * the process alive until one deadline after the last call; `close()` clears them.
  *
  * @example
  * ```ts
@@ -162,9 +175,14 @@ interface PendingDeadline extends DeadlineTicket {
  * ```
  */
 export class DeadlineScheduler {
-  readonly #pending = new Set<PendingDeadline>();
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #armedAt = Infinity;
+  readonly #slots = new Map<string, DeadlineSlot>();
+  readonly #granularity: number | undefined;
+  #last: DeadlineSlot | undefined;
+
+  /** Creates a scheduler with no timers yet. */
+  constructor(options: DeadlineSchedulerOptions = {}) {
+    this.#granularity = options.granularityMs;
+  }
 
   /** Runs `work` with a signal that fires after `ms` (or when `options.signal` fires). */
   async run<T>(
@@ -174,7 +192,7 @@ export class DeadlineScheduler {
   ): Promise<T> {
     const ticket = this.start(ms, options.signal);
     try {
-      return await work(ticket.signal);
+      return await this.race(ticket, work(ticket.signal));
     } catch (error) {
       throw this.explain(ticket, error);
     } finally {
@@ -184,67 +202,97 @@ export class DeadlineScheduler {
 
   /**
    * Starts a deadline of `ms` (the hot-path form of `run()`): pass `ticket.signal` to the work,
-   * call `finish(ticket)` when it settles and `explain(ticket, error)` when it failed. `now` is
-   * `Date.now()` when the caller read it already.
+   * and `explain(ticket, error)` when it failed. `now` is `Date.now()` when the caller read it.
    */
   start(ms: number, outer?: AbortSignal, now: number = Date.now()): DeadlineTicket {
     if (outer?.aborted) throw abortedError(outer.reason);
-    const controller = new AbortController();
-    const entry: PendingDeadline = {
-      at: now + Math.max(0, ms),
-      controller,
-      ms,
-      signal: outer === undefined ? controller.signal : AbortSignal.any([controller.signal, outer]),
+    const width = this.#granularity ?? Math.min(100, Math.max(1, Math.floor(ms / 50)));
+    const at = Math.ceil((now + Math.max(0, ms)) / width) * width;
+    let slot = this.#last;
+    if (slot === undefined || slot.at !== at || slot.ms !== ms) slot = this.#slot(at, ms);
+    if (outer === undefined) return slot;
+    return {
+      signal: AbortSignal.any([slot.signal, outer]),
       outer,
-    };
-    this.#pending.add(entry);
-    if (entry.at < this.#armedAt) this.#arm(entry.at);
-    return entry;
+      slot,
+    } as DeadlineTicket;
   }
 
-  /** Ends a deadline (the timer stays armed: re-arming per call would cost more than the call). */
-  finish(ticket: DeadlineTicket): void {
-    this.#pending.delete(ticket as PendingDeadline);
+  #slot(at: number, ms: number): DeadlineSlot {
+    const key = `${at}:${ms}`;
+    let slot = this.#slots.get(key);
+    if (slot === undefined) {
+      const controller = new AbortController();
+      const created: DeadlineSlot = {
+        key,
+        at,
+        controller,
+        ms,
+        signal: controller.signal,
+        outer: undefined,
+        timer: undefined,
+        racing: new Set(),
+      };
+      created.timer = setTimeout(() => {
+        this.#slots.delete(key);
+        if (this.#last === created) this.#last = undefined;
+        created.timer = undefined;
+        const reason = new DOMException(`Deadline of ${ms}ms passed`, "TimeoutError");
+        controller.abort(reason);
+        // Work that does not honour its signal (e.g. waiting in a queue) is not waited for.
+        for (const reject of created.racing) reject(timeoutError(ms, reason, undefined));
+        created.racing.clear();
+      }, Math.max(0, at - Date.now()));
+      this.#slots.set(key, created);
+      slot = created;
+    }
+    this.#last = slot;
+    return slot;
   }
+
+  /**
+   * Settles with `work`, or rejects with `TIMEOUT` when the ticket's deadline passes first even
+   * if the work ignores its signal (the work itself goes on).
+   */
+  race<T>(ticket: DeadlineTicket, work: Promise<T>): Promise<T> {
+    const slot = (ticket as { slot?: DeadlineSlot }).slot ?? (ticket as DeadlineSlot);
+    if (slot.controller.signal.aborted) {
+      work.catch(() => {}); // its outcome no longer matters
+      return Promise.reject(timeoutError(slot.ms, slot.controller.signal.reason, undefined));
+    }
+    return new Promise<T>((resolve, reject) => {
+      slot.racing.add(reject);
+      work.then(
+        (value) => {
+          slot.racing.delete(reject);
+          resolve(value);
+        },
+        (error) => {
+          slot.racing.delete(reject);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  /** Ends a deadline (nothing to undo: the slot's timer serves every call in it). */
+  finish(_ticket: DeadlineTicket): void {}
 
   /** The error to report for a failure under `ticket`: `TIMEOUT`, `ABORTED`, or `error` itself. */
   explain(ticket: DeadlineTicket, error: unknown): unknown {
-    const { controller, ms } = ticket as PendingDeadline;
-    if (controller.signal.aborted) return timeoutError(ms, controller.signal.reason, error);
+    const slot = (ticket as { slot?: DeadlineSlot }).slot ?? (ticket as DeadlineSlot);
+    if (slot.controller.signal.aborted) {
+      return timeoutError(slot.ms, slot.controller.signal.reason, error);
+    }
     if (ticket.outer?.aborted) return abortedError(ticket.outer.reason);
     return error;
   }
 
-  #arm(at: number): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#armedAt = at;
-    this.#timer = setTimeout(() => this.#sweep(), Math.max(0, at - Date.now()));
-  }
-
-  #sweep(): void {
-    this.#timer = undefined;
-    this.#armedAt = Infinity;
-    const now = Date.now();
-    let next = Infinity;
-    for (const entry of this.#pending) {
-      if (entry.at <= now) {
-        this.#pending.delete(entry);
-        entry.controller.abort(
-          new DOMException(`Deadline of ${entry.ms}ms passed`, "TimeoutError"),
-        );
-      } else if (entry.at < next) {
-        next = entry.at;
-      }
-    }
-    if (next !== Infinity) this.#arm(next);
-  }
-
-  /** Clears the timer; deadlines still pending never fire. */
+  /** Clears every timer; deadlines still pending never fire. */
   close(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#armedAt = Infinity;
-    this.#pending.clear();
+    for (const slot of this.#slots.values()) clearTimeout(slot.timer);
+    this.#slots.clear();
+    this.#last = undefined;
   }
 }
 

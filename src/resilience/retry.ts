@@ -34,7 +34,16 @@ export interface BackoffOptions {
   readonly random?: () => number;
 }
 
-/** Options of {@linkcode retry}. */
+/**
+ * Options of {@linkcode retry}.
+ *
+ * @example
+ * ```ts
+ * import { retry, type RetryOptions } from "@oar/odata-active-record";
+ * const options: RetryOptions = { maxRetries: 5, minTimeout: 200, maxTimeout: 5000, label: "connection orders_api" };
+ * await retry(() => Promise.resolve("ok"), options);
+ * ```
+ */
 export interface RetryOptions extends BackoffOptions {
   /** Retries after the first attempt. @default {3} */
   readonly maxRetries?: number;

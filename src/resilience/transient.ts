@@ -37,6 +37,22 @@ const TRANSIENT_NAMES = new Set([
 ]);
 
 const TRANSIENT_CODES = new Set(["PROVIDER_UNAVAILABLE", "TIMEOUT"]);
+
+// Deno's fetch reports network failures as text only ("fetch failed", caused by "... tcp connect
+// error: Connection refused (os error 111)"): read the errno from the words.
+const NETWORK_TEXT: readonly [RegExp, string][] = [
+  [/connection refused/i, "ECONNREFUSED"],
+  [/connection reset/i, "ECONNRESET"],
+  [/broken pipe/i, "EPIPE"],
+  [/timed out/i, "ETIMEDOUT"],
+];
+
+function networkCode(error: ErrorLike & { message?: unknown }): string | undefined {
+  if (typeof error.message !== "string") return undefined;
+  const text = error.message;
+  if (!/error sending request|fetch failed|tcp connect|os error/i.test(text)) return undefined;
+  return NETWORK_TEXT.find(([pattern]) => pattern.test(text))?.[1];
+}
 const PERMANENT_CODES = new Set(["ABORTED", "CIRCUIT_OPEN", "CLOSED"]);
 
 interface ErrorLike {
@@ -50,7 +66,9 @@ interface ErrorLike {
 }
 
 function upstreamStatus(error: ErrorLike): number | undefined {
-  const fromContext = error.context?.httpStatus;
+  // Providers put the server's answer in the context (`httpStatus`, or `status` as the
+  // http-odata provider does).
+  const fromContext = error.context?.httpStatus ?? error.context?.status;
   if (typeof fromContext === "number") return fromContext;
   // A library error's own `status` is what it would answer, not what a server said.
   if (!(error instanceof ODataActiveRecordError) && typeof error.status === "number") {
@@ -82,6 +100,8 @@ export function isTransientError(error: unknown): boolean {
       if (TRANSIENT_CODES.has(e.code) || TRANSIENT_ERRNO.has(e.code)) return true;
     }
     if (typeof e.name === "string" && TRANSIENT_NAMES.has(e.name)) return true;
+    if (e.context?.retryable === true) return true;
+    if (networkCode(e) !== undefined) return true;
     const status = upstreamStatus(e);
     if (status !== undefined) return isTransientStatus(status);
     if (typeof e.hasErrorLabel === "function") {
@@ -137,12 +157,22 @@ export function retryAfterMs(error: unknown, now: number = Date.now()): number |
   return undefined;
 }
 
-/** A short reason for log lines: the errno/code (`ECONNREFUSED`) or the message. */
+/**
+ * A short reason for log lines: the errno/code (`ECONNREFUSED`) or the message.
+ *
+ * @example
+ * ```ts
+ * import { describeError } from "@oar/odata-active-record";
+ * describeError(Object.assign(new Error("connect failed"), { code: "ECONNREFUSED" })); // "ECONNREFUSED"
+ * ```
+ */
 export function describeError(error: unknown): string {
   for (let current = error, depth = 0; depth < 8; depth++) {
     if (current === null || typeof current !== "object") break;
     const e = current as ErrorLike;
     if (typeof e.code === "string" && TRANSIENT_ERRNO.has(e.code)) return e.code;
+    const fromText = networkCode(e);
+    if (fromText !== undefined) return fromText;
     if (typeof e.name === "string" && TRANSIENT_NAMES.has(e.name) && e.name !== "TimeoutError") {
       return e.name;
     }

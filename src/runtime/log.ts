@@ -10,7 +10,15 @@
 
 import type { Logger } from "@logtape/logtape";
 
-/** The root category of every log record the library writes. */
+/**
+ * The root category of every log record the library writes.
+ *
+ * @example
+ * ```ts
+ * import { LOG_CATEGORY } from "@oar/odata-active-record";
+ * const loggers = [{ category: [LOG_CATEGORY], sinks: ["console"], lowestLevel: "info" as const }];
+ * ```
+ */
 export const LOG_CATEGORY = "odata-active-record";
 
 /** What the library needs of a logger (a LogTape `Logger` has it). */

@@ -19,6 +19,11 @@ export interface SqliteConnectionConfig {
   readonly timeout?: number;
   /** Logs every operation at debug level (category `["odata-active-record", "sql"]`). */
   readonly verbose?: boolean;
+  /**
+   * Extra read-only connections (WAL mode) for reads, so they do not wait for a transaction on
+   * the one writer; reads inside a transaction stay on it. @default {0}
+   */
+  readonly readPoolSize?: number;
 }
 
 /** A remote OData v4 service, as in the original design. */
@@ -31,6 +36,8 @@ export interface HttpODataConnectionConfig {
   readonly headers?: Readonly<Record<string, string>>;
   /** Request deadline, in milliseconds. @default {10000} */
   readonly timeout?: number;
+  /** Requests in flight at once; more wait their turn (within their deadline). @default {16} */
+  readonly maxConcurrency?: number;
 }
 
 /** MongoDB, as in the original design (mapped onto the driver's own pool options). */
@@ -59,6 +66,8 @@ export interface CustomConnectionConfig {
   readonly provider: ProviderConfig;
   /** Query deadline, in milliseconds. @default {5000} */
   readonly timeout?: number;
+  /** Operations in flight at once; more wait their turn. @default {unlimited} */
+  readonly maxConcurrency?: number;
 }
 
 /**
@@ -111,7 +120,19 @@ export function toProviderConfig(config: ConnectionConfig): ProviderConfig {
       ...(sqlite.timeout === undefined ? {} : { busyTimeoutMs: sqlite.timeout }),
     };
   }
-  // http-odata and mongodb providers take the design-level config as their own.
+  if (config.type === "http-odata") {
+    const http = config as HttpODataConnectionConfig;
+    // The provider limits concurrency and keeps connections alive itself.
+    return {
+      type: "http-odata",
+      baseUrl: http.baseUrl,
+      ...(http.headers === undefined ? {} : { headers: http.headers }),
+      timeoutMs: http.timeout ?? 10000,
+      concurrency: http.maxConcurrency ?? 16,
+      keepAlive: true,
+    } as unknown as ProviderConfig;
+  }
+  // The mongodb provider takes the design-level config as its own (mapped onto the driver's pool).
   return config as unknown as ProviderConfig;
 }
 
@@ -134,6 +155,12 @@ export interface ConnectionStats {
   readonly lastHealthCheck?: string;
   /** When the current connection was established. */
   readonly connectedAt?: string;
+  /** Read-pool connections open (SQLite `readPoolSize`). */
+  readonly readers: number;
+  /** Operations running through it now. */
+  readonly active: number;
+  /** Operations waiting for a turn (`maxConcurrency` reached). */
+  readonly queued: number;
   /** Its circuit breaker. */
   readonly circuit: CircuitStats;
 }
@@ -156,7 +183,17 @@ export interface PoolStats {
   readonly connections: Readonly<Record<string, ConnectionStats>>;
 }
 
-/** Options of `ConnectionPool`. */
+/**
+ * Options of `ConnectionPool`.
+ *
+ * @example
+ * ```ts
+ * import { ConnectionPool, type ConnectionPoolOptions } from "@oar/odata-active-record";
+ * const options: ConnectionPoolOptions = { maxRetries: 3, retryDelay: 1000, healthCheckInterval: 30000, breaker: { failureThreshold: 5 } };
+ * const pool = new ConnectionPool(options);
+ * await pool.closeAll();
+ * ```
+ */
 export interface ConnectionPoolOptions {
   /** Retries per connect before giving up (then reconnecting in the background). @default {3} */
   readonly maxRetries?: number;

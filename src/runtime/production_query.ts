@@ -98,7 +98,8 @@ export function buildProductionQuery<T extends Row>(
       },
     );
   }
-  for (const key of Object.keys(query)) {
+  for (const key in query) {
+    if (!Object.hasOwn(query, key)) continue;
     if (!KEYS.includes(key)) {
       const closest = closestName(key, KEYS);
       throw invalid(
@@ -114,7 +115,7 @@ export function buildProductionQuery<T extends Row>(
         where: query.where,
       });
     }
-    if (Object.keys(query.where).length > 0) result = result.where(query.where as Partial<T>);
+    if (hasKeys(query.where)) result = result.where(query.where as Partial<T>);
   }
   if (query.filter !== undefined) result = result.filter(query.filter);
   if (query.orderBy !== undefined) {
@@ -127,4 +128,9 @@ export function buildProductionQuery<T extends Row>(
   if (query.limit !== undefined) result = result.limit(query.limit);
   if (query.count === true) result = result.withCount();
   return result;
+}
+
+function hasKeys(object: object): boolean {
+  for (const key in object) if (Object.hasOwn(object, key)) return true;
+  return false;
 }

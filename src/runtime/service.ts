@@ -24,7 +24,18 @@ import { ConnectionPool, type PooledConnection } from "./pool.ts";
 import type { ConnectionConfig, ConnectionPoolOptions } from "./pool_types.ts";
 import { buildProductionQuery, type ProductionQuery } from "./production_query.ts";
 
-/** One namespace of the service. */
+/**
+ * One namespace of the service.
+ *
+ * @example
+ * ```ts
+ * import type { NamespaceSpec } from "@oar/odata-active-record";
+ * const logs: NamespaceSpec = {
+ *   connection: { type: "sqlite", filePath: "./production.db", timeout: 5000 },
+ *   entities: { logs: { fields: { id: { type: "integer", primaryKey: true }, level: { type: "string" } } } },
+ * };
+ * ```
+ */
 export interface NamespaceSpec {
   /** Its store. */
   readonly connection: ConnectionConfig;
@@ -38,7 +49,20 @@ export interface NamespaceSpec {
   readonly setup?: (namespace: EntityNamespace) => Promise<void>;
 }
 
-/** Options of {@linkcode ProductionODataService}. */
+/**
+ * Options of {@linkcode ProductionODataService}.
+ *
+ * @example
+ * ```ts
+ * import type { ProductionServiceOptions } from "@oar/odata-active-record";
+ * const options: ProductionServiceOptions = {
+ *   namespaces: { sqlite_prod: { connection: { type: "sqlite", filePath: "./production.db" } } },
+ *   pool: { healthCheckInterval: 30000 },
+ *   queryTimeout: 5000,
+ *   metricsLogInterval: 300000,
+ * };
+ * ```
+ */
 export interface ProductionServiceOptions {
   /** The namespaces, by name. */
   readonly namespaces: Readonly<Record<string, NamespaceSpec>>;
@@ -74,7 +98,22 @@ export interface NamespaceHealth {
   readonly error?: string;
 }
 
-/** The answer of `healthCheck()`. */
+/**
+ * The answer of `healthCheck()`.
+ *
+ * @example
+ * ```ts
+ * import type { HealthReport } from "@oar/odata-active-record";
+ * const report: HealthReport = {
+ *   status: "degraded",
+ *   timestamp: new Date().toISOString(),
+ *   connections: { total: 2, healthy: 1 },
+ *   namespaces: { a: { status: "healthy", type: "sqlite" }, b: { status: "unhealthy", type: "mongodb", error: "ECONNREFUSED" } },
+ *   uptime: 42,
+ *   circuits: { a: "closed", b: "open" },
+ * };
+ * ```
+ */
 export interface HealthReport {
   /** `healthy`: everything up; `degraded`: some namespaces down; `unhealthy`: none up or shut down. */
   readonly status: "healthy" | "degraded" | "unhealthy";
@@ -297,7 +336,7 @@ export class ProductionODataService {
     namespace: string,
     entity: string,
     query?: ProductionQuery | string,
-    options: ProductionQueryOptions = {},
+    options?: ProductionQueryOptions,
   ): Promise<FindResult<T>> {
     this.#begin();
     // One cheap clock read serves the deadline and the failure timing; a success is timed by
@@ -312,25 +351,15 @@ export class ProductionODataService {
       recorded = true; // only known names get a series, so metrics stay bounded
       if (!this.#prepared.has(namespace)) await this.#prepare(namespace);
       const built = buildProductionQuery(model, query);
-      const timeout = options.timeout ?? this.#connections.get(namespace)?.timeout ??
+      const timeout = options?.timeout ?? this.#connections.get(namespace)?.timeout ??
         this.#options.queryTimeout ?? 5000;
-      const signal = options.signal;
-      const attempt = async () => {
-        const ticket = this.#deadlines.start(timeout, signal);
-        try {
-          return await built.find({ signal: ticket.signal });
-        } catch (error) {
-          throw this.#deadlines.explain(ticket, error);
-        } finally {
-          this.#deadlines.finish(ticket);
-        }
-      };
+      const signal = options?.signal;
       let result: FindResult<T> | undefined;
       let failure: unknown;
       // The first attempt inline: the common case pays for no retry machinery or extra layer.
       const ticket = this.#deadlines.start(timeout, signal, startedAt);
       try {
-        result = await built.find({ signal: ticket.signal });
+        result = await this.#deadlines.race(ticket, built.find({ signal: ticket.signal }));
         durationMs = result.metadata.executionTime;
       } catch (error) {
         failure = this.#deadlines.explain(ticket, error);
@@ -338,6 +367,16 @@ export class ProductionODataService {
         this.#deadlines.finish(ticket);
       }
       if (result === undefined) {
+        const attempt = async () => {
+          const ticket = this.#deadlines.start(timeout, signal);
+          try {
+            return await this.#deadlines.race(ticket, built.find({ signal: ticket.signal }));
+          } catch (error) {
+            throw this.#deadlines.explain(ticket, error);
+          } finally {
+            this.#deadlines.finish(ticket);
+          }
+        };
         // Attempt 1 "fails again" at once with the same error, so logs, counts and backoff
         // are exactly those of retry() from the start.
         const retried = await retry<FindResult<T>>(

@@ -165,13 +165,6 @@ const scenarios: Record<ErrorCode, () => unknown> = {
     await ns.close();
     await ns.connect();
   },
-  CIRCUIT_OPEN: async () => {
-    const breaker = new CircuitBreaker({ name: "codes", failureThreshold: 1, cooldownMs: 60000 });
-    const unavailable = () =>
-      Promise.reject(new ODataActiveRecordError("PROVIDER_UNAVAILABLE", "down"));
-    await breaker.execute(unavailable).catch(() => {});
-    await breaker.execute(() => Promise.resolve(1));
-  },
   TRANSACTION_CLOSED: async () => {
     const ns = await main2();
     const kept = await ns.transaction((tx) => Promise.resolve(tx.getEntity("Items")));
@@ -187,6 +180,13 @@ const scenarios: Record<ErrorCode, () => unknown> = {
     await ns.sync();
     await V.create({ id: 1 });
     await V.updateById(1, { n: 0 });
+  },
+  SCHEMA_NOT_SYNCED: async () => {
+    const ns = manager.createNamespace("unsynced", {
+      provider: { type: "sqlite", filePath: join(dir, "unsynced.db") },
+    });
+    ns.registerEntity("Items", { fields: { id: { type: "integer", primaryKey: true } } });
+    await ns.getEntity("Items").find(); // sync() forgotten
   },
   METHOD_NOT_ALLOWED: () => overHttp("Items", { method: "DELETE" }),
   NOT_ACCEPTABLE: () => overHttp("Items", { headers: { accept: "application/atom+xml" } }),
@@ -221,6 +221,13 @@ const scenarios: Record<ErrorCode, () => unknown> = {
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ name: "changed" }),
     }),
+  CIRCUIT_OPEN: async () => {
+    const breaker = new CircuitBreaker({ name: "codes", failureThreshold: 1, cooldownMs: 60000 });
+    const unavailable = () =>
+      Promise.reject(new ODataActiveRecordError("PROVIDER_UNAVAILABLE", "down"));
+    await breaker.execute(unavailable).catch(() => {});
+    await breaker.execute(() => Promise.resolve(1));
+  },
 };
 
 /** The endpoint over the main namespace; Items writes need If-Match, bodies are small. */

@@ -192,6 +192,28 @@ Deno.test("a version field makes the ETag; 503 when the store is unreachable", a
     const response = await handler(new Request("http://localhost/Docs(1)"));
     assert.equal(response.headers.get("etag"), 'W/"7"');
     assert.equal((await json(response))["@odata.etag"], 'W/"7"');
+    // A write moves the version on, and so the ETag; the old ETag is refused.
+    const patch = (etag: string, body: unknown) =>
+      handler(
+        new Request("http://localhost/Docs(1)", {
+          method: "PATCH",
+          headers: { "content-type": "application/json", "if-match": etag },
+          body: JSON.stringify(body),
+        }),
+      );
+    const patched = await patch('W/"7"', { title: "b" });
+    assert.equal(patched.status, 204);
+    assert.equal(patched.headers.get("etag"), 'W/"8"');
+    assert.equal((await patch('W/"7"', { title: "c" })).status, 412);
+    const replaced = await handler(
+      new Request("http://localhost/Docs(1)", {
+        method: "PUT",
+        headers: { "content-type": "application/json", "if-match": 'W/"8"' },
+        body: JSON.stringify({ title: "d" }),
+      }),
+    );
+    assert.equal(replaced.status, 204);
+    assert.equal(replaced.headers.get("etag"), 'W/"9"');
     const gone = manager.createNamespace("gone", {
       provider: { type: "sqlite", filePath: "/nonexistent-dir/x/y.db" },
     });

@@ -238,6 +238,61 @@ export const SMOKE_CHECKS: readonly SmokeCheck[] = [
     },
   },
   {
+    // The HTTP OData provider needs only fetch: a node:http service, two pages and a count.
+    name: "HTTP OData provider over fetch",
+    run: async () => {
+      const seen: string[] = [];
+      const server = createServer((request, response) => {
+        const url = request.url ?? "";
+        seen.push(url);
+        response.setHeader("content-type", "application/json");
+        if (url.startsWith("/odata/Items/$count")) {
+          response.end("3");
+          return;
+        }
+        const page = url.includes("$skiptoken=2")
+          ? { value: [{ id: 3, name: "c", price: "30.5" }] }
+          : {
+            "@odata.count": 3,
+            value: [{ id: 1, name: "a", price: 10 }, { id: 2, name: "b", price: "20.25" }],
+            "@odata.nextLink": "Items?$skiptoken=2",
+          };
+        response.end(JSON.stringify(page));
+      });
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      const manager = new EntityNamespaceManager();
+      try {
+        const { port } = server.address() as { port: number };
+        const remote = manager.createNamespace("remote", {
+          provider: { type: "http-odata", baseUrl: `http://127.0.0.1:${port}/odata/` },
+        });
+        const Item = remote.registerEntity("Items", {
+          fields: {
+            id: { type: "integer", primaryKey: true },
+            name: { type: "string" },
+            price: { type: "decimal", scale: 2 },
+          },
+        });
+        const { data, count } = await Item.where("price", "gt", 5).withCount().find();
+        assert.deepEqual(data.map((r) => r.toJSON()), [
+          { id: 1, name: "a", price: "10.00" },
+          { id: 2, name: "b", price: "20.25" },
+          { id: 3, name: "c", price: "30.50" },
+        ]);
+        assert.equal(count, 3);
+        assert.equal(await Item.count(), 3);
+        assert.deepEqual(seen, [
+          "/odata/Items?$filter=price%20gt%205.0&$count=true",
+          "/odata/Items?$skiptoken=2",
+          "/odata/Items/$count",
+        ]);
+      } finally {
+        await manager.close();
+        await new Promise((resolve) => server.close(resolve));
+      }
+    },
+  },
+  {
     // AsyncLocalStorage (node:async_hooks) carries the ambient transaction in every runtime.
     name: "ambient transactions, savepoints, closed scopes, increments",
     run: async () => {

@@ -193,9 +193,27 @@ Deno.test("design-level configs map onto provider configs", () => {
   const http = {
     type: "http-odata",
     baseUrl: "http://127.0.0.1:3000/odata/northwind/",
-    timeout: 10000,
+    headers: { "User-Agent": "OData-Active-Record-Production/1.0" },
+    timeout: 8000,
   } as const;
-  assert.deepEqual(toProviderConfig(http), http);
+  assert.deepEqual(toProviderConfig(http), {
+    type: "http-odata",
+    baseUrl: http.baseUrl,
+    headers: http.headers,
+    timeoutMs: 8000,
+    concurrency: 16,
+    keepAlive: true,
+  });
+  const mongo = {
+    type: "mongodb",
+    connectionString: "mongodb://127.0.0.1:27017",
+    databaseName: "production_db",
+    poolSize: 10,
+    minPoolSize: 2,
+    maxIdleTime: 30000,
+    timeout: 5000,
+  } as const;
+  assert.deepEqual(toProviderConfig(mongo), mongo);
   const custom = { type: "sqlite", filePath: ":memory:", readOnly: true } as const;
   assert.equal(toProviderConfig({ type: "sqlite", provider: custom }), custom);
   assert.throws(
@@ -203,4 +221,100 @@ Deno.test("design-level configs map onto provider configs", () => {
     isCode("INVALID_CONFIGURATION"),
   );
   assert.throws(() => new ConnectionPool({ retryDelay: -1 }), isCode("INVALID_CONFIGURATION"));
+});
+
+Deno.test("maxConcurrency: extra operations wait their turn, within their signal", async () => {
+  const pool = new ConnectionPool(FAST);
+  const manager = new EntityNamespaceManager();
+  try {
+    const connection = await pool.getConnection("limited", {
+      type: "sqlite",
+      provider: { type: "sqlite", filePath: ":memory:" },
+      maxConcurrency: 1,
+    });
+    const ns = manager.createNamespace("limited", { provider: connection });
+    const Logs = ns.registerEntity("logs", LOGS);
+    await ns.sync();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const holding = ns.transaction(async (tx) => {
+      await tx.getEntity("logs").create({ level: "held" });
+      await gate; // holds the only turn
+    });
+    await eventually(() => connection.stats().active === 1, "the transaction to hold the turn");
+    let read = false;
+    const waiting = Logs.find().then((result) => {
+      read = true;
+      return result;
+    });
+    await eventually(() => connection.stats().queued === 1, "the read to queue");
+    assert.equal(read, false);
+    const controller = new AbortController();
+    const cancelled = Logs.count({ signal: controller.signal });
+    await eventually(() => connection.stats().queued === 2, "the count to queue");
+    controller.abort();
+    await assert.rejects(cancelled, isCode("ABORTED"));
+    assert.equal(connection.stats().queued, 1);
+    release();
+    await holding;
+    assert.deepEqual((await waiting).data.map((r) => r.level), ["held"]);
+    assert.equal(connection.stats().active, 0);
+    assert.throws(
+      () =>
+        pool.register("bad", { type: "sqlite", filePath: ":memory:", maxConcurrency: 0 } as never),
+      isCode("INVALID_CONFIGURATION"),
+    );
+  } finally {
+    await manager.close();
+    await pool.closeAll();
+  }
+});
+
+Deno.test("SQLite read pool: reads do not wait for a transaction on the writer", async () => {
+  await withDir(async (dir) => {
+    const pool = new ConnectionPool(FAST);
+    const manager = new EntityNamespaceManager();
+    try {
+      const connection = await pool.getConnection("sqlite_prod", {
+        type: "sqlite",
+        filePath: join(dir, "p.db"),
+        readPoolSize: 2,
+      });
+      assert.equal(connection.stats().readers, 2);
+      const ns = manager.createNamespace("sqlite_prod", { provider: connection });
+      const Logs = ns.registerEntity("logs", LOGS);
+      await ns.sync();
+      await Logs.create({ level: "committed" });
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let inside = false;
+      const writing = ns.transaction(async (tx) => {
+        await tx.getEntity("logs").create({ level: "pending" });
+        assert.equal(await tx.getEntity("logs").count(), 2); // reads in the transaction see it
+        inside = true;
+        await gate;
+      });
+      await eventually(() => inside, "the transaction to hold the writer");
+      // Answered by the read pool while the writer's transaction is open: committed rows only.
+      for (let i = 0; i < 3; i++) {
+        assert.deepEqual((await Logs.find()).data.map((r) => r.level), ["committed"]);
+        assert.equal(await Logs.count(), 1);
+      }
+      release();
+      await writing;
+      assert.deepEqual((await Logs.orderBy("id").find()).data.map((r) => r.level), [
+        "committed",
+        "pending",
+      ]);
+      await pool.checkHealth();
+      assert.equal(connection.state, "healthy");
+      assert.throws(
+        () => pool.register("mem", { type: "sqlite", filePath: ":memory:", readPoolSize: 1 }),
+        isCode("INVALID_CONFIGURATION"),
+      );
+    } finally {
+      await manager.close();
+      await pool.closeAll();
+    }
+  });
 });

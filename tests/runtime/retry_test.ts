@@ -146,6 +146,8 @@ Deno.test("transient classification", () => {
     new ODataActiveRecordError("TIMEOUT", "late"),
     new ODataActiveRecordError("PROVIDER_ERROR", "x", { context: { httpStatus: 503 } }),
     new ODataActiveRecordError("PROVIDER_ERROR", "x", { context: { httpStatus: 429 } }),
+    new ODataActiveRecordError("PROVIDER_ERROR", "x", { context: { status: 502 } }), // http-odata
+    new ODataActiveRecordError("PROVIDER_ERROR", "x", { context: { retryable: true } }),
     Object.assign(new Error("x"), { status: 502 }),
     Object.assign(new Error("x"), { name: "ConnectionRefused" }),
     Object.assign(new Error("x"), { name: "MongoNetworkError" }),
@@ -251,4 +253,41 @@ Deno.test("DeadlineScheduler: one shared timer; TIMEOUT through the work's signa
   } finally {
     deadlines.close(); // sanitizers: the shared timer is gone
   }
+});
+
+Deno.test("retry over a real refused TCP connection until the server appears", async () => {
+  // A free port, closed again: connecting to it is refused for real.
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  const url = `http://127.0.0.1:${port}/`;
+  const refused = await fetch(url).then(() => undefined, (error: unknown) => error);
+  assert.ok(isTransientError(refused), String(refused));
+  assert.equal(describeError(refused), "ECONNREFUSED");
+
+  await withLogs(async (lines) => {
+    let server: Deno.HttpServer | undefined;
+    try {
+      const text = await retry(async (attempt) => {
+        // The server comes up after the second refusal (the "provider appears" case).
+        if (attempt === 3) {
+          server = Deno.serve(
+            { hostname: "127.0.0.1", port, onListen: () => {} },
+            () => new Response("up"),
+          );
+        }
+        const response = await fetch(url);
+        return await response.text();
+      }, { minTimeout: 1, jitter: 0, label: "connection odata_remote" });
+      assert.equal(text, "up");
+      assert.deepEqual(lines, [
+        "⚠️ Connection odata_remote attempt 1 failed: ECONNREFUSED",
+        "🔄 Retrying connection odata_remote in 1ms...",
+        "⚠️ Connection odata_remote attempt 2 failed: ECONNREFUSED",
+        "🔄 Retrying connection odata_remote in 2ms...",
+      ]);
+    } finally {
+      await server?.shutdown();
+    }
+  });
 });

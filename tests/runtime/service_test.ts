@@ -312,3 +312,41 @@ Deno.test("configuration errors stop initialize()", async () => {
     isCode("INVALID_CONFIGURATION"),
   );
 });
+
+Deno.test("a query waiting past its deadline fails with TIMEOUT through its AbortSignal", async () => {
+  await withDir(async (dir) => {
+    const service = new ProductionODataService(options(join(dir, "p.db")));
+    try {
+      await service.initialize();
+      const ns = service.manager.getNamespace("sqlite_prod");
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let inside = false;
+      // A transaction holds the one writer connection: reads on it wait their turn.
+      const holding = ns.transaction(async () => {
+        inside = true;
+        await gate;
+      });
+      await eventually(() => inside, "the transaction to start");
+      await assert.rejects(
+        service.executeProductionQuery("sqlite_prod", "logs", { limit: 1 }, { timeout: 30 }),
+        (error) => {
+          assert.ok(isCode("TIMEOUT")(error), String(error));
+          assert.equal((error as ODataActiveRecordError).status, 504);
+          return true;
+        },
+      );
+      release();
+      await holding;
+      assert.equal(
+        (await service.executeProductionQuery("sqlite_prod", "logs", { limit: 1 })).data.length,
+        1,
+      );
+      const metrics = service.monitor.snapshot().entities["sqlite_prod.logs"]!;
+      assert.equal(metrics.errors, 1);
+      assert.ok(metrics.maxMs >= 30);
+    } finally {
+      await service.shutdown();
+    }
+  });
+});

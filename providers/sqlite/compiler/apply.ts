@@ -32,13 +32,14 @@ import {
   type ExprContext,
   invalidArgument,
   invalidOperator,
+  isExactText,
   isNumeric,
   notSupported,
   type Typed,
   type ValueType,
 } from "./context.ts";
 import { compileCondition, compileValue } from "./expression.ts";
-import { type AliasGenerator, type Fragment, ident, raw, sql } from "./fragment.ts";
+import { type AliasGenerator, ident, raw, sql } from "./fragment.ts";
 import {
   addComputed,
   addOrder,
@@ -93,7 +94,10 @@ export function compileOrderBy(items: readonly OrderByItem[], ctx: ExprContext):
       throw invalidOperator("orderby", typed.type, "an orderable value");
     }
     // A constant orders nothing; left in, SQLite would read an integer one as a column number.
-    if (!isConstant(typed)) keys.push({ sql: typed.sql, direction: item.direction });
+    if (isConstant(typed)) continue;
+    // Exact decimals may be REAL or TEXT, which SQLite would order apart: order by their key.
+    const key = isExactText(typed) ? sql`oar_dec_key(${typed.sql})` : typed.sql;
+    keys.push({ sql: key, direction: item.direction });
   }
   return keys;
 }
@@ -132,33 +136,33 @@ export function applyCompute(
   return result;
 }
 
-/**
- * A decimal sum or average computed in floats, as the decimal it stands for (at most 15
- * significant digits, see `decimals.ts`): `1.4`, not `1.4000000000000001`.
- */
-function decimalResult(aggregate: Fragment, scale: number | undefined): Fragment {
-  return sql`oar_decimal(${aggregate}, ${raw(scale === undefined ? "NULL" : String(scale))})`;
-}
-
 const METHODS: Readonly<Record<string, (x: Typed, method: string) => Typed>> = {
   sum: (x, method) => {
     if (!isNumeric(x.type) && x.type !== "null") throw invalidOperator(method, x.type, "a number");
     if (x.type !== "decimal") {
       return { sql: sql`SUM(${x.sql})`, type: x.type, nullable: true, scale: x.scale };
     }
-    const exactScale = x.exactScale ?? x.scale;
+    // Exact (`exact.ts`): a float SUM of 9999999999999.99 + 9999999999999.99 + 0.03 is off.
     return {
-      sql: decimalResult(sql`SUM(${x.sql})`, exactScale),
+      sql: sql`oar_dec_sum(${x.sql})`,
       type: x.type,
       nullable: true,
       scale: x.scale,
-      exactScale,
+      exactScale: x.exactScale ?? x.scale,
+      exactDecimal: true,
     };
   },
   average: (x, method) => {
     if (!isNumeric(x.type) && x.type !== "null") throw invalidOperator(method, x.type, "a number");
     if (x.type !== "decimal") return { sql: sql`AVG(${x.sql})`, type: "number", nullable: true };
-    return { sql: decimalResult(sql`AVG(${x.sql})`, undefined), type: "decimal", nullable: true };
+    // The exact sum over the count, rounded like a quotient (`exact.ts`).
+    const scale = raw(String(x.exactScale ?? x.scale ?? 0));
+    return {
+      sql: sql`oar_dec_avg(${x.sql}, ${scale})`,
+      type: "decimal",
+      nullable: true,
+      exactDecimal: true,
+    };
   },
   min: (x, method) => extreme("MIN", x, method),
   max: (x, method) => extreme("MAX", x, method),
@@ -181,6 +185,10 @@ const ORDERED: ReadonlySet<ValueType> = new Set<ValueType>([
 
 function extreme(fn: "MIN" | "MAX", x: Typed, method: string): Typed {
   if (!ORDERED.has(x.type)) throw invalidOperator(method, x.type, "an orderable value");
+  if (isExactText(x)) {
+    const exact = fn === "MIN" ? "oar_dec_min" : "oar_dec_max";
+    return { ...x, sql: sql`${raw(exact)}(${x.sql})`, nullable: true, constant: undefined };
+  }
   return { sql: sql`${raw(fn)}(${x.sql})`, type: x.type, nullable: true, scale: x.scale };
 }
 

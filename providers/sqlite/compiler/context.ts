@@ -49,6 +49,12 @@ export interface Typed {
    * (when known). Nested arithmetic rounds to it; unlike `scale` it does not change decoding.
    */
   readonly exactScale?: number;
+  /**
+   * For decimals computed exactly (arithmetic, aggregates; see `exact.ts`): the SQL value is a
+   * REAL or, past 15 significant digits, canonical decimal TEXT, so comparisons and ordering
+   * must use the exact functions, not SQLite's operators.
+   */
+  readonly exactDecimal?: boolean;
   /** Set when compiled straight from a literal (for constant checks such as division by 0). */
   readonly constant?: unknown;
 }
@@ -316,4 +322,18 @@ export function isNumeric(type: ValueType): boolean {
  */
 export function hintOf(typed: Typed): FieldType | undefined {
   return typed.type === "null" ? undefined : typed.type;
+}
+
+/**
+ * Whether a value is a decimal computed exactly, which may be TEXT in SQL (see `exact.ts`).
+ *
+ * @example
+ * ```ts
+ * import { isExactText } from "./context.ts";
+ * import { raw } from "./fragment.ts";
+ * isExactText({ sql: raw("x"), type: "decimal", nullable: true, exactDecimal: true }); // true
+ * ```
+ */
+export function isExactText(typed: Typed): boolean {
+  return typed.exactDecimal === true && typed.type === "decimal";
 }

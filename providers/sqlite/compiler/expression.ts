@@ -14,11 +14,13 @@
  *
  * Division by zero at run time yields null (SQLite); a literal zero divisor is refused.
  *
- * Decimal arithmetic has decimal results although SQLite computes with floats: each decimal
- * result passes `oar_decimal_add` or `oar_decimal` (`udf.ts`, `decimals.ts`), which round it to
- * at most 15 significant digits and to the scale of the exact result — the larger scale of the
- * operands for `add`, `sub` and `mod`, their sum for `mul` (a field's declared `scale`, a
- * literal's fraction digits, 0 for integers). So `Price add 0.2 eq 0.3` holds for a price of 0.1.
+ * Decimal arithmetic is exact although SQLite computes with floats: it runs in the `oar_dec_*`
+ * functions (`udf.ts`, `exact.ts`) on bigints, and its results are flagged `exactDecimal` — a
+ * REAL up to 15 significant digits, decimal TEXT beyond — so comparisons with them go through
+ * `oar_dec_cmp` and ordering through `oar_dec_key`. A result keeps the scale of the exact result
+ * when known — the larger scale of the operands for `add`, `sub` and `mod`, their sum for `mul`
+ * (a field's declared `scale`, a literal's fraction digits, 0 for integers). So
+ * `Price add 0.2 eq 0.3` holds for a price of 0.1, and `9999999999999.99 mul 3` keeps every digit.
  *
  * @module
  */
@@ -42,6 +44,7 @@ import {
   hintOf,
   invalidArgument,
   invalidOperator,
+  isExactText,
   isNumeric,
   type Mode,
   notSupported,
@@ -193,9 +196,26 @@ export function compare(op: Comparison, left: Typed, right: Typed, mode: Mode): 
     });
   }
   const nullable = left.nullable || right.nullable;
+  if (isExactText(left) || isExactText(right)) return exactComparison(op, left, right, mode);
   if (op === "eq") return bool(sql`(${left.sql} ${raw(nullable ? "IS" : "=")} ${right.sql})`);
   if (op === "ne") return bool(sql`(${left.sql} ${raw(nullable ? "IS NOT" : "<>")} ${right.sql})`);
   return twoValued(sql`(${left.sql} ${raw(SQL_RELATION[op])} ${right.sql})`, nullable, mode);
+}
+
+/** A comparison through `oar_dec_cmp`, exact whatever the SQL types of the operands. */
+function exactComparison(op: Comparison, left: Typed, right: Typed, mode: Mode): Typed {
+  const l = left.sql;
+  const r = right.sql;
+  const cmp = sql`oar_dec_cmp(${l}, ${r})`;
+  const nullable = left.nullable || right.nullable;
+  if (op === "eq" || op === "ne") {
+    // OData: null eq null is true, null eq a value is false (never null).
+    const equal = nullable
+      ? sql`COALESCE(${cmp} = 0, ${l} IS NULL AND ${r} IS NULL)`
+      : sql`(${cmp} = 0)`;
+    return bool(op === "eq" ? sql`(${equal})` : sql`(NOT ${equal})`);
+  }
+  return twoValued(sql`(${cmp} ${raw(SQL_RELATION[op])} 0)`, nullable, mode);
 }
 
 // --- binary operators -------------------------------------------------------------------------
@@ -288,30 +308,29 @@ function resultScale(
   return op === "mul" ? Math.min(l + r, MAX_DECIMAL_DIGITS) : Math.max(l, r);
 }
 
-/** Decimal arithmetic through the decimal functions of `udf.ts` (see the module doc). */
+/**
+ * Decimal arithmetic through the exact functions of `udf.ts` (`exact.ts`): sums, differences,
+ * products and remainders are exact; quotients are rounded to 15 significant digits or to
+ * `quotientScale` fraction digits when that keeps more.
+ */
 function decimalArithmetic(
   op: Arithmetic,
   l: Fragment,
   r: Fragment,
-  scale: number | undefined,
+  quotientScale: number,
 ): Fragment {
-  const digits = raw(scale === undefined ? "NULL" : String(scale));
-  const quotient = sql`oar_decimal(CAST(${l} AS REAL) / ${r}, NULL)`;
   switch (op) {
     case "add":
-      return sql`oar_decimal_add(${l}, ${r}, ${digits})`;
+      return sql`oar_dec_add(${l}, ${r})`;
     case "sub":
-      return sql`oar_decimal_add(${l}, (- ${r}), ${digits})`;
+      return sql`oar_dec_sub(${l}, ${r})`;
     case "mul":
-      return sql`oar_decimal((${l} * ${r}), ${digits})`;
+      return sql`oar_dec_mul(${l}, ${r})`;
     case "div":
     case "divby":
-      return quotient;
-    case "mod": {
-      // trunc(0.3 / 0.1) must be 3, not 2, and 0.3 - 0.1 * 3 must be 0.
-      const multiple = sql`oar_decimal(${r} * CAST(${quotient} AS INTEGER), NULL)`;
-      return sql`oar_decimal_add(${l}, (- ${multiple}), ${digits})`;
-    }
+      return sql`oar_dec_div(${l}, ${r}, ${raw(String(quotientScale))})`;
+    case "mod":
+      return sql`oar_dec_mod(${l}, ${r})`;
   }
 }
 
@@ -352,8 +371,40 @@ function arithmetic(op: Arithmetic): BinaryHandler {
     const nullable = left.nullable || right.nullable || (dividing && right.constant === undefined);
     if (type !== "decimal") return { sql: sqlOf[op](), type, nullable };
     const scale = resultScale(op, node, left, right);
-    return { sql: decimalArithmetic(op, l, r, scale), type, nullable, exactScale: scale };
+    const operandScales = [operandScale(node.left, left), operandScale(node.right, right)];
+    const quotientScale = Math.max(0, ...operandScales.map((s) => s ?? 0));
+    return {
+      sql: decimalArithmetic(op, l, r, quotientScale),
+      type,
+      nullable,
+      // The exact result's scale, kept when decoded (0.10 add 0.2 is 0.30, as in SQL).
+      scale,
+      exactScale: scale,
+      exactDecimal: true,
+    };
   };
+}
+
+/** Lists longer than this are bound as one JSON array parameter (see `jsonList`). */
+const JSON_LIST_FROM = 64;
+
+/**
+ * The constants of an `in` list as one JSON array text, or `undefined` when one has no JSON
+ * form that reads back as the same SQLite value (bytes, infinities). `json_each` gives JSON
+ * integers as INTEGER, other numbers as REAL and strings as TEXT: the values bound one by one.
+ */
+function jsonList(items: readonly Typed[]): string | undefined {
+  const parts: string[] = [];
+  for (const item of items) {
+    const value = item.constant;
+    if (typeof value === "bigint") parts.push(String(value));
+    else if (typeof value === "string") parts.push(JSON.stringify(value));
+    else if (typeof value === "number" && Number.isFinite(value)) {
+      // A whole float must stay REAL: "2" would read back as the INTEGER 2.
+      parts.push(Number.isInteger(value) ? value.toFixed(1) : String(value));
+    } else return undefined;
+  }
+  return `[${parts.join(",")}]`;
 }
 
 function membership(
@@ -372,13 +423,28 @@ function membership(
   const items = node.right.items.map((item) => compileValue(item, ctx, hintOf(left)));
   if (items.length === 0) return FALSE;
   const dayRange = (item: Typed) => left.type === "datetime" && item.type === "date";
-  const simple = left.type !== "null" &&
+  const simple = left.type !== "null" && !isExactText(left) &&
     items.every((item) => item.constant !== undefined && item.constant !== null && !dayRange(item));
+  const values = items.filter((item) => item.constant !== null);
+  if (
+    !simple && left.type !== "null" && !isExactText(left) && items.length > JSON_LIST_FROM &&
+    values.every((item) => item.constant !== undefined && !dayRange(item))
+  ) {
+    // A long list with nulls: `x in (values) or x eq null`, not thousands of ORs.
+    const rest: Typed = membershipOf(left, values, mode);
+    const isNull = sql`(${left.sql} IS NULL)`;
+    return bool(values.length === 0 ? isNull : sql`(${rest.sql} OR ${isNull})`);
+  }
   if (!simple) {
     // Nulls, day ranges or non-constant items: the definition, a chain of eq.
     const parts = items.map((item) => compare("eq", left, item, mode));
     return bool(sql`(${join(parts.map((p) => p.sql), " OR ")})`, parts.some((p) => p.nullable));
   }
+  return membershipOf(left, items, mode);
+}
+
+/** `left in (items)` for constant, non-null items: SQL's IN (one JSON parameter when long). */
+function membershipOf(left: Typed, items: readonly Typed[], mode: Mode): Typed {
   for (const item of items) {
     if (!compatible(left.type, item.type)) {
       throw typeMismatch(`Cannot compare a ${left.type} value with a ${item.type} value (in)`, {
@@ -388,6 +454,13 @@ function membership(
     checkOperand("eq", item.type);
   }
   checkOperand("eq", left.type);
+  const json = items.length > JSON_LIST_FROM ? jsonList(items) : undefined;
+  if (json !== undefined) {
+    // One parameter however long the list: SQLite allows at most 32766 of them per statement.
+    valueDependent(); // the values are bound as one text, not literal by literal
+    const values = sql`(SELECT value FROM json_each(${param(json)}))`;
+    return twoValued(sql`(${left.sql} IN ${values})`, left.nullable, mode);
+  }
   const list = join(items.map((i) => i.sql), ", ");
   return twoValued(sql`(${left.sql} IN (${list}))`, left.nullable, mode);
 }
@@ -431,6 +504,9 @@ const UNARY: Readonly<Record<UnaryExpression["operator"], Handler<UnaryExpressio
     if (operand.type !== "null" && !isNumeric(operand.type)) {
       throw invalidOperator("-", operand.type, "a number");
     }
+    if (isExactText(operand)) {
+      return { ...operand, sql: sql`oar_dec_sub(0, ${operand.sql})`, constant: undefined };
+    }
     return { ...operand, sql: sql`(- ${operand.sql})`, constant: undefined };
   },
 };
@@ -467,6 +543,7 @@ function compileCase(node: CaseExpression, ctx: ExprContext, hint: FieldType | u
     sql: sql`(CASE ${join(parts, " ")} END)`,
     type,
     nullable: !exhaustive || branches.some((b) => b.then.nullable),
+    exactDecimal: branches.some((b) => b.then.exactDecimal === true) || undefined,
   };
 }
 

@@ -29,6 +29,7 @@ import {
   type ExprContext,
   invalidArgument,
   invalidOperator,
+  isExactText,
   isNumeric,
   type Mode,
   notSupported,
@@ -154,12 +155,24 @@ function convert(
   };
 }
 
+/** round/floor/ceiling of an exact decimal (which SQLite would round as a float). */
+function exactRounding(x: Typed, mode: "round" | "floor" | "ceiling"): Typed {
+  return {
+    ...x,
+    constant: undefined,
+    scale: 0,
+    exactScale: 0,
+    sql: sql`oar_dec_round(${x.sql}, ${raw(`'${mode}'`)})`,
+  };
+}
+
 /** floor/ceiling: doubles beyond 2^52 are integral already; CAST truncates toward zero. */
 function rounding(name: "floor" | "ceiling"): FunctionHandler {
   return (args, ctx, c) => {
     arity(name, args, 1);
     const x = arg(name, args[0]!, ctx, c, NUMBERS, "a number");
     if (x.type === "integer" || x.type === "null") return x;
+    if (isExactText(x)) return exactRounding(x, name);
     const v = x.sql;
     const trunc = sql`CAST(${v} AS INTEGER)`;
     const body = name === "floor"
@@ -254,6 +267,7 @@ const FUNCTIONS: Readonly<Record<CanonicalFunction, FunctionHandler>> = {
     arity("round", args, 1);
     const x = arg("round", args[0]!, ctx, c, NUMBERS, "a number");
     if (x.type === "integer" || x.type === "null") return x;
+    if (isExactText(x)) return exactRounding(x, "round");
     return { ...x, constant: undefined, sql: sql`round(${x.sql})` }; // half away from zero
   },
   floor: rounding("floor"),
@@ -331,7 +345,9 @@ const CASTS: Readonly<Record<string, Cast>> = {
       ? { ...x, type: "number", constant: undefined, sql: sql`CAST(${x.sql} AS REAL)` }
       : undefined,
   "Edm.Decimal": (x) =>
-    isNumeric(x.type)
+    isExactText(x)
+      ? x
+      : isNumeric(x.type)
       ? { ...x, type: "decimal", constant: undefined, sql: sql`CAST(${x.sql} AS REAL)` }
       : undefined,
   "Edm.Boolean": (x) => x.type === "boolean" ? x : undefined,

@@ -226,6 +226,7 @@ export function rebind(properties: ReadonlyMap<string, Typed>, alias: string): M
       nullable: typed.nullable,
       scale: typed.scale,
       exactScale: typed.exactScale,
+      exactDecimal: typed.exactDecimal,
       sql: ident(alias, name),
     });
   }

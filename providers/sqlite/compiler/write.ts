@@ -29,7 +29,11 @@ import { type CompiledQuery, type Fragment, ident, join, param, raw, sql } from 
  * assertStorableDecimals(entity, [{ Price: "18.50" }]); // fine
  * ```
  */
-export function assertStorableDecimals(entity: EntityMetadata, rows: readonly Row[]): void {
+export function assertStorableDecimals(
+  entity: EntityMetadata,
+  rows: readonly Row[],
+  offset = 0,
+): void {
   const decimals = entity.fieldList.filter((field) => field.type === "decimal");
   if (decimals.length === 0) return;
   const issues: FieldIssue[] = [];
@@ -42,14 +46,14 @@ export function assertStorableDecimals(entity: EntityMetadata, rows: readonly Ro
         : decimalIssue(field.name, value);
       if (issue === undefined) continue;
       issues.push(issue);
-      positions.push(i);
+      positions.push(i + offset);
     }
   });
   if (issues.length === 0) return;
   throw new ValidationError(
     entity.name,
     issues,
-    rows.length > 1 ? { context: { rows: positions } } : {},
+    rows.length > 1 || offset > 0 ? { context: { rows: positions } } : {},
   );
 }
 

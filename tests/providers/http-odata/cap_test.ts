@@ -281,7 +281,7 @@ Deno.test("http-odata provider writes to SAP CAP: ETags, change sets, transactio
     assert.equal(await Notes.where("Version", 5).count(), 2);
   });
 
-  await t.step("a stale ETag (If-Match) is a PRECONDITION_FAILED error", async () => {
+  await t.step("a stale ETag (If-Match) is a CONFLICT error", async () => {
     const note = await Notes.findByIdOrFail(1);
     // Someone else changes the row: its ETag (modifiedAt) moves on.
     await new Promise((resolve) => setTimeout(resolve, 5));
@@ -293,7 +293,7 @@ Deno.test("http-odata provider writes to SAP CAP: ETags, change sets, transactio
     await other.body?.cancel();
     assert.equal(other.status, 200);
     note.set("Text", "mine");
-    const error = await rejectsWith(note.save(), "PRECONDITION_FAILED");
+    const error = await rejectsWith(note.save(), "CONFLICT");
     assert.equal(error.context.status, 412);
     await note.reload(); // a fresh read brings the current ETag
     assert.equal(note.get("Text"), "changed elsewhere");

@@ -4,7 +4,8 @@ import { DatabaseSync } from "node:sqlite";
 import { createProvider, EntityNamespaceManager } from "../../../mod.ts";
 import { isCode, NOTES, withDir } from "./helpers.ts";
 
-Deno.test("sqlite: file opens in WAL mode with foreign keys and busy timeout", () =>
+// Foreign keys and the busy timeout are checked by pinned_behaviour_test.ts (each measured).
+Deno.test("sqlite: file opens in WAL mode", () =>
   withDir(async (dir) => {
     const filePath = join(dir, "a.db");
     const manager = new EntityNamespaceManager();

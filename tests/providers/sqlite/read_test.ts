@@ -142,10 +142,11 @@ Deno.test("$compute: usable in $select, $filter and $orderby", () => {
     "Products",
     "$compute=UnitPrice mul 2 as Double,length(ProductName) as Len&$select=ProductID,Double,Len&$filter=Double gt 40&$orderby=Double desc",
   );
+  // A product of a scale-2 decimal and an integer keeps scale 2 (SQL's rule; issue 7 §3).
   assert.deepEqual(result.rows, [
-    { ProductID: 6, Double: "62", Len: 5 },
-    { ProductID: 5, Double: "50", Len: 28 },
-    { ProductID: 4, Double: "44", Len: 28 },
+    { ProductID: 6, Double: "62.00", Len: 5 },
+    { ProductID: 5, Double: "50.00", Len: 28 },
+    { ProductID: 4, Double: "44.00", Len: 28 },
   ]);
   const all = fx.read("Products", "$compute=UnitsInStock gt 30 as Plenty&$filter=ProductID eq 5")
     .rows[0]!;
@@ -237,7 +238,7 @@ Deno.test("$apply: orderby, top, skip, compute, identity, search in sequences", 
       "Products",
       "$apply=identity/compute(UnitPrice mul 10 as Ten)/filter(Ten gt 300)&$select=ProductID,Ten",
     ).rows,
-    [{ ProductID: 6, Ten: "310" }],
+    [{ ProductID: 6, Ten: "310.00" }],
   );
   assert.deepEqual(
     fx.read("Products", "$apply=search(chai)/groupby((CategoryID),aggregate($count as N))").rows,
