@@ -21,13 +21,17 @@ const seconds = Number(Deno.args[0] ?? "2");
 const rounds = Number(Deno.args[1] ?? "5");
 const CONNECTIONS = 10;
 
-const REQUESTS = [
+const ALL_REQUESTS = [
   "Products(7)",
   "Products?$filter=UnitPrice gt 20&$orderby=ProductName&$top=20",
   "Orders?$expand=Order_Details($expand=Product)&$top=50",
   "Orders?$filter=ShipCountry eq 'Germany'&$count=true&$top=10",
   "Customers?$filter=contains(CompanyName,'a')&$select=CustomerID,CompanyName",
 ];
+
+// BENCH_ONLY=<text> measures only the requests containing that text.
+const only = Deno.env.get("BENCH_ONLY");
+const REQUESTS = only === undefined ? ALL_REQUESTS : ALL_REQUESTS.filter((r) => r.includes(only));
 
 const child = new Deno.Command(Deno.execPath(), {
   args: ["run", "-A", new URL("./endpoint_server.ts", import.meta.url).pathname],

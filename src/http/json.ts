@@ -156,6 +156,25 @@ interface FieldPart {
   readonly format: (value: unknown) => string;
 }
 
+/**
+ * `"<ISO timestamp>"` of a date. `toISOString()` is slow next to a map lookup and the same
+ * instants recur (order dates, birth dates), so texts are kept in a bounded cache. An ISO
+ * timestamp has no character that JSON escapes.
+ */
+function isoText(date: Date): string {
+  const time = date.getTime();
+  if (Number.isNaN(time)) return "null"; // an invalid Date has no ISO text
+  let text = isoTexts.get(time);
+  if (text === undefined) {
+    if (isoTexts.size >= 10000) isoTexts.clear();
+    text = `"${date.toISOString()}"`;
+    isoTexts.set(time, text);
+  }
+  return text;
+}
+
+const isoTexts = new Map<number, string>();
+
 /** The value formatter of a field type, chosen once per writer instead of per value. */
 function formatter(field: FieldMetadata, style: JsonStyle): (value: unknown) => string {
   switch (field.type) {
@@ -169,9 +188,7 @@ function formatter(field: FieldMetadata, style: JsonStyle): (value: unknown) => 
     case "boolean":
       return (value) => (value ? "true" : "false");
     case "datetime":
-      // An ISO timestamp has no character JSON escapes.
-      return (value) =>
-        value instanceof Date ? `"${value.toISOString()}"` : writeValue(field, value, style);
+      return (value) => value instanceof Date ? isoText(value) : writeValue(field, value, style);
     case "decimal":
       return style.ieee754 ? (value) => `"${value}"` : (value) => {
         const text = value as string;

@@ -47,6 +47,7 @@ function splitRaw(raw: string): string[] {
 }
 
 function decode(text: string, whole: string): string {
+  if (!text.includes("%")) return text;
   try {
     return decodeURIComponent(text);
   } catch {
