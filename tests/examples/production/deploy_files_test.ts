@@ -186,5 +186,8 @@ Deno.test("Kubernetes manifests agree with the service and the config loader", a
   assert.ok(config.sqlitePath.startsWith(mount.mountPath));
 
   assert.deepEqual(service.spec.selector, deployment.spec.template.metadata.labels);
+  const budget = byKind(docs, "PodDisruptionBudget");
+  assert.deepEqual(budget.spec.selector.matchLabels, deployment.spec.template.metadata.labels);
+  assert.ok(budget.spec.minAvailable < deployment.spec.replicas, "a rolling drain can proceed");
   for (const port of service.spec.ports) assert.equal(portOf(port.targetPort), config.port);
 });
