@@ -164,7 +164,7 @@ export class ServiceApp {
 
   /** The OData route returns the endpoint's promise as is (no extra async layer). */
   #dispatch(request: Request, url: string, path: string, route: Route): Promise<Response> {
-    if (route !== "odata") return this.#dispatchOther(path, route);
+    if (route !== "odata") return this.#dispatchOther(request.method, path, route);
     const [name] = odataTarget(path);
     const handler = this.#backend.odata(name);
     if (handler === undefined) {
@@ -189,7 +189,12 @@ export class ServiceApp {
     return handler(request);
   }
 
-  async #dispatchOther(path: string, route: Route): Promise<Response> {
+  async #dispatchOther(method: string, path: string, route: Route): Promise<Response> {
+    if (route !== "other" && method !== "GET" && method !== "HEAD") {
+      return json({ error: { code: "METHOD_NOT_ALLOWED", message: `${method} ${path}` } }, 405, {
+        allow: "GET, HEAD",
+      });
+    }
     switch (route) {
       case "live":
         return json({ status: "alive", state: this.#state });

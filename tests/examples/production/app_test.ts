@@ -68,6 +68,10 @@ Deno.test("unknown routes and namespaces are 404; /odata/<ns> redirects to the s
   const { app } = appWith();
   app.markReady();
   assert.equal((await get(app, "/nope")).status, 404);
+  const post = await app.handle(new Request("http://x/health", { method: "POST" }));
+  assert.equal(post.status, 405);
+  assert.equal(post.headers.get("allow"), "GET, HEAD");
+  assert.equal((await get(app, "/odata/%E0%A4%A/")).status, 404, "malformed escapes are no 500");
   const unknown = await get(app, "/odata/other/");
   assert.equal(unknown.status, 404);
   assert.match((await unknown.json()).error.message, /other/);
