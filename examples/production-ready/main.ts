@@ -237,6 +237,8 @@ export async function startService(
     handlers.set(name, (request) => deadlines.run(handler(request)));
   }
   await initialized;
+  // A signal during initialize() already drains and stops: nothing is ready then.
+  if (app.state === "draining") return { port, app, service, shutdown };
   app.markReady();
   await recordLifecycle(service, "info", `Service ready on port ${port}`);
   const health = await service.healthCheck();

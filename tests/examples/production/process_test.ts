@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import {
+  freePort,
   getJson,
   holdRequest,
   spawnService,
@@ -258,6 +259,27 @@ Deno.test("an OData request past CONNECTION_TIMEOUT gets a 504 in the OData erro
     } finally {
       child.kill("SIGTERM");
       await child.status;
+    }
+  });
+});
+
+Deno.test("SIGTERM during initialize() stops cleanly without ever turning ready", async () => {
+  await withTempDir(async (dir) => {
+    const remote = freePort(); // refuses: initialize() waits between its retries
+    const child = await serviceWith(dir, {
+      ODATA_BASE_URL: `http://127.0.0.1:${remote}/odata/northwind/`,
+      RETRY_DELAY: "5000",
+    });
+    try {
+      await child.waitForLine(/Retrying connection http_odata_prod/);
+      assert.equal((await getJson(`${child.url}/health/ready`)).status, 503);
+      child.kill("SIGTERM");
+      const status = await child.status;
+      assert.equal(status.code, 0, child.lines.join("\n"));
+      assert.ok(child.lines.some((line) => /Shutdown complete/.test(line)));
+      assert.ok(!child.lines.some((line) => /Service ready/.test(line)), child.lines.join("\n"));
+    } finally {
+      await child.stop();
     }
   });
 });
