@@ -6,11 +6,11 @@
  *   established (attempt 1)`), one per record, warnings and errors to stderr;
  * - `LOG_FORMAT=json`: one JSON object per line on stdout (`@timestamp`, `level`, `logger`,
  *   `message`, `properties`) for log shippers;
- * - `LOG_LEVEL` sets the lowest level (`debug`, `info`, `warning`, `error`, `fatal`; `warn` is
- *   accepted for `warning`);
+ * - `LOG_LEVEL` sets the lowest level;
  * - `DEBUG=odata-active-record:*` turns on debug for every library category,
  *   `DEBUG=odata-active-record:pool,odata-active-record:service` for some of them.
  *
+ * The variables are read and validated by the library's config loader (`loadConfigFromEnv`).
  * Lines are written synchronously so that the last lines before `Deno.exit` (the final metrics)
  * are never lost.
  *
@@ -44,42 +44,6 @@ export interface LoggingSettings {
   readonly debug?: string | undefined;
   /** Where lines go; defaults to stdout (info and below) and stderr (warning and above). */
   readonly write?: ((line: string, level: LogLevel) => void) | undefined;
-}
-
-const LEVELS: readonly LogLevel[] = ["trace", "debug", "info", "warning", "error", "fatal"];
-
-/**
- * Reads `LOG_LEVEL`, or returns a message saying what it accepts.
- *
- * @example
- * ```ts
- * parseLogLevel("warn"); // { level: "warning" }
- * ```
- */
-export function parseLogLevel(text: string | undefined): { level: LogLevel } | { error: string } {
-  if (text === undefined || text.trim() === "") return { level: "info" };
-  const value = text.trim().toLowerCase();
-  const level = value === "warn" ? "warning" : value;
-  if ((LEVELS as readonly string[]).includes(level)) return { level: level as LogLevel };
-  return { error: `LOG_LEVEL=${text}: use one of ${LEVELS.join(", ")}` };
-}
-
-/**
- * Reads `LOG_FORMAT`, or returns a message saying what it accepts.
- *
- * @example
- * ```ts
- * parseLogFormat("json"); // { format: "json" }
- * ```
- */
-export function parseLogFormat(
-  text: string | undefined,
-): { format: LogFormat } | { error: string } {
-  if (text === undefined || text.trim() === "") return { format: "text" };
-  const value = text.trim().toLowerCase();
-  if (value === "json") return { format: "json" };
-  if (value === "text" || value === "pretty") return { format: "text" };
-  return { error: `LOG_FORMAT=${text}: use text (or pretty) or json` };
 }
 
 /**

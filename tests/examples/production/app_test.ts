@@ -4,8 +4,6 @@ import {
   debugCategories,
   formatJson,
   formatText,
-  parseLogFormat,
-  parseLogLevel,
 } from "../../../examples/production-ready/logging.ts";
 
 function report(status: HealthReport["status"]): HealthReport {
@@ -101,17 +99,7 @@ Deno.test("whenIdle waits for requests in flight; /metrics counts them", async (
   assert.match(app.httpMetrics(), /route="odata",status="200"\} 1/);
 });
 
-Deno.test("LOG_LEVEL, LOG_FORMAT and DEBUG are read with clear messages", () => {
-  assert.deepEqual(parseLogLevel(undefined), { level: "info" });
-  assert.deepEqual(parseLogLevel("WARN"), { level: "warning" });
-  assert.deepEqual(parseLogLevel("loud"), {
-    error: "LOG_LEVEL=loud: use one of trace, debug, info, warning, error, fatal",
-  });
-  assert.deepEqual(parseLogFormat("json"), { format: "json" });
-  assert.deepEqual(parseLogFormat("pretty"), { format: "text" });
-  assert.deepEqual(parseLogFormat("xml"), {
-    error: "LOG_FORMAT=xml: use text (or pretty) or json",
-  });
+Deno.test("DEBUG names the library categories to log at debug level", () => {
   assert.deepEqual(debugCategories("odata-active-record:*"), [["odata-active-record"]]);
   assert.deepEqual(debugCategories("other:*,odata-active-record:pool"), [[
     "odata-active-record",
