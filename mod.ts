@@ -207,6 +207,7 @@ export type {
 export type { IntrospectionResult } from "./src/provider/provider.ts";
 export {
   createProvider,
+  type MongoProviderConfig,
   type ProviderConfig,
   providerTypes,
   type SqliteProviderConfig,

@@ -86,7 +86,45 @@ export interface HttpODataProviderConfig {
 }
 
 /**
- * Any provider config. Later providers (`mongodb`, `http-odata`) add their own members.
+ * MongoDB through the official driver (`mongodb` from npm). The pool options map onto the
+ * driver's own: `poolSize` → `maxPoolSize`, `minPoolSize`, `maxIdleTime` → `maxIdleTimeMS`,
+ * `timeout` → `serverSelectionTimeoutMS` and `connectTimeoutMS`.
+ *
+ * @example
+ * ```ts
+ * import type { MongoProviderConfig } from "@oar/odata-active-record";
+ * const config: MongoProviderConfig = {
+ *   type: "mongodb",
+ *   connectionString: "mongodb://127.0.0.1:27017",
+ *   databaseName: "shop",
+ *   poolSize: 10,
+ * };
+ * ```
+ */
+export interface MongoProviderConfig {
+  /** Selects the MongoDB provider. */
+  readonly type: "mongodb";
+  /** The connection string, `mongodb://...` or `mongodb+srv://...`. */
+  readonly connectionString: string;
+  /** The database. */
+  readonly databaseName: string;
+  /** Most connections in the driver's pool. @default {100} */
+  readonly poolSize?: number;
+  /** Connections the driver keeps open. @default {0} */
+  readonly minPoolSize?: number;
+  /** Milliseconds an idle connection stays in the pool. */
+  readonly maxIdleTime?: number;
+  /** Milliseconds to find a server and to connect. @default {30000} */
+  readonly timeout?: number;
+  /**
+   * How decimals are stored: `decimal128` (exact; the default) or `double` (for test servers
+   * without decimal arithmetic; not exact).
+   */
+  readonly decimal?: "decimal128" | "double";
+}
+
+/**
+ * Any provider config.
  *
  * @example
  * ```ts
@@ -94,7 +132,10 @@ export interface HttpODataProviderConfig {
  * const config: ProviderConfig = { type: "sqlite", filePath: "./app.db" };
  * ```
  */
-export type ProviderConfig = SqliteProviderConfig | HttpODataProviderConfig;
+export type ProviderConfig =
+  | SqliteProviderConfig
+  | HttpODataProviderConfig
+  | MongoProviderConfig;
 
 type Loader = (config: ProviderConfig) => Promise<Provider>;
 
@@ -114,6 +155,14 @@ const LOADERS: Readonly<Record<string, Loader>> = {
       () => import("../../providers/http-odata/mod.ts"),
     );
     return module.createHttpODataProvider(config as HttpODataProviderConfig);
+  },
+  mongodb: async (config) => {
+    const module = await importProvider(
+      "mongodb",
+      'the npm package "mongodb" (map it in deno.json: "mongodb": "npm:mongodb@^6")',
+      () => import("../../providers/mongodb/mod.ts"),
+    );
+    return module.createMongoProvider(config as MongoProviderConfig);
   },
 };
 

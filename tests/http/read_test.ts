@@ -166,7 +166,7 @@ Deno.test("$expand nested with options, $search, $compute, $apply run through th
     await call("Products?$compute=UnitPrice mul 2 as Double&$select=ProductID,Double&$top=1"),
   );
   // Computed decimals keep their exact digits as text (their type is not declared anywhere).
-  assert.deepEqual(computed, [{ ProductID: 1, Double: "36" }]);
+  assert.deepEqual(computed, [{ ProductID: 1, Double: "36.0000" }]); // mul keeps the scale (4 + 0)
 });
 
 Deno.test("key lookups: single, string, composite; 404 for a missing key; 400 for a wrong shape", async () => {
