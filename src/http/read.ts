@@ -87,11 +87,13 @@ export async function readCollection(
   resource: Extract<Resource, { kind: "collection" }>,
   v401: boolean,
 ): Promise<Response> {
-  const { query: parsed, raw } = await service.query(call, resource);
+  const asked = service.query(call, resource);
+  const { query: parsed, raw } = asked instanceof Promise ? await asked : asked;
   const entity = resource.entity;
   const prefs = preferences(call.request.headers.get("prefer"));
   const operations = await service.operations(call);
-  const extra = await service.hookFilter(call, entity, parsed);
+  const hooked = service.hookFilter(call, entity, parsed);
+  const extra = hooked instanceof Promise ? await hooked : hooked;
   const baseFilter = and3(resource.filter, extra, parsed.filter);
   if (resource.count) {
     const count = await operations.count({
@@ -104,7 +106,8 @@ export async function readCollection(
   }
   const negotiated = negotiate(parsed.format, call.request.headers.get("accept"), false);
   const style = service.style(call, negotiated, v401);
-  const query = await service.hookExpand(call, entity, parsed);
+  const expanded = service.hookExpand(call, entity, parsed);
+  const query = expanded instanceof Promise ? await expanded : expanded;
   const pageSize = Math.min(prefs.maxPageSize ?? service.maxPageSize, service.maxPageSize);
   const shape = shapeOf(query);
   const order = query.apply === undefined ? totalOrder(entity, query.orderby) : undefined;
@@ -181,7 +184,7 @@ export async function readCollection(
   }
   const headers = service.headers(style, v401);
   if (prefs.maxPageSize !== undefined) {
-    headers.set("preference-applied", `odata.maxpagesize=${pageSize}`);
+    headers["preference-applied"] = `odata.maxpagesize=${pageSize}`;
   }
   let out = "{";
   let first = true;
@@ -240,21 +243,23 @@ export async function readEntity(
   resource: Extract<Resource, { kind: "entity" }>,
   v401: boolean,
 ): Promise<Response> {
-  const { query: parsed } = await service.query(call, resource);
+  const asked = service.query(call, resource);
+  const { query: parsed } = asked instanceof Promise ? await asked : asked;
   const entity = resource.entity;
   const negotiated = negotiate(parsed.format, call.request.headers.get("accept"), false);
   const style = service.style(call, negotiated, v401);
   if (resource.none) return service.respond(call, 204, null, service.headers(undefined, v401));
-  const query = await service.hookExpand(call, entity, {
+  const expanded = service.hookExpand(call, entity, {
     select: parsed.select,
     expand: parsed.expand,
   });
+  const query = expanded instanceof Promise ? await expanded : expanded;
   const row = await service.findOne(call, entity, resource.filter, query);
   if (row === undefined) throw service.notFound(entity);
   const shape = shapeOf(query);
   const etag = shape.selected === undefined ? etagOf(entity, row) : undefined;
   const headers = service.headers(style, v401);
-  if (etag !== undefined) headers.set("etag", etag);
+  if (etag !== undefined) headers.etag = etag;
   const ifNoneMatch = call.request.headers.get("if-none-match");
   if (
     ifNoneMatch !== null &&
@@ -296,7 +301,8 @@ export async function readProperty(
   resource: Extract<Resource, { kind: "property" }>,
   v401: boolean,
 ): Promise<Response> {
-  const { query: parsed } = await service.query(call, resource);
+  const asked = service.query(call, resource);
+  const { query: parsed } = asked instanceof Promise ? await asked : asked;
   const { entity, field } = resource;
   const row = await service.findOne(call, entity, resource.filter, {});
   if (row === undefined) throw service.notFound(entity);

@@ -183,17 +183,17 @@ export async function create(
   const path = entityPath(entity, stored)!;
   const location = service.serviceRoot(call.url) + path;
   const headers = service.headers(style, v401);
-  headers.set("location", location);
+  headers.location = location;
   const etag = etagOf(entity, stored);
-  if (etag !== undefined) headers.set("etag", etag);
+  if (etag !== undefined) headers.etag = etag;
   if (prefs.return === "minimal") {
-    headers.set("odata-entityid", location);
-    headers.set("preference-applied", "return=minimal");
-    headers.delete("content-type");
+    headers["odata-entityid"] = location;
+    headers["preference-applied"] = "return=minimal";
+    delete headers["content-type"];
     return service.respond(call, 204, null, headers);
   }
   if (prefs.return === "representation") {
-    headers.set("preference-applied", "return=representation");
+    headers["preference-applied"] = "return=representation";
   }
   const shape: EntityShape = {
     expand: new Map(
@@ -302,9 +302,9 @@ export async function update(
   });
   const headers = service.headers(style, v401);
   const etag = etagOf(entity, updated);
-  if (etag !== undefined) headers.set("etag", etag);
+  if (etag !== undefined) headers.etag = etag;
   if (prefs.return === "representation") {
-    headers.set("preference-applied", "return=representation");
+    headers["preference-applied"] = "return=representation";
     const context = style.metadata === "none"
       ? ""
       : `"${annotation(style, "context")}":${
@@ -317,8 +317,8 @@ export async function update(
       headers,
     );
   }
-  if (prefs.return === "minimal") headers.set("preference-applied", "return=minimal");
-  headers.delete("content-type");
+  if (prefs.return === "minimal") headers["preference-applied"] = "return=minimal";
+  delete headers["content-type"];
   return service.respond(call, 204, null, headers);
 }
 
