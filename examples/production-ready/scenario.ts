@@ -234,6 +234,24 @@ export function performanceScenario(
         Number(served) >= result.requests,
         `/metrics counted ${served} OData responses with 200`,
       );
+      // The service's own view: the monitor's quantiles for northwind.Products, in ms.
+      const quantile = (q: string) => {
+        const value = new RegExp(
+          `^odata_active_record_query_duration_seconds\\{namespace="northwind",` +
+            `entity="Products",quantile="${q}"\\} (\\S+)`,
+          "m",
+        ).exec(metrics)?.[1];
+        return value === undefined ? NaN : round(Number(value) * 1000);
+      };
+      const serverSide = {
+        p50Ms: quantile("0.5"),
+        p95Ms: quantile("0.95"),
+        p99Ms: quantile("0.99"),
+      };
+      checks.check(
+        Number.isFinite(serverSide.p99Ms),
+        `service-side northwind.Products P50/P95/P99: ${serverSide.p50Ms} / ${serverSide.p95Ms} / ${serverSide.p99Ms} ms`,
+      );
       return {
         name: "performance",
         pass: checks.pass,
@@ -245,6 +263,7 @@ export function performanceScenario(
           p95Ms: round(result.p95),
           p99Ms: round(result.p99),
           concurrency: load.concurrency ?? 16,
+          serverSide,
         },
       };
     } finally {

@@ -15,6 +15,7 @@ import {
 import {
   connectionFailureScenario,
   gracefulShutdownScenario,
+  performanceScenario,
 } from "../../../examples/production-ready/scenario.ts";
 
 async function withTempDir(work: (dir: string) => Promise<void>): Promise<void> {
@@ -282,4 +283,10 @@ Deno.test("SIGTERM during initialize() stops cleanly without ever turning ready"
       await child.stop();
     }
   });
+});
+
+Deno.test("the performance scenario, small: no errors, /metrics agrees, service-side quantiles", async () => {
+  const result = await performanceScenario({}, { concurrency: 4, maxRequests: 300 });
+  assert.ok(result.pass, [...result.checks, JSON.stringify(result.figures)].join("\n"));
+  assert.equal(result.figures.requests, 300);
 });
