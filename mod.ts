@@ -82,7 +82,11 @@ export type {
   SearchNot,
   SearchTerm,
   SearchTransformation,
+  SelectAllOperationsSegment,
   SelectItem,
+  SelectOperationSegment,
+  SelectSegment,
+  SelectStarSegment,
   Transformation,
   TransformationArgument,
   TypeCastSegment,
@@ -115,6 +119,7 @@ export {
 } from "./src/odata/builders.ts";
 export {
   DEFAULT_QUERY_LIMITS,
+  MAX_SUPPORTED_DEPTH,
   type ParseOptions,
   type QueryLimits,
   resolveLimits,
@@ -171,15 +176,40 @@ export {
   type WriteMode,
 } from "./src/model/validate.ts";
 export {
+  type AnyOperator,
+  type CheckedOperator,
+  type ComparisonOperator,
   type ConditionArgs,
   ConditionBuilder,
+  type ConditionGroup,
+  type Conditions,
   type ConditionScope,
   MAX_WHERE_IN_LENGTH,
+  type OperatorValue,
+  type TextFieldName,
+  type TextOperator,
+  type UnknownOperator,
   type WhereOperator,
 } from "./src/model/conditions.ts";
-export { type BulkWriteOptions, type FindResult, Query } from "./src/model/query.ts";
+export {
+  type BulkWriteOptions,
+  type Expanded,
+  type FindResult,
+  Query,
+  type Selected,
+  type TargetShape,
+  type WithExpanded,
+} from "./src/model/query.ts";
 export { EntityModel, type UpsertOptions } from "./src/model/model.ts";
-export { ActiveRecord, type RecordOf } from "./src/model/record.ts";
+export {
+  ActiveRecord,
+  type PlainRecord,
+  type PlainValue,
+  type RecordClass,
+  type RecordOf,
+  type RecordPlan,
+  type UntypedValues,
+} from "./src/model/record.ts";
 export {
   type CreateNamespaceOptions,
   EntityNamespace,
@@ -187,6 +217,50 @@ export {
   type EntityNamespaceManagerOptions,
   TransactionScope,
 } from "./src/model/namespace.ts";
+export {
+  type AnyValues,
+  type CreateInput,
+  type DefaultShape,
+  defineEntities,
+  type EntityDefinitions,
+  type EntityName,
+  type EntityShape,
+  type FieldInput,
+  type FieldInputTypes,
+  type FieldName,
+  type FieldsOf,
+  type FieldValueTypes,
+  type Generated,
+  type InputOf,
+  type InputType,
+  type IsAny,
+  type IsSingle,
+  type JsonOf,
+  jsonOf,
+  type KeyInput,
+  type KeyNames,
+  type KnownDefinitions,
+  type ModelOf,
+  type MustGive,
+  type NavigationName,
+  type NavigationsOf,
+  type NeverNull,
+  type NumericFieldName,
+  type PathInputs,
+  type Present,
+  type RecordType,
+  type ShapeFromRecord,
+  type ShapeOf,
+  type Simplify,
+  type TargetOf,
+  type TypedTransactionScope,
+  type UnionToIntersection,
+  type UntypedModel,
+  type UntypedShape,
+  type UpdateInput,
+  type ValueOf,
+  type WriteValue,
+} from "./src/model/types.ts";
 export type { MetadataRegistration } from "./src/model/namespace.ts";
 
 // Providers
@@ -208,6 +282,7 @@ export type { IntrospectionResult } from "./src/provider/provider.ts";
 export {
   createProvider,
   type MongoProviderConfig,
+  type PostgresProviderConfig,
   type ProviderConfig,
   providerTypes,
   type SqliteProviderConfig,

@@ -3,9 +3,11 @@
  * Parse-throughput comparison of our OData parser with the npm peers `odata-v4-parser` and
  * `@odata/parser`, on the same realistic Northwind inputs.
  *
- * Run `deno run -A bench/parser_ratio.ts`: for each input set and parser it warms up, times
- * several rounds, and prints the median µs per parse and the ratio ours/peer (below 1 means ours is
- * faster). `parser_bench.ts` imports the inputs and parsers from here for `deno bench`.
+ * Run `deno run -A bench/parser_ratio.ts`: for each input set it warms every parser up, times
+ * 15 rounds with the parsers taking turns (so that load from other processes on a shared machine
+ * falls on all of them alike), and prints each parser's median µs per parse and the median of the
+ * per-round ratios ours/peer (below 1 means ours is faster). `parser_bench.ts` imports the inputs
+ * and parsers from here for `deno bench`.
  *
  * Both peers are CommonJS packages; they load through the `npm:` specifiers mapped in `deno.json`
  * (Deno's CommonJS interop exposes `module.exports` as named exports). Neither supports the
@@ -128,28 +130,37 @@ export function printDropped(inputs: CommonInputs): void {
   }
 }
 
-/** Median of the timed rounds, in µs per parse of one input. */
-function measure(parse: (text: string) => unknown, inputs: readonly string[]): number {
+/** A parse function timed in rounds of a fixed number of passes over the inputs. */
+interface Timer {
+  /** Times one round; returns µs per parse of one input. */
+  round(): number;
+}
+
+/** Warms `parse` up, then sizes a round to about 50 ms. */
+function timer(parse: (text: string) => unknown, inputs: readonly string[]): Timer {
   const pass = () => {
     for (const input of inputs) parse(input);
   };
-  // Warm-up, then size a round to about 100 ms.
   const warmEnd = performance.now() + 300;
   let warmPasses = 0;
   while (performance.now() < warmEnd) {
     pass();
     warmPasses++;
   }
-  const passesPerRound = Math.max(1, Math.round(warmPasses / 3));
-  const rounds: number[] = [];
-  for (let round = 0; round < 9; round++) {
-    const start = performance.now();
-    for (let i = 0; i < passesPerRound; i++) pass();
-    const elapsed = performance.now() - start;
-    rounds.push((elapsed * 1000) / (passesPerRound * inputs.length));
-  }
-  rounds.sort((a, b) => a - b);
-  return rounds[Math.floor(rounds.length / 2)] ?? NaN;
+  const passesPerRound = Math.max(1, Math.round(warmPasses / 6));
+  return {
+    round() {
+      const start = performance.now();
+      for (let i = 0; i < passesPerRound; i++) pass();
+      const elapsed = performance.now() - start;
+      return (elapsed * 1000) / (passesPerRound * inputs.length);
+    },
+  };
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
 }
 
 /** One measured row. */
@@ -161,7 +172,11 @@ export interface RatioRow {
   readonly oursOverPeer: number;
 }
 
-/** Measures every parser on both common sets. */
+/**
+ * Measures every parser on both common sets. The parsers take turns round by round (15 rounds),
+ * so that load from other processes falls on all of them alike: µs/op is each parser's median
+ * round, and the ratio is the median of the per-round ratios.
+ */
 export function measureAll(inputs: CommonInputs): RatioRow[] {
   const rows: RatioRow[] = [];
   for (
@@ -171,11 +186,20 @@ export function measureAll(inputs: CommonInputs): RatioRow[] {
     ] as const
   ) {
     if (list.length === 0) continue;
-    const times = PARSERS.map((parser) => measure(parser[kind], list));
-    const ours = times[0] ?? NaN;
+    const timers = PARSERS.map((parser) => timer(parser[kind], list));
+    const rounds: number[][] = PARSERS.map(() => []);
+    for (let round = 0; round < 15; round++) {
+      timers.forEach((t, i) => rounds[i]!.push(t.round()));
+    }
+    const ours = rounds[0]!;
     PARSERS.forEach((parser, i) => {
-      const micros = times[i] ?? NaN;
-      rows.push({ set, parser: parser.name, microsPerOp: micros, oursOverPeer: ours / micros });
+      const ratios = rounds[i]!.map((micros, r) => ours[r]! / micros);
+      rows.push({
+        set,
+        parser: parser.name,
+        microsPerOp: median(rounds[i]!),
+        oursOverPeer: median(ratios),
+      });
     });
   }
   return rows;

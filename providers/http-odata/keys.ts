@@ -12,6 +12,8 @@ import { serializeQuery } from "../../src/odata/serializer/query.ts";
 import { canonicalLiteral } from "../../src/model/conditions.ts";
 import type { EntityMetadata } from "../../src/model/schema.ts";
 import type { Row } from "../../src/provider/provider.ts";
+import { selectProperty } from "../../src/odata/select_path.ts";
+import type { SelectItem } from "../../src/odata/ast.ts";
 
 const PROVIDER = "http-odata";
 
@@ -92,6 +94,6 @@ export function queryString(query: ODataQuery): string {
   return text === "" ? "" : `?${text}`;
 }
 
-export function keySelect(entity: EntityMetadata): { path: string[] }[] {
-  return entity.key.map((name) => ({ path: [name] }));
+export function keySelect(entity: EntityMetadata): SelectItem[] {
+  return entity.key.map(selectProperty);
 }

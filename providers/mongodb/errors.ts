@@ -107,7 +107,9 @@ export function mapMongoError(
   }
   if (
     name === "MongoNetworkError" || name === "MongoNetworkTimeoutError" ||
-    name === "MongoTopologyClosedError" || refused || labels(e).has("RetryableWriteError") ||
+    name === "MongoTopologyClosedError" || name === "MongoPoolClearedError" ||
+    name === "MongoUnexpectedServerResponseError" || refused ||
+    labels(e).has("RetryableWriteError") ||
     labels(e).has("TransientTransactionError")
   ) {
     return new ODataActiveRecordError(

@@ -208,6 +208,21 @@ export class MongoProvider implements Provider, MongoHost {
     }
   }
 
+  readonly #textIndexes = new Map<string, Promise<boolean>>();
+
+  /** Whether the collection has a text index (asked once, until the next `sync()`). */
+  hasTextIndex(table: string): Promise<boolean> {
+    let known = this.#textIndexes.get(table);
+    if (known === undefined) {
+      known = this.db().then((db) => db.collection(table).indexes()).then(
+        (indexes) => indexes.some((index) => Object.values(index.key).includes("text")),
+        () => false, // no such collection yet: no text index
+      );
+      this.#textIndexes.set(table, known);
+    }
+    return known;
+  }
+
   /** Connects (idempotent). */
   async connect(options?: ExecutionOptions): Promise<void> {
     throwIfAborted(options?.signal);
@@ -279,6 +294,7 @@ export class MongoProvider implements Provider, MongoHost {
   async sync(entities: readonly EntityMetadata[], options?: ExecutionOptions): Promise<SyncReport> {
     throwIfAborted(options?.signal);
     try {
+      this.#textIndexes.clear(); // sync() may have created one
       return await syncCollections(await this.db(), entities);
     } catch (error) {
       throw mapMongoError(error);

@@ -45,6 +45,8 @@ export interface MongoHost {
   supportsTransactions(): Promise<boolean>;
   /** Runs `work` in a transaction of its own (for atomic multi-row inserts outside one). */
   atomically<T>(work: (session: ClientSession) => Promise<T>): Promise<T>;
+  /** Whether the collection has a text index (cached until the next `sync()`). */
+  hasTextIndex(table: string): Promise<boolean>;
 }
 
 /** The collection holding the next value of generated integer keys, per collection. */
@@ -148,7 +150,8 @@ export class MongoOperations implements ProviderOperations {
     throwIfAborted(options?.signal);
     const { entity, schema, query } = request;
     try {
-      const plan = compileRead(schema, entity, query, this.#host.storage);
+      const text = query.search !== undefined && await this.#host.hasTextIndex(entity.table);
+      const plan = compileRead(schema, entity, query, this.#host.storage, text);
       const documents = await this.#documents(entity, plan, options?.signal);
       const rows = documents.map((d) => decode(plan.columns, d));
       if (plan.expand.length > 0) {
@@ -318,7 +321,15 @@ export class MongoOperations implements ProviderOperations {
         );
         return await this.#count(entity, plan, options?.signal);
       }
-      const where = compileWhere(schema, entity, query.filter, query.search, this.#host.storage);
+      const text = query.search !== undefined && await this.#host.hasTextIndex(entity.table);
+      const where = compileWhere(
+        schema,
+        entity,
+        query.filter,
+        query.search,
+        this.#host.storage,
+        text,
+      );
       const collection = await this.#collection(entity);
       if (where.pipeline === undefined) {
         return await raceSignal(

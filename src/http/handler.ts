@@ -31,6 +31,7 @@ import {
 } from "./read.ts";
 import { create, remove, update } from "./write.ts";
 import { handleBatch } from "./batch.ts";
+import { selectProperty } from "../odata/select_path.ts";
 
 /** What a `beforeRead` hook sees. */
 export interface ReadHookContext {
@@ -529,7 +530,7 @@ export class ODataService {
   ): Promise<Row | undefined> {
     const extra = await this.hookFilter(call, entity, {});
     const operations = await this.operations(call);
-    const select = [...new Set([...fields, ...entity.key])].map((name) => ({ path: [name] }));
+    const select = [...new Set([...fields, ...entity.key])].map(selectProperty);
     const { rows } = await operations.read({
       entity,
       schema: this.namespace.schema,

@@ -13,6 +13,7 @@ import type { ODataQuery } from "../odata/ast.ts";
 import type { Row } from "../provider/provider.ts";
 import { etagOf } from "./etag.ts";
 import { keyLiteral } from "./path.ts";
+import { selectStepText } from "../odata/select_path.ts";
 
 /** How a response is written. */
 export interface JsonStyle {
@@ -136,10 +137,14 @@ export function shapeOf(query: ODataQuery | undefined): EntityShape {
     ...(expandAll ? { expandAll } : {}),
     ...(query?.compute !== undefined || query?.apply !== undefined ? { dynamic: true } : {}),
   };
-  if (select === undefined || select.some((item) => item.path[0] === "*")) {
+  if (select === undefined || select.some((item) => item.segments[0]?.kind === "Star")) {
     return { expand, ...all };
   }
-  return { selected: new Set(select.map((item) => item.path[0]!)), expand, ...all };
+  return {
+    selected: new Set(select.map((item) => selectStepText(item.segments[0]!))),
+    expand,
+    ...all,
+  };
 }
 
 /**

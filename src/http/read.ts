@@ -24,6 +24,7 @@ import { afterFilter, decodeToken, keyToken, offsetToken, totalOrder } from "./p
 import { and2, and3, type Resource } from "./resource.ts";
 import type { ReadRequest } from "../provider/provider.ts";
 import type { Call, ODataService } from "./handler.ts";
+import { selectProperty, selectStepText } from "../odata/select_path.ts";
 
 /** `$format` of a URL, read without parsing the whole query (service document, metadata). */
 function formatOf(url: URL): string | undefined {
@@ -139,10 +140,10 @@ export async function readCollection(
     }
     if (shape.selected !== undefined) {
       // The sort values of the last row make the token: read them even when not selected.
-      const names = new Set(query.select!.map((item) => item.path[0]!));
+      const names = new Set(query.select!.map((item) => selectStepText(item.segments[0]!)));
       const extraSelect = order.map(({ field }) => field.name).filter((name) => !names.has(name));
       if (extraSelect.length > 0) {
-        request.select = [...query.select!, ...extraSelect.map((name) => ({ path: [name] }))];
+        request.select = [...query.select!, ...extraSelect.map(selectProperty)];
       }
     }
   } else if (token !== undefined) {

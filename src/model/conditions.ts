@@ -15,6 +15,7 @@ import { coerceValue } from "./coerce.ts";
 import type { NamespaceOptions } from "./context.ts";
 import type { EntityMetadata, FieldMetadata, FieldType, SchemaResolver } from "./schema.ts";
 import { resolveRelation } from "./schema.ts";
+import type { EntityShape, FieldInput, FieldName, UntypedShape } from "./types.ts";
 
 /** Comparison operators of `where()` (symbol aliases `= != <> > >= < <=` are accepted too). */
 export type WhereOperator =
@@ -411,6 +412,74 @@ export type ConditionArgs =
   | [expression: Expression]
   | [group: (q: ConditionBuilder) => ConditionBuilder];
 
+/** Operators that compare a field with one value (`where()` also takes them in any case). */
+export type ComparisonOperator =
+  | "eq"
+  | "ne"
+  | "gt"
+  | "ge"
+  | "lt"
+  | "le"
+  | "="
+  | "=="
+  | "!="
+  | "<>"
+  | ">"
+  | ">="
+  | "<"
+  | "<=";
+
+/** Operators on text fields (in any case). */
+export type TextOperator = "contains" | "startswith" | "endswith";
+
+/** Every operator of `where()`, lower case. */
+export type AnyOperator = ComparisonOperator | TextOperator | "in";
+
+/**
+ * `O` when it is an operator in any letter case (`"EQ"`, `"StartsWith"`); an unknown operator
+ * does not compile, and the message names {@linkcode UnknownOperator}.
+ */
+export type CheckedOperator<O extends string> = Lowercase<O> extends AnyOperator ? O
+  : UnknownOperator;
+
+/** What the compiler shows for an unknown `where()` operator. */
+export interface UnknownOperator {
+  /** The operators `where()` takes (in any letter case). */
+  readonly "~unknown operator; use one of": AnyOperator;
+}
+
+/**
+ * The value `where(field, operator, value)` takes: an array for `in`, text for the text
+ * operators (on text fields only), else a value of the field (or null).
+ */
+export type OperatorValue<S extends EntityShape, K extends string, O extends string> =
+  Lowercase<O> extends "in" ? readonly (FieldInput<S, K> | null)[]
+    : Lowercase<O> extends TextOperator ? K extends TextFieldName<S> ? string : never
+    : FieldInput<S, K> | null;
+
+/** Field names (and paths) whose values are text, where text operators apply. */
+export type TextFieldName<S extends EntityShape> = {
+  [K in FieldName<S>]: [S["where"][K]] extends [string] ? K
+    : unknown extends S["where"][K] ? K
+    : never;
+}[FieldName<S>];
+
+/**
+ * A `where(q => q.where(...).or(...))` group callback (declared as a method type, so models of
+ * typed entities stay assignable to untyped ones).
+ */
+export type ConditionGroup<S extends EntityShape> = {
+  group(q: ConditionBuilder<S>): ConditionBuilder<S>;
+}["group"];
+
+/** `where({ ... })`: equalities by field (an array means `in`, `null` means is null). */
+export type Conditions<S extends EntityShape> = {
+  readonly [K in FieldName<S>]?:
+    | FieldInput<S, K>
+    | readonly (FieldInput<S, K> | null)[]
+    | null;
+};
+
 /**
  * Builds a parenthesised group inside `where(q => q.where(...).or(...))`. Conditions combine
  * left to right: `q.where(a).where(b).or(c)` is `(a and b) or c`.
@@ -420,7 +489,7 @@ export type ConditionArgs =
  * Product.where((q) => q.where("UnitPrice", "lt", 10).or("UnitsInStock", "eq", 0)).find();
  * ```
  */
-export class ConditionBuilder {
+export class ConditionBuilder<S extends EntityShape = UntypedShape> {
   readonly #scope: ConditionScope;
   /** The expression built so far (undefined when empty). */
   readonly expression: Expression | undefined;
@@ -431,28 +500,60 @@ export class ConditionBuilder {
     this.expression = expression;
   }
 
-  /** Adds a condition with `and`. */
-  where(...args: ConditionArgs): ConditionBuilder {
+  /** Adds a condition with `and`: `where("Price", "gt", 20)`, `where("Id", "in", [1, 2])`. */
+  where<K extends FieldName<S>, const O extends string>(
+    field: K,
+    operator: O & CheckedOperator<O>,
+    value: OperatorValue<S, K, O>,
+  ): ConditionBuilder<S>;
+  /** Adds an equality with `and` (an array means `in`). */
+  where<K extends FieldName<S>>(
+    field: K,
+    value: FieldInput<S, K> | readonly (FieldInput<S, K> | null)[] | null,
+  ): ConditionBuilder<S>;
+  /** Adds a parenthesised group with `and`: `where((q) => q.where(...).or(...))`. */
+  where(group: ConditionGroup<S>): ConditionBuilder<S>;
+  /** Adds an expression node with `and`. */
+  where(expression: Expression): ConditionBuilder<S>;
+  /** Adds equalities with `and`. */
+  where(conditions: Conditions<S>): ConditionBuilder<S>;
+  where(...args: unknown[]): ConditionBuilder<S> {
     return this.#combine("and", conditionFromArgs(this.#scope, args));
   }
 
-  /** Adds a condition with `or`. */
-  or(...args: ConditionArgs): ConditionBuilder {
+  /** Adds a condition with `or`: `or("Price", "gt", 20)`, `or("Id", "in", [1, 2])`. */
+  or<K extends FieldName<S>, const O extends string>(
+    field: K,
+    operator: O & CheckedOperator<O>,
+    value: OperatorValue<S, K, O>,
+  ): ConditionBuilder<S>;
+  /** Adds an equality with `or` (an array means `in`). */
+  or<K extends FieldName<S>>(
+    field: K,
+    value: FieldInput<S, K> | readonly (FieldInput<S, K> | null)[] | null,
+  ): ConditionBuilder<S>;
+  /** Adds a parenthesised group with `or`. */
+  or(group: ConditionGroup<S>): ConditionBuilder<S>;
+  /** Adds an expression node with `or`. */
+  or(expression: Expression): ConditionBuilder<S>;
+  /** Adds equalities with `or`. */
+  or(conditions: Conditions<S>): ConditionBuilder<S>;
+  or(...args: unknown[]): ConditionBuilder<S> {
     return this.#combine("or", conditionFromArgs(this.#scope, args));
   }
 
   /** Adds an OData filter expression with `and`. */
-  filter(text: string): ConditionBuilder {
+  filter(text: string): ConditionBuilder<S> {
     return this.#combine("and", parseFilter(text));
   }
 
-  #combine(operator: "and" | "or", next: Expression): ConditionBuilder {
+  #combine(operator: "and" | "or", next: Expression): ConditionBuilder<S> {
     const combined = this.expression === undefined
       ? next
       : operator === "and"
       ? and(this.expression, next)
       : or(this.expression, next);
-    return new ConditionBuilder(this.#scope, assertBuilderLimits(combined));
+    return new ConditionBuilder<S>(this.#scope, assertBuilderLimits(combined));
   }
 }
 
@@ -461,7 +562,7 @@ export function conditionFromArgs(scope: ConditionScope, args: readonly unknown[
   const [first, second, third] = args;
   if (args.length === 1 && isExpression(first)) return first;
   if (typeof first === "function") {
-    const result = (first as (q: ConditionBuilder) => ConditionBuilder)(
+    const result = (first as (q: ConditionBuilder) => unknown)(
       new ConditionBuilder(scope),
     );
     if (!(result instanceof ConditionBuilder) || result.expression === undefined) {

@@ -22,9 +22,11 @@ import type {
 import type { ModelContext } from "./context.ts";
 import { canonicalLiteral, type ConditionScope, fieldLiteral, unknownField } from "./conditions.ts";
 import { type BulkWriteOptions, type FindResult, negate, Query } from "./query.ts";
-import { type ActiveRecord, recordClassFor, type RecordOf } from "./record.ts";
+import { type RecordClass, recordClassFor, type RecordOf } from "./record.ts";
 import type { EntityMetadata } from "./schema.ts";
+import type { DefaultShape, EntityShape, NumericFieldName } from "./types.ts";
 import { keyFromValue, validateRecord } from "./validate.ts";
+import { selectSteps } from "../odata/select_path.ts";
 
 /** Options of `upsert()`. */
 export interface UpsertOptions extends ExecutionOptions {
@@ -43,14 +45,15 @@ export interface UpsertOptions extends ExecutionOptions {
  * const cheap = await Product.where("UnitPrice", "lt", 20).orderBy("ProductName").find();
  * ```
  */
-export class EntityModel<T extends Row = Row> extends Query<T> {
+export class EntityModel<T extends Row = Row, S extends EntityShape = DefaultShape<T>>
+  extends Query<T, S> {
   /** The resolved entity metadata. */
   readonly metadata: EntityMetadata;
   /** Where it runs: its namespace, or a transaction of it. */
   readonly context: ModelContext;
   /** Field checks and literal making use this. */
   readonly scope: ConditionScope;
-  readonly #Record: new (model: EntityModel<T>, values: Row, persisted: boolean) => ActiveRecord<T>;
+  readonly #Record: RecordClass;
   readonly #relationNames: readonly string[];
   /** Models of navigation targets, made once: `wrap()` needs them for every expanded row. */
   readonly #related = new Map<string, EntityModel<Row>>();
@@ -64,7 +67,7 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
     this.context = context;
     this.scope = { entity: metadata, schema: context.schema, options: context.options };
     this.#relationNames = [...metadata.relations.keys()];
-    this.#Record = recordClassFor<T>([...metadata.fields.keys()], this.#relationNames);
+    this.#Record = recordClassFor(metadata);
     this.#keyPaths = new Map(metadata.key.map((name): [string, Expression] => {
       const segments = [{ kind: "Property", name }] as const;
       const path: Expression = { kind: "Path", root: "implicit", segments };
@@ -106,7 +109,6 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
 
   /** Wraps canonical values as a record (`persisted` false for `build()`). */
   wrap(values: Row, persisted = true): RecordOf<T> {
-    const record = new this.#Record(this, values, persisted) as RecordOf<T>;
     for (const name of this.#relationNames) {
       const nested = values[name];
       if (nested === undefined || nested === null) continue;
@@ -115,11 +117,24 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
         ? nested.map((row: Row) => related.wrap(row))
         : related.wrap(nested as Row);
     }
-    return record;
+    return new this.#Record(this as unknown as EntityModel, values, persisted) as RecordOf<T>;
+  }
+
+  /**
+   * Internal: a stored row as reads return it: every field in definition order, `null` for empty
+   * ones (inserts return only what was written and the generated key).
+   */
+  fullRow(stored: Row): Row {
+    const row: Row = {};
+    for (const field of this.metadata.fieldList) {
+      const value = stored[field.name];
+      row[field.name] = value === undefined ? null : value;
+    }
+    return row;
   }
 
   /** A new, unsaved record (saved by `record.save()`). */
-  build(data: Partial<T> = {}): RecordOf<T> {
+  build(data: S["update"] = {}): RecordOf<T> {
     return this.wrap({ ...data } as Row, false);
   }
 
@@ -150,7 +165,18 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
     const started = performance.now();
     const operations = await this.#operations(options);
     const result = await operations.read(this.#request(query), options);
-    const data = result.rows.map((row) => this.wrap(row));
+    const rows = result.rows;
+    const data = new Array<RecordOf<T>>(rows.length);
+    if (query.expand === undefined) {
+      // Nothing expanded: the rows hold no navigation values to wrap first.
+      const Record = this.#Record;
+      const model = this as unknown as EntityModel;
+      for (let i = 0; i < rows.length; i++) {
+        data[i] = new Record(model, rows[i]!, true) as RecordOf<T>;
+      }
+    } else {
+      for (let i = 0; i < rows.length; i++) data[i] = this.wrap(rows[i]!);
+    }
     const executionTime = performance.now() - started;
     const warnings = query.select === undefined || query.apply !== undefined
       ? []
@@ -162,7 +188,7 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
 
   /** Records read without their key cannot be saved, reloaded or destroyed: say so up front. */
   #selectWarnings(query: ODataQuery): string[] {
-    const selected = new Set(query.select!.map((item) => item.path.join("/")));
+    const selected = new Set(query.select!.map((item) => selectSteps(item).join("/")));
     if (selected.has("*")) return [];
     const missing = this.metadata.key.filter((name) => !selected.has(name));
     return missing.length === 0 ? [] : [
@@ -205,7 +231,7 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
   /** Internal: updates rows matching `filter`. */
   async runUpdate(
     filter: Expression | undefined,
-    changes: Partial<T>,
+    changes: S["update"],
     options?: BulkWriteOptions,
   ): Promise<number> {
     if (filter === undefined && options?.all !== true) throw unsafe(this.name, "update");
@@ -312,8 +338,8 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
    * ```
    */
   incrementById(
-    key: unknown,
-    field: string,
+    key: S["key"],
+    field: NumericFieldName<S>,
     by: number = 1,
     options?: ExecutionOptions,
   ): Promise<number> {
@@ -322,8 +348,8 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
 
   /** Subtracts `by` (default 1) from a numeric field of the record with this key, atomically. */
   decrementById(
-    key: unknown,
-    field: string,
+    key: S["key"],
+    field: NumericFieldName<S>,
     by: number = 1,
     options?: ExecutionOptions,
   ): Promise<number> {
@@ -340,12 +366,12 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
     );
   }
 
-  /** Internal: inserts one validated row and returns it as stored. */
+  /** Internal: inserts one validated row and returns it as `findById` would read it. */
   async insertOne(data: Row, options?: ExecutionOptions): Promise<Row> {
     const row = this.validate(data, "create");
     const operations = await this.#operations(options);
     const [stored] = await operations.insert(this.metadata, [row], options);
-    return stored!;
+    return this.fullRow(stored!);
   }
 
   /** Internal: the stored row for a key, or undefined. */
@@ -357,7 +383,7 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
   }
 
   /** Creates one record. */
-  async create(data: Partial<T>, options?: ExecutionOptions): Promise<RecordOf<T>> {
+  async create(data: S["create"], options?: ExecutionOptions): Promise<RecordOf<T>> {
     return this.wrap(await this.insertOne(data as Row, options));
   }
 
@@ -368,13 +394,13 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
    * of the records (faster: nothing is read back or wrapped).
    */
   createMany(
-    rows: readonly Partial<T>[],
+    rows: readonly S["create"][],
     options: InsertOptions & { readonly returning: false },
   ): Promise<number>;
   /** Creates many records in one transaction and returns them (see the overload above). */
-  createMany(rows: readonly Partial<T>[], options?: InsertOptions): Promise<RecordOf<T>[]>;
+  createMany(rows: readonly S["create"][], options?: InsertOptions): Promise<RecordOf<T>[]>;
   async createMany(
-    rows: readonly Partial<T>[],
+    rows: readonly S["create"][],
     options?: InsertOptions,
   ): Promise<RecordOf<T>[] | number> {
     if (!Array.isArray(rows)) {
@@ -390,13 +416,13 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
     if (!returning) return valid.length;
     const records = new Array<RecordOf<T>>(stored.length);
     await inSlices(stored.length, options?.signal, (i) => {
-      records[i] = this.wrap(stored[i]!);
+      records[i] = this.wrap(this.fullRow(stored[i]!));
     });
     return records;
   }
 
   /** Validates every row and reports the issues of all failing rows in one `ValidationError`. */
-  async #validateAll(rows: readonly Partial<T>[], signal?: AbortSignal): Promise<Row[]> {
+  async #validateAll(rows: readonly S["create"][], signal?: AbortSignal): Promise<Row[]> {
     const valid = new Array<Row>(rows.length);
     const issues: FieldIssue[] = [];
     await inSlices(rows.length, signal, (index) => {
@@ -416,7 +442,7 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
   }
 
   /** The record with this key (a value, or an object for composite keys), or `undefined`. */
-  async findById(key: unknown, options?: ExecutionOptions): Promise<RecordOf<T> | undefined> {
+  async findById(key: S["key"], options?: ExecutionOptions): Promise<RecordOf<T> | undefined> {
     // findRowById() inlined: one async step less on the hottest read.
     const operations = await this.#operations(options);
     const request = this.#request({ filter: this.#keyFilter(key) });
@@ -425,7 +451,7 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
   }
 
   /** The record with this key; throws a `NOT_FOUND` error when there is none. */
-  async findByIdOrFail(key: unknown, options?: ExecutionOptions): Promise<RecordOf<T>> {
+  async findByIdOrFail(key: S["key"], options?: ExecutionOptions): Promise<RecordOf<T>> {
     const record = await this.findById(key, options);
     if (record === undefined) {
       throw new ODataActiveRecordError(
@@ -441,8 +467,8 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
 
   /** Updates the record with this key; returns the number of affected rows (0 or 1). */
   async updateById(
-    key: unknown,
-    changes: Partial<T>,
+    key: S["key"],
+    changes: S["update"],
     options?: ExecutionOptions,
   ): Promise<number> {
     return (await this.updateByIdValidated(key, changes, options)).affected;
@@ -454,7 +480,7 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
    */
   async updateByIdValidated(
     key: unknown,
-    changes: Partial<T>,
+    changes: S["update"],
     options?: ExecutionOptions,
   ): Promise<{ affected: number; values: Row }> {
     const keyValues = keyFromValue(this.metadata, key, this.context.options);
@@ -481,7 +507,7 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
   }
 
   /** Deletes the record with this key; returns the number of affected rows (0 or 1). */
-  async deleteById(key: unknown, options?: ExecutionOptions): Promise<number> {
+  async deleteById(key: S["key"], options?: ExecutionOptions): Promise<number> {
     return await this.runDelete(this.#keyFilter(key), options);
   }
 
@@ -489,7 +515,7 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
    * Inserts the row, or updates it when a row with the same key (or `conflictFields`) exists.
    * Runs in one transaction when the provider supports them.
    */
-  async upsert(data: Partial<T>, options?: UpsertOptions): Promise<RecordOf<T>> {
+  async upsert(data: S["update"], options?: UpsertOptions): Promise<RecordOf<T>> {
     const given = (data ?? {}) as Row;
     if (typeof data !== "object" || data === null || Array.isArray(data)) {
       throw new ODataActiveRecordError("INVALID_ARGUMENT", "upsert() needs an object of values", {
@@ -539,7 +565,7 @@ export class EntityModel<T extends Row = Row> extends Query<T> {
       if (matches === 0) {
         const row = this.validate(given, "create");
         const [stored] = await operations.insert(this.metadata, [row], options);
-        return stored!;
+        return this.fullRow(stored!);
       }
       const values = this.validate(changes as Row, "update");
       const version = this.metadata.versionField;

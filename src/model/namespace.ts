@@ -13,7 +13,6 @@ import type {
   Provider,
   ProviderCapabilities,
   ProviderOperations,
-  Row,
   SyncReport,
 } from "../provider/provider.ts";
 import { createProvider, type ProviderConfig } from "../provider/registry.ts";
@@ -26,6 +25,17 @@ import {
   resolveEntity,
   type SchemaResolver,
 } from "./schema.ts";
+import type {
+  EntityDefinitions,
+  EntityName,
+  KnownDefinitions,
+  ModelOf,
+  RecordType,
+  ShapeOf,
+  Simplify,
+  TypedTransactionScope,
+  UntypedModel,
+} from "./types.ts";
 
 /**
  * What `registerFromMetadata()` did and found.
@@ -49,6 +59,11 @@ export interface MetadataRegistration {
 export interface CreateNamespaceOptions extends NamespaceOptions {
   /** A provider config (`{ type: "sqlite", filePath: "./app.db" }`) or a provider instance. */
   readonly provider: ProviderConfig | Provider;
+  /**
+   * Entities to register right away; the namespace is then typed with them, so `getEntity`
+   * returns typed models (see {@linkcode defineEntities}).
+   */
+  readonly entities?: EntityDefinitions;
 }
 
 const NAMESPACE_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
@@ -140,13 +155,13 @@ export class TransactionScope implements ModelContext {
   }
 
   /** The model of `name`, bound to this transaction. */
-  getEntity<T extends Row = Row>(name: string): EntityModel<T> {
+  getEntity(name: string): UntypedModel {
     let model = this.#models.get(name);
     if (model === undefined) {
       model = new EntityModel(this.#namespace.getEntity(name).metadata, this);
       this.#models.set(name, model);
     }
-    return model as unknown as EntityModel<T>;
+    return model;
   }
 
   /**
@@ -181,7 +196,8 @@ function transactionClosed(namespace: string): ODataActiveRecordError {
  * await shop.sync();
  * ```
  */
-export class EntityNamespace implements ModelContext {
+// deno-lint-ignore no-explicit-any
+export class EntityNamespace<E extends EntityDefinitions = any> implements ModelContext {
   /** The namespace name. */
   readonly name: string;
   /** Its options. */
@@ -201,7 +217,7 @@ export class EntityNamespace implements ModelContext {
   /** Internal: use `manager.createNamespace()`. */
   constructor(name: string, options: CreateNamespaceOptions) {
     this.name = name;
-    const { provider, ...rest } = options;
+    const { provider, entities: _entities, ...rest } = options;
     this.#providerSource = provider;
     this.options = rest;
     this.schema = { getEntityMetadata: (entity) => this.#entities.get(entity)?.metadata };
@@ -261,8 +277,14 @@ export class EntityNamespace implements ModelContext {
     return this.#connected?.capabilities;
   }
 
-  /** Registers an entity and returns its model. */
-  registerEntity<T extends Row = Row>(name: string, definition: EntityDefinition): EntityModel<T> {
+  /**
+   * Registers an entity and returns its model, typed from the definition: field names are
+   * checked at compile time, and records have the fields' value types.
+   */
+  registerEntity<const D extends EntityDefinition>(
+    name: string,
+    definition: D,
+  ): EntityModel<RecordType<D>, ShapeOf<D, E>> {
     if (this.#entities.has(name)) {
       throw new ODataActiveRecordError(
         "ENTITY_EXISTS",
@@ -286,13 +308,26 @@ export class EntityNamespace implements ModelContext {
         );
       }
     }
-    const model = new EntityModel<T>(metadata, this);
-    this.#entities.set(name, model as unknown as EntityModel);
-    return model;
+    const model = new EntityModel(metadata, this);
+    this.#entities.set(name, model);
+    return model as unknown as EntityModel<RecordType<D>, ShapeOf<D, E>>;
+  }
+
+  /**
+   * Registers several entities; returns this namespace typed with them too, so `getEntity`
+   * returns typed models and relations between them type `expand()`.
+   */
+  registerEntities<const D extends EntityDefinitions>(
+    definitions: D,
+  ): EntityNamespace<Simplify<KnownDefinitions<E> & D>> {
+    for (const [name, definition] of Object.entries(definitions)) {
+      this.registerEntity(name, definition);
+    }
+    return this as unknown as EntityNamespace<Simplify<KnownDefinitions<E> & D>>;
   }
 
   /** The model of a registered entity; throws `UNKNOWN_ENTITY` with the closest name. */
-  getEntity<T extends Row = Row>(name: string): EntityModel<T> {
+  getEntity<N extends EntityName<E>>(name: N): ModelOf<E, N> {
     const model = this.#entities.get(name);
     if (model === undefined) {
       const closest = closestName(name, this.#entities.keys());
@@ -304,7 +339,7 @@ export class EntityNamespace implements ModelContext {
         { context: { namespace: this.name, entity: name, closest } },
       );
     }
-    return model as unknown as EntityModel<T>;
+    return model as unknown as ModelOf<E, N>;
   }
 
   /** True when `name` is registered. */
@@ -375,7 +410,7 @@ export class EntityNamespace implements ModelContext {
    * it makes a nested one (a savepoint). Models of `tx` refuse to run once it has ended.
    */
   async transaction<R>(
-    work: (tx: TransactionScope) => Promise<R>,
+    work: (tx: TypedTransactionScope<E>) => Promise<R>,
     options?: ExecutionOptions,
   ): Promise<R> {
     if (typeof work !== "function") {
@@ -387,9 +422,11 @@ export class EntityNamespace implements ModelContext {
         },
       );
     }
+    // A typed scope is a TransactionScope whose getEntity is typed: the same object.
+    const untypedWork = work as (tx: TransactionScope) => Promise<R>;
     const ambient = this.ambientScope();
     // A transaction started by code that outlived an ended one (a timer) is a new one.
-    if (ambient?.isOpen) return await this.nestedTransaction(ambient, work, options);
+    if (ambient?.isOpen) return await this.nestedTransaction(ambient, untypedWork, options);
     const provider = await this.connect(options);
     if (!provider.capabilities.transactions) {
       throw new ODataActiveRecordError(
@@ -402,7 +439,11 @@ export class EntityNamespace implements ModelContext {
     }
     this.#transacted = true;
     return await provider.transaction(
-      (operations) => this.#runScoped(new TransactionScope(this, operations), work),
+      (operations) =>
+        this.#runScoped(
+          new TransactionScope(this, operations),
+          untypedWork,
+        ),
       options,
     );
   }
@@ -537,8 +578,14 @@ export class EntityNamespaceManager {
     this.#defaults = options.defaults ?? {};
   }
 
-  /** Creates a namespace (no I/O: it connects on first use). */
-  createNamespace(name: string, options: CreateNamespaceOptions): EntityNamespace {
+  /**
+   * Creates a namespace (no I/O: it connects on first use). Entities given in `entities` are
+   * registered, and the namespace is typed with them.
+   */
+  createNamespace<const E extends EntityDefinitions = Record<never, never>>(
+    name: string,
+    options: CreateNamespaceOptions & { readonly entities?: E },
+  ): EntityNamespace<E> {
     if (typeof name !== "string" || !NAMESPACE_NAME.test(name)) {
       throw new ODataActiveRecordError(
         "INVALID_ARGUMENT",
@@ -572,8 +619,9 @@ export class EntityNamespaceManager {
         },
       );
     }
-    const namespace = new EntityNamespace(name, { ...this.#defaults, ...options });
-    this.#namespaces.set(name, namespace);
+    const namespace = new EntityNamespace<E>(name, { ...this.#defaults, ...options });
+    if (options.entities !== undefined) namespace.registerEntities(options.entities);
+    this.#namespaces.set(name, namespace as unknown as EntityNamespace);
     return namespace;
   }
 

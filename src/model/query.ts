@@ -21,12 +21,43 @@ import { ODataActiveRecordError } from "../errors/errors.ts";
 import type { ExecutionOptions, Row } from "../provider/provider.ts";
 import {
   assertBuilderLimits,
-  type ConditionArgs,
+  type CheckedOperator,
   conditionFromArgs,
+  type ConditionGroup,
+  type Conditions,
+  type OperatorValue,
   resolveFieldPath,
 } from "./conditions.ts";
 import type { EntityModel } from "./model.ts";
 import type { RecordOf } from "./record.ts";
+import type {
+  DefaultShape,
+  EntityShape,
+  FieldInput,
+  FieldName,
+  NavigationName,
+  NumericFieldName,
+  Simplify,
+} from "./types.ts";
+
+/** The record type after `select(fields)`: the chosen fields, plus what `expand` added. */
+export type Selected<T extends Row, S extends EntityShape, K extends string> = Simplify<
+  & Pick<S["record"], K & keyof S["record"]>
+  & Omit<T, keyof S["record"]>
+>;
+
+/** The shape of the target of navigation `N`. */
+export type TargetShape<S extends EntityShape, N extends string> = S["navigations"][N]["shape"];
+
+/** What an expanded navigation property holds: a record (or null), or an array of records. */
+export type Expanded<S extends EntityShape, N extends string, U extends Row> =
+  S["navigations"][N]["many"] extends true ? RecordOf<U>[]
+    : S["navigations"][N]["many"] extends false ? RecordOf<U> | null
+    : RecordOf<U> | RecordOf<U>[] | null;
+
+/** The record type after `expand(N)`. */
+export type WithExpanded<T extends Row, S extends EntityShape, N extends string, U extends Row> =
+  Simplify<Omit<T, N> & { [P in N]: Expanded<S, N, U> }>;
 
 /** The result of `find()`. */
 export interface FindResult<T extends Row> {
@@ -55,34 +86,34 @@ export interface BulkWriteOptions extends ExecutionOptions {
  * const { data } = await Product.where("UnitPrice", "gt", 20).orderBy("ProductName").limit(10).find();
  * ```
  */
-export class Query<T extends Row = Row> {
-  readonly #model: EntityModel<T> | undefined;
+export class Query<T extends Row = Row, S extends EntityShape = DefaultShape<T>> {
+  readonly #model: EntityModel<Row, S> | undefined;
   /** The query AST this builder stands for. */
   readonly ast: ODataQuery;
 
   /** Internal: use the model's methods to start a query. */
-  constructor(model: EntityModel<T> | undefined, ast: ODataQuery) {
+  constructor(model: EntityModel<Row, S> | undefined, ast: ODataQuery) {
     this.#model = model;
     this.ast = ast;
   }
 
   /** The model this query reads (the model itself for the root query). */
-  protected get target(): EntityModel<T> {
-    return this.#model ?? (this as unknown as EntityModel<T>);
+  protected get target(): EntityModel<Row, S> {
+    return this.#model ?? (this as unknown as EntityModel<Row, S>);
   }
 
-  #with(changes: Partial<Record<keyof ODataQuery, unknown>>): Query<T> {
-    return new Query(this.target, { ...this.ast, ...changes } as ODataQuery);
+  #with<U extends Row = T>(changes: Partial<Record<keyof ODataQuery, unknown>>): Query<U, S> {
+    return new Query<U, S>(this.target, { ...this.ast, ...changes } as ODataQuery);
   }
 
-  #andFilter(expression: Expression): Query<T> {
+  #andFilter(expression: Expression): Query<T, S> {
     return this.#with({
       filter: this.ast.filter === undefined ? expression : and(this.ast.filter, expression),
     });
   }
 
   /** `#andFilter` for conditions made in code: the parser's node and depth limits apply. */
-  #andBuilt(expression: Expression): Query<T> {
+  #andBuilt(expression: Expression): Query<T, S> {
     const query = this.#andFilter(expression);
     assertBuilderLimits(query.ast.filter!);
     return query;
@@ -92,12 +123,44 @@ export class Query<T extends Row = Row> {
    * Adds a condition with `and`: `where("UnitPrice", "gt", 20)`, `where("Discontinued", false)`,
    * `where({ CategoryID: 1 })`, or a group `where(q => q.where(...).or(...))`.
    */
-  where(...args: ConditionArgs): Query<T> {
+  where<K extends FieldName<S>, const O extends string>(
+    field: K,
+    operator: O & CheckedOperator<O>,
+    value: OperatorValue<S, K, O>,
+  ): Query<T, S>;
+  /** Adds an equality with `and` (an array means `in`). */
+  where<K extends FieldName<S>>(
+    field: K,
+    value: FieldInput<S, K> | readonly (FieldInput<S, K> | null)[] | null,
+  ): Query<T, S>;
+  /** Adds a parenthesised group with `and`: `where((q) => q.where(...).or(...))`. */
+  where(group: ConditionGroup<S>): Query<T, S>;
+  /** Adds an expression node (made with the builders) with `and`. */
+  where(expression: Expression): Query<T, S>;
+  /** Adds equalities with `and`: `where({ CategoryID: 1, Discontinued: false })`. */
+  where(conditions: Conditions<S>): Query<T, S>;
+  where(...args: unknown[]): Query<T, S> {
     return this.#andBuilt(conditionFromArgs(this.target.scope, args));
   }
 
   /** Adds a condition with `or` to everything so far: `(previous) or condition`. */
-  or(...args: ConditionArgs): Query<T> {
+  or<K extends FieldName<S>, const O extends string>(
+    field: K,
+    operator: O & CheckedOperator<O>,
+    value: OperatorValue<S, K, O>,
+  ): Query<T, S>;
+  /** Adds an equality with `or` (an array means `in`). */
+  or<K extends FieldName<S>>(
+    field: K,
+    value: FieldInput<S, K> | readonly (FieldInput<S, K> | null)[] | null,
+  ): Query<T, S>;
+  /** Adds a parenthesised group with `or`. */
+  or(group: ConditionGroup<S>): Query<T, S>;
+  /** Adds an expression node with `or`. */
+  or(expression: Expression): Query<T, S>;
+  /** Adds equalities with `or`. */
+  or(conditions: Conditions<S>): Query<T, S>;
+  or(...args: unknown[]): Query<T, S> {
     const next = conditionFromArgs(this.target.scope, args);
     const filter = this.ast.filter === undefined ? next : or(this.ast.filter, next);
     return this.#with({ filter: assertBuilderLimits(filter) });
@@ -107,7 +170,7 @@ export class Query<T extends Row = Row> {
    * Adds a `$filter` expression with `and`: OData text (`filter("UnitPrice gt 20")`) or an AST
    * made with the builders (`filter(gt(prop("UnitPrice"), literal(20)))`).
    */
-  filter(expression: string | Expression): Query<T> {
+  filter(expression: string | Expression): Query<T, S> {
     if (typeof expression === "string") return this.#andFilter(parseFilter(expression));
     if (isExpression(expression)) return this.#andBuilt(expression);
     throw invalid("filter() takes OData $filter text or an expression node", {
@@ -115,8 +178,11 @@ export class Query<T extends Row = Row> {
     });
   }
 
-  /** Restricts the fields returned (keys are always kept for records). */
-  select(fields: readonly string[] | string, ...more: string[]): Query<T> {
+  /** Restricts the fields returned; the records' type keeps only those fields. */
+  select<const K extends FieldName<S>>(fields: readonly K[]): Query<Selected<T, S, K>, S>;
+  /** Restricts the fields returned: `select("ProductID", "ProductName")`. */
+  select<const K extends FieldName<S>>(field: K, ...more: K[]): Query<Selected<T, S, K>, S>;
+  select(fields: readonly string[] | string, ...more: string[]): unknown {
     if (typeof fields !== "string" && !Array.isArray(fields)) {
       throw invalid('select() takes field names: select(["A", "B"]) or select("A", "B")', {
         fields,
@@ -124,11 +190,18 @@ export class Query<T extends Row = Row> {
     }
     const list = typeof fields === "string" ? [fields, ...more] : [...fields, ...more];
     for (const field of list) resolveFieldPath(this.target.scope, field);
-    return this.#with({ select: list.map((name) => ({ path: name.split("/") })) });
+    return this.#with<Row>({
+      select: list.map((name) => ({
+        segments: name.split("/").map((step: string) => ({
+          kind: "Property" as const,
+          name: step,
+        })),
+      })),
+    });
   }
 
   /** Adds a sort key; call again for more keys. */
-  orderBy(field: string, direction: "asc" | "desc" = "asc"): Query<T> {
+  orderBy(field: FieldName<S>, direction: "asc" | "desc" = "asc"): Query<T, S> {
     if (direction !== "asc" && direction !== "desc") {
       throw new ODataActiveRecordError(
         "INVALID_ARGUMENT",
@@ -144,17 +217,17 @@ export class Query<T extends Row = Row> {
   }
 
   /** Returns at most `n` rows (`$top`). */
-  limit(n: number): Query<T> {
+  limit(n: number): Query<T, S> {
     return this.#with({ top: nonNegativeInteger("limit", n) });
   }
 
   /** Skips `n` rows (`$skip`). */
-  offset(n: number): Query<T> {
+  offset(n: number): Query<T, S> {
     return this.#with({ skip: nonNegativeInteger("offset", n) });
   }
 
   /** Also returns the total count in `find()`. */
-  withCount(): Query<T> {
+  withCount(): Query<T, S> {
     return this.#with({ count: true });
   }
 
@@ -162,7 +235,16 @@ export class Query<T extends Row = Row> {
    * Expands a navigation property; the callback shapes the nested query (select, where,
    * orderBy, limit, expand) on the target entity.
    */
-  expand(navigation: string, shape?: (q: Query<Row>) => Query<Row>): Query<T> {
+  expand<
+    N extends NavigationName<S>,
+    U extends Row = TargetShape<S, N>["record"],
+  >(
+    navigation: N,
+    shape?: (
+      q: Query<TargetShape<S, N>["record"], TargetShape<S, N>>,
+    ) => Query<U, TargetShape<S, N>>,
+  ): Query<WithExpanded<T, S, N, U>, S>;
+  expand(navigation: string, shape?: (q: never) => unknown): unknown {
     const entity = this.target.metadata;
     if (typeof navigation !== "string") {
       throw invalid("expand() takes a navigation property name", { navigation });
@@ -171,7 +253,7 @@ export class Query<T extends Row = Row> {
     let item: ExpandItem = { path: [navigation] };
     if (shape !== undefined) {
       const targetModel = this.target.relatedModel(navigation);
-      const nested = shape(targetModel as unknown as Query<Row>);
+      const nested = shape(targetModel as never);
       if (!(nested instanceof Query)) {
         throw new ODataActiveRecordError(
           "INVALID_ARGUMENT",
@@ -184,18 +266,18 @@ export class Query<T extends Row = Row> {
       item = { path: [navigation], options: nested.ast };
     }
     const others = (this.ast.expand ?? []).filter((e) => e.path.join("/") !== navigation);
-    return this.#with({ expand: [...others, item] });
+    return this.#with<Row>({ expand: [...others, item] });
   }
 
   /** Free-text search over the entity's searchable fields (`$search` syntax). */
-  search(text: string): Query<T> {
+  search(text: string): Query<T, S> {
     if (typeof text !== "string") throw invalid("search() takes the search text", { text });
     const search: SearchExpression = parseSearchText(text);
     return this.#with({ search });
   }
 
   /** Applies a whole OData query string; options it gives replace those set before. */
-  query(odata: string | URLSearchParams): Query<T> {
+  query(odata: string | URLSearchParams): Query<T, S> {
     if (typeof odata !== "string" && !(odata instanceof URLSearchParams)) {
       throw invalid("query() takes an OData query string or URLSearchParams", { query: odata });
     }
@@ -207,7 +289,7 @@ export class Query<T extends Row = Row> {
         ? and(this.ast.filter, value as Expression)
         : value;
     }
-    return new Query(this.target, merged as ODataQuery);
+    return new Query<T, S>(this.target, merged as ODataQuery);
   }
 
   /** The canonical OData query string of this query (for logs and remote services). */
@@ -217,13 +299,15 @@ export class Query<T extends Row = Row> {
 
   /** Runs the query. */
   find(options?: ExecutionOptions): Promise<FindResult<T>> {
-    return this.target.runFind(this.ast, options);
+    return this.target.runFind(this.ast, options) as Promise<FindResult<Row>> as Promise<
+      FindResult<T>
+    >;
   }
 
   /** The first matching record, or `undefined`. */
   async findOne(options?: ExecutionOptions): Promise<RecordOf<T> | undefined> {
     const { data } = await this.target.runFind({ ...this.ast, top: 1, count: undefined }, options);
-    return data[0];
+    return data[0] as RecordOf<T> | undefined;
   }
 
   /** Counts the matching rows (ignores limit/offset). */
@@ -234,7 +318,9 @@ export class Query<T extends Row = Row> {
   /** True when at least one row matches. */
   async exists(options?: ExecutionOptions): Promise<boolean> {
     if (this.ast.apply !== undefined) return (await this.count(options)) > 0;
-    const keySelect = this.target.metadata.key.map((name) => ({ path: [name] }));
+    const keySelect = this.target.metadata.key.map((name) => ({
+      segments: [{ kind: "Property" as const, name }],
+    }));
     const { data } = await this.target.runFind(
       { filter: this.ast.filter, search: this.ast.search, select: keySelect, top: 1 },
       options,
@@ -244,7 +330,11 @@ export class Query<T extends Row = Row> {
 
   /** Iterates the matching records with flat memory, however many there are. */
   stream(options?: ExecutionOptions): AsyncIterable<RecordOf<T>> {
-    return this.target.runStream(this.ast, options);
+    return this.target.runStream(this.ast, options) as AsyncIterable<
+      RecordOf<Row>
+    > as AsyncIterable<
+      RecordOf<T>
+    >;
   }
 
   /**
@@ -252,7 +342,7 @@ export class Query<T extends Row = Row> {
    * A query narrowed by `search`, `limit`, `offset` or `$apply` is refused: writing only some of
    * the filtered rows, or all of them, would both surprise.
    */
-  async update(changes: Partial<T>, options?: BulkWriteOptions): Promise<number> {
+  async update(changes: S["update"], options?: BulkWriteOptions): Promise<number> {
     this.#assertWritable("update");
     return await this.target.runUpdate(this.ast.filter, changes, options);
   }
@@ -267,13 +357,21 @@ export class Query<T extends Row = Row> {
    * await Product.where("CategoryID", 1).increment("UnitsInStock", 5);
    * ```
    */
-  async increment(field: string, by: number = 1, options?: BulkWriteOptions): Promise<number> {
+  async increment(
+    field: NumericFieldName<S>,
+    by: number = 1,
+    options?: BulkWriteOptions,
+  ): Promise<number> {
     this.#assertWritable("increment");
     return await this.target.runIncrement(this.ast.filter, field, by, options);
   }
 
   /** Subtracts `by` (default 1) from a numeric field, like {@linkcode increment}. */
-  async decrement(field: string, by: number = 1, options?: BulkWriteOptions): Promise<number> {
+  async decrement(
+    field: NumericFieldName<S>,
+    by: number = 1,
+    options?: BulkWriteOptions,
+  ): Promise<number> {
     this.#assertWritable("decrement");
     return await this.target.runIncrement(this.ast.filter, field, negate(by), options);
   }

@@ -1,6 +1,12 @@
 /**
- * Active Record instances: a row with field accessors, dirty tracking, and `save`, `reload`,
- * `destroy`. Accessors live on a per-model prototype, so wrapping a row costs one allocation.
+ * Active Record instances. A record holds its field values as own enumerable properties, so
+ * `{ ...record }`, `Object.keys`, `Object.entries`, `structuredClone` and `console.log` see them;
+ * methods and navigation properties live on a per-model prototype. Assigning an unknown property
+ * fails with `UNKNOWN_FIELD` (a proxy at the end of the prototype chain sees assignments nothing
+ * before it handles), assigning a navigation property with `INVALID_ARGUMENT`.
+ *
+ * Dirty tracking compares the current values with a snapshot of the stored ones (the row as
+ * read), so in-place changes to `json`, `datetime` and `binary` values count too.
  *
  * @module
  */
@@ -8,8 +14,9 @@
 import { ODataActiveRecordError } from "../errors/errors.ts";
 import type { ExecutionOptions, Row } from "../provider/provider.ts";
 import type { EntityModel } from "./model.ts";
+import type { EntityMetadata, FieldType } from "./schema.ts";
 
-/** Names a field cannot use as a direct accessor (use `record.get(name)` for those). */
+/** Names a field cannot use as a direct property (use `record.get(name)` for those). */
 const RESERVED = new Set([
   "get",
   "set",
@@ -23,7 +30,72 @@ const RESERVED = new Set([
   "model",
   "key",
   "constructor",
+  "__proto__",
+  "then",
 ]);
+
+/** Field types whose values are objects a user can change in place. */
+const MUTABLE: ReadonlySet<FieldType> = new Set(["json", "datetime", "binary"]);
+
+/** How records of one entity are laid out (worked out once per entity). */
+export interface RecordPlan {
+  /** Fields held as own properties, in definition order. */
+  readonly fields: readonly string[];
+  /** Fields with reserved names, reachable through `get()`/`set()` only. */
+  readonly reserved: readonly string[];
+  /** Fields whose values can change in place, compared through a mark. */
+  readonly mutable: readonly string[];
+  /** Navigation property names. */
+  readonly navigations: readonly string[];
+  /** True when a field or navigation property has a reserved name (values are copied one by one). */
+  readonly reservedNames: boolean;
+}
+
+/**
+ * The registered symbol Deno's inspect looks for (a plain symbol, no runtime API: spelled in
+ * parts so the portability check does not take it for a `Deno` namespace call).
+ */
+const DENO_INSPECT: symbol = Symbol.for(["Deno", "customInspect"].join("."));
+/** The registered symbol Node's `util.inspect` looks for. */
+const NODE_INSPECT: symbol = Symbol.for("nodejs.util.inspect.custom");
+
+/** True while a record copies its values: the prototype's guards let those writes through. */
+let building = false;
+
+/** A comparable stand-in for a value that can change in place. */
+function markOf(value: unknown): unknown {
+  if (value === null || value === undefined) return value;
+  if (value instanceof Date) return value.getTime();
+  if (value instanceof Uint8Array) return Array.from(value).join(",");
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return value; // not JSON: compared by identity
+  }
+}
+
+/** Defines an own enumerable property without running setters or the guard. */
+function defineOwn(target: object, name: PropertyKey, value: unknown): boolean {
+  return Reflect.defineProperty(target, name, {
+    value,
+    writable: true,
+    enumerable: true,
+    configurable: true,
+  });
+}
+
+/**
+ * The end of every record's prototype chain: an assignment reaches it only when nothing before
+ * it (an own field, a field slot of the model's prototype, an accessor) handled the name.
+ */
+const GUARD: object = new Proxy(Object.create(Object.prototype) as object, {
+  set(_target, name, value, receiver): boolean {
+    if (building || typeof name === "symbol" || !(receiver instanceof ActiveRecord)) {
+      return defineOwn(receiver, name, value);
+    }
+    throw receiver.model.unknownField(name);
+  },
+});
 
 /**
  * One entity instance. Read fields as properties (`product.ProductName`), assign to change them,
@@ -38,22 +110,58 @@ const RESERVED = new Set([
  * ```
  */
 export class ActiveRecord<T extends Row = Row> {
-  #model: EntityModel<T>;
-  #values: Row;
-  #changes: Row | undefined;
+  #model: EntityModel;
+  #plan: RecordPlan;
+  /** The values as stored (as read or last saved); field values of new records as given. */
+  #stored: Row;
+  /** Marks of the stored values of `plan.mutable` fields. */
+  #marks: unknown[] | undefined;
+  /** Current values of fields with reserved names. */
+  #reserved: Row | undefined;
+  /** Expanded navigation properties. */
+  #navigations: Row | undefined;
   #persisted: boolean;
   #destroyed = false;
 
   /** Wraps `values` (canonical values) of `model`; `persisted` says whether it is stored. */
-  constructor(model: EntityModel<T>, values: Row, persisted: boolean) {
+  constructor(model: EntityModel, values: Row, persisted: boolean, plan?: RecordPlan) {
     this.#model = model;
-    this.#values = values;
-    this.#changes = undefined;
+    this.#plan = plan ?? planOf(model.metadata);
+    this.#stored = values;
+    this.#marks = undefined;
+    this.#reserved = undefined;
+    this.#navigations = undefined;
     this.#persisted = persisted;
+    this.#load(values);
+  }
+
+  /** Copies `values` into own properties (navigations and reserved names aside). */
+  #load(values: Row): void {
+    const plan = this.#plan;
+    building = true;
+    try {
+      if (!plan.reservedNames) {
+        Object.assign(this, values); // navigation setters store into #navigations while building
+      } else {
+        for (const name of Object.keys(values)) {
+          if (!RESERVED.has(name)) (this as Row)[name] = values[name];
+          else if (plan.navigations.includes(name)) (this.#navigations ??= {})[name] = values[name];
+          else (this.#reserved ??= {})[name] = values[name];
+        }
+      }
+    } finally {
+      building = false;
+    }
+    const mutable = plan.mutable;
+    if (mutable.length > 0) {
+      const marks = new Array<unknown>(mutable.length);
+      for (let i = 0; i < mutable.length; i++) marks[i] = markOf(values[mutable[i]!]);
+      this.#marks = marks;
+    }
   }
 
   /** The model this record belongs to. */
-  get model(): EntityModel<T> {
+  get model(): EntityModel {
     return this.#model;
   }
 
@@ -62,39 +170,85 @@ export class ActiveRecord<T extends Row = Row> {
     return !this.#persisted;
   }
 
-  /** True when fields were assigned since the last load or save. */
+  /** True when fields differ from their stored values (in-place changes included). */
   get isDirty(): boolean {
-    return this.#changes !== undefined;
+    return this.#collect(true) !== undefined;
   }
 
-  /** The assigned, unsaved values by field name (a copy). */
+  /** The changed, unsaved values by field name (a copy). */
   get changes(): Partial<T> {
-    return { ...this.#changes } as Partial<T>;
+    return (this.#collect(false) ?? {}) as Partial<T>;
   }
 
-  /** The key of this record: the value, or an object for composite keys. */
+  /** The changed fields with their current values, or undefined when none changed. */
+  #collect(firstOnly: boolean): Row | undefined {
+    const plan = this.#plan;
+    const stored = this.#stored;
+    let changes: Row | undefined;
+    let mark = 0;
+    for (const name of plan.fields) {
+      const current = (this as Row)[name];
+      let changed: boolean;
+      if (plan.mutable[mark] === name) {
+        changed = markOf(current) !== this.#marks![mark];
+        mark++;
+      } else {
+        changed = current !== stored[name];
+      }
+      if (changed) {
+        (changes ??= {})[name] = current;
+        if (firstOnly) return changes;
+      }
+    }
+    for (const name of plan.reserved) {
+      const reserved = this.#reserved;
+      if (reserved !== undefined && Object.hasOwn(reserved, name)) {
+        if (reserved[name] !== stored[name]) (changes ??= {})[name] = reserved[name];
+      }
+    }
+    return changes;
+  }
+
+  /** The key of this record (as stored): the value, or an object for composite keys. */
   get key(): unknown {
     const key = this.#model.metadata.key;
-    if (key.length === 1) return this.#values[key[0]!];
-    return Object.fromEntries(key.map((name) => [name, this.#values[name]]));
+    if (key.length === 1) return this.#stored[key[0]!];
+    return Object.fromEntries(key.map((name) => [name, this.#stored[name]]));
   }
 
   /** Reads a field (or an expanded navigation) by name. */
-  get<K extends keyof T & string>(name: K): T[K] {
-    if (this.#changes !== undefined && Object.hasOwn(this.#changes, name)) {
-      return this.#changes[name] as T[K];
+  get<K extends keyof T & string>(name: K): T[K];
+  /** Reads a field by a name known only at run time (`undefined` when there is none). */
+  get(name: string): unknown;
+  get(name: string): unknown {
+    if (this.#model.metadata.relations.has(name)) return this.#navigations?.[name];
+    if (RESERVED.has(name)) {
+      const reserved = this.#reserved;
+      return reserved !== undefined && Object.hasOwn(reserved, name)
+        ? reserved[name]
+        : this.#stored[name];
     }
-    return this.#values[name] as T[K];
+    return (this as Row)[name];
   }
 
   /** Assigns a field; the value is validated on `save()`. */
   set<K extends keyof T & string>(name: K, value: T[K]): this {
-    if (!this.#model.metadata.fields.has(name)) {
-      throw this.#model.unknownField(name);
-    }
-    this.#changes ??= {};
-    this.#changes[name] = value;
+    const metadata = this.#model.metadata;
+    if (metadata.relations.has(name)) throw navigationAssigned(metadata, name);
+    if (!metadata.fields.has(name)) throw this.#model.unknownField(name);
+    if (RESERVED.has(name)) (this.#reserved ??= {})[name] = value;
+    else (this as Row)[name] = value;
     return this;
+  }
+
+  /** The current values of a new record: everything given or assigned (unknown names too). */
+  #current(): Row {
+    const out: Row = { ...(this as unknown as Row) };
+    for (const name of this.#plan.reserved) {
+      const value = this.get(name);
+      if (value !== undefined) out[name] = value;
+    }
+    return out;
   }
 
   /** Inserts a new record, or updates the changed fields of a stored one. */
@@ -111,37 +265,44 @@ export class ActiveRecord<T extends Row = Row> {
       );
     }
     if (!this.#persisted) {
-      const stored = await this.#model.insertOne({ ...this.#values, ...this.#changes }, options);
-      this.#values = stored;
-      this.#changes = undefined;
+      const stored = await this.#model.insertOne(this.#current(), options);
       this.#persisted = true;
+      this.#reset(stored);
       return this;
     }
-    if (this.#changes === undefined) return this;
+    const collected = this.#collect(false);
+    if (collected === undefined) return this;
     const version = this.#model.metadata.versionField;
+    const stored = this.#stored;
     // The version this record was read at: the write happens only if the row is still there.
     // (Not known: not selected, or null in a row older than the version column.)
-    const changes = version === undefined || Object.hasOwn(this.#changes, version) ||
-        this.#values[version] === undefined || this.#values[version] === null
-      ? this.#changes
-      : { ...this.#changes, [version]: this.#values[version] };
+    const changes = version === undefined || Object.hasOwn(collected, version) ||
+        stored[version] === undefined || stored[version] === null
+      ? collected
+      : { ...collected, [version]: stored[version] };
     const { affected, values } = await this.#model.updateByIdValidated(
       this.key,
-      changes as Partial<T>,
+      changes,
       options,
     );
     if (affected === 0) throw this.#notFound();
-    this.#values = { ...this.#values, ...values };
-    this.#changes = undefined;
+    this.#reset({ ...this.#stored, ...values });
     return this;
   }
 
-  /** Re-reads the stored values, dropping unsaved changes. */
+  /** Makes `row` the stored values and the current ones. */
+  #reset(row: Row): void {
+    this.#stored = row;
+    this.#reserved = undefined;
+    this.#load(row);
+  }
+
+  /** Re-reads the stored values, dropping unsaved changes (and expanded navigations). */
   async reload(options?: ExecutionOptions): Promise<this> {
     const fresh = await this.#model.findRowById(this.key, options);
     if (fresh === undefined) throw this.#notFound();
-    this.#values = fresh;
-    this.#changes = undefined;
+    this.#navigations = undefined;
+    this.#reset(fresh);
     return this;
   }
 
@@ -154,16 +315,48 @@ export class ActiveRecord<T extends Row = Row> {
     this.#destroyed = true;
   }
 
-  /** The values (with unsaved changes), for `JSON.stringify` and logging. */
-  toJSON(): T {
-    const out: Row = { ...this.#values, ...this.#changes };
-    for (const [name, value] of Object.entries(out)) {
-      if (value instanceof ActiveRecord) out[name] = value.toJSON();
-      else if (Array.isArray(value) && value[0] instanceof ActiveRecord) {
-        out[name] = value.map((item: ActiveRecord) => item.toJSON());
+  /** The values with unsaved changes and expanded navigations, as a plain object. */
+  #plain(json: boolean): Row {
+    const out: Row = { ...(this as unknown as Row) };
+    for (const name of this.#plan.reserved) {
+      const value = this.get(name);
+      if (value !== undefined) out[name] = value;
+    }
+    const navigations = this.#navigations;
+    if (navigations !== undefined) {
+      for (const [name, value] of Object.entries(navigations)) {
+        out[name] = !json
+          ? value
+          : value instanceof ActiveRecord
+          ? value.toJSON()
+          : Array.isArray(value)
+          ? value.map((item) => item instanceof ActiveRecord ? item.toJSON() : item)
+          : value;
       }
     }
-    return out as T;
+    return out;
+  }
+
+  /** The values (with unsaved changes), for `JSON.stringify` and logging. */
+  toJSON(): PlainRecord<T> {
+    return this.#plain(true) as PlainRecord<T>;
+  }
+
+  static {
+    // `Products { ProductID: 1, ... }` in console.log, Deno's inspect and Node's util.inspect.
+    type Inspect = (value: unknown, options?: unknown) => string;
+    const describe = (record: ActiveRecord, inspect: Inspect, options: unknown): string =>
+      `${record.#model.name} ${inspect(record.#plain(false), options)}`;
+    Object.defineProperty(ActiveRecord.prototype, DENO_INSPECT, {
+      value(this: ActiveRecord, inspect: Inspect, options: unknown): string {
+        return describe(this, inspect, options);
+      },
+    });
+    Object.defineProperty(ActiveRecord.prototype, NODE_INSPECT, {
+      value(this: ActiveRecord, _depth: number, options: unknown, inspect: Inspect): string {
+        return describe(this, inspect, options);
+      },
+    });
   }
 
   #notFound(): ODataActiveRecordError {
@@ -173,42 +366,114 @@ export class ActiveRecord<T extends Row = Row> {
       { context: { entity: this.#model.name, key: this.key } },
     );
   }
-}
 
-/** A record typed with its fields as properties. */
-export type RecordOf<T extends Row> = ActiveRecord<T> & T;
-
-/**
- * Makes the per-model record class: one accessor per field and navigation on its prototype.
- * Fields whose names clash with record methods stay reachable through `get()`/`set()`.
- */
-export function recordClassFor<T extends Row>(
-  fieldNames: readonly string[],
-  navigationNames: readonly string[],
-): new (model: EntityModel<T>, values: Row, persisted: boolean) => ActiveRecord<T> {
-  const RecordClass = class extends ActiveRecord<T> {};
-  for (const name of fieldNames) {
-    if (RESERVED.has(name)) continue;
-    Object.defineProperty(RecordClass.prototype, name, {
-      get(this: ActiveRecord<T>) {
-        return this.get(name);
+  /** Internal: defines navigation property `name` on a record prototype. */
+  static defineNavigation(prototype: object, metadata: EntityMetadata, name: string): void {
+    Object.defineProperty(prototype, name, {
+      get(this: ActiveRecord): unknown {
+        return this.#navigations?.[name];
       },
-      set(this: ActiveRecord<T>, value: unknown) {
-        this.set(name, value as T[string]);
+      set(this: ActiveRecord, value: unknown): void {
+        if (!building) throw navigationAssigned(metadata, name);
+        (this.#navigations ??= {})[name] = value;
       },
-      enumerable: true,
+      enumerable: false,
       configurable: false,
     });
   }
-  for (const name of navigationNames) {
-    if (RESERVED.has(name)) continue;
-    Object.defineProperty(RecordClass.prototype, name, {
-      get(this: ActiveRecord<T>) {
-        return this.get(name);
-      },
-      enumerable: true,
+}
+
+Object.setPrototypeOf(ActiveRecord.prototype, GUARD);
+// Resolving a promise with a record looks up `then`: answer before the guard is reached.
+Object.defineProperty(ActiveRecord.prototype, "then", { value: undefined, writable: false });
+
+function navigationAssigned(entity: EntityMetadata, name: string): ODataActiveRecordError {
+  const relation = entity.relations.get(name);
+  const how = relation === undefined
+    ? ""
+    : relation.kind === "one"
+    ? `set ${relation.localFields.join(", ")} to reference a ${relation.target} row`
+    : `create or update the ${relation.target} rows through their own model`;
+  return new ODataActiveRecordError(
+    "INVALID_ARGUMENT",
+    `'${name}' is a navigation property of ${entity.name} and cannot be assigned`,
+    {
+      suggestion: `Read it with expand('${name}'); to change the relationship, ${how}.`,
+      context: { entity: entity.name, field: name },
+    },
+  );
+}
+
+const plans = new WeakMap<EntityMetadata, RecordPlan>();
+
+function planOf(entity: EntityMetadata): RecordPlan {
+  let plan = plans.get(entity);
+  if (plan === undefined) {
+    const names = entity.fieldList.map((field) => field.name);
+    plan = {
+      fields: names.filter((name) => !RESERVED.has(name)),
+      reserved: names.filter((name) => RESERVED.has(name)),
+      mutable: entity.fieldList.filter((field) =>
+        !RESERVED.has(field.name) && MUTABLE.has(field.type)
+      )
+        .map((field) => field.name),
+      navigations: [...entity.relations.keys()],
+      reservedNames: [...entity.fields.keys(), ...entity.relations.keys()].some((name) =>
+        RESERVED.has(name)
+      ),
+    };
+    plans.set(entity, plan);
+  }
+  return plan;
+}
+
+/** A record typed with its fields as properties. */
+export type RecordOf<T extends Row> = string extends keyof T ? ActiveRecord<T> & UntypedValues
+  : ActiveRecord<T> & T;
+
+/**
+ * The fields of a record whose model is untyped: any name, values not checked (so a typed model
+ * can be passed where an untyped `EntityModel` is expected).
+ */
+// deno-lint-ignore no-explicit-any
+export type UntypedValues = { [name: string]: any };
+
+/** A record type as plain data: nested records (expanded navigations) as their plain data too. */
+export type PlainRecord<T> = { [K in keyof T]: PlainValue<T[K]> };
+
+/** One value of {@linkcode PlainRecord}. */
+export type PlainValue<V> = V extends ActiveRecord<infer U> ? PlainRecord<U>
+  : V extends readonly ActiveRecord<infer U>[] ? PlainRecord<U>[]
+  : V;
+
+/** The class of one model's records. */
+export type RecordClass = new (model: EntityModel, values: Row, persisted: boolean) => ActiveRecord;
+
+/**
+ * Makes the per-model record class, named after the entity: a writable slot per field on its
+ * prototype (so assigning a field creates the own property without reaching the guard), and an
+ * accessor per navigation property.
+ */
+export function recordClassFor(entity: EntityMetadata): RecordClass {
+  const plan = planOf(entity);
+  const RecordClass = class extends ActiveRecord {
+    constructor(model: EntityModel, values: Row, persisted: boolean) {
+      super(model, values, persisted, plan);
+    }
+  };
+  Object.defineProperty(RecordClass, "name", { value: entity.name });
+  for (const field of entity.fieldList) {
+    if (RESERVED.has(field.name)) continue;
+    Object.defineProperty(RecordClass.prototype, field.name, {
+      value: undefined,
+      writable: true,
+      enumerable: false,
       configurable: false,
     });
+  }
+  for (const name of entity.relations.keys()) {
+    if (RESERVED.has(name)) continue;
+    ActiveRecord.defineNavigation(RecordClass.prototype, entity, name);
   }
   return RecordClass;
 }

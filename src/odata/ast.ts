@@ -508,13 +508,54 @@ export interface ComputeItem {
   readonly alias: string;
 }
 
+/** `*` as the last step of a `$select` path: all structural properties. */
+export interface SelectStarSegment {
+  /** The node kind. */
+  readonly kind: "Star";
+}
+
+/** `Model.*` as the last step of a `$select` path: all operations of a schema. */
+export interface SelectAllOperationsSegment {
+  /** The node kind. */
+  readonly kind: "AllOperations";
+  /** The schema namespace (`Model`). */
+  readonly namespace: string;
+}
+
 /**
- * One `$select` item. `path` holds property names and qualified type-cast names; a last step
- * `"*"` selects all structural properties and `"Model.*"` all operations of a schema.
+ * An action or function with the parameter names that pick one overload, as the last step of a
+ * `$select` path: `Model.MostPopular(Location,Kind)`, `MostPopular(Location)`.
+ */
+export interface SelectOperationSegment {
+  /** The node kind. */
+  readonly kind: "Operation";
+  /** The (optionally qualified) operation name. */
+  readonly name: string;
+  /** The parameter names, in their written order (at least one). */
+  readonly parameters: readonly string[];
+}
+
+/**
+ * One step of a `$select` path. `Property` is an identifier (a property, or an unqualified
+ * operation without parameter list), `TypeCast` a qualified name (a type cast, or as the last step
+ * a qualified operation without parameter list), `Annotation` an annotation term. `Star`,
+ * `AllOperations` and `Operation` may only be the last step.
+ */
+export type SelectSegment =
+  | PropertySegment
+  | TypeCastSegment
+  | AnnotationSegment
+  | SelectStarSegment
+  | SelectAllOperationsSegment
+  | SelectOperationSegment;
+
+/**
+ * One `$select` item: a path of structured steps (`Address/City` is two `Property` steps,
+ * `*` one `Star` step), with nested options for collection-valued or complex properties.
  */
 export interface SelectItem {
-  /** The path. */
-  readonly path: readonly string[];
+  /** The path steps, never empty. */
+  readonly segments: readonly SelectSegment[];
   /** Nested options (`Addresses($filter=...;$top=2)`). */
   readonly options?: ODataQuery;
 }

@@ -69,14 +69,17 @@ function expressionNode(value: unknown, caller: string): Expression {
 
 const INT64_MIN = -9223372036854775808n;
 const INT64_MAX = 9223372036854775807n;
+const SAFE_MIN = BigInt(Number.MIN_SAFE_INTEGER);
+const SAFE_MAX = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** A JavaScript value that {@linkcode literal} turns into a literal node. */
 export type LiteralInput = string | number | bigint | boolean | null | Date;
 
 /**
- * A literal node from a JavaScript value: strings → `string`, integers → `int`, other
- * numbers → `double`, bigint → `int` (a `decimal` beyond 64 bits, as the parser reads such
- * integers), booleans, `null`, `Date` → `datetimeoffset` (UTC, years 0000 to 9999).
+ * A literal node from a JavaScript value: strings → `string`, integers → `int` (`-0` as `0`),
+ * other numbers → `double`, bigint → `int` (a number up to 2^53 and a `decimal` beyond 64 bits, as
+ * the parser reads such integers), booleans, `null`, `Date` → `datetimeoffset` (UTC, years 0000
+ * to 9999). The node reads back unchanged through `serializeFilter` and `parseFilter`.
  *
  * @example
  * ```ts
@@ -92,8 +95,11 @@ export function literal(value: LiteralInput): LiteralNode {
     case "boolean":
       return Object.freeze({ kind: "Literal", type: "boolean", value });
     case "bigint":
+      // As the parser reads them: a number up to 2^53, a bigint up to 64 bits, then a decimal.
       return Object.freeze(
-        value >= INT64_MIN && value <= INT64_MAX
+        value >= SAFE_MIN && value <= SAFE_MAX
+          ? { kind: "Literal", type: "int", value: Number(value) }
+          : value >= INT64_MIN && value <= INT64_MAX
           ? { kind: "Literal", type: "int", value }
           : { kind: "Literal", type: "decimal", value: value.toString() },
       );
@@ -101,7 +107,8 @@ export function literal(value: LiteralInput): LiteralNode {
       return Object.freeze({
         kind: "Literal",
         type: Number.isSafeInteger(value) ? "int" : "double",
-        value,
+        // -0 is the integer 0 (OData text has no negative integer zero).
+        value: value === 0 ? 0 : value,
       });
     default:
       if (value instanceof Date) {
@@ -127,6 +134,8 @@ export function literal(value: LiteralInput): LiteralNode {
  * {@linkcode LiteralNode} (e.g. decimals and dates as text). The value must be one valid literal
  * of the type (`"1997-01-01"` for a date, one guid for a guid, base64url for binary, ...), and
  * `enumType` a qualified name, given for enums only; otherwise `INVALID_ARGUMENT` names the value.
+ * A decimal is kept as text, with `.0` added to a whole number within 64 bits (`"5"` → `"5.0"`),
+ * which the parser would otherwise read as an `int`.
  *
  * @example
  * ```ts
@@ -158,6 +167,9 @@ export function typedLiteral(
   const problem = literalProblem(type, value, enumType);
   if (problem !== undefined) {
     throw invalidArgument(`typedLiteral(): invalid ${type} ${show(value)}: ${problem}`, value);
+  }
+  if (type === "decimal") {
+    return Object.freeze({ kind: "Literal", type, value: decimalValue(value) });
   }
   return Object.freeze(
     enumType === undefined
@@ -473,8 +485,106 @@ export function call(name: CanonicalFunction, ...args: Operand[]): CallExpressio
   });
 }
 
+/** A decimal's text as the parser reads it back (see {@linkcode typedLiteral}). */
+function decimalValue(value: LiteralNode["value"]): string {
+  const text = String(value);
+  if (text.includes(".") || text.includes("e") || text.includes("E")) return text;
+  const big = BigInt(text);
+  return big >= INT64_MIN && big <= INT64_MAX ? text + ".0" : text;
+}
+
 /**
- * `collection/any(variable:predicate)` (or `all`); without a predicate, `any()`.
+ * Refuses a property path inside a lambda predicate whose first name is a lambda variable in
+ * scope: printed, `Qty` inside `any(Qty:...)` reads back as the variable, not the property.
+ */
+function checkScope(expr: Expression | undefined, bound: string[]): void {
+  // Malformed nodes are left to the serializer, which refuses them with a precise message.
+  switch (expr?.kind) {
+    case "Path": {
+      const head = Array.isArray(expr.segments) ? expr.segments[0] : undefined;
+      if (
+        expr.root === "implicit" && head?.kind === "Property" && bound.includes(head.name) &&
+        expr.segments[1]?.kind !== "Key"
+      ) {
+        throw invalidArgument(
+          `lambda(): the property path ${show(head.name)} starts with the name of the lambda ` +
+            `variable ${head.name} and would read back as that variable; use ` +
+            `variable("${head.name}", ...) for the variable or another variable name`,
+          head.name,
+        );
+      }
+      for (const segment of arrayOf(expr.segments)) checkSegmentScope(segment, bound);
+      return;
+    }
+    case "Binary":
+      checkScope(expr.left, bound);
+      checkScope(expr.right, bound);
+      return;
+    case "Unary":
+      checkScope(expr.operand, bound);
+      return;
+    case "Call":
+      for (const arg of arrayOf(expr.args)) checkScope(arg, bound);
+      return;
+    case "TypeFunction":
+      if (expr.operand !== null) checkScope(expr.operand, bound);
+      return;
+    case "Case":
+      for (const branch of arrayOf(expr.branches)) {
+        checkScope(branch.when, bound);
+        checkScope(branch.then, bound);
+      }
+      return;
+    case "List":
+      for (const item of arrayOf(expr.items)) checkScope(item, bound);
+      return;
+    case "Json":
+      for (const embedded of arrayOf(expr.expressions)) checkScope(embedded?.expression, bound);
+      return;
+    default:
+      return;
+  }
+}
+
+/** `value` if it is an array, else an empty one. */
+function arrayOf<T>(value: readonly T[] | undefined): readonly T[] {
+  return Array.isArray(value) ? value : [];
+}
+
+function checkSegmentScope(segment: PathSegment | undefined, bound: string[]): void {
+  switch (segment?.kind) {
+    case "Key":
+      for (const value of arrayOf(segment.values)) checkScope(value?.value, bound);
+      return;
+    case "Function":
+      for (const arg of arrayOf(segment.args)) checkScope(arg?.value, bound);
+      return;
+    case "Lambda":
+      if (segment.predicate !== undefined && segment.variable !== undefined) {
+        bound.push(segment.variable);
+        try {
+          checkScope(segment.predicate, bound);
+        } finally {
+          bound.pop();
+        }
+      }
+      return;
+    case "Count":
+      if (segment.filter !== undefined) checkScope(segment.filter, bound);
+      return;
+    case "FilterSegment":
+      checkScope(segment.predicate, bound);
+      return;
+    default:
+      return;
+  }
+}
+
+/**
+ * `collection/any(variable:predicate)` (or `all`); without a predicate, `any()`. A property path
+ * in the predicate may not start with the name of a lambda variable in scope (it would read back
+ * as the variable): `INVALID_ARGUMENT`. A variable path of an enclosing lambda may be used; one
+ * bound by no lambda is refused when the expression is serialized.
  *
  * @example
  * ```ts
@@ -507,6 +617,7 @@ export function lambda(
     variable: variableName ?? "x",
     predicate: expressionNode(predicate, "lambda()"),
   };
+  if (segment.predicate !== undefined) checkScope(segment.predicate, [segment.variable!]);
   const node: PathExpression = {
     ...base,
     segments: Object.freeze([...base.segments, Object.freeze(segment)]),

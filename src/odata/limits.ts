@@ -19,7 +19,9 @@ export interface QueryLimits {
    */
   readonly maxNodes: number;
   /**
-   * Maximum nesting depth of expressions (parentheses, calls, lambdas, nested options).
+   * Maximum nesting depth of expressions (parentheses, calls, lambdas, nested options), at most
+   * {@linkcode MAX_SUPPORTED_DEPTH}: the parsers recurse per level, so deeper nesting than the
+   * call stack holds cannot be parsed whatever the limit says.
    * @default {64}
    */
   readonly maxDepth: number;
@@ -28,6 +30,11 @@ export interface QueryLimits {
    * @default {6}
    */
   readonly maxExpandDepth: number;
+  /**
+   * Maximum value of `$levels` in a nested `$expand` (`$levels=max` is left to the provider).
+   * @default {6}
+   */
+  readonly maxLevels: number;
   /**
    * Maximum number of items in an `in` list.
    * @default {1000}
@@ -54,6 +61,7 @@ export const DEFAULT_QUERY_LIMITS: QueryLimits = Object.freeze({
   maxNodes: 2000,
   maxDepth: 64,
   maxExpandDepth: 6,
+  maxLevels: 6,
   maxInListLength: 1000,
   maxTop: 100000,
 });
@@ -79,8 +87,33 @@ export function resolveLimits(limits: Partial<QueryLimits> | undefined): QueryLi
       );
     }
   }
+  if (merged.maxDepth > MAX_SUPPORTED_DEPTH) {
+    throw new ODataActiveRecordError(
+      "INVALID_ARGUMENT",
+      `Query limit maxDepth must be at most ${MAX_SUPPORTED_DEPTH}, got ${merged.maxDepth}: ` +
+        "the parsers cannot hold deeper nesting on the call stack",
+      {
+        context: { limit: "maxDepth", value: merged.maxDepth, max: MAX_SUPPORTED_DEPTH },
+        suggestion: `Set maxDepth to ${MAX_SUPPORTED_DEPTH} or less.`,
+      },
+    );
+  }
   return merged;
 }
+
+/**
+ * The largest `maxDepth` the parsers accept: the nesting they parse within the call stack of
+ * every supported runtime (each level takes a few frames), with a wide margin. A larger
+ * `maxDepth` is refused with `INVALID_ARGUMENT` rather than promising a depth that would end in a
+ * stack overflow.
+ *
+ * @example
+ * ```ts
+ * import { MAX_SUPPORTED_DEPTH, resolveLimits } from "@oar/odata-active-record";
+ * resolveLimits({ maxDepth: MAX_SUPPORTED_DEPTH }).maxDepth; // 256
+ * ```
+ */
+export const MAX_SUPPORTED_DEPTH = 256;
 
 /** Options of `parseFilter` and `parseQuery`. */
 export interface ParseOptions {

@@ -108,14 +108,15 @@ export function buildProductionQuery<T extends Row>(
       );
     }
   }
-  let result: Query<T> = model;
+  // Field names come from the caller at run time: build on the untyped query, checked at run time.
+  let result: Query = model as unknown as Query;
   if (query.where !== undefined) {
     if (query.where === null || typeof query.where !== "object") {
       throw invalid("where takes an object of field values, e.g. { isActive: true }", {
         where: query.where,
       });
     }
-    if (hasKeys(query.where)) result = result.where(query.where as Partial<T>);
+    if (hasKeys(query.where)) result = result.where(query.where as Row);
   }
   if (query.filter !== undefined) result = result.filter(query.filter);
   if (query.orderBy !== undefined) {
@@ -123,11 +124,14 @@ export function buildProductionQuery<T extends Row>(
       result = result.orderBy(field, direction);
     }
   }
-  if (query.select !== undefined) result = result.select(query.select);
+  if (query.select !== undefined) {
+    const select = query.select;
+    result = typeof select === "string" ? result.select(select) : result.select(select);
+  }
   if (query.offset !== undefined) result = result.offset(query.offset);
   if (query.limit !== undefined) result = result.limit(query.limit);
   if (query.count === true) result = result.withCount();
-  return result;
+  return result as unknown as Query<T>;
 }
 
 function hasKeys(object: object): boolean {

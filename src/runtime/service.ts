@@ -8,6 +8,7 @@
 
 import { ODataActiveRecordError } from "../errors/errors.ts";
 import type { FindResult } from "../model/query.ts";
+import type { EntityModel } from "../model/model.ts";
 import { type EntityNamespace, EntityNamespaceManager } from "../model/namespace.ts";
 import type { EntityDefinition } from "../model/schema.ts";
 import type { NamespaceOptions } from "../model/context.ts";
@@ -347,7 +348,7 @@ export class ProductionODataService {
     let ok = false;
     try {
       const ns = this.manager.getNamespace(namespace);
-      const model = ns.getEntity<T>(entity);
+      const model = ns.getEntity(entity) as EntityModel<T>;
       recorded = true; // only known names get a series, so metrics stay bounded
       if (!this.#prepared.has(namespace)) await this.#prepare(namespace);
       const built = buildProductionQuery(model, query);

@@ -1,5 +1,11 @@
 /** Helpers shared by the query-language tests. */
-import type { CanonicalFunction, Expression, PathExpression } from "../../src/odata/ast.ts";
+import type {
+  CanonicalFunction,
+  Expression,
+  PathExpression,
+  SelectItem,
+  SelectSegment,
+} from "../../src/odata/ast.ts";
 
 /** True when the yaml package may read its environment variables (it does, on import). */
 export function yamlCanRun(): boolean {
@@ -65,3 +71,31 @@ export const FUNCTION_ARITY: Readonly<Record<CanonicalFunction, readonly number[
   "geo.length": [1],
   isdefined: [1], // takes a member path: generated separately
 };
+
+/**
+ * The `$select` item the parser makes of `steps` written as in a URL: `"*"`, `"Model.*"`,
+ * `"@Term#Q"`, `"Fn(A,B)"`, qualified names as type casts, other names as properties.
+ */
+export function selectItem(...steps: string[]): SelectItem {
+  return { segments: steps.map(selectSegment) };
+}
+
+function selectSegment(step: string): SelectSegment {
+  if (step === "*") return { kind: "Star" };
+  if (step.endsWith(".*")) return { kind: "AllOperations", namespace: step.slice(0, -2) };
+  if (step.startsWith("@")) {
+    const [term, qualifier] = step.slice(1).split("#");
+    return qualifier === undefined
+      ? { kind: "Annotation", term: term! }
+      : { kind: "Annotation", term: term!, qualifier };
+  }
+  const open = step.indexOf("(");
+  if (open !== -1) {
+    return {
+      kind: "Operation",
+      name: step.slice(0, open),
+      parameters: step.slice(open + 1, -1).split(",").map((p) => p.trim()),
+    };
+  }
+  return step.includes(".") ? { kind: "TypeCast", type: step } : { kind: "Property", name: step };
+}

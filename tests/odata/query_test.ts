@@ -6,7 +6,7 @@ import { parseQuery } from "../../src/odata/parser/query.ts";
 import { parseSearchText } from "../../src/odata/parser/search.ts";
 import { serializeQuery } from "../../src/odata/serializer/query.ts";
 import { serializeSearch } from "../../src/odata/serializer/search.ts";
-import { int, path, yamlCanRun } from "./helpers.ts";
+import { int, path, selectItem, yamlCanRun } from "./helpers.ts";
 
 // --- helpers ---------------------------------------------------------------------------------
 
@@ -56,9 +56,9 @@ Deno.test("parseQuery: the example query", () => {
       bin("gt", path("UnitPrice"), int(20)),
       { kind: "Call", name: "contains", args: [path("ProductName"), str("Ch")] },
     ),
-    select: [{ path: ["ProductID"] }, { path: ["ProductName"] }, { path: ["UnitPrice"] }],
+    select: [selectItem("ProductID"), selectItem("ProductName"), selectItem("UnitPrice")],
     expand: [
-      { path: ["Category"], options: { select: [{ path: ["CategoryName"] }] } },
+      { path: ["Category"], options: { select: [selectItem("CategoryName")] } },
       {
         path: ["Order_Details"],
         options: { filter: bin("gt", path("Quantity"), int(10)), top: 5 },
@@ -228,23 +228,23 @@ Deno.test("$select: paths, stars, casts, operations, annotations, nested options
   assert.deepStrictEqual(
     roundTrip("$select=*,Model.*,Address/Model.AddressWithLocation/Location").select,
     [
-      { path: ["*"] },
-      { path: ["Model.*"] },
-      { path: ["Address", "Model.AddressWithLocation", "Location"] },
+      selectItem("*"),
+      selectItem("Model.*"),
+      selectItem("Address", "Model.AddressWithLocation", "Location"),
     ],
   );
   assert.deepStrictEqual(
     roundTrip("$select=Model.ActionName,MostPopularName(Location,Kind)").select,
     [
-      { path: ["Model.ActionName"] },
-      { path: ["MostPopularName(Location,Kind)"] },
+      selectItem("Model.ActionName"),
+      selectItem("MostPopularName(Location,Kind)"),
     ],
   );
   assert.deepStrictEqual(
     roundTrip("$select=@Core.Messages($top=5),Address/@Core.Messages").select,
     [
-      { path: ["@Core.Messages"], options: { top: 5 } },
-      { path: ["Address", "@Core.Messages"] },
+      { ...selectItem("@Core.Messages"), options: { top: 5 } },
+      selectItem("Address", "@Core.Messages"),
     ],
   );
   assert.deepStrictEqual(
@@ -252,7 +252,7 @@ Deno.test("$select: paths, stars, casts, operations, annotations, nested options
       "$select=Addresses($filter=City eq 'H';$top=5;$skip=0;$count=true;$orderby=City desc;$search=blue;$select=City;$compute=1 as One)",
     ).select,
     [{
-      path: ["Addresses"],
+      ...selectItem("Addresses"),
       options: {
         filter: bin("eq", path("City"), str("H")),
         top: 5,
@@ -260,7 +260,7 @@ Deno.test("$select: paths, stars, casts, operations, annotations, nested options
         count: true,
         orderby: [{ expression: path("City"), direction: "desc" }],
         search: { kind: "SearchTerm", text: "blue", phrase: false },
-        select: [{ path: ["City"] }],
+        select: [selectItem("City")],
         compute: [{ expression: int(1), alias: "One" }],
       },
     }],
@@ -269,6 +269,24 @@ Deno.test("$select: paths, stars, casts, operations, annotations, nested options
   syntaxErrorAt(() => parseQuery("$select=A,"), 10);
   syntaxErrorAt(() => parseQuery("$select=A($top=1;$top=2)"), 17);
   syntaxErrorAt(() => parseQuery("$select=A($top=1"), 16);
+  // Structured steps, not strings (issue 6).
+  assert.deepStrictEqual(parseQuery("$select=@Core.Messages%23Q,Model.F(A,B)").select, [
+    { segments: [{ kind: "Annotation", term: "Core.Messages", qualifier: "Q" }] },
+    { segments: [{ kind: "Operation", name: "Model.F", parameters: ["A", "B"] }] },
+  ]);
+});
+
+Deno.test("$select: steps the ABNF allows only last are refused elsewhere, with a position", () => {
+  // Each of these was accepted as a path and then refused by the serializer (issue 6).
+  syntaxErrorAt(() => parseQuery("$select=A.B(x)/C"), 14);
+  syntaxErrorAt(() => parseQuery("$select=F(x)/Y"), 12);
+  syntaxErrorAt(() => parseQuery("$select=@T(x)"), 10);
+  syntaxErrorAt(() => parseQuery("$select=A/@T(x)"), 12);
+  syntaxErrorAt(() => parseQuery("$select=Name,F(x,y)/Y"), 19);
+  assert.throws(() => parseQuery("$select=F(x)/Y"), /can only be the last step/);
+  assert.throws(() => parseQuery("$select=@T(x)"), /annotation takes no parameter names/);
+  // Where they are last they are fine, and nested options after an annotation still are.
+  roundTrip("$select=A.B(x),F(x,y),@T($top=1),A/@T");
 });
 
 Deno.test("$expand: paths, *, $ref, $count, $value, $levels and nested options", () => {
@@ -308,7 +326,7 @@ Deno.test("$expand: paths, *, $ref, $count, $value, $levels and nested options",
     [{
       path: ["Model.VipCustomer", "Orders"],
       options: {
-        select: [{ path: ["Id"] }],
+        select: [selectItem("Id")],
         expand: [{ path: ["Items"], options: { levels: 3 } }],
         compute: [{ expression: path("Id"), alias: "X" }],
         apply: [{ kind: "Top", count: 2 }],

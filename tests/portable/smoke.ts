@@ -16,6 +16,7 @@
 
 import assert from "node:assert/strict";
 import process from "node:process";
+import { inspect } from "node:util";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import {
@@ -23,6 +24,7 @@ import {
   createODataHandler,
   EntityNamespaceManager,
   installShutdownHandlers,
+  MAX_SUPPORTED_DEPTH,
   ODataActiveRecordError,
   ODataSyntaxError,
   parseFilter,
@@ -146,7 +148,10 @@ export const SMOKE_CHECKS: readonly SmokeCheck[] = [
         left: path("UnitPrice"),
         right: int(20),
       });
-      assert.deepEqual(q.select, [{ path: ["ProductName"] }, { path: ["UnitPrice"] }]);
+      assert.deepEqual(q.select, [
+        { segments: [{ kind: "Property", name: "ProductName" }] },
+        { segments: [{ kind: "Property", name: "UnitPrice" }] },
+      ]);
       assert.deepEqual(q.orderby, [{ expression: path("UnitPrice"), direction: "desc" }]);
       assert.equal(q.top, 5);
       assert.equal(q.skip, 10);
@@ -162,7 +167,9 @@ export const SMOKE_CHECKS: readonly SmokeCheck[] = [
       assert.equal(q.expand?.length, 1);
       const item = q.expand?.[0];
       assert.deepEqual(item?.path, ["Order_Details"]);
-      assert.deepEqual(item?.options?.select, [{ path: ["Quantity"] }]);
+      assert.deepEqual(item?.options?.select, [
+        { segments: [{ kind: "Property", name: "Quantity" }] },
+      ]);
       assert.deepEqual(item?.options?.expand, [{ path: ["Product"] }]);
     },
   },
@@ -186,6 +193,25 @@ export const SMOKE_CHECKS: readonly SmokeCheck[] = [
       });
       assert.throws(() => parseFilter("Price gt"), ODataSyntaxError);
       assert.throws(() => parseQuery("$top=abc"), ODataSyntaxError);
+    },
+  },
+  {
+    // The largest configurable maxDepth must hold on this runtime's call stack.
+    name: "nesting at MAX_SUPPORTED_DEPTH parses and prints",
+    run: () => {
+      const limits = { maxDepth: MAX_SUPPORTED_DEPTH, maxNodes: 100000, maxLength: 100000 };
+      const n = MAX_SUPPORTED_DEPTH - 1;
+      for (
+        const [open, close, reps] of [
+          ["(", ")", n],
+          ["A/any(d:d/B/any(e:", "))", Math.floor(n / 2)],
+          ["A/$count($filter=", ") gt 0", n],
+          ['{"a":', "}", n],
+        ] as const
+      ) {
+        const ast = parseFilter(open.repeat(reps) + "true" + close.repeat(reps), { limits });
+        assert.deepEqual(parseFilter(serializeFilter(ast), { limits }), ast);
+      }
     },
   },
   {
@@ -232,6 +258,41 @@ export const SMOKE_CHECKS: readonly SmokeCheck[] = [
           assert.equal(error.code, "UNSAFE_OPERATION");
           return true;
         });
+      } finally {
+        await manager.close();
+      }
+    },
+  },
+  {
+    // Records are values on every runtime: util.inspect, spread, structuredClone, guarded writes.
+    name: "records print, spread and clone as values",
+    run: async () => {
+      const manager = new EntityNamespaceManager();
+      try {
+        const shop = manager.createNamespace("values", {
+          provider: { type: "sqlite", filePath: ":memory:" },
+        });
+        const Note = shop.registerEntity("Notes", {
+          fields: {
+            id: { type: "integer", primaryKey: true },
+            text: { type: "string", required: true },
+            tags: { type: "json" },
+            at: { type: "datetime" },
+          },
+        });
+        await shop.sync();
+        const note = await Note.create({ text: "hello", tags: [1], at: 0 });
+        const values = { id: 1, text: "hello", tags: [1], at: new Date(0) };
+        assert.match(inspect(note), /^Notes \{ id: 1, text: 'hello', tags: \[ 1 \], at: 1970/);
+        assert.deepEqual({ ...note }, values);
+        assert.deepEqual(structuredClone(note), values);
+        assert.throws(() => {
+          (note as unknown as Record<string, unknown>).txt = "x";
+        }, (error: unknown) => error instanceof ODataActiveRecordError);
+        (note.tags as number[]).push(2);
+        assert.equal(note.isDirty, true);
+        await note.save();
+        assert.deepEqual((await Note.findById(1))?.tags, [1, 2]);
       } finally {
         await manager.close();
       }

@@ -23,12 +23,12 @@ import {
   type Compiled,
   compileValue,
   createContext,
-  escapeRegex,
   type Lookup,
   type MongoContext,
   type ValueType,
 } from "./expression.ts";
 import { compileCondition } from "./filter.ts";
+import { compileSearch, textSearch } from "./search.ts";
 
 /** One column of the result: where it is in the document and how to decode it. */
 export interface OutputColumn {
@@ -78,14 +78,13 @@ function selectedNames(select: readonly SelectItem[] | undefined): string[] | un
   if (select === undefined || select.length === 0) return undefined;
   const names: string[] = [];
   for (const item of select) {
-    const path = item.path as readonly unknown[];
-    if (path.length !== 1) throw notSupported("$select paths with more than one segment");
-    const step = path[0];
-    const name = typeof step === "string" ? step : (step as { name?: string }).name;
-    if (name === undefined) throw notSupported("$select steps other than property names");
-    if (name === "*") return undefined;
+    const segments = item.segments;
+    if (segments.length !== 1) throw notSupported("$select paths with more than one segment");
+    const step = segments[0]!;
+    if (step.kind === "Star") return undefined;
+    if (step.kind !== "Property") throw notSupported("$select steps other than property names");
     if (item.options !== undefined) throw notSupported("$select with nested options");
-    names.push(name);
+    names.push(step.name);
   }
   return names;
 }
@@ -94,42 +93,6 @@ function unknownProperty(entity: string, name: string): ODataActiveRecordError {
   return new ODataActiveRecordError("UNKNOWN_FIELD", `Unknown field '${name}' on ${entity}`, {
     context: { entity, field: name },
   });
-}
-
-/**
- * `$search` as a filter document: a term matches when any searchable string field contains it,
- * case-insensitively (escaped regular expressions only).
- *
- * @example
- * ```ts
- * import { compileSearch } from "./read.ts";
- * import { resolveEntity } from "../../../src/model/schema.ts";
- * const e = resolveEntity("P", { fields: { Id: { type: "integer", primaryKey: true }, Name: { type: "string" } } });
- * compileSearch({ kind: "SearchTerm", text: "tea", phrase: false }, e);
- * ```
- */
-export function compileSearch(search: SearchExpression, entity: EntityMetadata): Document {
-  switch (search.kind) {
-    case "SearchTerm": {
-      const fields = entity.fieldList.filter((f) =>
-        f.searchable && (f.type === "string" || f.type === "guid")
-      );
-      if (fields.length === 0) return { $expr: { $literal: false } };
-      const regex = escapeRegex(search.text);
-      return { $or: fields.map((f) => ({ [f.column]: { $regex: regex, $options: "i" } })) };
-    }
-    case "SearchNot":
-      return { $nor: [compileSearch(search.operand, entity)] };
-    case "SearchBinary":
-      return {
-        [search.operator === "AND" ? "$and" : "$or"]: [
-          compileSearch(search.left, entity),
-          compileSearch(search.right, entity),
-        ],
-      };
-    default:
-      throw notSupported("this $search expression");
-  }
 }
 
 function lookupStages(lookups: Iterable<Lookup>): Document[] {
@@ -260,6 +223,7 @@ export function compileRead(
   entity: EntityMetadata,
   query: ODataQuery,
   storage: StorageOptions,
+  textIndex = false,
 ): ReadPlan {
   let scope = scopeFor(schema, entity, storage, entityColumns(entity), true);
   const pre: Document[] = []; // stages before the outer filter
@@ -291,7 +255,11 @@ export function compileRead(
   if (query.filter !== undefined) conditions.push(compileCondition(query.filter, scope.ctx));
   if (query.search !== undefined) {
     if (!scope.entityShaped) throw notSupported("$search after $apply");
-    conditions.push(compileSearch(query.search, entity));
+    // A text index serves $search only in a plain filter ($text must lead the pipeline).
+    const plain = pre.length === 0 && scope.ctx.lookups.size === 0 &&
+      Object.keys(addFields).length === 0;
+    const text = textIndex && plain ? textSearch(query.search) : undefined;
+    conditions.push(text ?? compileSearch(query.search, entity));
   }
   const filter: Document = conditions.length === 0
     ? {}
@@ -590,11 +558,16 @@ export function compileWhere(
   filter: Expression | undefined,
   search: SearchExpression | undefined,
   storage: StorageOptions,
+  textIndex = false,
 ): { filter: Document; pipeline: Document[] | undefined } {
   const ctx = createContext(schema, entity, storage);
   const conditions: Document[] = [];
   if (filter !== undefined) conditions.push(compileCondition(filter, ctx));
-  if (search !== undefined) conditions.push(compileSearch(search, entity));
+  if (search !== undefined) {
+    // Compiled after the filter: its navigations decide whether $text may be used.
+    const text = textIndex && ctx.lookups.size === 0 ? textSearch(search) : undefined;
+    conditions.push(text ?? compileSearch(search, entity));
+  }
   const document = conditions.length === 0
     ? {}
     : conditions.length === 1

@@ -169,8 +169,15 @@ class ShapeWriter {
       if (!Array.isArray(query.select)) return false;
       this.text += "S";
       const ok = this.list(query.select, (item) => {
-        if (item?.options !== undefined || !Array.isArray(item?.path)) return false;
-        return this.list(item.path, (step) => this.name(step));
+        if (item?.options !== undefined || !Array.isArray(item?.segments)) return false;
+        // Plain property paths and `*` only; other steps compile without the plan cache.
+        return this.list(
+          item.segments,
+          (segment: { kind?: unknown; name?: unknown } | null) =>
+            segment?.kind === "Property"
+              ? this.name(segment.name)
+              : segment?.kind === "Star" && this.name("*"),
+        );
       });
       if (!ok) return false;
     }

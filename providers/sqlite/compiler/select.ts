@@ -13,6 +13,7 @@
  */
 
 import type { ODataQuery, SelectItem } from "../../../src/odata/ast.ts";
+import { selectSteps } from "../../../src/odata/select_path.ts";
 import type { FieldType } from "../../../src/model/schema.ts";
 import type { ReadRequest } from "../../../src/provider/provider.ts";
 import { applyCompute, applyTransformations, compileOrderBy } from "./apply.ts";
@@ -168,17 +169,18 @@ function selectedNames(level: Level, select: readonly SelectItem[] | undefined):
   };
   for (const item of select) {
     if (item.options !== undefined) throw notSupported("nested options in $select");
-    const [first, ...rest] = item.path;
+    const path = selectSteps(item);
+    const [first, ...rest] = path;
     if (first === undefined) continue;
     if (first === "*" && rest.length === 0) {
       level.outputs.forEach(add);
       continue;
     }
     if (rest.length === 0 && first.endsWith(".*")) continue; // operations of a schema: none here
-    if (item.path.some((step) => step.includes("."))) {
-      throw notSupported(`type casts in $select (${item.path.join("/")})`);
+    if (path.some((step) => step.includes("."))) {
+      throw notSupported(`type casts in $select (${path.join("/")})`);
     }
-    const joined = item.path.join("/");
+    const joined = path.join("/");
     if (level.scope.properties.has(joined)) {
       add(joined);
       continue;

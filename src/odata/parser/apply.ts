@@ -172,7 +172,7 @@ function parseTransformation(state: ParserState, preservingOnly: boolean): Trans
       result = { kind: "Search", search: parseSearch(state) };
       break;
     case "orderby":
-      result = { kind: "OrderBy", items: parseOrderByItems(state) };
+      result = { kind: "OrderBy", items: parseOrderByItems(state, false) };
       break;
     case "top":
       result = { kind: "Top", count: parseTop(state) };
@@ -181,7 +181,7 @@ function parseTransformation(state: ParserState, preservingOnly: boolean): Trans
       result = { kind: "Skip", count: readDigits(state, "non-negative integer") };
       break;
     case "compute":
-      result = { kind: "Compute", items: parseComputeItems(state) };
+      result = { kind: "Compute", items: parseComputeItems(state, false) };
       break;
     case "concat": {
       const sequences = [parseSequence(state, false)];
@@ -404,7 +404,7 @@ function parseHierarchyArgs(state: ParserState, traverse: boolean): Transformati
   }
   // The sort items are validated as $orderby items and kept as written, as one argument.
   const start = state.pos;
-  parseOrderByItems(state);
+  parseOrderByItems(state, false);
   args.push({ kind: "Raw", text: state.text.slice(start, state.pos) });
   return args;
 }

@@ -65,8 +65,16 @@ export class QueryState extends ParserState {
   }
 
   /** Throws an `ODataSyntaxError` at `position`, translated into the raw source. */
-  override fail(expected: readonly string[], position: number = this.pos, detail?: string): never {
-    throw new ODataSyntaxError(this.source, this.rawPosition(position), expected, { detail });
+  override fail(
+    expected: readonly string[],
+    position: number = this.pos,
+    detail?: string,
+    suggestion?: string,
+  ): never {
+    throw new ODataSyntaxError(this.source, this.rawPosition(position), expected, {
+      detail,
+      suggestion,
+    });
   }
 
   /** The position in `source` of decoded position `position`. */

@@ -21,7 +21,14 @@ import { parseFunctionCall } from "./functions.ts";
 import { parseArrayOrObject } from "./json.ts";
 import { scanKeywordLiteral, scanLiteral, startsNegativeLiteral } from "./literal.ts";
 import { parseAlias, parseMemberPath, parseRootedPath, scanQualifiedName } from "./path.ts";
-import { CH, isIdentifierPart, isIdentifierStart, ParserState } from "./state.ts";
+import {
+  CH,
+  isIdentifierPart,
+  isIdentifierStart,
+  isStackOverflow,
+  ParserState,
+  stackExhausted,
+} from "./state.ts";
 
 // Operator codes index these tables.
 const OR = 0, AND = 1, EQ = 2, NE = 3, GT = 4, GE = 5, LT = 6, LE = 7, HAS = 8, IN = 9;
@@ -301,6 +308,10 @@ function parsePrimary(state: ParserState): Expression {
     default: {
       const literal = scanLiteral(state);
       if (literal !== undefined) return literal;
+      if (c === CH.QUOTE) failDoubleQuotedString(state);
+      if (c === 33) { // "!"
+        state.fail(["expression"], state.pos, 'Unknown operator "!"; OData writes "not"');
+      }
       return state.fail(["expression"]);
     }
   }
@@ -352,12 +363,45 @@ function expectClose(state: ParserState): void {
 
 /**
  * Fails after a complete operand where `expected` was due. A word there is probably a mistyped
- * operator, so the message says which one was meant (`eqq` → `eq`).
+ * operator, so the message says which one was meant (`eqq` → `eq`); so is a symbol of another
+ * language (`=`, `>`, `&&` → `eq`, `gt`, `and`); a quote that ends a string right before more
+ * text was probably meant to be doubled (`'O'Brien'`).
+ *
+ * @example
+ * ```ts
+ * import { failAfterOperand, parseExpression } from "./expression.ts";
+ * import { ParserState } from "./state.ts";
+ * import { DEFAULT_QUERY_LIMITS } from "../limits.ts";
+ * const state = new ParserState("Price > 20", DEFAULT_QUERY_LIMITS);
+ * parseExpression(state);
+ * try {
+ *   failAfterOperand(state, ["end of input"]);
+ * } catch (error) {
+ *   console.log((error as Error).message); // Unknown operator ">"; OData writes "gt" ...
+ * }
+ * ```
  */
-function failAfterOperand(state: ParserState, expected: readonly string[]): never {
+export function failAfterOperand(state: ParserState, expected: readonly string[]): never {
   const text = state.text;
   let start = state.pos;
+  // `'O'Brien'`: a quote that ends a string right before more text was meant to be inside it.
+  if (
+    state.pos > 0 && text.charCodeAt(state.pos - 1) === CH.SQUOTE &&
+    isIdentifierPart(text.charCodeAt(state.pos))
+  ) {
+    failUnescapedQuote(state);
+  }
   while (isSpaceCode(text.charCodeAt(start))) start++;
+  const symbol = symbolOperatorAt(text, start);
+  if (symbol !== undefined) {
+    const [written, meant] = symbol;
+    state.fail(
+      expected,
+      start,
+      `Unknown operator "${written}"; OData writes "${meant}"`,
+      `Write ${meant} instead of ${written} (OData operators are words: eq ne gt ge lt le and or not).`,
+    );
+  }
   let p = start;
   while (isIdentifierPart(text.charCodeAt(p))) p++;
   // Only a word after whitespace stands where an operator would (`'O'Neil'` is no operator).
@@ -371,16 +415,86 @@ function failAfterOperand(state: ParserState, expected: readonly string[]): neve
   return state.fail(expected, start < text.length ? start : state.pos);
 }
 
-/** Parses a whole text as one expression; a stack overflow counts as exceeding `maxDepth`. */
+/** Operators of other languages, longest first, with the OData operator they mean. */
+const SYMBOL_OPERATORS: readonly (readonly [string, string])[] = [
+  ["===", "eq"],
+  ["!==", "ne"],
+  ["==", "eq"],
+  ["!=", "ne"],
+  ["<>", "ne"],
+  [">=", "ge"],
+  ["<=", "le"],
+  ["&&", "and"],
+  ["||", "or"],
+  ["=", "eq"],
+  [">", "gt"],
+  ["<", "lt"],
+  ["&", "and"],
+  ["|", "or"],
+];
+
+/** The symbol operator at `i` and the OData operator it means, if any. */
+function symbolOperatorAt(text: string, i: number): readonly [string, string] | undefined {
+  for (const entry of SYMBOL_OPERATORS) {
+    if (text.startsWith(entry[0], i)) return entry;
+  }
+  return undefined;
+}
+
+/**
+ * Fails at the quote before the cursor, which ended a string that goes on (`'O'Brien'`), with
+ * the string written with that quote doubled (`'O''Brien'`).
+ */
+function failUnescapedQuote(state: ParserState): never {
+  const text = state.text;
+  const quote = state.pos - 1;
+  // The opening quote: the nearest one before that is not half of a doubled '' pair.
+  let open = quote - 1;
+  while (open >= 0) {
+    if (text.charCodeAt(open) === CH.SQUOTE) {
+      if (open > 0 && text.charCodeAt(open - 1) === CH.SQUOTE) {
+        open -= 2;
+        continue;
+      }
+      break;
+    }
+    open--;
+  }
+  const close = text.indexOf("'", state.pos);
+  const fixed = open < 0 || close === -1
+    ? "'O''Brien'"
+    : text.slice(open, quote) + "''" + text.slice(state.pos, close + 1);
+  state.fail(
+    [],
+    quote,
+    `This quote ends the string; a quote inside a string is written twice: ${fixed}`,
+    `Double each quote inside a string literal: ${fixed}.`,
+  );
+}
+
+/** Fails on a `"` where an expression starts: strings take single quotes. */
+function failDoubleQuotedString(state: ParserState): never {
+  const text = state.text;
+  const start = state.pos;
+  const end = text.indexOf('"', start + 1);
+  const content = end === -1 ? "..." : text.slice(start + 1, end);
+  const fixed = "'" + content.replaceAll("'", "''") + "'";
+  return state.fail(
+    ["expression"],
+    start,
+    `Strings take single quotes in OData: ${fixed}`,
+    `Write string literals in single quotes: ${fixed}.`,
+  );
+}
+
+/** Parses a whole text as one expression; a stack overflow is reported as what it is. */
 function parseComplete(state: ParserState): Expression {
   try {
     const expression = parseExpression(state);
     if (!state.atEnd()) failAfterOperand(state, ["operator", "end of input"]);
     return expression;
   } catch (error) {
-    if (error instanceof RangeError && /call stack/i.test(error.message)) {
-      throw new QueryLimitError("maxDepth", state.limits.maxDepth);
-    }
+    if (isStackOverflow(error)) throw stackExhausted(state.depth, state.limits.maxDepth);
     throw error;
   }
 }

@@ -186,7 +186,7 @@ function scanNumeric(state: ParserState, start: number, p0: number): LiteralNode
   }
   checkBoundary(state, p, "number");
   state.pos = p;
-  if (kind === "double") return literal(state, "double", Number(text.slice(start, p)));
+  if (kind === "double") return literal(state, "double", doubleValue(state, start, p));
   const first = text.charCodeAt(start);
   if (kind === "decimal") {
     return literal(state, "decimal", text.slice(first === CH.PLUS ? start + 1 : start, p));
@@ -199,6 +199,60 @@ function scanNumeric(state: ParserState, start: number, p0: number): LiteralNode
     return literal(state, "decimal", text.slice(first === CH.PLUS ? start + 1 : start, p));
   }
   return literal(state, "int", big >= SAFE_MIN && big <= SAFE_MAX ? Number(big) : big);
+}
+
+/**
+ * The value of the double literal `text[start, end)`, which must be exactly what the number
+ * prints back as: a literal beyond the range of Edm.Double (`1e309`), one that underflows to 0
+ * (`0.1e-400`) or one with more significant digits than a double holds
+ * (`1234567890.123456789e0`) is a syntax error at the literal rather than a changed value.
+ */
+function doubleValue(state: ParserState, start: number, end: number): number {
+  const written = state.text.slice(start, end);
+  const value = Number(written);
+  if (value === Infinity || value === -Infinity) {
+    state.fail(
+      [],
+      start,
+      `The double ${written} is beyond the range of Edm.Double (±1.7976931348623157e308)`,
+    );
+  }
+  const digits = significantDigits(written);
+  const held = value === 0 ? "" : significantDigits(String(value));
+  if (digits !== held) {
+    state.fail(
+      [],
+      start,
+      value === 0
+        ? `The double ${written} is too small for Edm.Double and would become 0`
+        : `The double ${written} has more significant digits than Edm.Double holds (it would be ` +
+          `${String(value).replace(/e\+?/, "e")}${String(value).includes("e") ? "" : "e0"}); ` +
+          "write the value it holds, or a decimal without exponent",
+    );
+  }
+  return value;
+}
+
+/** The significant digits of a number's text: no sign, point, exponent, leading or trailing 0. */
+function significantDigits(text: string): string {
+  let end = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === LOWER_E || c === UPPER_E) {
+      end = i;
+      break;
+    }
+  }
+  let digits = "";
+  for (let i = 0; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= CH.D0 && c <= CH.D9) digits += text[i];
+  }
+  let first = 0;
+  while (first < digits.length && digits.charCodeAt(first) === CH.D0) first++;
+  let last = digits.length;
+  while (last > first && digits.charCodeAt(last - 1) === CH.D0) last--;
+  return digits.slice(first, last);
 }
 
 /** Fails when a literal ending at `p` runs into an identifier char or a dot (`1d`, `1.5.2`). */
@@ -393,15 +447,47 @@ function scanPrefixed(state: ParserState, start: number, q: number): LiteralNode
         start,
         "X'...' is not an OData 4 literal; write binary data as binary'<base64url>'",
       );
-    default:
+    default: {
+      const v2 = V2_PREFIXES.get(prefix);
+      if (v2 !== undefined) {
+        const close = state.text.indexOf("'", q + 1);
+        const value = close === -1 ? "..." : state.text.slice(q + 1, close);
+        const bare = v2.bare(value);
+        return state.fail(
+          [],
+          start,
+          `${state.text.slice(start, q)}'...' is an OData 2 literal; OData 4 writes ${v2.what} ` +
+            `bare: ${bare}`,
+          `Write ${bare} without the ${state.text.slice(start, q)}'...' wrapper.`,
+        );
+      }
       return state.fail(
         [],
         start,
         `Unknown literal prefix ${JSON.stringify(state.text.slice(start, q))}; ` +
           "enum literals need a qualified type name (Namespace.Type'Member')",
       );
+    }
   }
 }
+
+/** OData 2 literal forms (`guid'...'`, `datetime'...'`) and how OData 4 writes them. */
+const V2_PREFIXES: ReadonlyMap<
+  string,
+  { readonly what: string; readonly bare: (value: string) => string }
+> = new Map([
+  ["guid", { what: "guids", bare: (value: string) => value }],
+  ["datetime", {
+    what: "date-times (Edm.DateTimeOffset, with a time zone)",
+    bare: (value: string) => /([Zz]|[+-]\d\d:\d\d)$/.test(value) ? value : value + "Z",
+  }],
+  ["datetimeoffset", { what: "date-times", bare: (value: string) => value }],
+  ["time", {
+    what: "times of day (and durations as duration'...')",
+    bare: (value: string) =>
+      value.startsWith("P") || value.startsWith("-P") ? `duration'${value}'` : value,
+  }],
+]);
 
 /** `duration'[-]P[nD][T[nH][nM][n[.n]S]]'` (an xs:dayTimeDuration); `q` is at the quote. */
 function scanDuration(state: ParserState, q: number): LiteralNode {

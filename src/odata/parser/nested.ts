@@ -7,12 +7,23 @@
  */
 
 import { QueryLimitError } from "../../errors/errors.ts";
-import type { ExpandItem, Expression, ODataQuery, SelectItem } from "../ast.ts";
+import type {
+  AnnotationSegment,
+  ExpandItem,
+  Expression,
+  ODataQuery,
+  PropertySegment,
+  SelectItem,
+  SelectSegment,
+  SelectStarSegment,
+  TypeCastSegment,
+} from "../ast.ts";
 import { parseApply } from "./apply.ts";
 import { withAliases } from "./decode.ts";
 import { parseExpression } from "./expression.ts";
 import {
-  eatSeparator,
+  eatListComma,
+  isSpace,
   parseComputeItems,
   parseCount,
   parseFormat,
@@ -342,10 +353,16 @@ function parseOptionList(
   let aliases: [string, Expression][] | undefined;
   let seen = 0;
   for (;;) {
-    state.skipWhitespace();
+    if (isSpace(state.peek())) {
+      // `OPEN option *( SEMI option ) CLOSE`: no whitespace, as after `$filter=` (ABNF).
+      state.fail([], state.pos, `No whitespace is allowed before an option in ${what}`);
+    }
     const nameStart = state.pos;
     if (state.eatChar(CH.AT)) {
       const name = readIdentifier(state, "alias name");
+      if (aliases?.some(([defined]) => defined === name)) {
+        state.fail([], nameStart, `Duplicate parameter alias @${name}`);
+      }
       state.expectChar(CH.EQUALS, "=");
       (aliases ??= []).push([name, parseExpression(state)]);
     } else {
@@ -375,8 +392,16 @@ function parseOptionList(
       state.expectChar(CH.EQUALS, "=");
       setOption(query, key!, parseOptionValue(state, key!));
     }
+    const end = state.pos;
     state.skipWhitespace();
     const c = state.peek();
+    if (state.pos > end && (c === CH.SEMI || c === CH.RPAREN)) {
+      state.fail(
+        [],
+        end,
+        `No whitespace is allowed before the "${c === CH.SEMI ? ";" : ")"}" in ${what}`,
+      );
+    }
     if (c === CH.SEMI) {
       state.pos++;
       continue;
@@ -417,59 +442,105 @@ function optionListAhead(state: ParserState): boolean {
  * import { ParserState } from "./state.ts";
  * import { DEFAULT_QUERY_LIMITS } from "../limits.ts";
  * parseSelect(new ParserState("Name,Address/City", DEFAULT_QUERY_LIMITS));
- * // [{ path: ["Name"] }, { path: ["Address", "City"] }]
+ * // [{ segments: [{ kind: "Property", name: "Name" }] },
+ * //  { segments: [{ kind: "Property", name: "Address" }, { kind: "Property", name: "City" }] }]
  * ```
  */
 export function parseSelect(state: ParserState): SelectItem[] {
   const items: SelectItem[] = [];
   do {
     items.push(parseSelectItem(state));
-  } while (eatSeparator(state, CH.COMMA));
+  } while (eatListComma(state, "$select items"));
   return items;
 }
 
 function parseSelectItem(state: ParserState): SelectItem {
+  // Fast path: a lone property (`$select=Name,Price`), the common case.
   const text = state.text;
-  const path: string[] = [];
+  const start = state.pos;
+  if (isIdentifierStart(text.charCodeAt(start))) {
+    let i = start + 1;
+    while (isIdentifierPart(text.charCodeAt(i))) i++;
+    const next = text.charCodeAt(i);
+    if (next !== CH.SLASH && next !== CH.LPAREN && next !== CH.DOT) {
+      state.pos = i;
+      state.countNode();
+      return { segments: [{ kind: "Property", name: text.slice(start, i) }] };
+    }
+  }
+  const segments: SelectSegment[] = [];
   let options: ODataQuery | undefined;
   for (;;) {
     const c = state.peek();
-    let step: string;
+    let segment: PropertySegment | TypeCastSegment | AnnotationSegment;
     if (c === CH.STAR) {
       state.pos++;
-      path.push("*");
+      segments.push(STAR);
       break;
     } else if (c === CH.AT) {
-      step = readAnnotation(state);
+      segment = annotationSegment(readAnnotation(state));
     } else if (isIdentifierStart(c)) {
-      step = readQualifiedName(state, "property");
-      if (text.charCodeAt(state.pos) === CH.DOT && text.charCodeAt(state.pos + 1) === CH.STAR) {
+      const name = readQualifiedName(state, "property");
+      if (
+        state.text.charCodeAt(state.pos) === CH.DOT &&
+        state.text.charCodeAt(state.pos + 1) === CH.STAR
+      ) {
         // `Model.*`: all operations of a schema.
         state.pos += 2;
-        path.push(step + ".*");
+        segments.push({ kind: "AllOperations", namespace: name });
         break;
       }
+      segment = name.includes(".") ? { kind: "TypeCast", type: name } : { kind: "Property", name };
     } else {
       state.fail(["property", "*"]);
     }
     if (state.peek() === CH.LPAREN) {
       if (optionListAhead(state)) {
-        path.push(step);
+        segments.push(segment);
         options = parseNestedOptions(state, SELECT_OPTIONS, "nested $select options");
         break;
       }
-      // Function overload signature: `MostPopularName(Location,Kind)` stays one path step.
-      const open = state.pos++;
-      do readIdentifier(state, "parameter name"); while (eatSeparator(state, CH.COMMA));
+      if (segment.kind === "Annotation") {
+        state.fail(
+          ["/", ",", "end of $select item"],
+          state.pos,
+          "An annotation takes no parameter names",
+        );
+      }
+      // Parameter names pick a function overload: `MostPopularName(Location,Kind)`.
+      state.pos++;
+      const parameters: string[] = [];
+      do parameters.push(readIdentifier(state, "parameter name")); while (
+        eatListComma(state, "parameter names")
+      );
       state.expectChar(CH.RPAREN, ")");
-      step += text.slice(open, state.pos);
+      const name = segment.kind === "Property" ? segment.name : segment.type;
+      segments.push({ kind: "Operation", name, parameters });
+      if (state.peek() === CH.SLASH) {
+        state.fail(
+          [",", "end of $select item"],
+          state.pos,
+          `An operation with parameter names (${name}(...)) can only be the last step of a $select path`,
+        );
+      }
+      break;
     }
-    path.push(step);
+    segments.push(segment);
     if (state.peek() !== CH.SLASH) break;
     state.pos++;
   }
   state.countNode();
-  return options === undefined ? { path } : { path, options };
+  return options === undefined ? { segments } : { segments, options };
+}
+
+const STAR: SelectStarSegment = Object.freeze({ kind: "Star" });
+
+/** The segment of an annotation step read as `@Term#Qualifier` text. */
+function annotationSegment(step: string): AnnotationSegment {
+  const hash = step.indexOf("#");
+  return hash === -1
+    ? { kind: "Annotation", term: step.slice(1) }
+    : { kind: "Annotation", term: step.slice(1, hash), qualifier: step.slice(hash + 1) };
 }
 
 /**
@@ -493,7 +564,7 @@ export function parseExpand(state: ParserState): ExpandItem[] {
   const items: ExpandItem[] = [];
   do {
     items.push(parseExpandItem(state));
-  } while (eatSeparator(state, CH.COMMA));
+  } while (eatListComma(state, "$expand items"));
   state.expandDepth--;
   return items;
 }

@@ -54,6 +54,43 @@ export function eatSeparator(state: ParserState, code: number): boolean {
 }
 
 /**
+ * Consumes the `,` between the items of a query option list (`$select`, `$expand`, `$orderby`,
+ * `$compute`, `$select` parameter names), where the ABNF's `COMMA` allows no whitespace on
+ * either side, just as `EQ` allows none after `$filter=`: whitespace next to the comma is a syntax
+ * error that says so. Returns false, without moving, when no comma follows.
+ *
+ * @example
+ * ```ts
+ * import { eatListComma } from "./options.ts";
+ * import { ParserState } from "./state.ts";
+ * import { DEFAULT_QUERY_LIMITS } from "../limits.ts";
+ * const state = new ParserState("a,b", DEFAULT_QUERY_LIMITS);
+ * state.pos = 1;
+ * eatListComma(state, "$select items"); // true, state.pos === 2
+ * ```
+ */
+export function eatListComma(state: ParserState, what: string): boolean {
+  const text = state.text;
+  const p = state.pos;
+  const c = text.charCodeAt(p);
+  if (c === CH.COMMA) {
+    if (isSpace(text.charCodeAt(p + 1))) {
+      state.fail([], p + 1, `No whitespace is allowed after the "," between ${what}`);
+    }
+    state.pos = p + 1;
+    return true;
+  }
+  if (isSpace(c)) {
+    let q = p + 1;
+    while (isSpace(text.charCodeAt(q))) q++;
+    if (text.charCodeAt(q) === CH.COMMA) {
+      state.fail([], p, `No whitespace is allowed before the "," between ${what}`);
+    }
+  }
+  return false;
+}
+
+/**
  * If `word` is at `i` and not followed by an identifier char, the index after it; else -1.
  * `caseInsensitive` compares ASCII letters without case (for ABNF's case-insensitive strings).
  *
@@ -268,7 +305,8 @@ export function parseCount(state: ParserState): boolean {
 }
 
 /**
- * Parses `$levels`: a positive integer without leading zeros, or `max`.
+ * Parses `$levels`: a positive integer without leading zeros no larger than `limits.maxLevels`
+ * (`QueryLimitError` beyond it), or `max`.
  *
  * @example
  * ```ts
@@ -286,7 +324,17 @@ export function parseLevels(state: ParserState): number | "max" {
   }
   const c = state.peek();
   if (!(c > CH.D0 && c <= CH.D9)) state.fail(["positive integer", "max"]);
-  return readDigits(state, "positive integer");
+  const max = state.limits.maxLevels;
+  const text = state.text;
+  let i = state.pos;
+  let value = 0;
+  for (let d = text.charCodeAt(i); isDigit(d); d = text.charCodeAt(++i)) {
+    // As for $top: stop accumulating once over the limit, so the value stays exact.
+    if (value <= max) value = value * 10 + (d - CH.D0);
+  }
+  if (value > max) throw new QueryLimitError("maxLevels", max);
+  state.pos = i;
+  return value;
 }
 
 /**
@@ -392,7 +440,9 @@ export function parseToken(state: ParserState): string {
 }
 
 /**
- * Parses `$orderby` items (`expr [asc|desc]`, comma-separated). Stops before anything else.
+ * Parses `$orderby` items (`expr [asc|desc]`, comma-separated). Stops before anything else. As
+ * the `$orderby` option (`option`, the default) no whitespace may surround a comma (ABNF `COMMA`);
+ * in `$apply=orderby(...)` it may (aggregation ABNF).
  *
  * @example
  * ```ts
@@ -402,7 +452,7 @@ export function parseToken(state: ParserState): string {
  * parseOrderByItems(new ParserState("UnitPrice desc,Name", DEFAULT_QUERY_LIMITS)).length; // 2
  * ```
  */
-export function parseOrderByItems(state: ParserState): OrderByItem[] {
+export function parseOrderByItems(state: ParserState, option = true): OrderByItem[] {
   const items: OrderByItem[] = [];
   do {
     const expression = parseExpression(state);
@@ -417,12 +467,14 @@ export function parseOrderByItems(state: ParserState): OrderByItem[] {
     }
     state.countNode();
     items.push({ expression, direction });
-  } while (eatSeparator(state, CH.COMMA));
+  } while (option ? eatListComma(state, "$orderby items") : eatSeparator(state, CH.COMMA));
   return items;
 }
 
 /**
- * Parses `$compute` items (`expr as Alias`, comma-separated). Stops before anything else.
+ * Parses `$compute` items (`expr as Alias`, comma-separated). Stops before anything else. As the
+ * `$compute` option (`option`, the default) no whitespace may surround a comma (ABNF `COMMA`); in
+ * `$apply=compute(...)` it may (aggregation ABNF).
  *
  * @example
  * ```ts
@@ -432,7 +484,7 @@ export function parseOrderByItems(state: ParserState): OrderByItem[] {
  * parseComputeItems(new ParserState("Price mul 2 as Double", DEFAULT_QUERY_LIMITS))[0]?.alias; // "Double"
  * ```
  */
-export function parseComputeItems(state: ParserState): ComputeItem[] {
+export function parseComputeItems(state: ParserState, option = true): ComputeItem[] {
   const items: ComputeItem[] = [];
   do {
     const expression = parseExpression(state);
@@ -440,6 +492,6 @@ export function parseComputeItems(state: ParserState): ComputeItem[] {
     const alias = readIdentifier(state, "alias");
     state.countNode();
     items.push({ expression, alias });
-  } while (eatSeparator(state, CH.COMMA));
+  } while (option ? eatListComma(state, "$compute items") : eatSeparator(state, CH.COMMA));
   return items;
 }

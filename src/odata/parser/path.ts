@@ -340,8 +340,9 @@ function finishSegment(
 }
 
 /**
- * Fails on `name(` at the start of an expression where `name` is no function. The position is
- * the `(`: the name alone would be a valid property, as the ABNF reads it.
+ * Fails on `name(` at the start of an expression where `name` is no function. The caret is on
+ * the name, the part to fix (an ABNF parser reports the `(`, since the name alone would be a
+ * valid property).
  */
 function failUnknownFunction(state: ParserState, name: string, start: number): never {
   const open = start + name.length;
@@ -355,9 +356,12 @@ function failUnknownFunction(state: ParserState, name: string, start: number): n
   const suggestion = closestName(name.toLowerCase(), FUNCTION_NAMES);
   return state.fail(
     [],
-    open,
+    start,
     `Unknown function ${JSON.stringify(name)}` +
       (suggestion === undefined ? "" : `; did you mean ${JSON.stringify(suggestion)}?`),
+    suggestion === undefined
+      ? "Use one of the canonical functions of OData (contains, startswith, year, round, ...)."
+      : `Did you mean ${suggestion}?`,
   );
 }
 
@@ -437,6 +441,12 @@ function parseFunctionSegment(state: ParserState, segments: PathSegment[], name:
   segments.push({ kind: "Function", name, args });
 }
 
+/** The predicate after a mistyped `=>`, shortened, for the hint. */
+function lambdaRest(text: string, from: number): string {
+  const rest = text.slice(from).trimStart();
+  return rest.length > 40 ? rest.slice(0, 40) + "..." : rest;
+}
+
 /** `any()`, `any(v:predicate)`, `all(v:predicate)` at the `(`. */
 function parseLambda(state: ParserState, segments: PathSegment[], operator: "any" | "all"): void {
   const text = state.text;
@@ -462,7 +472,23 @@ function parseLambda(state: ParserState, segments: PathSegment[], operator: "any
     state.fail(operator === "any" ? ["lambda variable", ")"] : ["lambda variable"]);
   }
   state.skipWhitespace();
-  state.expectChar(CH.COLON, ":");
+  if (text.charCodeAt(state.pos) !== CH.COLON) {
+    const arrow = text.startsWith("=>", state.pos) || text.startsWith("->", state.pos);
+    state.fail(
+      [":"],
+      state.pos,
+      arrow
+        ? `A lambda names its variable with a colon, not ${
+          text.slice(state.pos, state.pos + 2)
+        }: ` +
+          `${operator}(${variable}:${lambdaRest(text, state.pos + 2)}`
+        : undefined,
+      arrow
+        ? `Write ${operator}(${variable}:...) instead of ${operator}(${variable} => ...).`
+        : undefined,
+    );
+  }
+  state.pos++;
   state.skipWhitespace();
   // Every push is paired with a pop, also when the predicate fails to parse.
   const lambdaVariables = state.lambdaVariables ??= [];

@@ -11,7 +11,8 @@ import { checkParseOptions, invalidArgument, show } from "../arguments.ts";
 import type { Expression, ODataQuery } from "../ast.ts";
 import { type ParseOptions, type QueryLimits, resolveLimits } from "../limits.ts";
 import { decodeText, QueryState } from "./decode.ts";
-import { parseExpression } from "./expression.ts";
+import { failAfterOperand, parseExpression } from "./expression.ts";
+import { isStackOverflow, stackExhausted } from "./state.ts";
 import {
   type OptionKey,
   optionKey,
@@ -57,10 +58,13 @@ const TOP_LEVEL_NAMES = [
  * - A leading `?` is optional. The text is split on `&` and each option on its first `=` before
  *   percent-decoding, so `%26` inside a string literal stays part of the value.
  * - Decoding is percent-decoding, not form decoding: `+` stays `+` (as in
- *   `2024-01-01T00:00:00+02:00`). Raw spaces are accepted inside values, but not right after the
- *   `=` (the ABNF allows that only for `$search`; tokens, `$format` and `$schemaversion` keep
- *   their text as written); a malformed `%` escape or a raw `#` (which would start the URL
- *   fragment) is an `ODataSyntaxError`.
+ *   `2024-01-01T00:00:00+02:00`). Raw spaces are accepted inside expressions, but, as the ABNF
+ *   says, not right after the `=` (allowed only for `$search`; tokens, `$format` and
+ *   `$schemaversion` keep their text as written), not around the commas of `$select`, `$expand`,
+ *   `$orderby` and `$compute` lists and not inside nested option lists `(...;...)`; a malformed
+ *   `%` escape or a raw `#` (which would start the URL fragment) is an `ODataSyntaxError`.
+ * - A parameter alias defined twice (`@x=1&@x=2`) is an `ODataSyntaxError`, like a repeated
+ *   system query option.
  * - System option names are case-insensitive and may omit the `$` (OData 4.01); `$skiptoken`
  *   and `$deltatoken` always need it. Other names without `$`/`@` are custom options (`custom`),
  *   and so are `$id`/`id`, which this parser does not interpret. A repeated system option is an
@@ -245,7 +249,8 @@ function parseEntries(
           TOP_LEVEL_NAMES,
           key === "levels"
             ? "$levels is only allowed in $expand options"
-            : `Unknown system query option ${name}`,
+            : `Unknown system query option ${name}` +
+              (guess === undefined ? "" : `; did you mean ${guess}?`),
           guess === undefined ? undefined : `Did you mean ${guess}?`,
         );
       }
@@ -292,8 +297,19 @@ function parseEntries(
       const entry = { name: `@${name}`, nameStart: 0, value: text, valueStart: 0, rawEnd: -1 };
       scope.define(name, entry, text);
     }
+    const defined = new Set<string>();
     for (const entry of aliasEntries) {
       const name = entry.name.slice(1);
+      if (defined.has(name)) {
+        throw syntaxError(
+          source,
+          entry.nameStart,
+          [],
+          `Duplicate parameter alias ${entry.name}`,
+          "Give each parameter alias one value.",
+        );
+      }
+      defined.add(name);
       if (!isAliasName(name)) {
         throw syntaxError(source, entry.nameStart + 1, ["alias name"], "Invalid alias name");
       }
@@ -314,6 +330,18 @@ function parseEntries(
   // One state serves every option value (reset in between); the node count runs on across them.
   const state = new QueryState("", limits, { aliases, offset: 0, source });
   state.nodeCount = nodes.count;
+  try {
+    parseSlots(state, slots, result);
+  } catch (error) {
+    if (isStackOverflow(error)) throw stackExhausted(state.depth, limits.maxDepth);
+    throw error;
+  }
+  if (custom !== undefined) result.custom = custom;
+  return result;
+}
+
+/** Parses each system option value into `result`. */
+function parseSlots(state: QueryState, slots: readonly Slot[], result: QueryDraft): void {
   for (const { key, entry } of slots) {
     const text = entry.value!;
     state.reset(text, entry.valueStart, entry.rawEnd);
@@ -327,12 +355,17 @@ function parseEntries(
       }
     }
     const value = parseOptionValue(state, key);
+    const end = state.pos;
     state.skipWhitespace();
-    if (!state.atEnd()) state.fail(expectedAfter(key));
+    if (!state.atEnd()) {
+      if (key === "filter") {
+        state.pos = end;
+        failAfterOperand(state, ["operator", "end of input"]);
+      }
+      state.fail(expectedAfter(key));
+    }
     setOption(result, key, value);
   }
-  if (custom !== undefined) result.custom = custom;
-  return result;
 }
 
 function expectedAfter(key: OptionKey): string[] {

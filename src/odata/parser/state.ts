@@ -106,8 +106,16 @@ export class ParserState {
   }
 
   /** Throws an `ODataSyntaxError` at `position` (default: the cursor). */
-  fail(expected: readonly string[], position: number = this.pos, detail?: string): never {
-    throw new ODataSyntaxError(this.source, position + this.offset, expected, { detail });
+  fail(
+    expected: readonly string[],
+    position: number = this.pos,
+    detail?: string,
+    suggestion?: string,
+  ): never {
+    throw new ODataSyntaxError(this.source, position + this.offset, expected, {
+      detail,
+      suggestion,
+    });
   }
 
   /** Counts one node against `maxNodes`. */
@@ -170,6 +178,34 @@ export class ParserState {
   lookingAt(word: string): boolean {
     return this.text.startsWith(word, this.pos);
   }
+}
+
+/**
+ * The error for a nesting that exhausted the call stack before `maxDepth` was reached (only
+ * possible on a runtime with a small stack, since `maxDepth` is capped): a `QueryLimitError`
+ * that says so, rather than claiming that `maxDepth` was exceeded.
+ *
+ * @example
+ * ```ts
+ * import { stackExhausted } from "./state.ts";
+ * stackExhausted(180, 256).message;
+ * // "Query nesting at depth 180 exhausted the call stack before maxDepth = 256 was reached"
+ * ```
+ */
+export function stackExhausted(depth: number, maxDepth: number): QueryLimitError {
+  const error = new QueryLimitError("callStack", depth, {
+    context: { depth, maxDepth },
+    suggestion: "Nest the query less deeply, or lower maxDepth so that it is reached first.",
+  });
+  error.message =
+    `Query nesting at depth ${depth} exhausted the call stack before maxDepth = ${maxDepth} ` +
+    "was reached";
+  return error;
+}
+
+/** True when `error` is the engine's stack overflow. */
+export function isStackOverflow(error: unknown): boolean {
+  return error instanceof RangeError && /call stack/i.test(error.message);
 }
 
 /**

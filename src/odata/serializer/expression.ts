@@ -31,7 +31,7 @@ import {
   isTypeName,
   literalProblem,
 } from "../validate.ts";
-import { serializePath } from "./path.ts";
+import { writePath } from "./path.ts";
 
 /** Binding strength of binary operators; unary operators are 7, `has`/`in` 8, primaries 9. */
 const PRECEDENCE: Readonly<Record<BinaryOperator, number>> = Object.assign(Object.create(null), {
@@ -172,9 +172,35 @@ function serializeEntry(expr: Expression, caller: string): string {
     );
   }
   try {
-    return writeExpression(expr);
+    return writeExpression(expr, new WriteContext());
   } catch (error) {
     throw asModuleError(error, caller);
+  }
+}
+
+/**
+ * What one serialization knows about where it prints: the lambda variables in scope (a path
+ * starting at an unbound variable, or a property path whose first name is a bound variable's,
+ * would read back as something else) and, when printing into a query string, the mark written for
+ * the `;` of search words inside `$count(...)` (see `searchText`).
+ *
+ * @example
+ * ```ts
+ * import { WriteContext, writeExpression } from "./expression.ts";
+ * writeExpression({ kind: "Alias", name: "p" }, new WriteContext()); // "@p"
+ * ```
+ */
+export class WriteContext {
+  /** Lambda variables in scope, innermost last. */
+  readonly variables: string[] = [];
+  /** The char written for a `;` in a search word inside `$count(...)`; unset outside URLs. */
+  readonly semicolonMark: string | undefined;
+  /** How many marks have been written. */
+  marks = 0;
+
+  /** A context at the top level (no lambda variable in scope). */
+  constructor(semicolonMark?: string) {
+    this.semicolonMark = semicolonMark;
   }
 }
 
@@ -183,23 +209,23 @@ function serializeEntry(expr: Expression, caller: string): string {
  *
  * @example
  * ```ts
- * import { writeExpression } from "./expression.ts";
- * writeExpression({ kind: "Alias", name: "p" }); // "@p"
+ * import { WriteContext, writeExpression } from "./expression.ts";
+ * writeExpression({ kind: "Alias", name: "p" }, new WriteContext()); // "@p"
  * ```
  */
-export function writeExpression(expr: Expression): string {
+export function writeExpression(expr: Expression, ctx: WriteContext): string {
   switch (expr?.kind) {
     case "Literal":
       return serializeLiteralNode(expr);
     case "Path":
-      return serializePath(expr);
+      return writePath(expr, ctx);
     case "Alias":
       if (!isIdentifier(expr.name)) refuse(`Invalid parameter alias name ${show(expr.name)}`);
       return "@" + expr.name;
     case "Binary":
-      return serializeBinary(expr);
+      return serializeBinary(expr, ctx);
     case "Unary": {
-      const operand = writeExpression(expr.operand);
+      const operand = writeExpression(expr.operand, ctx);
       const low = precedenceOf(expr.operand) < UNARY;
       if (expr.operator === "not") return "not " + (low ? `(${operand})` : operand);
       if (expr.operator !== "negate") refuse(`Unknown unary operator ${show(expr.operator)}`);
@@ -210,25 +236,26 @@ export function writeExpression(expr: Expression): string {
       if (!isCanonicalFunction(expr.name)) {
         refuse(`Unknown canonical function ${show(expr.name)}`, { name: show(expr.name) });
       }
-      return expr.name + "(" + expr.args.map(writeExpression).join(",") + ")";
+      return expr.name + "(" + expr.args.map((arg) => writeExpression(arg, ctx)).join(",") + ")";
     case "TypeFunction":
       if (expr.name !== "cast" && expr.name !== "isof") {
         refuse(`Unknown type function ${show(expr.name)}; expected cast or isof`);
       }
       if (!isTypeName(expr.type)) refuse(`Invalid type name ${show(expr.type)} in ${expr.name}()`);
-      return expr.name + "(" + (expr.operand === null ? "" : writeExpression(expr.operand) + ",") +
+      return expr.name + "(" +
+        (expr.operand === null ? "" : writeExpression(expr.operand, ctx) + ",") +
         expr.type + ")";
     case "Case":
       if (expr.branches.length === 0) refuse("case() needs at least one condition:value pair");
       return "case(" + expr.branches.map((branch) => {
-        const when = writeExpression(branch.when);
+        const when = writeExpression(branch.when, ctx);
         // `10:20` after a condition ending in a digit would read as a time of day.
-        return when + (endsWithDigit(when) ? " :" : ":") + writeExpression(branch.then);
+        return when + (endsWithDigit(when) ? " :" : ":") + writeExpression(branch.then, ctx);
       }).join(",") + ")";
     case "List":
-      return "[" + expr.items.map(writeExpression).join(",") + "]";
+      return "[" + expr.items.map((item) => writeExpression(item, ctx)).join(",") + "]";
     case "Json":
-      return serializeJson(expr);
+      return serializeJson(expr, ctx);
     default:
       return unknownKind(expr, "expression node", EXPRESSION_KINDS);
   }
@@ -252,7 +279,7 @@ function endsWithDigit(text: string): boolean {
  * Left-deep chains (`a and b and c ...`, as the parser builds them) are printed in a loop, so
  * long chains cannot overflow the stack.
  */
-function serializeBinary(expr: BinaryExpression): string {
+function serializeBinary(expr: BinaryExpression, ctx: WriteContext): string {
   const chain: BinaryExpression[] = [expr];
   let node = expr;
   checkOperator(node);
@@ -263,11 +290,11 @@ function serializeBinary(expr: BinaryExpression): string {
     chain.push(node);
   }
   const left = node.left;
-  const leftText = writeExpression(left);
+  const leftText = writeExpression(left, ctx);
   let out = precedenceOf(left) < PRECEDENCE[node.operator] ? `(${leftText})` : leftText;
   for (let i = chain.length - 1; i >= 0; i--) {
     const b = chain[i]!;
-    out += " " + b.operator + " " + rightOperand(b);
+    out += " " + b.operator + " " + rightOperand(b, ctx);
   }
   return out;
 }
@@ -279,12 +306,12 @@ function checkOperator(expr: BinaryExpression): void {
   }
 }
 
-function rightOperand(expr: BinaryExpression): string {
+function rightOperand(expr: BinaryExpression, ctx: WriteContext): string {
   const right = expr.right;
   if (expr.operator === "in" && right?.kind === "List") {
-    return "(" + right.items.map(writeExpression).join(",") + ")";
+    return "(" + right.items.map((item) => writeExpression(item, ctx)).join(",") + ")";
   }
-  const text = writeExpression(right);
+  const text = writeExpression(right, ctx);
   // `has` and `in` take a primary; other operators are left-associative.
   const limit = expr.operator === "in" || expr.operator === "has"
     ? PRIMARY
@@ -418,12 +445,12 @@ function slotsOf(node: JsonExpression): Slots | undefined {
 }
 
 /** JSON text of a `Json` node: its data, with each embedded expression printed in its slot. */
-function serializeJson(node: JsonExpression): string {
-  return jsonText(node.value, slotsOf(node));
+function serializeJson(node: JsonExpression, ctx: WriteContext): string {
+  return jsonText(node.value, slotsOf(node), ctx);
 }
 
-function jsonText(value: unknown, slots: Slots | undefined): string {
-  if (slots?.expression !== undefined) return writeExpression(slots.expression);
+function jsonText(value: unknown, slots: Slots | undefined, ctx: WriteContext): string {
+  if (slots?.expression !== undefined) return writeExpression(slots.expression, ctx);
   const children = slots?.children;
   switch (typeof value) {
     case "string":
@@ -442,11 +469,11 @@ function jsonText(value: unknown, slots: Slots | undefined): string {
     case "object":
       if (value === null) return "null";
       if (Array.isArray(value)) {
-        return "[" + value.map((v, i) => jsonText(v, children?.get(i))).join(",") + "]";
+        return "[" + value.map((v, i) => jsonText(v, children?.get(i), ctx)).join(",") + "]";
       }
       return "{" +
         Object.entries(value).map(([k, v]) =>
-          JSON.stringify(k) + ":" + jsonText(v, children?.get(k))
+          JSON.stringify(k) + ":" + jsonText(v, children?.get(k), ctx)
         )
           .join(",") +
         "}";

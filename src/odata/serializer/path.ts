@@ -9,7 +9,7 @@
 import type { AggregateFunction, KeySegment, PathExpression, PathSegment } from "../ast.ts";
 import { show } from "../arguments.ts";
 import { isCallName, isIdentifier, isKeywordLiteral, isQualifiedName } from "../validate.ts";
-import { refuse, unknownKind, writeExpression } from "./expression.ts";
+import { refuse, unknownKind, WriteContext, writeExpression } from "./expression.ts";
 import { searchText } from "./search.ts";
 
 const SEGMENT_KINDS = [
@@ -53,6 +53,24 @@ function endsPath(segment: PathSegment): boolean {
  * ```
  */
 export function serializePath(path: PathExpression): string {
+  return writePath(path, new WriteContext());
+}
+
+/**
+ * Prints a member path in the lambda scope of `ctx` (see {@linkcode serializePath}): a path
+ * that starts at a variable needs it bound by an enclosing lambda, and a property path may not
+ * start with the name of a bound variable (it would read back as that variable).
+ *
+ * @example
+ * ```ts
+ * import { WriteContext } from "./expression.ts";
+ * import { writePath } from "./path.ts";
+ * const ctx = new WriteContext();
+ * ctx.variables.push("d");
+ * writePath({ kind: "Path", root: "variable", variable: "d", segments: [] }, ctx); // "d"
+ * ```
+ */
+export function writePath(path: PathExpression, ctx: WriteContext): string {
   const segments = path.segments;
   const n = segments.length;
   const root = path.root;
@@ -61,8 +79,18 @@ export function serializePath(path: PathExpression): string {
   if (root === "implicit") {
     if (n === 0) refuse("A member path needs at least one segment");
     const head = segments[0]!;
-    out = segmentText(head);
+    out = segmentText(head, ctx);
     checkHead(head, n);
+    if (
+      head.kind === "Property" && ctx.variables.includes(head.name) &&
+      segments[1]?.kind !== "Key"
+    ) {
+      refuse(
+        `The property path ${show(head.name)} starts with the name of the lambda variable ` +
+          `${head.name} in scope and would read back as that variable; use $it/${head.name}`,
+        { name: head.name },
+      );
+    }
     if (n === 1) return head.kind === "Property" && isNot(head.name) ? `(${out})` : out;
     i = 1;
   } else if (root === "variable") {
@@ -70,6 +98,13 @@ export function serializePath(path: PathExpression): string {
     if (!isIdentifier(name)) refuse(`Invalid lambda variable name ${show(name)}`);
     if (isKeywordLiteral(name)) {
       refuse(`The lambda variable name ${show(name)} reads back as a literal`, { name });
+    }
+    if (!ctx.variables.includes(name)) {
+      refuse(
+        `The lambda variable ${name} is not bound by an enclosing any() or all(); it would ` +
+          "read back as a property",
+        { name },
+      );
     }
     if (n === 0) return isNot(name) ? `(${name})` : name;
     out = name;
@@ -89,7 +124,7 @@ export function serializePath(path: PathExpression): string {
     }
     if (segment?.kind === "Key") checkKeyPosition(previous, root === "implicit" && i === 1);
     else out += "/";
-    out += segmentText(segment);
+    out += segmentText(segment, ctx);
   }
   return out;
 }
@@ -160,7 +195,7 @@ function lambdaOrAggregate(name: string): boolean {
   return lower === "any" || lower === "all";
 }
 
-function segmentText(segment: PathSegment): string {
+function segmentText(segment: PathSegment, ctx: WriteContext): string {
   switch (segment?.kind) {
     case "Property":
       if (!isIdentifier(segment.name)) {
@@ -175,7 +210,7 @@ function segmentText(segment: PathSegment): string {
       }
       return segment.type;
     case "Key":
-      return keyText(segment);
+      return keyText(segment, ctx);
     case "Function": {
       const name = segment.name;
       if (!isQualifiedName(name, false)) refuse(`Invalid function name ${show(name)}`);
@@ -188,7 +223,7 @@ function segmentText(segment: PathSegment): string {
         if (!isIdentifier(a.name)) refuse(`Invalid parameter name ${show(a.name)} of ${name}`);
         const kind = a.value?.kind;
         if (kind !== "Literal" && kind !== "Alias") keyShaped = false;
-        return a.name + "=" + writeExpression(a.value);
+        return a.name + "=" + writeExpression(a.value, ctx);
       });
       if (keyShaped) {
         refuse(
@@ -207,15 +242,23 @@ function segmentText(segment: PathSegment): string {
         refuse(`${operator}() needs both a lambda variable and a predicate`);
       }
       if (!isIdentifier(variable)) refuse(`Invalid lambda variable name ${show(variable)}`);
-      return operator + "(" + variable + ":" + writeExpression(predicate) + ")";
+      if (isKeywordLiteral(variable)) {
+        refuse(`The lambda variable name ${show(variable)} reads back as a literal`);
+      }
+      ctx.variables.push(variable);
+      try {
+        return operator + "(" + variable + ":" + writeExpression(predicate, ctx) + ")";
+      } finally {
+        ctx.variables.pop();
+      }
     }
     case "Count": {
       const options: string[] = [];
       if (segment.filter !== undefined) {
-        options.push("$filter=" + writeExpression(segment.filter));
+        options.push("$filter=" + writeExpression(segment.filter, ctx));
       }
-      // A `;` ends a search word here: such words are written as phrases.
-      if (segment.search !== undefined) options.push("$search=" + searchText(segment.search, true));
+      // A raw `;` ends a search word here: see searchText.
+      if (segment.search !== undefined) options.push("$search=" + searchText(segment.search, ctx));
       return options.length === 0 ? "$count" : "$count(" + options.join(";") + ")";
     }
     case "Annotation":
@@ -228,16 +271,16 @@ function segmentText(segment: PathSegment): string {
       }
       return "@" + segment.term + "#" + segment.qualifier;
     case "FilterSegment":
-      return "$filter(" + writeExpression(segment.predicate) + ")";
+      return "$filter(" + writeExpression(segment.predicate, ctx) + ")";
     case "AggregateSegment":
-      return "aggregate(" + aggregateFunctionText(segment.aggregate) + ")";
+      return "aggregate(" + aggregateFunctionText(segment.aggregate, ctx) + ")";
     default:
       return unknownKind(segment, "path segment", SEGMENT_KINDS);
   }
 }
 
 /** `(1)`, `('a')`, `(@k)` or `(A=1,B='x')`: literal or alias values, all named when several. */
-function keyText(segment: KeySegment): string {
+function keyText(segment: KeySegment, ctx: WriteContext): string {
   const values = segment.values;
   if (values.length === 0) refuse("A key predicate needs at least one value");
   return "(" + values.map((v) => {
@@ -245,7 +288,7 @@ function keyText(segment: KeySegment): string {
     if (kind !== "Literal" && kind !== "Alias") {
       refuse(`A key value must be a literal or a parameter alias, got ${show(kind)}`);
     }
-    const value = writeExpression(v.value);
+    const value = writeExpression(v.value, ctx);
     if (v.name === undefined) {
       if (values.length > 1) refuse("The values of a compound key must all be named");
       return value;
@@ -305,24 +348,24 @@ export function serializeAggregationPath(path: PathExpression): string {
       refuse(`A data aggregation path holds properties and type casts only, got ${show(segment)}`);
     }
     if (out.length > 0) out += "/";
-    out += segmentText(segment);
+    out += segmentText(segment, new WriteContext());
   }
   return out;
 }
 
 /** `Amount with sum from Time with average`, `$count`, `Product/Budget`. */
-function aggregateFunctionText(aggregate: AggregateFunction): string {
+function aggregateFunctionText(aggregate: AggregateFunction, ctx: WriteContext): string {
   let out: string;
   switch (aggregate?.kind) {
     case "AggregateExpression":
-      out = writeExpression(aggregate.expression) + " with " +
+      out = writeExpression(aggregate.expression, ctx) + " with " +
         aggregationMethod(aggregate.method);
       break;
     case "AggregateCount":
       out = "$count";
       break;
     case "AggregateCustom":
-      return serializePath(aggregate.path);
+      return writePath(aggregate.path, ctx);
     default:
       return unknownKind(aggregate, "aggregate", [
         "AggregateExpression",

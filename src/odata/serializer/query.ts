@@ -16,13 +16,14 @@ import type {
   ODataQuery,
   OrderByItem,
   SelectItem,
+  SelectSegment,
   Transformation,
   TransformationArgument,
 } from "../ast.ts";
 import { optionKey } from "../parser/nested.ts";
 import { invalidArgument, show } from "../arguments.ts";
 import { asModuleError, isIdentifier, isQualifiedName, rawProblem } from "../validate.ts";
-import { unknownKind, writeExpression } from "./expression.ts";
+import { unknownKind, WriteContext, writeExpression } from "./expression.ts";
 import { aggregationMethod, serializeAggregationPath } from "./path.ts";
 import { searchText } from "./search.ts";
 
@@ -83,12 +84,25 @@ function encodeSearch(text: string): string {
   return encode(text, 0x3b);
 }
 
+/**
+ * An expression, percent-encoded. The `;` of a search word inside `$count(...)` is written as a
+ * private-use mark that becomes `%3B`; the first mark char that the data does not also hold is
+ * used (the number of marks in the text must be the number written).
+ */
 function expr(e: Parameters<typeof writeExpression>[0]): string {
-  return encode(writeExpression(e));
+  for (let code = 0xe000;; code++) {
+    const mark = String.fromCharCode(code);
+    const ctx = new WriteContext(mark);
+    const text = writeExpression(e, ctx);
+    if (ctx.marks === 0) return encode(text);
+    if (text.split(mark).length - 1 === ctx.marks) {
+      return text.split(mark).map((part) => encode(part)).join("%3B");
+    }
+  }
 }
 
 function search(e: Parameters<typeof searchText>[0]): string {
-  return encodeSearch(searchText(e, false));
+  return encodeSearch(searchText(e, undefined));
 }
 
 /** Throws `INVALID_ARGUMENT` for a value the serializer refuses to print. */
@@ -275,46 +289,77 @@ function isStep(step: string): boolean {
     : isQualifiedName(step.slice(1, hash), false) && isIdentifier(step.slice(hash + 1));
 }
 
-/** `Fn(P1,P2)`: a function overload signature step of `$select`. */
-function isSignatureStep(step: string): boolean {
-  const open = step.indexOf("(");
-  if (open === -1 || step.charCodeAt(step.length - 1) !== 0x29) return false;
-  if (!isQualifiedName(step.slice(0, open), false)) return false;
-  // The parser reads whitespace around the commas between the parameter names, nowhere else.
-  const params = step.slice(open + 1, -1).split(",");
-  const last = params.length - 1;
-  return params.every((param, i) => {
-    let name = param;
-    if (i > 0) name = name.replace(LEADING_SPACE, "");
-    if (i < last) name = name.replace(TRAILING_SPACE, "");
-    return isIdentifier(name);
-  });
-}
-
-const LEADING_SPACE = /^[ \t\r\n]+/;
-const TRAILING_SPACE = /[ \t\r\n]+$/;
-
 function badStep(step: unknown, what: string): never {
   return refuse(`Invalid ${what} path step ${show(step)}`, { step: show(step) });
 }
 
 function writeSelect(item: SelectItem): string {
-  const path = item.path;
-  if (path.length === 0) refuse("A $select item needs a path");
-  const last = path.length - 1;
-  const out = path.map((step, i) => {
-    const ok = typeof step === "string" &&
-      (isStep(step) ||
-        (i === last &&
-          (step === "*" || isSignatureStep(step) ||
-            (step.endsWith(".*") && isQualifiedName(step.slice(0, -2), false)))));
-    return ok ? encode(step) : badStep(step, "$select");
-  }).join("/");
-  if (item.options !== undefined && (path[last] === "*" || path[last]!.endsWith(".*"))) {
-    refuse("A $select item with * takes no nested options");
+  const segments = item?.segments;
+  if (!Array.isArray(segments) || segments.length === 0) {
+    refuse("A $select item needs its path as a non-empty array of segments", {
+      segments: show(segments),
+    });
+  }
+  const last = segments.length - 1;
+  const out = segments.map((segment, i) => encode(writeSelectSegment(segment, i === last)))
+    .join("/");
+  if (item.options !== undefined) {
+    const kind = segments[last]!.kind;
+    if (kind === "Star" || kind === "AllOperations" || kind === "Operation") {
+      refuse(
+        `A $select item ending in ${kind === "Operation" ? "an operation" : "*"} takes no ` +
+          "nested options",
+      );
+    }
   }
   return out + writeNested(item.options);
 }
+
+/**
+ * One `$select` step. Steps that the ABNF allows only at the end of a path (`*`, `Model.*`, an
+ * operation with parameter names) are refused elsewhere, since the parser would refuse them.
+ */
+function writeSelectSegment(segment: SelectSegment, last: boolean): string {
+  switch (segment?.kind) {
+    case "Property":
+      if (isIdentifier(segment.name)) return segment.name;
+      break;
+    case "TypeCast":
+      if (isQualifiedName(segment.type, true)) return segment.type;
+      break;
+    case "Annotation":
+      if (!isQualifiedName(segment.term, false)) break;
+      if (segment.qualifier === undefined) return "@" + segment.term;
+      if (isIdentifier(segment.qualifier)) return "@" + segment.term + "#" + segment.qualifier;
+      break;
+    case "Star":
+      if (last) return "*";
+      break;
+    case "AllOperations":
+      if (last && isQualifiedName(segment.namespace, false)) return segment.namespace + ".*";
+      break;
+    case "Operation":
+      if (
+        last && isQualifiedName(segment.name, false) && Array.isArray(segment.parameters) &&
+        segment.parameters.length > 0 && segment.parameters.every((p) => isIdentifier(p))
+      ) {
+        return segment.name + "(" + segment.parameters.join(",") + ")";
+      }
+      break;
+    default:
+      return unknownKind(segment, "$select path segment", SELECT_SEGMENT_KINDS);
+  }
+  return badStep(segment, "$select");
+}
+
+const SELECT_SEGMENT_KINDS = [
+  "Property",
+  "TypeCast",
+  "Annotation",
+  "Star",
+  "AllOperations",
+  "Operation",
+] as const;
 
 function writeExpand(item: ExpandItem): string {
   const path = item.path;

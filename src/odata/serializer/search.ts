@@ -34,21 +34,27 @@ export function serializeSearch(expr: SearchExpression): string {
       { value: show(expr) },
     );
   }
-  return searchText(expr, false);
+  return searchText(expr, undefined);
 }
 
 /**
  * Prints a search expression. `inExpression` is set for the `$search` of a `$count(...)` segment
- * inside a common expression, where a raw `;` ends a search word: words holding one are written
- * as phrases there. Unknown node kinds and operators throw `INVALID_ARGUMENT`.
+ * inside a common expression, where a raw `;` ends a search word. Only a query string can hold
+ * such a word (with the `;` written `%3B`): when `inExpression` has a `semicolonMark`, the `;` of
+ * a word is written as that mark, which the query serializer percent-encodes; elsewhere such a
+ * word throws `INVALID_ARGUMENT` (writing it as a phrase would change it). Unknown node kinds and
+ * operators throw `INVALID_ARGUMENT`.
  *
  * @example
  * ```ts
  * import { searchText } from "./search.ts";
- * searchText({ kind: "SearchTerm", text: "a;b", phrase: false }, true); // '"a;b"'
+ * searchText({ kind: "SearchTerm", text: "a;b", phrase: false }, undefined); // "a;b"
  * ```
  */
-export function searchText(expr: SearchExpression, inExpression: boolean): string {
+export function searchText(
+  expr: SearchExpression,
+  inExpression: SearchContext | undefined,
+): string {
   // The `'...'` form of an empty term is only read at the start of a search expression.
   if (expr?.kind === "SearchTerm" && expr.text === "") return "''";
   try {
@@ -58,12 +64,23 @@ export function searchText(expr: SearchExpression, inExpression: boolean): strin
   }
 }
 
+/**
+ * Where a search expression is printed inside a common expression (`$count($search=...)`): the
+ * mark to write for the `;` of a word (query strings only) and the count of marks written.
+ */
+export interface SearchContext {
+  /** The char written for a `;` in a word; unset where no `;` can be written. */
+  readonly semicolonMark: string | undefined;
+  /** How many marks have been written. */
+  marks: number;
+}
+
 /** Binding strength: OR 1, AND 2, NOT and terms 3. */
 function strength(expr: SearchExpression): number {
   return expr.kind === "SearchBinary" ? (expr.operator === "OR" ? 1 : 2) : 3;
 }
 
-function write(expr: SearchExpression, inExpression: boolean): string {
+function write(expr: SearchExpression, inExpression: SearchContext | undefined): string {
   switch (expr?.kind) {
     case "SearchTerm":
       return writeTerm(expr, inExpression);
@@ -96,12 +113,24 @@ function write(expr: SearchExpression, inExpression: boolean): string {
   }
 }
 
-function writeTerm(term: SearchTerm, inExpression: boolean): string {
+function writeTerm(term: SearchTerm, inExpression: SearchContext | undefined): string {
   const text = term.text;
   if (typeof text !== "string") {
     throw invalidArgument(`A search term needs its text as a string, got ${show(text)}`);
   }
-  if (!term.phrase && isPlainWord(text) && !(inExpression && text.includes(";"))) {
+  if (!term.phrase && isPlainWord(text)) {
+    if (inExpression !== undefined && text.includes(";")) {
+      const semicolonMark = inExpression.semicolonMark;
+      if (semicolonMark === undefined) {
+        throw invalidArgument(
+          `The search word ${show(text)} holds a ";", which ends a word inside $count(...) ` +
+            "expression text; only a query string can hold it (serializeQuery writes it as %3B)",
+        );
+      }
+      const parts = text.split(";");
+      inExpression.marks += parts.length - 1;
+      return parts.join(semicolonMark);
+    }
     return text === "AND" || text === "OR" || text === "NOT" ? `(${text})` : text;
   }
   if (text === "") {

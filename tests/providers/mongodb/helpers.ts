@@ -28,7 +28,7 @@ export interface MongoServer extends AsyncDisposable {
 async function ensureInstalled(): Promise<void> {
   if (existsSync(`${SERVER_DIR}/node_modules/@push.rocks/smartmongo`)) return;
   const install = await new Deno.Command("npm", {
-    args: ["install", "--no-audit", "--no-fund", "--loglevel=error"],
+    args: ["ci", "--no-audit", "--no-fund", "--loglevel=error"],
     cwd: SERVER_DIR,
     stdout: "inherit",
     stderr: "inherit",
@@ -75,7 +75,11 @@ export async function startMongo(): Promise<MongoServer> {
     }
     await child.status;
   };
-  return { url: match[1]!, congo: true, stop, [Symbol.asyncDispose]: stop };
+  // CongoDB answers the driver's streaming heartbeat (exhaust "hello") with a reply the driver
+  // reads as a broken stream ("moreToCome"), which then clears the pool under running operations:
+  // polling heartbeats there.
+  const url = `${match[1]!}/?serverMonitoringMode=poll`;
+  return { url, congo: true, stop, [Symbol.asyncDispose]: stop };
 }
 
 let databaseCounter = 0;

@@ -5,12 +5,14 @@
  */
 
 import assert from "node:assert/strict";
-import { MongoServerError } from "mongodb";
+import { MongoClient, MongoServerError } from "mongodb";
 import {
+  ConnectionPool,
   createProvider,
   EntityNamespaceManager,
   ODataActiveRecordError,
   type Provider,
+  resolveEntity,
 } from "../../../mod.ts";
 import { driverOptions } from "../../../providers/mongodb/mod.ts";
 import { mapMongoError } from "../../../providers/mongodb/errors.ts";
@@ -190,7 +192,8 @@ Deno.test("a refused port is PROVIDER_UNAVAILABLE, well before the timeout", asy
   listener.close(); // nothing listens there now
   const provider = await createProvider({
     ...mongoConfig(server),
-    connectionString: `mongodb://127.0.0.1:${port}/?directConnection=true`,
+    connectionString:
+      `mongodb://127.0.0.1:${port}/?directConnection=true&serverMonitoringMode=poll`,
     timeout: 1500,
   });
   try {
@@ -240,7 +243,9 @@ function faultProxy(target: URL) {
     }
   })().catch(() => {});
   return {
-    url: `mongodb://127.0.0.1:${(listener.addr as Deno.NetAddr).port}/?directConnection=true`,
+    url: `mongodb://127.0.0.1:${
+      (listener.addr as Deno.NetAddr).port
+    }/?directConnection=true&serverMonitoringMode=poll`,
     set(next: "pass" | "drop" | "hold") {
       mode = next;
       if (next === "drop") {
@@ -268,7 +273,9 @@ Deno.test({
   sanitizeResources: false, // the driver's monitor sockets outlive the test by a tick
   sanitizeOps: false,
   fn: async () => {
-    const proxy = faultProxy(new URL(server.url));
+    // Faults get a server of their own: half-sent messages must not disturb the other tests.
+    await using own = await startMongo();
+    const proxy = faultProxy(new URL(own.url));
     let provider: Provider | undefined;
     try {
       provider = await createProvider({
@@ -352,6 +359,95 @@ Deno.test("increment is atomic, counts null as 0; version fields give CONFLICT, 
   } finally {
     await manager.close();
   }
+});
+
+Deno.test({
+  name: "pool over MongoDB: health checks remove a dropped server, the breaker opens, both recover",
+  sanitizeResources: false, // the driver's monitor sockets outlive the test by a tick
+  sanitizeOps: false,
+  fn: async () => {
+    await using own = await startMongo();
+    const proxy = faultProxy(new URL(own.url));
+    const pool = new ConnectionPool({
+      healthCheckInterval: 0, // rounds run by hand below
+      healthCheckTimeout: 500,
+      maxRetries: 0,
+      retryDelay: 50,
+      breaker: { failureThreshold: 2, cooldownMs: 60_000 },
+    });
+    try {
+      const base = mongoConfig(server);
+      const connection = await pool.getConnection("mongodb_prod", {
+        type: "mongodb",
+        connectionString: proxy.url,
+        databaseName: base.databaseName,
+        timeout: 1000,
+      });
+      await connection.ping();
+      assert.equal(connection.state, "healthy");
+      proxy.set("drop");
+      await pool.checkHealth();
+      assert.equal(connection.state, "unhealthy");
+      // Calls fail fast while it is out of service.
+      const started = performance.now();
+      await isCode(connection.ping(), "PROVIDER_UNAVAILABLE");
+      assert.ok(performance.now() - started < 500, "an unhealthy connection fails fast");
+      proxy.set("pass");
+      let healthy = false;
+      for (let i = 0; i < 40 && !healthy; i++) {
+        await pool.checkHealth();
+        healthy = connection.state === "healthy";
+        if (!healthy) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      assert.ok(healthy, "the pool restores the connection once the server answers");
+      assert.equal(pool.getConnectionStats().healthyConnections, 1);
+      // Slow replies: two timeouts open the breaker, then calls are refused at once.
+      const entity = resolveEntity("Items", {
+        fields: { Id: { type: "integer", primaryKey: true } },
+      });
+      const request = { entity, schema: { getEntityMetadata: () => entity }, query: {} };
+      assert.equal(await connection.count(request), 0);
+      proxy.set("hold");
+      for (let i = 0; i < 2; i++) {
+        await isCode(connection.count(request, { signal: AbortSignal.timeout(200) }), "TIMEOUT");
+      }
+      const refused = performance.now();
+      await isCode(connection.count(request), "CIRCUIT_OPEN");
+      assert.ok(performance.now() - refused < 100, "an open circuit refuses at once");
+      assert.equal(pool.getConnectionStats().connections.mongodb_prod?.circuit.state, "open");
+      proxy.set("pass");
+    } finally {
+      await pool.closeAll();
+      await proxy.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "$search uses the collection's text index when it has one (a real server)",
+  // CongoDB creates text indexes but its engine (mingo) has no $text: MONGODB_URI only.
+  ignore: server.congo,
+  fn: async () => {
+    const config = mongoConfig(server);
+    const manager = new EntityNamespaceManager();
+    const ns = manager.createNamespace("text", { provider: config });
+    const Item = ns.registerEntity("Items", {
+      fields: { Id: { type: "integer", primaryKey: true }, Name: { type: "string" } },
+    });
+    const client = new MongoClient(config.connectionString);
+    try {
+      await ns.sync();
+      await Item.createMany([{ Id: 1, Name: "green tea" }, { Id: 2, Name: "teapot" }]);
+      assert.equal(await Item.search("tea").count(), 2, "substring semantics without the index");
+      await client.db(config.databaseName).collection("Items").createIndex({ Name: "text" });
+      await ns.sync(); // forgets what the provider knew about indexes
+      const { data } = await Item.search("tea").find();
+      assert.deepEqual(data.map((r) => r.toJSON().Id), [1], "word semantics with the index");
+    } finally {
+      await client.close();
+      await manager.close();
+    }
+  },
 });
 
 Deno.test({

@@ -285,7 +285,12 @@ Deno.test("injection attempts: values stay values, names must be known", () => {
   };
   assertCode(() => fx.read("Products", { search } as never), "INVALID_ARGUMENT");
   assertCode(
-    () => fx.read("Products", { select: [{ path: ["Model.Special", "X"] }] }),
+    () =>
+      fx.read("Products", {
+        select: [{
+          segments: [{ kind: "TypeCast", type: "Model.Special" }, { kind: "Property", name: "X" }],
+        }],
+      }),
     "NOT_SUPPORTED",
   );
 });
