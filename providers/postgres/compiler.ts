@@ -1,8 +1,8 @@
 /**
  * Compiles reads and writes to PostgreSQL statements with `$n` parameters: values never enter
  * the SQL text, names are quoted. Selection, filters (expression.ts), `$search`, ordering,
- * paging, counts, the key restriction of a batched `$expand` level, and writes. What it does not
- * cover (`$apply`, `$compute`) fails with `NOT_SUPPORTED`, never a wrong answer.
+ * paging, counts, the key restriction of a batched `$expand` level, and writes. `$apply` and
+ * `$compute` are compiled by apply.ts; here (an expanded level) they fail with `NOT_SUPPORTED`.
  *
  * @module
  */
