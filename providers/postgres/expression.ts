@@ -317,6 +317,7 @@ export class ExpressionCompiler {
     if (op === "in") return this.#in(node);
     const left = this.#operand(node.left, node.right);
     const right = this.#operand(node.right, node.left);
+    if (op === "eq" || op === "ne" || COMPARISONS[op] !== undefined) comparable(op, left, right);
     if (op === "eq" || op === "ne") {
       if (right.kind === "null" || left.kind === "null") {
         const other = right.kind === "null" ? left : right;
@@ -476,6 +477,33 @@ export class ExpressionCompiler {
         throw unsupported(`The ${node.name}() function`);
     }
   }
+}
+
+/** Kinds that compare with each other (a text literal becomes a date, time or guid first). */
+const FAMILIES: Partial<Record<Kind, string>> = {
+  integer: "number",
+  number: "number",
+  decimal: "number",
+  string: "text",
+  guid: "text",
+  date: "instant",
+  datetime: "instant",
+  time: "time",
+  boolean: "boolean",
+  json: "json",
+  binary: "binary",
+};
+
+/** `title eq 1` is a type error of the query (as on SQLite), not a server error. */
+function comparable(op: string, left: Compiled, right: Compiled): void {
+  const a = FAMILIES[left.kind];
+  const b = FAMILIES[right.kind];
+  if (a === undefined || b === undefined || a === b) return;
+  throw new ODataActiveRecordError(
+    "TYPE_MISMATCH",
+    `Cannot compare a ${left.kind} value with a ${right.kind} value (${op})`,
+    { context: { provider: "postgres", operator: op } },
+  );
 }
 
 /** Datetimes are read in UTC, as the canonical `Date` values are instants. */

@@ -385,8 +385,8 @@ function expandPlan(
     throw new NotSupportedError("$expand over a composite key", "the postgres provider");
   }
   const options = item.options ?? {};
-  if (options.top !== undefined || (options.skip ?? 0) > 0 || options.levels !== undefined) {
-    throw new NotSupportedError("$top, $skip or $levels inside $expand", "the postgres provider");
+  if (options.levels !== undefined) {
+    throw new NotSupportedError("$levels inside $expand", "the postgres provider");
   }
   const remote = target.fields.get(remoteNames[0]!)!;
   const selectsRemote = options.select === undefined || target.key.includes(remote.name) ||
