@@ -24,7 +24,7 @@ import {
   type Row,
   ValidationError,
 } from "../../../mod.ts";
-import { available, createDatabase, HOW_TO_ENABLE } from "./server.ts";
+import { available, createDatabase } from "./server.ts";
 
 const TASKS: EntityDefinition = {
   fields: {
@@ -140,9 +140,7 @@ const BACKENDS: readonly Backend[] = [
   },
 ];
 
-if (!available) console.log(`postgres Active Record scenarios ignored: ${HOW_TO_ENABLE}`);
-
-/** Registers a scenario once per backend. */
+/** Registers a scenario once per backend (PostgreSQL ones ignored without a server, see server.ts). */
 function both(name: string, fn: (storage: Storage, backend: Backend) => Promise<void>): void {
   for (const backend of BACKENDS) {
     Deno.test({
