@@ -247,7 +247,7 @@ function orderBy(level: Level, items: readonly OrderByItem[], ctx: Context): Lev
     const value = compileValue(item.expression, open, ctx);
     if (value.kind === "json" || value.kind === "binary") {
       throw new ODataActiveRecordError(
-        "TYPE_MISMATCH",
+        "INVALID_OPERATOR",
         `orderby needs an orderable value, not ${value.kind}`,
         { context: { provider: "postgres" } },
       );
@@ -295,7 +295,7 @@ const ORDERED = new Set<Value["kind"]>([
 
 function wrongType(method: string, kind: string, wanted: string): ODataActiveRecordError {
   return new ODataActiveRecordError(
-    "TYPE_MISMATCH",
+    "INVALID_OPERATOR",
     `The ${method} aggregation needs ${wanted}, not a ${kind} value`,
     { context: { provider: "postgres", method } },
   );
