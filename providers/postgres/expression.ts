@@ -353,12 +353,17 @@ export class ExpressionCompiler {
     if (arithmetic !== undefined) {
       return { sql: `(${left.sql} ${arithmetic} ${right.sql})`, kind };
     }
+    if ((op === "div" || op === "divby") && kind === "decimal") {
+      return { sql: exactQuotient(left.sql, right.sql), kind: "decimal" };
+    }
     if (op === "div") {
       // Integer division truncates (OData and PostgreSQL agree); a zero divisor is an error.
       return { sql: `(${left.sql} / ${right.sql})`, kind };
     }
     if (op === "divby") {
-      return { sql: `(${left.sql}::numeric / ${right.sql})`, kind: "decimal" };
+      return kind === "number"
+        ? { sql: `(${left.sql}::double precision / ${right.sql})`, kind: "number" }
+        : { sql: exactQuotient(left.sql, right.sql), kind: "decimal" };
     }
     throw unsupported(`The ${op} operator`);
   }
@@ -511,14 +516,28 @@ function timeSource(value: Compiled): string {
   return value.kind === "datetime" ? `(${value.sql} AT TIME ZONE 'UTC')` : value.sql;
 }
 
+/**
+ * A decimal quotient as SQLite's exact decimals give it: rounded half away from zero to 15
+ * significant digits, or to the larger operand scale when that keeps more, without trailing
+ * fraction zeros (computed from a 40-digit exact quotient).
+ */
+function exactQuotient(left: string, right: string): string {
+  const quotient = `(round(${left}::numeric, 40) / ${right}::numeric)`;
+  const digits = `(floor(log(abs(nullif(${quotient}, 0)))) + 1)`;
+  const scale =
+    `greatest(scale(${left}::numeric), scale(${right}::numeric), CAST(15 - ${digits} AS integer))`;
+  return `trim_scale(round(${quotient}, ${scale}))`;
+}
+
 function arithmeticKind(left: Kind, right: Kind): Kind {
   if (!NUMERIC_KINDS.has(left) && left !== "null" && left !== "unknown") {
     throw new ODataActiveRecordError("TYPE_MISMATCH", `Arithmetic on a ${left} value`, {
       context: { provider: "postgres" },
     });
   }
-  if (left === "decimal" || right === "decimal") return "decimal";
+  // A double makes the result a double (as on SQLite); else a decimal makes it exact.
   if (left === "number" || right === "number") return "number";
+  if (left === "decimal" || right === "decimal") return "decimal";
   return left === "integer" && right === "integer" ? "integer" : "unknown";
 }
 

@@ -74,6 +74,23 @@ export const APPLY_CROSS_CHECK_QUERIES: readonly (readonly [string, string])[] =
     "Order_Details",
     "$compute=UnitPrice mul Quantity as Line&$orderby=Line desc,OrderID,ProductID&$top=5&$select=OrderID,ProductID,Line",
   ],
+  [
+    "Order_Details",
+    "$compute=UnitPrice mul Discount as X&$filter=X gt 0&$select=X&$orderby=OrderID,ProductID&$top=5",
+  ],
+  [
+    "Products",
+    "$compute=UnitPrice div 3 as X,UnitPrice divby 7 as Y,UnitPrice add 2.25 as Z&$select=X,Y,Z&$orderby=ProductID&$top=8",
+  ],
+  ["Products", "$compute=round(UnitPrice mul 1.1) as Y&$select=Y&$orderby=ProductID&$top=5"],
+  [
+    "Orders",
+    "$apply=groupby((EmployeeID),aggregate(OrderDate with max as Last))&$orderby=EmployeeID",
+  ],
+  [
+    "Products",
+    "$apply=groupby((Discontinued),aggregate(UnitsInStock with average as A))&$orderby=Discontinued",
+  ],
   // Refusals give the same error codes.
   ["Products", "$apply=groupby((rollup(CategoryID,SupplierID)),aggregate($count as N))"],
   ["Products", "$apply=groupby((CategoryID),aggregate($count as CategoryID))"],
