@@ -1,8 +1,8 @@
 /**
  * Compiles reads and writes to PostgreSQL statements with `$n` parameters: values never enter
  * the SQL text, names are quoted. Selection, filters (expression.ts), `$search`, ordering,
- * paging, counts, the key restriction of a batched `$expand` level, and writes. What it does not
- * cover (`$apply`, `$compute`) fails with `NOT_SUPPORTED`, never a wrong answer.
+ * paging, counts, the key restriction of a batched `$expand` level, and writes. `$apply` and
+ * `$compute` are compiled by apply.ts; here (an expanded level) they fail with `NOT_SUPPORTED`.
  *
  * @module
  */
@@ -155,8 +155,8 @@ export function compileRead(
     `${output(`t.${q(field.column)}`, field)} AS ${q(field.name)}`
   )
     .join(", ");
-  let text = `SELECT ${columns} FROM ${from(entity)}`;
-  text += whereClause(entity, query.filter, params, query.search, within, schema);
+  const where = whereClause(entity, query.filter, params, query.search, within, schema);
+  let text = `SELECT ${columns} FROM ${from(entity)}${where}`;
   const order: string[] = [];
   const expressions = new ExpressionCompiler(entity, params, "t", schema, undefined, {
     n: 1000, // subqueries of the order do not reuse the filter's aliases
@@ -169,6 +169,19 @@ export function compileRead(
     );
   }
   for (const name of entity.key) order.push(`t.${q(entity.fields.get(name)!.column)} ASC`);
+  const skip = Math.trunc(query.skip ?? 0);
+  if (within !== undefined && (query.top !== undefined || skip > 0)) {
+    // `$top`/`$skip` of an expanded level page each parent's rows: still one query per level.
+    const partition = `t.${q(within.field.column)}`;
+    const inner = `SELECT ${columns}, row_number() OVER (PARTITION BY ${partition} ORDER BY ${
+      order.join(", ")
+    }) AS "$rn" FROM ${from(entity)}${where}`;
+    const page = query.top === undefined ? "" : ` AND w."$rn" <= ${skip + Math.trunc(query.top)}`;
+    text = `SELECT ${
+      fields.map((field) => `w.${q(field.name)}`).join(", ")
+    } FROM (${inner}) AS w WHERE w."$rn" > ${skip}${page} ORDER BY w."$rn"`;
+    return { text, params: params.values, fields };
+  }
   text += ` ORDER BY ${order.join(", ")}`;
   if (query.top !== undefined) text += ` LIMIT ${Math.trunc(query.top)}`;
   if (query.skip !== undefined && query.skip > 0) text += ` OFFSET ${Math.trunc(query.skip)}`;

@@ -317,6 +317,7 @@ export class ExpressionCompiler {
     if (op === "in") return this.#in(node);
     const left = this.#operand(node.left, node.right);
     const right = this.#operand(node.right, node.left);
+    if (op === "eq" || op === "ne" || COMPARISONS[op] !== undefined) comparable(op, left, right);
     if (op === "eq" || op === "ne") {
       if (right.kind === "null" || left.kind === "null") {
         const other = right.kind === "null" ? left : right;
@@ -352,12 +353,17 @@ export class ExpressionCompiler {
     if (arithmetic !== undefined) {
       return { sql: `(${left.sql} ${arithmetic} ${right.sql})`, kind };
     }
+    if ((op === "div" || op === "divby") && kind === "decimal") {
+      return { sql: exactQuotient(left.sql, right.sql), kind: "decimal" };
+    }
     if (op === "div") {
       // Integer division truncates (OData and PostgreSQL agree); a zero divisor is an error.
       return { sql: `(${left.sql} / ${right.sql})`, kind };
     }
     if (op === "divby") {
-      return { sql: `(${left.sql}::numeric / ${right.sql})`, kind: "decimal" };
+      return kind === "number"
+        ? { sql: `(${left.sql}::double precision / ${right.sql})`, kind: "number" }
+        : { sql: exactQuotient(left.sql, right.sql), kind: "decimal" };
     }
     throw unsupported(`The ${op} operator`);
   }
@@ -478,9 +484,49 @@ export class ExpressionCompiler {
   }
 }
 
+/** Kinds that compare with each other (a text literal becomes a date, time or guid first). */
+const FAMILIES: Partial<Record<Kind, string>> = {
+  integer: "number",
+  number: "number",
+  decimal: "number",
+  string: "text",
+  guid: "text",
+  date: "instant",
+  datetime: "instant",
+  time: "time",
+  boolean: "boolean",
+  json: "json",
+  binary: "binary",
+};
+
+/** `title eq 1` is a type error of the query (as on SQLite), not a server error. */
+function comparable(op: string, left: Compiled, right: Compiled): void {
+  const a = FAMILIES[left.kind];
+  const b = FAMILIES[right.kind];
+  if (a === undefined || b === undefined || a === b) return;
+  throw new ODataActiveRecordError(
+    "TYPE_MISMATCH",
+    `Cannot compare a ${left.kind} value with a ${right.kind} value (${op})`,
+    { context: { provider: "postgres", operator: op } },
+  );
+}
+
 /** Datetimes are read in UTC, as the canonical `Date` values are instants. */
 function timeSource(value: Compiled): string {
   return value.kind === "datetime" ? `(${value.sql} AT TIME ZONE 'UTC')` : value.sql;
+}
+
+/**
+ * A decimal quotient as SQLite's exact decimals give it: rounded half away from zero to 15
+ * significant digits, or to the larger operand scale when that keeps more, without trailing
+ * fraction zeros (computed from a 40-digit exact quotient).
+ */
+function exactQuotient(left: string, right: string): string {
+  const quotient = `(round(${left}::numeric, 40) / ${right}::numeric)`;
+  const digits = `(floor(log(abs(nullif(${quotient}, 0)))) + 1)`;
+  const scale =
+    `greatest(scale(${left}::numeric), scale(${right}::numeric), CAST(15 - ${digits} AS integer))`;
+  return `trim_scale(round(${quotient}, ${scale}))`;
 }
 
 function arithmeticKind(left: Kind, right: Kind): Kind {
@@ -489,8 +535,9 @@ function arithmeticKind(left: Kind, right: Kind): Kind {
       context: { provider: "postgres" },
     });
   }
-  if (left === "decimal" || right === "decimal") return "decimal";
+  // A double makes the result a double (as on SQLite); else a decimal makes it exact.
   if (left === "number" || right === "number") return "number";
+  if (left === "decimal" || right === "decimal") return "decimal";
   return left === "integer" && right === "integer" ? "integer" : "unknown";
 }
 

@@ -30,11 +30,11 @@ import { syncSchema } from "./schema.ts";
 import { PostgresOperations, type Scope, type TransactionSql } from "./operations.ts";
 
 const CAPABILITIES: ProviderCapabilities = Object.freeze({
-  apply: false,
+  apply: true,
   search: true,
   transactions: true,
   expand: true,
-  compute: false,
+  compute: true,
   schema: true,
 });
 

@@ -34,6 +34,7 @@ import {
 import type { Pool } from "./connection.ts";
 import { mapPostgresError } from "./errors.ts";
 import { decodeValue } from "./values.ts";
+import { compileApplyCount, compileApplyRead, transforms } from "./apply.ts";
 
 /** Most parameters of one statement (the protocol's limit). */
 const MAX_PARAMETERS = 65_534;
@@ -94,9 +95,29 @@ export async function run(
 }
 
 function decodeRows(rows: readonly Row[], fields: readonly FieldMetadata[]): Row[] {
+  if (fields.some((field) => field.name.includes("/"))) return decodeNested(rows, fields);
   return rows.map((raw) => {
     const row: Row = {};
     for (const field of fields) row[field.name] = decodeValue(raw[field.name], field.type);
+    return row;
+  });
+}
+
+/** Rows with grouped navigation properties: `Category/CategoryName` as `{ Category: { CategoryName } }`. */
+function decodeNested(rows: readonly Row[], fields: readonly FieldMetadata[]): Row[] {
+  return rows.map((raw) => {
+    const row: Row = {};
+    for (const field of fields) {
+      const path = field.name.split("/");
+      let target: Row = row;
+      for (const step of path.slice(0, -1)) {
+        const next = Object.hasOwn(target, step) ? target[step] : undefined;
+        if (next === null || typeof next !== "object") {
+          target = (target[step] = {}) as Row;
+        } else target = next as Row;
+      }
+      target[path[path.length - 1]!] = decodeValue(raw[field.name], field.type);
+    }
     return row;
   });
 }
@@ -139,6 +160,10 @@ export class PostgresOperations implements ProviderOperations {
     const extra = [...new Set(plans.map((plan) => plan.local.name))];
     // The parent level joins on this field: it strips it itself when it was not selected.
     if (within !== undefined) extra.push(within.field.name);
+    if (transforms(query) && within === undefined) {
+      const transformed = compileApplyRead(entity, query, schema);
+      return decodeRows(await run(this.#scope, transformed, options), transformed.fields);
+    }
     const compiled = compileRead(entity, { ...query, expand: undefined }, extra, within, schema);
     const rows = decodeRows(await run(this.#scope, compiled, options), compiled.fields);
     for (const plan of plans) {
@@ -178,7 +203,9 @@ export class PostgresOperations implements ProviderOperations {
         suggestion: "Use find() for expanded reads, or stream the related entity separately.",
       });
     }
-    const compiled = compileRead(request.entity, request.query, [], undefined, request.schema);
+    const compiled = transforms(request.query)
+      ? compileApplyRead(request.entity, request.query, request.schema)
+      : compileRead(request.entity, request.query, [], undefined, request.schema);
     const signal = options?.signal;
     throwIfAborted(signal);
     const executor = this.#scope.executor();
@@ -200,12 +227,9 @@ export class PostgresOperations implements ProviderOperations {
   }
 
   async count(request: ReadRequest, options?: ExecutionOptions): Promise<number> {
-    const compiled = compileCount(
-      request.entity,
-      request.query.filter,
-      request.query.search,
-      request.schema,
-    );
+    const compiled = transforms(request.query)
+      ? compileApplyCount(request.entity, request.query, request.schema)
+      : compileCount(request.entity, request.query.filter, request.query.search, request.schema);
     const [row] = await run(this.#scope, compiled, options);
     return Number(row.n);
   }
@@ -361,8 +385,8 @@ function expandPlan(
     throw new NotSupportedError("$expand over a composite key", "the postgres provider");
   }
   const options = item.options ?? {};
-  if (options.top !== undefined || (options.skip ?? 0) > 0 || options.levels !== undefined) {
-    throw new NotSupportedError("$top, $skip or $levels inside $expand", "the postgres provider");
+  if (options.levels !== undefined) {
+    throw new NotSupportedError("$levels inside $expand", "the postgres provider");
   }
   const remote = target.fields.get(remoteNames[0]!)!;
   const selectsRemote = options.select === undefined || target.key.includes(remote.name) ||

@@ -1,17 +1,15 @@
 /**
  * The shared provider conformance suite on PostgreSQL (a database of its own, loaded with the
- * Northwind sample): the same answers as SQLite. The gaps are features the PostgreSQL provider's
- * interim compiler does not compile yet (they answer NOT_SUPPORTED, never a wrong answer); each
- * gap case must fail, so one that starts passing is noticed.
+ * Northwind sample): the same answers as SQLite, with no gaps left. A gap (a feature that
+ * answers NOT_SUPPORTED, never a wrong answer) would be listed in GAPS, where each case must
+ * fail, so one that starts passing is noticed.
  */
 import { EntityNamespaceManager } from "../../mod.ts";
 import { loadNorthwind } from "../../examples/northwind/load.ts";
 import { conformanceSuite } from "./conformance.ts";
 import { available, createDatabase } from "./postgres/server.ts";
 
-const GAPS: Readonly<Record<string, string>> = {
-  "$apply groupby aggregate": "$apply (GROUP BY) waits for the SQL compiler shared with SQLite",
-};
+const GAPS: Readonly<Record<string, string>> = {};
 
 if (available) {
   conformanceSuite("postgres", async () => {
