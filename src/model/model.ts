@@ -78,7 +78,7 @@ export class EntityModel<T extends Row = Row, S extends EntityShape = DefaultSha
     this.context = context;
     this.scope = { entity: metadata, schema: context.schema, options: context.options };
     this.#relationNames = [...metadata.relations.keys()];
-    this.#Record = recordClassFor(metadata);
+    this.#Record = recordClassFor(this as unknown as EntityModel);
     this.#keyPaths = new Map(metadata.key.map((name): [string, Expression] => {
       const segments = [{ kind: "Property", name }] as const;
       const path: Expression = { kind: "Path", root: "implicit", segments };

@@ -82,6 +82,12 @@ type SnapshotDecoder = (stored: readonly unknown[]) => Row;
 
 /** The plan of a record class, on its prototype. */
 const PLAN: unique symbol = Symbol("recordPlan");
+/** The model of a record class, on its prototype. */
+const MODEL: unique symbol = Symbol("recordModel");
+/** Stored values of a record that has none yet (replaced before use). */
+const EMPTY: Row = Object.freeze({}) as Row;
+/** Current values of fields with reserved names, by record. */
+const reservedValues = new WeakMap<ActiveRecord, Row>();
 
 /** A comparable stand-in for a value that can change in place. */
 function markOf(value: unknown): unknown {
@@ -131,17 +137,15 @@ const GUARD: object = new Proxy(Object.create(Object.prototype) as object, {
  * ```
  */
 export class ActiveRecord<T extends Row = Row> {
-  #model: EntityModel;
+  // Few private fields: each is one more store for every record a read makes. The model and the
+  // plan live on the record class's prototype, rarely used state in a side table.
   /**
    * The values as stored (as read or last saved; field values of new records as given), mutable
-   * values copied; `undefined` until first needed when `#source` holds the stored row.
+   * values copied. For a record a provider built, the stored column values until first needed,
+   * while `#decode` (which turns them into the stored values) is set.
    */
-  #stored: Row | undefined;
-  /** The stored column values the snapshot is decoded from (records a provider built). */
-  #source: readonly unknown[] | undefined;
+  #stored: Row | readonly unknown[];
   #decode: SnapshotDecoder | undefined;
-  /** Current values of fields with reserved names. */
-  #reserved: Row | undefined;
   /** Expanded navigation properties. */
   #navigations: Row | undefined;
   /** 0 new, 1 stored, 2 destroyed. */
@@ -153,20 +157,22 @@ export class ActiveRecord<T extends Row = Row> {
    * `source` (its snapshot is `decode(source)`).
    */
   constructor(
-    model: EntityModel,
+    _model: EntityModel,
     values: Row | undefined,
     persisted: boolean,
     source?: readonly unknown[],
     decode?: SnapshotDecoder,
   ) {
-    this.#model = model;
-    this.#stored = undefined;
-    this.#source = source;
+    this.#stored = source ?? EMPTY;
     this.#decode = decode;
-    this.#reserved = undefined;
     this.#navigations = undefined;
     this.#state = persisted ? 1 : 0;
     if (values !== undefined) this.#load(values);
+  }
+
+  /** The model of this record's class. */
+  get #model(): EntityModel {
+    return (this as unknown as { [MODEL]: EntityModel })[MODEL];
   }
 
   /** The plan of this record's class. */
@@ -174,9 +180,24 @@ export class ActiveRecord<T extends Row = Row> {
     return (this as unknown as { [PLAN]: RecordPlan })[PLAN];
   }
 
+  /** Current values of fields with reserved names (kept aside: rare). */
+  get #reserved(): Row | undefined {
+    return reservedValues.get(this);
+  }
+
+  set #reserved(values: Row | undefined) {
+    if (values === undefined) reservedValues.delete(this);
+    else reservedValues.set(this, values);
+  }
+
   /** The stored values (decoded from the stored row the first time for provider-built records). */
   #snapshot(): Row {
-    return this.#stored ??= this.#decode!(this.#source!);
+    const decode = this.#decode;
+    if (decode !== undefined) {
+      this.#stored = decode(this.#stored as readonly unknown[]);
+      this.#decode = undefined;
+    }
+    return this.#stored as Row;
   }
 
   /** Copies `values` into own properties (navigations and reserved names aside). */
@@ -207,7 +228,6 @@ export class ActiveRecord<T extends Row = Row> {
       stored[name] = copyOf(value);
     }
     this.#stored = stored;
-    this.#source = undefined;
     this.#decode = undefined;
   }
 
@@ -518,11 +538,13 @@ type BuildableClass = new (
  * prototype (so assigning a field creates the own property without reaching the guard), and an
  * accessor per navigation property.
  */
-export function recordClassFor(entity: EntityMetadata): RecordClass {
+export function recordClassFor(model: EntityModel): RecordClass {
+  const entity = model.metadata;
   const plan = planOf(entity);
   const RecordClass = class extends ActiveRecord {};
   Object.defineProperty(RecordClass, "name", { value: entity.name });
   Object.defineProperty(RecordClass.prototype, PLAN, { value: plan });
+  Object.defineProperty(RecordClass.prototype, MODEL, { value: model });
   for (const field of entity.fieldList) {
     if (RESERVED.has(field.name)) continue;
     Object.defineProperty(RecordClass.prototype, field.name, {
