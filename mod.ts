@@ -283,6 +283,7 @@ export type { RowBuilder } from "./src/provider/provider.ts";
 export {
   createProvider,
   type MongoProviderConfig,
+  type PostgresProviderConfig,
   type ProviderConfig,
   providerTypes,
   type SqliteProviderConfig,
@@ -309,6 +310,7 @@ export {
 } from "./src/resilience/breaker.ts";
 export {
   deadline,
+  type DeadlineEntry,
   type DeadlineOptions,
   DeadlineScheduler,
   type DeadlineSchedulerOptions,

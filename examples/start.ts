@@ -1,7 +1,7 @@
 // deno-lint-ignore-file no-console
 /**
- * `deno task start`: until the production service lands, a tour of what exists — the OData
- * query language (parse, inspect, print canonically) and the Active Record API on Northwind.
+ * `deno task tour`: a tour of the OData query language (parse, inspect, print canonically) and
+ * the Active Record API on Northwind.
  */
 
 import { parseQuery, serializeQuery } from "../mod.ts";

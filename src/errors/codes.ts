@@ -193,6 +193,11 @@ export const ERROR_CATALOGUE = {
     suggestion:
       "The store failed repeatedly, so calls are refused for a cool-down; retry after the time in the message and check the store's health.",
   },
+  TRANSACTION_CONFLICT: {
+    status: 503,
+    suggestion: "The database aborted the transaction to resolve a conflict with a concurrent " +
+      "one (serialization failure or deadlock); nothing of it was written. Run it again.",
+  },
 } as const satisfies Record<string, ErrorCatalogueEntry>;
 
 /**

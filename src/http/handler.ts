@@ -19,7 +19,7 @@ import { ODataActiveRecordError, ODataSyntaxError } from "../errors/errors.ts";
 import { httpError, mapError } from "./errors.ts";
 import type { JsonStyle } from "./json.ts";
 import type { SchemaNames } from "./metadata.ts";
-import { accepts401, checkVersion, requireJsonBody } from "./negotiate.ts";
+import { negotiateVersion, requireJsonBody } from "./negotiate.ts";
 import { parseResourcePath } from "./path.ts";
 import { and2, resolveResource, type Resource } from "./resource.ts";
 import {
@@ -238,8 +238,9 @@ export class ODataService {
 
   #withCors(request: Request, response: Response): Response {
     const cors = this.options.cors;
+    if (cors === undefined) return response; // no header lookup when CORS is off
     const origin = request.headers.get("origin");
-    if (cors === undefined || origin === null || !this.#originAllowed(origin)) return response;
+    if (origin === null || !this.#originAllowed(origin)) return response;
     const headers = new Headers(response.headers);
     headers.set(
       "access-control-allow-origin",
@@ -266,8 +267,7 @@ export class ODataService {
   /** Serves a request in a scope (the namespace, or a `$batch` transaction). */
   async dispatch(call: Call): Promise<Response> {
     const { request, url } = call;
-    checkVersion(request.headers);
-    const v401 = accepts401(request.headers);
+    const v401 = negotiateVersion(request.headers);
     let path = url.pathname;
     if (path + "/" === this.basePath) path += "/";
     if (!path.startsWith(this.basePath)) {
@@ -286,7 +286,7 @@ export class ODataService {
     );
     const method = request.method.toUpperCase();
     const allow = (methods: string) => {
-      if (!methods.split(", ").includes(method)) {
+      if (!allowed(methods).includes(method)) {
         throw httpError("METHOD_NOT_ALLOWED", `${method} is not allowed on this resource`, {
           allow: methods,
         });
@@ -330,6 +330,10 @@ export class ODataService {
     }
   }
 
+  // Made once: a closure per response would be one more allocation on every request.
+  readonly #qualifiedTypeName = (entity: EntityMetadata): string =>
+    `${this.names.namespace}.${this.names.typeName(entity)}`;
+
   /** How a response to `call` is written (metadata level, number style, annotation spelling). */
   style(
     call: Call,
@@ -341,7 +345,7 @@ export class ODataService {
       ieee754: negotiated.ieee754,
       v401,
       serviceRoot: this.serviceRoot(call.url),
-      typeName: (entity) => `${this.names.namespace}.${this.names.typeName(entity)}`,
+      typeName: this.#qualifiedTypeName,
       schema: this.namespace.schema,
     };
   }
@@ -590,6 +594,18 @@ export class ODataService {
     return await this.namespace.transaction((tx) => work(tx as unknown as Scope));
   }
 }
+
+/** The methods of an `Allow` list, split once per list. */
+function allowed(methods: string): readonly string[] {
+  let list = allowLists.get(methods);
+  if (list === undefined) {
+    list = methods.split(", ");
+    allowLists.set(methods, list);
+  }
+  return list;
+}
+
+const allowLists = new Map<string, readonly string[]>();
 
 const JSON_TYPES: Readonly<Record<string, string>> = {
   minimal: "application/json;odata.metadata=minimal",

@@ -123,8 +123,18 @@ export interface EntityShape {
   readonly dynamic?: boolean;
 }
 
+/** Every field, nothing expanded: the shape of a query without `$select`/`$expand`. */
+const WHOLE: EntityShape = Object.freeze({ expand: new Map<string, EntityShape>() });
+
 /** The shape of a query: its `$select` and `$expand`, recursively. */
 export function shapeOf(query: ODataQuery | undefined): EntityShape {
+  if (
+    query === undefined ||
+    (query.expand === undefined && query.select === undefined && query.compute === undefined &&
+      query.apply === undefined)
+  ) {
+    return WHOLE; // a key lookup's common case: nothing to build
+  }
   const expand = new Map<string, EntityShape>();
   let expandAll = false;
   for (const item of query?.expand ?? []) {

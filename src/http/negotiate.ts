@@ -106,15 +106,33 @@ export function negotiate(
 
 /** True when the client accepts OData 4.01 (its `OData-MaxVersion`, or `OData-Version`). */
 export function accepts401(headers: Headers): boolean {
-  const max = headers.get("odata-maxversion") ?? headers.get("odata-version");
-  if (max === null) return false;
-  const value = Number.parseFloat(max);
+  return accepts401Of(headers.get("odata-version"), headers.get("odata-maxversion"));
+}
+
+function accepts401Of(version: string | null, max: string | null): boolean {
+  const asked = max ?? version;
+  if (asked === null) return false;
+  const value = Number.parseFloat(asked);
   return !Number.isNaN(value) && value >= 4.01;
+}
+
+/**
+ * {@linkcode checkVersion} and {@linkcode accepts401} together, reading each header once (a
+ * header lookup costs more than the rest of the check).
+ */
+export function negotiateVersion(headers: Headers): boolean {
+  const version = headers.get("odata-version");
+  const max = headers.get("odata-maxversion");
+  checkVersionOf(version, max);
+  return accepts401Of(version, max);
 }
 
 /** Checks the version headers: a client that needs more than 4.01, or less than 4.0, gets 400. */
 export function checkVersion(headers: Headers): void {
-  const version = headers.get("odata-version");
+  checkVersionOf(headers.get("odata-version"), headers.get("odata-maxversion"));
+}
+
+function checkVersionOf(version: string | null, max: string | null): void {
   if (version !== null) {
     const value = Number.parseFloat(version);
     if (Number.isNaN(value) || value < 4 || value > 4.01) {
@@ -123,7 +141,6 @@ export function checkVersion(headers: Headers): void {
       });
     }
   }
-  const max = headers.get("odata-maxversion");
   if (max !== null) {
     const value = Number.parseFloat(max);
     if (Number.isNaN(value) || value < 4) {

@@ -74,9 +74,11 @@ function splitKey(text: string): string[] {
   return parts;
 }
 
+const NAMED = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$/s;
+
 function parseKey(inside: string): PathKeyValue[] {
   const parts = splitKey(inside);
-  const named = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$/s;
+  const named = NAMED;
   if (parts.length === 1 && !named.test(parts[0]!)) {
     return [{ value: literalOf(parts[0]!.trim(), inside) }];
   }

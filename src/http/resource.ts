@@ -105,14 +105,19 @@ function keyFilter(
   entity: EntityMetadata,
   key: readonly PathKeyValue[],
 ): { filter: Expression; values: Row } {
-  const shape = entity.key.length === 1
-    ? `${entity.name}(value)`
-    : `${entity.name}(${entity.key.map((k) => `${k}=value`).join(",")})`;
-  const wrong = () =>
-    httpError("INVALID_ARGUMENT", `The key predicate does not fit ${entity.name}: use ${shape}`, {
-      target: "key",
-      entity: entity.name,
-    });
+  const wrong = () => {
+    const shape = entity.key.length === 1
+      ? `${entity.name}(value)`
+      : `${entity.name}(${entity.key.map((k) => `${k}=value`).join(",")})`;
+    return httpError(
+      "INVALID_ARGUMENT",
+      `The key predicate does not fit ${entity.name}: use ${shape}`,
+      {
+        target: "key",
+        entity: entity.name,
+      },
+    );
+  };
   const values: Row = {};
   const parts: Expression[] = [];
   if (key.length === 1 && key[0]!.name === undefined) {

@@ -124,6 +124,44 @@ export interface MongoProviderConfig {
 }
 
 /**
+ * PostgreSQL through the `postgres` (postgres.js) driver and its own connection pool. Several
+ * processes (service replicas) can share one database.
+ *
+ * @example
+ * ```ts
+ * import type { PostgresProviderConfig } from "@oar/odata-active-record";
+ * const config: PostgresProviderConfig = {
+ *   type: "postgres",
+ *   url: "postgres://app@127.0.0.1:5432/shop",
+ *   poolSize: 10,
+ *   schema: "tenant_a",
+ * };
+ * ```
+ */
+export interface PostgresProviderConfig {
+  /** Selects the PostgreSQL provider. */
+  readonly type: "postgres";
+  /** Connection URL, `postgres://user:password@host:port/database`. */
+  readonly url: string;
+  /** Most connections the pool opens. @default {10} */
+  readonly poolSize?: number;
+  /** Connections opened by `connect()` (a warm pool); idle ones may close later. @default {0} */
+  readonly minPoolSize?: number;
+  /** Milliseconds an idle connection stays open; 0 keeps it. @default {30000} */
+  readonly idleTimeout?: number;
+  /** Milliseconds to open a connection before `PROVIDER_UNAVAILABLE`. @default {10000} */
+  readonly connectTimeout?: number;
+  /** Milliseconds a statement may run before the server cancels it (`TIMEOUT`); 0 = no limit. @default {0} */
+  readonly statementTimeout?: number;
+  /**
+   * The PostgreSQL schema holding this namespace's tables (created by `sync()`): one schema per
+   * tenant isolates tenants in one database.
+   * @default {"public"}
+   */
+  readonly schema?: string;
+}
+
+/**
  * Any provider config.
  *
  * @example
@@ -135,7 +173,8 @@ export interface MongoProviderConfig {
 export type ProviderConfig =
   | SqliteProviderConfig
   | HttpODataProviderConfig
-  | MongoProviderConfig;
+  | MongoProviderConfig
+  | PostgresProviderConfig;
 
 type Loader = (config: ProviderConfig) => Promise<Provider>;
 
@@ -163,6 +202,14 @@ const LOADERS: Readonly<Record<string, Loader>> = {
       () => import("../../providers/mongodb/mod.ts"),
     );
     return module.createMongoProvider(config as MongoProviderConfig);
+  },
+  postgres: async (config) => {
+    const module = await importProvider(
+      "postgres",
+      'the npm package "postgres" (postgres.js), mapped in deno.json imports',
+      () => import("../../providers/postgres/mod.ts"),
+    );
+    return module.createPostgresProvider(config as PostgresProviderConfig);
   },
 };
 

@@ -32,6 +32,8 @@ export interface ProductionConfig {
   readonly sqlitePath: string;
   /** `MONGODB_URI`: the MongoDB URL; unset means no `mongodb_prod` namespace. */
   readonly mongodbUri?: string;
+  /** `POSTGRES_URL`: the PostgreSQL database shared by replicas; unset means no `postgres_prod` namespace. */
+  readonly postgresUrl?: string;
   /** `MONGODB_DATABASE`: the MongoDB database. @default {"production_db"} */
   readonly mongodbDatabase: string;
   /** `ODATA_BASE_URL`: the remote OData service; unset means the service's own Northwind endpoint. */
@@ -133,6 +135,7 @@ export const CONFIG_VARIABLES: readonly string[] = [
   "LOG_FORMAT",
   "METRICS_LOG_INTERVAL",
   "SHUTDOWN_TIMEOUT",
+  "POSTGRES_URL",
   "DEBUG",
 ];
 
@@ -259,6 +262,11 @@ export function loadConfigFromEnv(
     ["mongodb:", "mongodb+srv:"],
     "mongodb://localhost:27017",
   );
+  const postgresUrl = r.url(
+    "POSTGRES_URL",
+    ["postgres:", "postgresql:"],
+    "postgres://app@db:5432/production",
+  );
   const odataBaseUrl = r.url(
     "ODATA_BASE_URL",
     ["http:", "https:"],
@@ -269,6 +277,7 @@ export function loadConfigFromEnv(
     northwindPath: r.string("NORTHWIND_PATH", "./data/northwind.db"),
     sqlitePath: r.string("SQLITE_PATH", "./production.db"),
     ...(mongodbUri === undefined ? {} : { mongodbUri }),
+    ...(postgresUrl === undefined ? {} : { postgresUrl }),
     mongodbDatabase: database,
     ...(odataBaseUrl === undefined ? {} : { odataBaseUrl }),
     poolSize,

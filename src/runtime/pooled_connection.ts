@@ -9,6 +9,7 @@
 import { ODataActiveRecordError, throwIfAborted } from "../errors/errors.ts";
 import type {
   ExecutionOptions,
+  IntrospectionResult,
   Provider,
   ProviderCapabilities,
   ProviderOperations,
@@ -527,6 +528,44 @@ export class PooledConnection implements Provider {
       options?.signal,
     );
   }
+
+  /**
+   * See `ProviderOperations.increment`: present unless the connected provider lacks it, so that
+   * version-checked saves and counters through the pool keep their atomic form (a provider
+   * that is not connected yet answers with the usual unavailable error).
+   */
+  get increment(): ProviderOperations["increment"] {
+    if (this.#provider !== undefined && this.#provider.increment === undefined) return undefined;
+    return this.#increment;
+  }
+
+  readonly #increment = (
+    target: WriteTarget,
+    increments: Readonly<Record<string, number>>,
+    changes?: Row,
+    options?: ExecutionOptions,
+  ): Promise<number> =>
+    this.#guard(
+      () => `increment ${target.entity.name}`,
+      (p) => p.increment!(target, increments, changes, options),
+      options?.signal,
+    );
+
+  /** See `Provider.introspect` (remote metadata, e.g. `registerFromMetadata()` over http-odata). */
+  get introspect(): Provider["introspect"] {
+    if (this.#provider !== undefined && this.#provider.introspect === undefined) return undefined;
+    return this.#introspect;
+  }
+
+  readonly #introspect = (options?: ExecutionOptions): Promise<IntrospectionResult> =>
+    this.#guard(() => "introspect", (p) => {
+      if (p.introspect === undefined) {
+        return Promise.reject(
+          new ODataActiveRecordError("NOT_SUPPORTED", `${p.type} has no metadata to introspect`),
+        );
+      }
+      return p.introspect(options);
+    }, options?.signal);
 
   /** See `Provider.transaction`. */
   transaction<T>(

@@ -7,7 +7,7 @@
  */
 
 import { ODataActiveRecordError } from "../errors/errors.ts";
-import type { FindResult } from "../model/query.ts";
+import type { FindResult, Query } from "../model/query.ts";
 import type { EntityModel } from "../model/model.ts";
 import { type EntityNamespace, EntityNamespaceManager } from "../model/namespace.ts";
 import type { EntityDefinition } from "../model/schema.ts";
@@ -15,7 +15,11 @@ import type { NamespaceOptions } from "../model/context.ts";
 import type { Row } from "../provider/provider.ts";
 import { PerformanceMonitor } from "../monitoring/monitor.ts";
 import type { CircuitState } from "../resilience/breaker.ts";
-import { DeadlineScheduler } from "../resilience/deadline.ts";
+import {
+  type DeadlineEntry,
+  DeadlineScheduler,
+  type DeadlineTicket,
+} from "../resilience/deadline.ts";
 import { retry, type RetryOptions } from "../resilience/retry.ts";
 import { describeError } from "../resilience/transient.ts";
 import type { ProductionConfig } from "./config.ts";
@@ -315,7 +319,10 @@ export class ProductionODataService {
 
   #end(): void {
     this.#inFlight--;
-    if (this.#inFlight === 0) { for (const wake of this.#drainWaiters) wake(); }
+    // The size test first: iterating even an empty Set allocates an iterator, on every query.
+    if (this.#inFlight === 0 && this.#drainWaiters.size > 0) {
+      for (const wake of this.#drainWaiters) wake();
+    }
   }
 
   /** Counts `work` (e.g. an HTTP request) as in flight so shutdown waits for it; refused while draining. */
@@ -333,66 +340,161 @@ export class ProductionODataService {
    * connection's circuit breaker and metrics. `query` is the design's object form or an OData
    * query string (`"$filter=UnitPrice gt 20&$top=5"`).
    */
-  async executeProductionQuery<T extends Row = Row>(
+  executeProductionQuery<T extends Row = Row>(
     namespace: string,
     entity: string,
     query?: ProductionQuery | string,
     options?: ProductionQueryOptions,
   ): Promise<FindResult<T>> {
-    this.#begin();
+    // Not an async function: the common case (a prepared namespace, a first attempt that
+    // succeeds) settles one promise of its own, with no await hops in between.
+    let model: EntityModel<T>;
+    try {
+      this.#begin();
+    } catch (error) {
+      return Promise.reject(error);
+    }
     // One cheap clock read serves the deadline and the failure timing; a success is timed by
     // the find itself (metadata.executionTime), so the hot path reads no extra clock.
     const startedAt = Date.now();
-    let recorded = false;
-    let durationMs = 0;
-    let ok = false;
     try {
-      const ns = this.manager.getNamespace(namespace);
-      const model = ns.getEntity(entity) as EntityModel<T>;
-      recorded = true; // only known names get a series, so metrics stay bounded
-      if (!this.#prepared.has(namespace)) await this.#prepare(namespace);
-      const built = buildProductionQuery(model, query);
-      const timeout = options?.timeout ?? this.#connections.get(namespace)?.timeout ??
+      model = this.manager.getNamespace(namespace).getEntity(entity) as EntityModel<T>;
+    } catch (error) {
+      this.#end(); // only known names get a series, so metrics stay bounded
+      return Promise.reject(error);
+    }
+    if (!this.#prepared.has(namespace)) {
+      return this.#prepareAndRun(model, namespace, entity, query, options, startedAt);
+    }
+    return this.#run(model, namespace, entity, query, options, startedAt);
+  }
+
+  /** Prepares the namespace first (a failure counts as a failed query), then runs the query. */
+  async #prepareAndRun<T extends Row>(
+    model: EntityModel<T>,
+    namespace: string,
+    entity: string,
+    query: ProductionQuery | string | undefined,
+    options: ProductionQueryOptions | undefined,
+    startedAt: number,
+  ): Promise<FindResult<T>> {
+    try {
+      await this.#prepare(namespace);
+    } catch (error) {
+      this.#failed(namespace, entity, startedAt);
+      throw error;
+    }
+    return this.#run(model, namespace, entity, query, options, startedAt);
+  }
+
+  /** Records a failed query and ends it. */
+  #failed(namespace: string, entity: string, startedAt: number): void {
+    this.monitor.record(namespace, entity, Date.now() - startedAt, false);
+    this.#end();
+  }
+
+  /**
+   * The query on a prepared namespace: the first attempt inline, racing its deadline; only a
+   * failure goes on to the retry machinery. Ends the query (metrics, in-flight count).
+   */
+  #run<T extends Row>(
+    model: EntityModel<T>,
+    namespace: string,
+    entity: string,
+    query: ProductionQuery | string | undefined,
+    options: ProductionQueryOptions | undefined,
+    startedAt: number,
+  ): Promise<FindResult<T>> {
+    let built: Query<T>;
+    let ticket: DeadlineTicket;
+    let timeout: number;
+    const signal = options?.signal;
+    try {
+      built = buildProductionQuery(model, query);
+      timeout = options?.timeout ?? this.#connections.get(namespace)?.timeout ??
         this.#options.queryTimeout ?? 5000;
-      const signal = options?.signal;
-      let result: FindResult<T> | undefined;
-      let failure: unknown;
-      // The first attempt inline: the common case pays for no retry machinery or extra layer.
-      const ticket = this.#deadlines.start(timeout, signal, startedAt);
+      ticket = this.#deadlines.start(timeout, signal, startedAt);
+    } catch (error) {
+      this.#failed(namespace, entity, startedAt);
+      return Promise.reject(error);
+    }
+    const deadlines = this.#deadlines;
+    return new Promise<FindResult<T>>((resolve, reject) => {
+      // Read by the callbacks below, which enter() may call before it returns.
+      // deno-lint-ignore prefer-const
+      let entry: DeadlineEntry | undefined;
+      let settled = false;
+      const succeeded = (result: FindResult<T>) => {
+        if (settled) return;
+        settled = true;
+        deadlines.leave(entry);
+        this.monitor.record(namespace, entity, result.metadata.executionTime, true);
+        this.#end();
+        resolve(result);
+      };
+      const failed = (error: unknown) => {
+        if (settled) return;
+        settled = true;
+        deadlines.leave(entry);
+        this.#retry(
+          deadlines.explain(ticket, error),
+          built,
+          namespace,
+          entity,
+          timeout,
+          signal,
+          startedAt,
+        ).then(resolve, reject);
+      };
+      entry = deadlines.enter(ticket, failed);
+      if (entry === undefined) return;
+      let work: Promise<FindResult<T>>;
       try {
-        result = await this.#deadlines.race(ticket, built.find({ signal: ticket.signal }));
-        durationMs = result.metadata.executionTime;
+        work = built.find({ signal: ticket.signal });
       } catch (error) {
-        failure = this.#deadlines.explain(ticket, error);
-      } finally {
-        this.#deadlines.finish(ticket);
+        failed(error);
+        return;
       }
-      if (result === undefined) {
-        const attempt = async () => {
-          const ticket = this.#deadlines.start(timeout, signal);
-          try {
-            return await this.#deadlines.race(ticket, built.find({ signal: ticket.signal }));
-          } catch (error) {
-            throw this.#deadlines.explain(ticket, error);
-          } finally {
-            this.#deadlines.finish(ticket);
-          }
-        };
-        // Attempt 1 "fails again" at once with the same error, so logs, counts and backoff
-        // are exactly those of retry() from the start.
-        const retried = await retry<FindResult<T>>(
-          (n) => n === 1 ? Promise.reject(failure) : attempt(),
-          { ...this.#options.retry, signal, label: `query ${namespace}.${entity}` },
-        );
-        durationMs = Math.max(retried.metadata.executionTime, Date.now() - startedAt);
-        result = retried;
-      }
+      work.then(succeeded, failed);
+    });
+  }
+
+  /**
+   * After a failed first attempt: retries with backoff (attempt 1 "fails again" at once with
+   * the same error, so logs, counts and backoff are exactly those of retry() from the start),
+   * each attempt with its own deadline. Ends the query (metrics, in-flight count).
+   */
+  async #retry<T extends Row>(
+    failure: unknown,
+    built: Query<T>,
+    namespace: string,
+    entity: string,
+    timeout: number,
+    signal: AbortSignal | undefined,
+    startedAt: number,
+  ): Promise<FindResult<T>> {
+    let ok = false;
+    let durationMs = 0;
+    try {
+      const attempt = async () => {
+        const ticket = this.#deadlines.start(timeout, signal);
+        try {
+          return await this.#deadlines.race(ticket, built.find({ signal: ticket.signal }));
+        } catch (error) {
+          throw this.#deadlines.explain(ticket, error);
+        } finally {
+          this.#deadlines.finish(ticket);
+        }
+      };
+      const retried = await retry<FindResult<T>>(
+        (n) => n === 1 ? Promise.reject(failure) : attempt(),
+        { ...this.#options.retry, signal, label: `query ${namespace}.${entity}` },
+      );
+      durationMs = Math.max(retried.metadata.executionTime, Date.now() - startedAt);
       ok = true;
-      return result;
+      return retried;
     } finally {
-      if (recorded) {
-        this.monitor.record(namespace, entity, ok ? durationMs : Date.now() - startedAt, ok);
-      }
+      this.monitor.record(namespace, entity, ok ? durationMs : Date.now() - startedAt, ok);
       this.#end();
     }
   }

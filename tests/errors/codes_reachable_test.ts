@@ -20,6 +20,8 @@ import {
   parseQuery,
 } from "../../mod.ts";
 import { importProvider } from "../../src/provider/registry.ts";
+import { available, withDatabase } from "../providers/postgres/helpers.ts";
+import { mapPostgresError } from "../../providers/postgres/errors.ts";
 
 const dir = await mkdtemp(join(tmpdir(), "oar-codes-"));
 const manager = new EntityNamespaceManager();
@@ -227,6 +229,30 @@ const scenarios: Record<ErrorCode, () => unknown> = {
       Promise.reject(new ODataActiveRecordError("PROVIDER_UNAVAILABLE", "down"));
     await breaker.execute(unavailable).catch(() => {});
     await breaker.execute(() => Promise.resolve(1));
+  },
+  TRANSACTION_CONFLICT: async () => {
+    // Needs a PostgreSQL server (a real deadlock); without one, the mapping of its SQLSTATE.
+    if (!available) throw mapPostgresError({ code: "40P01", message: "deadlock detected" });
+    await withDatabase(async ({ namespace }) => {
+      const ns = namespace();
+      const C = ns.registerEntity("C", {
+        fields: { id: { type: "integer", primaryKey: true }, n: { type: "integer" } },
+      });
+      await ns.sync();
+      await C.createMany([{ id: 1, n: 0 }, { id: 2, n: 0 }]);
+      let arrived = 0;
+      let release!: () => void;
+      const both = new Promise<void>((resolve) => (release = resolve));
+      const crossing = (a: number, b: number) =>
+        ns.transaction(async () => {
+          await C.where("id", "eq", a).increment("n", 1);
+          if (++arrived === 2) release();
+          await both;
+          await C.where("id", "eq", b).increment("n", 1);
+        });
+      const results = await Promise.allSettled([crossing(1, 2), crossing(2, 1)]);
+      for (const result of results) if (result.status === "rejected") throw result.reason;
+    });
   },
 };
 

@@ -27,7 +27,7 @@ Deno.test("examples/basic-usage runs end to end on the Northwind sample", async 
   assert.match(out, /UNSAFE_OPERATION: /);
 });
 
-Deno.test("deno task start's script prints a parsed query and its canonical form", async () => {
+Deno.test("deno task tour's script prints a parsed query and its canonical form", async () => {
   const out = await run("examples/start.ts");
   assert.match(out, /canonical: \$filter=UnitPrice%20gt%2020%20and%20contains\(ProductName,'Ch'\)/);
 });

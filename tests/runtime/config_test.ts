@@ -70,6 +70,7 @@ Deno.test("every variable is read into the typed config", () => {
     METRICS_LOG_INTERVAL: "60000",
     SHUTDOWN_TIMEOUT: "15000",
     DEBUG: "odata-active-record:*, other",
+    POSTGRES_URL: "postgres://app@db:5432/shop",
   });
   assert.deepEqual(config, {
     port: 8080,
@@ -90,8 +91,9 @@ Deno.test("every variable is read into the typed config", () => {
     logFormat: "json",
     metricsLogInterval: 60000,
     debug: ["odata-active-record:*", "other"],
+    postgresUrl: "postgres://app@db:5432/shop",
   });
-  assert.equal(CONFIG_VARIABLES.length, 18);
+  assert.equal(CONFIG_VARIABLES.length, 19);
 });
 
 Deno.test("each bad variable gets its own message naming it and what it accepts", () => {
@@ -142,6 +144,10 @@ Deno.test("each bad variable gets its own message naming it and what it accepts"
     [
       { MONGODB_URI: "localhost:27017" },
       "MONGODB_URI=localhost:27017: must be a URL starting with mongodb:// or mongodb+srv://, e.g. mongodb://localhost:27017",
+    ],
+    [
+      { POSTGRES_URL: "mysql://db/x" },
+      "POSTGRES_URL=mysql://db/x: must be a URL starting with postgres:// or postgresql://, e.g. postgres://app@db:5432/production",
     ],
     [
       { ODATA_BASE_URL: "ftp://x" },

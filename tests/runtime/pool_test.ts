@@ -318,3 +318,39 @@ Deno.test("SQLite read pool: reads do not wait for a transaction on the writer",
     }
   });
 });
+
+Deno.test("through a pooled connection, versioned saves still conflict and counters stay atomic", async () => {
+  await withDir(async (dir) => {
+    const pool = new ConnectionPool(FAST);
+    const manager = new EntityNamespaceManager();
+    try {
+      const connection = await pool.getConnection("sqlite_prod", {
+        type: "sqlite",
+        filePath: join(dir, "v.db"),
+      });
+      assert.equal(typeof connection.increment, "function");
+      const ns = manager.createNamespace("pooled", { provider: connection });
+      const Counter = ns.registerEntity("Counters", {
+        fields: {
+          Id: { type: "integer", primaryKey: true },
+          Hits: { type: "integer" },
+          Version: { type: "integer", version: true },
+        },
+      });
+      await ns.sync();
+      await Counter.create({ Id: 1, Hits: 0 });
+      await Promise.all(Array.from({ length: 20 }, () => Counter.incrementById(1, "Hits", 1)));
+      const a = await Counter.findByIdOrFail(1);
+      const b = await Counter.findByIdOrFail(1);
+      assert.equal(a.Hits, 20);
+      a.Hits = 21;
+      await a.save();
+      b.Hits = 99;
+      await assert.rejects(b.save(), isCode("CONFLICT"));
+      assert.equal((await Counter.findByIdOrFail(1)).Hits, 21);
+    } finally {
+      await manager.close();
+      await pool.closeAll();
+    }
+  });
+});

@@ -255,6 +255,35 @@ Deno.test("DeadlineScheduler: one shared timer; TIMEOUT through the work's signa
   }
 });
 
+Deno.test("DeadlineScheduler.enter/leave: told at the deadline unless it left; late entries told at once", async () => {
+  const deadlines = new DeadlineScheduler({ granularityMs: 1 });
+  try {
+    const told: string[] = [];
+    const ticket = deadlines.start(10);
+    const staying = deadlines.enter(ticket, (error) => told.push(`staying ${error.code}`));
+    const leaving = deadlines.enter(ticket, (error) => told.push(`leaving ${error.code}`));
+    const middle = deadlines.enter(ticket, (error) => told.push(`middle ${error.code}`));
+    assert.ok(staying !== undefined && leaving !== undefined && middle !== undefined);
+    deadlines.leave(leaving);
+    deadlines.leave(middle);
+    deadlines.leave(middle); // twice is harmless
+    await new Promise<void>((resolve) =>
+      ticket.signal.addEventListener("abort", () => resolve(), { once: true })
+    );
+    assert.deepEqual(told, ["staying TIMEOUT"]);
+    deadlines.leave(staying); // after the deadline: nothing to undo
+    const late = deadlines.enter(ticket, (error) => told.push(`late ${error.code}`));
+    assert.equal(late, undefined);
+    assert.deepEqual(told, ["staying TIMEOUT", "late TIMEOUT"]);
+    // race() rejects work that ignores its signal, and lets settled work through.
+    const ignoring = deadlines.race(deadlines.start(5), new Promise(() => {}));
+    await assert.rejects(ignoring, isCode("TIMEOUT"));
+    assert.equal(await deadlines.race(deadlines.start(60000), Promise.resolve(7)), 7);
+  } finally {
+    deadlines.close();
+  }
+});
+
 Deno.test("retry over a real refused TCP connection until the server appears", async () => {
   // A free port, closed again: connecting to it is refused for real.
   const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });

@@ -28,7 +28,7 @@ export interface MongoServer extends AsyncDisposable {
 async function ensureInstalled(): Promise<void> {
   if (existsSync(`${SERVER_DIR}/node_modules/@push.rocks/smartmongo`)) return;
   const install = await new Deno.Command("npm", {
-    args: ["install", "--no-audit", "--no-fund", "--loglevel=error"],
+    args: ["ci", "--no-audit", "--no-fund", "--loglevel=error"],
     cwd: SERVER_DIR,
     stdout: "inherit",
     stderr: "inherit",

@@ -1,0 +1,169 @@
+// deno-lint-ignore-file no-console
+/**
+ * The full production service against the bare OData endpoint, in requests per second.
+ *
+ *   deno run -A bench/service_ratio.ts [--seconds=3] [--rounds=3] [--concurrency=16]
+ *
+ * Two processes serve the same Northwind file: the production service (`deno task start`'s
+ * script: ServiceApp routing and request counting, pooled connection with circuit breaker and
+ * fail-fast, deadline, performance monitor) and this script in `--bare` mode (only
+ * `Deno.serve(createODataHandler(namespace))` over a plain SQLite namespace). The load generator
+ * (closed loop, keep-alive `fetch`) runs in this process and alternates between the two, round
+ * after round, so drifts in machine load hit both. For each path it prints the median rps of each
+ * side, the ratio service/bare (target ≥ 0.90) and p50/p99 latencies.
+ *
+ * On a shared machine rps swing with other processes' load, so it also prints the CPU time each
+ * server process spent per request (from `/proc/<pid>/stat`, Linux): the capacity ratio
+ * bare CPU / service CPU is the rps ratio both would reach when CPU-bound, independent of what
+ * else runs.
+ *
+ * @module
+ */
+
+import { createODataHandler, EntityNamespaceManager } from "../mod.ts";
+import {
+  type ChildService,
+  freePort,
+  type LoadResult,
+  runLoad,
+  spawnService,
+  waitUntil,
+} from "../examples/production-ready/harness.ts";
+import {
+  ensureNorthwindDatabase,
+  NORTHWIND_ENTITIES,
+} from "../examples/production-ready/northwind_db.ts";
+
+/** User + system CPU time of a process in ms (Linux), or NaN elsewhere. */
+function cpuMs(pid: number): number {
+  try {
+    const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms
+  } catch {
+    return NaN;
+  }
+}
+
+const option = (name: string, fallback: number): number => {
+  const arg = Deno.args.find((value) => value.startsWith(`--${name}=`));
+  return arg === undefined ? fallback : Number(arg.slice(name.length + 3));
+};
+
+/** The compared requests: a key lookup and a 20-row filtered, ordered list. */
+const PATHS: Readonly<Record<string, string>> = {
+  "Products(7)": "/odata/northwind/Products(7)",
+  "20-row list":
+    "/odata/northwind/Products?$filter=UnitPrice%20gt%2020&$orderby=ProductName&$top=20",
+};
+
+function serveBare(path: string): void {
+  const manager = new EntityNamespaceManager();
+  const namespace = manager.createNamespace("northwind", {
+    provider: { type: "sqlite", filePath: path },
+  });
+  for (const [name, definition] of Object.entries(NORTHWIND_ENTITIES)) {
+    namespace.registerEntity(name, definition);
+  }
+  const handler = createODataHandler(namespace, { basePath: "/odata/northwind/" });
+  const server = Deno.serve(
+    { port: Number(Deno.env.get("PORT") ?? 0), onListen: () => undefined },
+    handler,
+  );
+  console.log(`🌐 Listening on http://127.0.0.1:${server.addr.port}/`);
+  console.log("✅ Service ready");
+}
+
+async function main(): Promise<void> {
+  const seconds = option("seconds", 3);
+  const rounds = option("rounds", 3);
+  const concurrency = option("concurrency", 16);
+  const dir = await Deno.makeTempDir({ prefix: "oar-service-bench-" });
+  const northwindPath = `${dir}/northwind.db`;
+  await ensureNorthwindDatabase(northwindPath);
+  const env = {
+    PORT: "0",
+    NORTHWIND_PATH: northwindPath,
+    SQLITE_PATH: `${dir}/production.db`,
+    METRICS_LOG_INTERVAL: "0",
+  };
+  const children: ChildService[] = [];
+  try {
+    const service = await spawnService({ env });
+    children.push(service);
+    const bare = await spawnService({
+      env: { ...env, PORT: String(freePort()) },
+      args: ["run", "-A", new URL(import.meta.url).pathname, "--bare"],
+    });
+    children.push(bare);
+    for (const child of children) {
+      await waitUntil("readiness", async () => {
+        const response = await fetch(`${child.url}/odata/northwind/Products(1)`);
+        await response.body?.cancel();
+        return response.status === 200 ? true : undefined;
+      });
+    }
+    console.log(
+      `service vs bare endpoint: ${rounds} rounds × ${seconds}s per side and path, concurrency ${concurrency}`,
+    );
+    for (const [label, path] of Object.entries(PATHS)) {
+      const results: { service: LoadResult[]; bare: LoadResult[] } = { service: [], bare: [] };
+      const cpu: { service: number[]; bare: number[] } = { service: [], bare: [] };
+      const measure = async (side: "service" | "bare", child: ChildService) => {
+        const before = cpuMs(child.process.pid);
+        const result = await runLoad([child.url + path], {
+          concurrency,
+          durationMs: seconds * 1000,
+        });
+        results[side].push(result);
+        cpu[side].push(((cpuMs(child.process.pid) - before) * 1000) / result.requests);
+      };
+      for (const child of children) {
+        await runLoad([child.url + path], { concurrency, maxRequests: 500 });
+      }
+      for (let round = 0; round < rounds; round++) {
+        await measure("service", service);
+        await measure("bare", bare);
+      }
+      const median = (values: number[]) =>
+        values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+      const summary = (list: LoadResult[]) => ({
+        rps: median(list.map((r) => r.rps)),
+        p50: median(list.map((r) => r.p50)),
+        p99: median(list.map((r) => r.p99)),
+        errors: list.reduce((sum, r) => sum + r.errors, 0),
+      });
+      const s = summary(results.service);
+      const b = summary(results.bare);
+      const ratio = s.rps / b.rps;
+      console.log(
+        `${label.padEnd(12)} service ${s.rps.toFixed(0)} rps (p50 ${s.p50.toFixed(2)} ms, p99 ${
+          s.p99.toFixed(2)
+        } ms) | bare ${b.rps.toFixed(0)} rps (p50 ${b.p50.toFixed(2)} ms, p99 ${
+          b.p99.toFixed(2)
+        } ms) | ` +
+          `ratio ${(ratio * 100).toFixed(1)}% ${ratio >= 0.9 ? "✅" : "❌"} (target ≥ 90%)` +
+          (s.errors + b.errors > 0 ? ` errors: service ${s.errors}, bare ${b.errors}` : ""),
+      );
+      const serviceCpu = median(cpu.service);
+      const bareCpu = median(cpu.bare);
+      const capacity = bareCpu / serviceCpu;
+      console.log(
+        `${"".padEnd(12)} CPU per request: service ${serviceCpu.toFixed(1)} µs, bare ${
+          bareCpu.toFixed(1)
+        } µs | capacity ratio ${(capacity * 100).toFixed(1)}% ${capacity >= 0.9 ? "✅" : "❌"}`,
+      );
+    }
+  } finally {
+    for (const child of children) {
+      child.kill("SIGTERM");
+      await child.status;
+    }
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+if (Deno.args.includes("--bare")) {
+  serveBare(Deno.env.get("NORTHWIND_PATH")!);
+} else {
+  await main();
+}

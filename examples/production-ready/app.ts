@@ -1,0 +1,305 @@
+/**
+ * The HTTP surface of the production service, as one web-standard handler:
+ *
+ * - `GET /health`: the service health (200 healthy or degraded, 503 unhealthy);
+ * - `GET /health/live`: 200 while the process serves requests (liveness);
+ * - `GET /health/ready`: 200 only after initialize and until draining starts (readiness);
+ * - `GET /metrics`: Prometheus text (the runtime's metrics plus this layer's HTTP counters);
+ * - `/odata/<namespace>/...`: the OData endpoint of each served namespace.
+ *
+ * It counts requests in flight so that shutdown can wait for them. OData requests are served
+ * while starting too (a namespace not connected yet answers 503 itself): the service's own
+ * `http_odata_prod` namespace reads this server's `/odata/northwind/` during `initialize()`.
+ *
+ * @module
+ */
+
+/** One namespace's OData endpoint. */
+export type RequestHandler = (request: Request) => Promise<Response>;
+
+/** The health report of `GET /health` (the shape of `ProductionODataService.healthCheck()`). */
+export interface HealthReport {
+  /** `healthy`, `degraded` (some namespace down) or `unhealthy` (none usable). */
+  readonly status: "healthy" | "degraded" | "unhealthy";
+  /** ISO time of the report. */
+  readonly timestamp: string;
+  /** Connection counts. */
+  readonly connections: { readonly total: number; readonly healthy: number };
+  /** Per-namespace state. */
+  readonly namespaces: Readonly<Record<string, unknown>>;
+  /** Seconds since start. */
+  readonly uptime: number;
+  /** Circuit breaker states by connection. */
+  readonly circuits: Readonly<Record<string, unknown>>;
+}
+
+/** What the app needs from the service behind it. */
+export interface ServiceBackend {
+  /** The current health. */
+  health(): Promise<HealthReport>;
+  /** Prometheus text of the runtime (queries, percentiles, pool, circuits). */
+  metrics(): string | Promise<string>;
+  /** The OData endpoint of a namespace, if it is served. */
+  odata(namespace: string): RequestHandler | undefined;
+  /** The names of the served namespaces (for the index). */
+  namespaces(): readonly string[];
+  /**
+   * Records one OData request in the performance monitor: `entity` is the first path segment
+   * (`Products` for `Products(7)/Category`), `ok` false for 5xx responses.
+   */
+  recordOData?(namespace: string, entity: string, durationMs: number, ok: boolean): void;
+}
+
+/** Lifecycle of the app. */
+export type AppState = "starting" | "ready" | "draining";
+
+const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" };
+
+function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), { status, headers: { ...JSON_HEADERS, ...headers } });
+}
+
+function odataError(status: number, code: string, message: string): Response {
+  return json({ error: { code, message } }, status, { "OData-Version": "4.0" });
+}
+
+/** The route kinds counted in `/metrics`. */
+type Route = "health" | "live" | "ready" | "metrics" | "odata" | "index" | "other";
+
+/**
+ * The service's request handler with readiness and drain state.
+ *
+ * @example
+ * ```ts
+ * const app = new ServiceApp(backend);
+ * const server = Deno.serve({ port: 3000 }, app.handle);
+ * app.markReady();
+ * ```
+ */
+export class ServiceApp {
+  readonly #backend: ServiceBackend;
+  #state: AppState = "starting";
+  #inFlight = 0;
+  readonly #active = new Set<Promise<Response>>();
+  readonly #counts = new Map<Route, Map<number, number>>();
+  readonly #durations = new Map<Route, { sum: number; count: number }>();
+
+  /** Wraps a backend. */
+  constructor(backend: ServiceBackend) {
+    this.#backend = backend;
+  }
+
+  /** The lifecycle state. */
+  get state(): AppState {
+    return this.#state;
+  }
+
+  /** Requests being handled now. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** Called once initialize has finished: readiness turns 200. */
+  markReady(): void {
+    if (this.#state === "starting") this.#state = "ready";
+  }
+
+  /** Called on SIGTERM: readiness turns 503 and new OData requests are refused with 503. */
+  startDraining(): void {
+    this.#state = "draining";
+  }
+
+  /**
+   * Resolves when every request in flight now has finished. Requests arriving later are not
+   * waited for: during a drain they are refused at once, and under steady traffic the count of
+   * requests in flight might never reach zero.
+   */
+  async whenIdle(): Promise<void> {
+    await Promise.allSettled([...this.#active]);
+  }
+
+  /** The handler for `Deno.serve` (bound). */
+  readonly handle = (request: Request): Promise<Response> => {
+    // String slicing instead of `new URL()`: this runs on every request (see bench/service_ratio.ts).
+    const url = request.url;
+    const path = pathOf(url);
+    const route = routeOf(path);
+    const response = this.#track(route, () => this.#dispatch(request, url, path, route), path);
+    this.#active.add(response);
+    response.finally(() => this.#active.delete(response));
+    return response;
+  };
+
+  async #track(
+    route: Route,
+    work: () => Promise<Response>,
+    path: string,
+  ): Promise<Response> {
+    const started = performance.now();
+    this.#inFlight++;
+    let status = 500;
+    try {
+      const response = await work();
+      status = response.status;
+      return response;
+    } catch {
+      // The OData endpoint maps every error itself; this is a fault of this layer only.
+      return json({ error: { code: "INTERNAL", message: "Internal server error" } }, 500);
+    } finally {
+      this.#inFlight--;
+      const elapsedMs = performance.now() - started;
+      if (route === "odata" && this.#backend.recordOData !== undefined) {
+        const [namespace, entity] = odataTarget(path);
+        this.#backend.recordOData(namespace, entity, elapsedMs, status < 500);
+      }
+      let byStatus = this.#counts.get(route);
+      if (byStatus === undefined) this.#counts.set(route, byStatus = new Map());
+      byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
+      let duration = this.#durations.get(route);
+      if (duration === undefined) this.#durations.set(route, duration = { sum: 0, count: 0 });
+      duration.sum += elapsedMs / 1000;
+      duration.count++;
+    }
+  }
+
+  /** The OData route returns the endpoint's promise as is (no extra async layer). */
+  #dispatch(request: Request, url: string, path: string, route: Route): Promise<Response> {
+    if (route !== "odata") return this.#dispatchOther(request.method, path, route);
+    const [name] = odataTarget(path);
+    const handler = this.#backend.odata(name);
+    if (handler === undefined) {
+      return Promise.resolve(
+        odataError(404, "NOT_FOUND", `No OData namespace '${name}' is served here`),
+      );
+    }
+    if (this.#state === "draining") {
+      return Promise.resolve(
+        odataError(503, "SHUTTING_DOWN", "The service is shutting down; retry elsewhere"),
+      );
+    }
+    if (!path.includes("/", "/odata/".length)) {
+      const query = url.indexOf("?");
+      return Promise.resolve(
+        new Response(null, {
+          status: 301,
+          headers: { location: `${path}/${query < 0 ? "" : url.slice(query)}` },
+        }),
+      );
+    }
+    return handler(request);
+  }
+
+  async #dispatchOther(method: string, path: string, route: Route): Promise<Response> {
+    if (route !== "other" && method !== "GET" && method !== "HEAD") {
+      return json({ error: { code: "METHOD_NOT_ALLOWED", message: `${method} ${path}` } }, 405, {
+        allow: "GET, HEAD",
+      });
+    }
+    switch (route) {
+      case "live":
+        return json({ status: "alive", state: this.#state });
+      case "ready":
+        return this.#state === "ready"
+          ? json({ status: "ready" })
+          : json({ status: this.#state === "starting" ? "starting" : "draining" }, 503);
+      case "health": {
+        const report = await this.#backend.health();
+        return json(report, report.status === "unhealthy" ? 503 : 200, {
+          "cache-control": "no-store",
+        });
+      }
+      case "metrics":
+        return new Response((await this.#backend.metrics()) + this.httpMetrics(), {
+          headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+        });
+      case "index":
+        return json({
+          service: "odata-active-record production example",
+          health: "/health",
+          metrics: "/metrics",
+          odata: Object.fromEntries(
+            this.#backend.namespaces().map((name) => [name, `/odata/${name}/`]),
+          ),
+        });
+      default:
+        return json({ error: { code: "NOT_FOUND", message: `No route ${path}` } }, 404);
+    }
+  }
+
+  /** Prometheus lines of this layer: requests by route and status, durations, in flight. */
+  httpMetrics(): string {
+    const lines = [
+      "# HELP odata_service_http_requests_total HTTP requests handled, by route and status.",
+      "# TYPE odata_service_http_requests_total counter",
+    ];
+    for (const [route, byStatus] of [...this.#counts].sort(([a], [b]) => a.localeCompare(b))) {
+      for (const [status, count] of [...byStatus].sort(([a], [b]) => a - b)) {
+        lines.push(
+          `odata_service_http_requests_total{route="${route}",status="${status}"} ${count}`,
+        );
+      }
+    }
+    lines.push(
+      "# HELP odata_service_http_request_duration_seconds Time to produce the response headers.",
+      "# TYPE odata_service_http_request_duration_seconds summary",
+    );
+    for (const [route, { sum, count }] of this.#durations) {
+      lines.push(`odata_service_http_request_duration_seconds_sum{route="${route}"} ${sum}`);
+      lines.push(`odata_service_http_request_duration_seconds_count{route="${route}"} ${count}`);
+    }
+    lines.push(
+      "# HELP odata_service_http_requests_in_flight Requests being handled (this one included).",
+      "# TYPE odata_service_http_requests_in_flight gauge",
+      `odata_service_http_requests_in_flight ${this.#inFlight}`,
+      "# HELP odata_service_ready 1 when the service accepts traffic.",
+      "# TYPE odata_service_ready gauge",
+      `odata_service_ready ${this.#state === "ready" ? 1 : 0}`,
+    );
+    return lines.join("\n") + "\n";
+  }
+}
+
+/** The path of an absolute request URL (`http://host/a/b?x` → `/a/b`), percent-encoded. */
+function pathOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start < 0) return "/";
+  let end = url.length;
+  const query = url.indexOf("?", start);
+  if (query >= 0) end = query;
+  const hash = url.indexOf("#", start);
+  if (hash >= 0 && hash < end) end = hash;
+  return url.slice(start, end);
+}
+
+function decode(segment: string): string {
+  if (!segment.includes("%")) return segment;
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment; // malformed escapes: no such namespace or entity set
+  }
+}
+
+/** `["northwind", "Products"]` for `/odata/northwind/Products(7)/Category`. */
+function odataTarget(path: string): [string, string] {
+  const nameEnd = path.indexOf("/", 7);
+  const namespace = decode(nameEnd < 0 ? path.slice(7) : path.slice(7, nameEnd));
+  if (nameEnd < 0) return [namespace, "$service"];
+  let end = path.length;
+  for (const stop of ["/", "("]) {
+    const at = path.indexOf(stop, nameEnd + 1);
+    if (at >= 0 && at < end) end = at;
+  }
+  const entity = decode(path.slice(nameEnd + 1, end));
+  return [namespace, entity === "" ? "$service" : entity];
+}
+
+function routeOf(path: string): Route {
+  if (path === "/health" || path === "/health/") return "health";
+  if (path === "/health/live") return "live";
+  if (path === "/health/ready") return "ready";
+  if (path === "/metrics") return "metrics";
+  if (path === "/") return "index";
+  if (path.startsWith("/odata/") && path.length > "/odata/".length) return "odata";
+  return "other";
+}

@@ -1,0 +1,151 @@
+/**
+ * PostgreSQL column types of the field types, and the conversions between canonical values and
+ * what the driver sends and receives.
+ *
+ * @module
+ */
+
+import type { FieldMetadata, FieldType } from "../../src/model/schema.ts";
+
+/**
+ * The column type of a field in CREATE TABLE: exact `NUMERIC(p,s)` for decimals, `timestamptz`,
+ * `uuid`, `jsonb`, `bytea`, `VARCHAR(n)` for strings with a `maxLength`.
+ *
+ * @example
+ * ```ts
+ * import { columnTypeOf } from "./values.ts";
+ * columnTypeOf({ type: "guid", definition: { type: "guid" } }); // "uuid"
+ * ```
+ */
+export function columnTypeOf(
+  field: Pick<FieldMetadata, "type" | "definition">,
+): string {
+  const definition = field.definition;
+  switch (field.type) {
+    case "string":
+      return definition.maxLength === undefined ? "text" : `varchar(${definition.maxLength})`;
+    case "decimal":
+      if (definition.precision !== undefined) {
+        return `numeric(${definition.precision},${definition.scale ?? 0})`;
+      }
+      return "numeric";
+    default:
+      return BASE_TYPES[field.type];
+  }
+}
+
+const BASE_TYPES: Readonly<Record<FieldType, string>> = Object.freeze({
+  string: "text",
+  integer: "bigint",
+  number: "double precision",
+  decimal: "numeric",
+  boolean: "boolean",
+  date: "date",
+  datetime: "timestamptz",
+  time: "time",
+  guid: "uuid",
+  json: "jsonb",
+  binary: "bytea",
+});
+
+/**
+ * The `information_schema.columns.data_type` a field's column has, for drift reports.
+ *
+ * @example
+ * ```ts
+ * import { informationSchemaType } from "./values.ts";
+ * informationSchemaType("datetime"); // "timestamp with time zone"
+ * ```
+ */
+export function informationSchemaType(type: FieldType): string {
+  return INFORMATION_SCHEMA_TYPES[type];
+}
+
+const INFORMATION_SCHEMA_TYPES: Readonly<Record<FieldType, string>> = Object.freeze({
+  string: "text|character varying",
+  integer: "bigint|integer|smallint",
+  number: "double precision|real",
+  decimal: "numeric",
+  boolean: "boolean",
+  date: "date",
+  datetime: "timestamp with time zone",
+  time: "time without time zone",
+  guid: "uuid",
+  json: "jsonb|json",
+  binary: "bytea",
+});
+
+/**
+ * A placeholder for parameter `index` of a field type, cast so that the server and the driver
+ * agree on the type whatever the statement. Dates, times and JSON travel as text (the driver
+ * would otherwise reformat them).
+ *
+ * @example
+ * ```ts
+ * import { placeholder } from "./values.ts";
+ * placeholder(1, "json"); // "($1::text)::jsonb"
+ * ```
+ */
+export function placeholder(index: number, type: FieldType): string {
+  switch (type) {
+    case "date":
+    case "time":
+    case "json":
+      return `($${index}::text)::${BASE_TYPES[type]}`;
+    default:
+      return `$${index}::${BASE_TYPES[type]}`;
+  }
+}
+
+/**
+ * A canonical value as the driver parameter for a placeholder of its field type.
+ *
+ * @example
+ * ```ts
+ * import { encodeValue } from "./values.ts";
+ * encodeValue({ a: 1 }, "json"); // '{"a":1}'
+ * ```
+ */
+export function encodeValue(value: unknown, type: FieldType): unknown {
+  if (value === null || value === undefined) return null;
+  switch (type) {
+    case "json":
+      return JSON.stringify(value);
+    case "decimal":
+    case "integer":
+      return typeof value === "bigint" ? value.toString() : value;
+    default:
+      return value;
+  }
+}
+
+/**
+ * A value read from the driver as the canonical value of its field type.
+ *
+ * @example
+ * ```ts
+ * import { decodeValue } from "./values.ts";
+ * decodeValue("42", "integer"); // 42
+ * ```
+ */
+export function decodeValue(value: unknown, type: FieldType): unknown {
+  if (value === null || value === undefined) return null;
+  switch (type) {
+    case "integer":
+      return typeof value === "number" ? value : Number(value);
+    case "number":
+      return typeof value === "number" ? value : Number(value);
+    case "decimal":
+      return String(value);
+    case "binary":
+      return value instanceof Uint8Array
+        ? new Uint8Array(value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength))
+        : value;
+    case "datetime":
+      return value instanceof Date ? value : new Date(String(value));
+    case "guid":
+      return String(value).toLowerCase();
+    default:
+      return value;
+  }
+}
