@@ -279,6 +279,7 @@ export type {
   WriteTarget,
 } from "./src/provider/provider.ts";
 export type { IntrospectionResult } from "./src/provider/provider.ts";
+export type { RowBuilder } from "./src/provider/provider.ts";
 export {
   createProvider,
   type MongoProviderConfig,

@@ -12,7 +12,7 @@
  * @module
  */
 
-import type { Row } from "../../src/provider/provider.ts";
+import type { Row, RowBuilder } from "../../src/provider/provider.ts";
 import type { ResultColumn } from "./compiler/select.ts";
 import { decimalText, decodeValue, type ValueField } from "./values.ts";
 
@@ -180,6 +180,81 @@ function nestedDecoder(columns: readonly ResultColumn[]): RowDecoder {
 }
 
 const decoders = new WeakMap<readonly ResultColumn[], RowDecoder>();
+
+/** A shape whose visible columns are single properties: decoded property by property. */
+interface FlatShape {
+  readonly names: readonly string[];
+  readonly positions: readonly number[];
+  readonly decode: readonly ColumnDecoder[];
+}
+
+const flatShapes = new WeakMap<readonly ResultColumn[], FlatShape | null>();
+
+function flatShape(columns: readonly ResultColumn[]): FlatShape | null {
+  let shape = flatShapes.get(columns);
+  if (shape !== undefined) return shape;
+  const visible = columns.filter((column) => !column.hidden);
+  shape = visible.some((column) => column.path.length !== 1 || column.path[0] === "__proto__")
+    ? null
+    : {
+      names: visible.map((column) => column.path[0]!),
+      positions: visible.map((column) => columns.indexOf(column)),
+      decode: visible.map((column) => columnDecoder(columnField(column))),
+    };
+  flatShapes.set(columns, shape);
+  return shape;
+}
+
+const fieldOnly = new WeakMap<readonly ResultColumn[], WeakMap<object, boolean>>();
+
+/** True when every visible column of a flat shape is a field of the entity (no computed ones). */
+function onlyFields(
+  columns: readonly ResultColumn[],
+  shape: FlatShape,
+  fields: ReadonlySet<string> | ReadonlyMap<string, unknown>,
+): boolean {
+  let known = fieldOnly.get(columns);
+  if (known === undefined) fieldOnly.set(columns, known = new WeakMap());
+  let answer = known.get(fields);
+  if (answer === undefined) {
+    answer = shape.names.every((name) => fields.has(name));
+    known.set(fields, answer);
+  }
+  return answer;
+}
+
+/**
+ * A row decoder that decodes each row straight into an object made by `builder` (an Active
+ * Record), or `undefined` when the shape has a property that is not one of `fields` (computed
+ * or aggregated values, grouped navigations): such rows stay plain.
+ *
+ * @example
+ * ```ts
+ * import { builtRowDecoder } from "./decode.ts";
+ * const columns = [{ alias: "Id", path: ["Id"], type: "integer" as const, hidden: false }];
+ * const decode = builtRowDecoder(columns, new Set(["Id"]), {
+ *   create: () => ({}),
+ *   attach: () => {},
+ * });
+ * decode?.([1]); // { Id: 1 }
+ * ```
+ */
+export function builtRowDecoder(
+  columns: readonly ResultColumn[],
+  fields: ReadonlySet<string> | ReadonlyMap<string, unknown>,
+  builder: RowBuilder,
+): RowDecoder | undefined {
+  const shape = flatShape(columns);
+  if (shape === null || !onlyFields(columns, shape, fields)) return undefined;
+  const { names, positions, decode } = shape;
+  const count = names.length;
+  const snapshot = rowDecoder(columns);
+  return (values) => {
+    const row = builder.create(values, snapshot);
+    for (let i = 0; i < count; i++) row[names[i]!] = decode[i]!(values[positions[i]!]);
+    return row;
+  };
+}
 
 /**
  * The row decoder for a compiled read's columns (made once per columns array).

@@ -24,7 +24,7 @@ import {
   resolveRelation,
   type SchemaResolver,
 } from "../../src/model/schema.ts";
-import type { ReadRequest, ReadResult, Row } from "../../src/provider/provider.ts";
+import type { ReadRequest, ReadResult, Row, RowBuilder } from "../../src/provider/provider.ts";
 import { ODataActiveRecordError, QueryLimitError } from "../../src/errors/errors.ts";
 import { DEFAULT_QUERY_LIMITS } from "../../src/odata/limits.ts";
 import type { SqlValue } from "./values.ts";
@@ -37,7 +37,7 @@ import {
   compileRead,
   type ResultColumn,
 } from "./compiler/select.ts";
-import { rowDecoder, setOwn } from "./decode.ts";
+import { builtRowDecoder, type RowDecoder, rowDecoder, setOwn } from "./decode.ts";
 
 /**
  * What the executor needs from a database connection (the driver implements it over
@@ -82,10 +82,15 @@ interface Node {
   readonly stored: readonly unknown[];
 }
 
+/** Sets an expanded navigation property of a row. */
+type Attach = (row: Row, name: string, value: Row | Row[] | null) => void;
+
 /** Rows of one compiled shape, and the column position of each single-step property. */
 interface Level {
   readonly nodes: readonly Node[];
   readonly positions: ReadonlyMap<string, number>;
+  /** How navigation values are set on these rows (records built by a row builder have theirs). */
+  readonly attach: Attach;
 }
 
 /** Where rows come from: the executor, and the plan cache when the caller keeps one. */
@@ -93,6 +98,7 @@ interface Source {
   readonly executor: SqliteExecutor;
   readonly plans: PlanCache | undefined;
   readonly signal: AbortSignal | undefined;
+  readonly rowBuilder: ReadRequest["rowBuilder"];
 }
 
 interface ExpansionPlan {
@@ -151,9 +157,28 @@ function storedValues(executor: SqliteExecutor, compiled: CompiledRead): unknown
   return executor.all(compiled.sql, compiled.params).map((row) => columns.map((c) => row[c.alias]));
 }
 
+const plainAttach: Attach = setOwn;
+
+/**
+ * The decoder for rows of `entity` in a compiled shape: straight into the request's row builder's
+ * objects when it has one for the entity and the shape holds fields only, else plain rows.
+ */
+function decoderFor(
+  columns: readonly ResultColumn[],
+  entity: EntityMetadata,
+  rowBuilder: ReadRequest["rowBuilder"],
+): { decode: RowDecoder; attach: Attach } {
+  const builder: RowBuilder | undefined = rowBuilder?.(entity);
+  const built = builder === undefined
+    ? undefined
+    : builtRowDecoder(columns, entity.fields, builder);
+  return built === undefined
+    ? { decode: rowDecoder(columns), attach: plainAttach }
+    : { decode: built, attach: builder!.attach };
+}
+
 /** Runs a compiled read and decodes its rows, keeping the stored values for stitching. */
-function fetch(executor: SqliteExecutor, compiled: CompiledRead): Node[] {
-  const decode = rowDecoder(compiled.columns);
+function fetch(executor: SqliteExecutor, compiled: CompiledRead, decode: RowDecoder): Node[] {
   const stored = storedValues(executor, compiled);
   const nodes: Node[] = new Array(stored.length);
   for (let i = 0; i < stored.length; i++) {
@@ -283,6 +308,7 @@ function expand(
     const keyFields = [...new Set(plan.children.flatMap((child) => child.relation.localFields))];
     const children: Node[] = [];
     let childPositions: ReadonlyMap<string, number> = new Map();
+    let childAttach: Attach = plainAttach;
     const byParent = new Map<string, Row[]>();
     const all = [...tuples.values()];
     for (let start = 0; start < all.length; start += EXPAND_CHUNK_SIZE) {
@@ -299,7 +325,9 @@ function expand(
         ? compileExpansion(request)
         : source.plans.expansion(request);
       childPositions = positionsOf(compiled.columns);
-      for (const node of fetch(source.executor, compiled)) {
+      const { decode, attach } = decoderFor(compiled.columns, plan.target, source.rowBuilder);
+      childAttach = attach;
+      for (const node of fetch(source.executor, compiled, decode)) {
         children.push(node);
         const key = nodeKey(node, relation.targetFields, childPositions)!;
         const list = byParent.get(key);
@@ -308,14 +336,14 @@ function expand(
       }
     }
     // One query per navigation property of the next level, over all children at once.
-    const next: Level = { nodes: children, positions: childPositions };
+    const next: Level = { nodes: children, positions: childPositions, attach: childAttach };
     expand(source, schema, plan.target, next, plan.children);
     parents.nodes.forEach((node, i) => {
       const key = parentKeys[i];
       const related = key === undefined ? undefined : byParent.get(key);
       // Every parent gets its own array: rows are handed out as mutable records.
       const value = relation.kind === "one" ? related?.[0] ?? null : related?.slice() ?? [];
-      setOwn(node.row, plan.name, value);
+      parents.attach(node.row, plan.name, value);
     });
   }
 }
@@ -349,14 +377,15 @@ export function executeRead(
   let rows: Row[];
   if (expansions.length === 0) {
     // No stitching: decode straight into the result.
-    const decode = rowDecoder(compiled.columns);
+    const { decode } = decoderFor(compiled.columns, request.entity, request.rowBuilder);
     const stored = storedValues(executor, compiled);
     rows = new Array(stored.length);
     for (let i = 0; i < stored.length; i++) rows[i] = decode(stored[i]!);
   } else {
-    const nodes = fetch(executor, compiled);
-    const source: Source = { executor, plans, signal };
-    const level: Level = { nodes, positions: positionsOf(compiled.columns) };
+    const { decode, attach } = decoderFor(compiled.columns, request.entity, request.rowBuilder);
+    const nodes = fetch(executor, compiled, decode);
+    const source: Source = { executor, plans, signal, rowBuilder: request.rowBuilder };
+    const level: Level = { nodes, positions: positionsOf(compiled.columns), attach };
     expand(source, request.schema, request.entity, level, expansions);
     rows = nodes.map((node) => node.row);
   }

@@ -18,11 +18,18 @@ import type {
   ProviderOperations,
   ReadRequest,
   Row,
+  RowBuilder,
 } from "../provider/provider.ts";
 import type { ModelContext } from "./context.ts";
 import { canonicalLiteral, type ConditionScope, fieldLiteral, unknownField } from "./conditions.ts";
 import { type BulkWriteOptions, type FindResult, negate, Query } from "./query.ts";
-import { type RecordClass, recordClassFor, type RecordOf } from "./record.ts";
+import {
+  ActiveRecord,
+  recordBuilder,
+  type RecordClass,
+  recordClassFor,
+  type RecordOf,
+} from "./record.ts";
 import type { EntityMetadata } from "./schema.ts";
 import type { DefaultShape, EntityShape, NumericFieldName } from "./types.ts";
 import { keyFromValue, validateRecord } from "./validate.ts";
@@ -59,6 +66,10 @@ export class EntityModel<T extends Row = Row, S extends EntityShape = DefaultSha
   readonly #related = new Map<string, EntityModel<Row>>();
   /** The key fields' path nodes (AST nodes are immutable, so every key filter shares them). */
   readonly #keyPaths: ReadonlyMap<string, Expression>;
+  /** This model's row builder (made on first read; null: none, reserved names). */
+  #builder: RowBuilder | null | undefined;
+  /** Row builders of other entities' rows in reads of this model (expanded navigations). */
+  readonly #builders = new Map<EntityMetadata, RowBuilder | undefined>();
 
   /** Internal: models are made by namespaces. */
   constructor(metadata: EntityMetadata, context: ModelContext) {
@@ -67,7 +78,7 @@ export class EntityModel<T extends Row = Row, S extends EntityShape = DefaultSha
     this.context = context;
     this.scope = { entity: metadata, schema: context.schema, options: context.options };
     this.#relationNames = [...metadata.relations.keys()];
-    this.#Record = recordClassFor(metadata);
+    this.#Record = recordClassFor(this as unknown as EntityModel);
     this.#keyPaths = new Map(metadata.key.map((name): [string, Expression] => {
       const segments = [{ kind: "Property", name }] as const;
       const path: Expression = { kind: "Path", root: "implicit", segments };
@@ -107,8 +118,41 @@ export class EntityModel<T extends Row = Row, S extends EntityShape = DefaultSha
     return validateRecord(this.metadata, data, mode, this.context.options);
   }
 
+  /** Internal: the row builder of this model's records, for providers that decode into them. */
+  rowBuilder(): RowBuilder | undefined {
+    if (this.#builder === undefined) {
+      this.#builder = recordBuilder(
+        this as unknown as EntityModel,
+        this.#Record,
+        (name, value) => this.#wrapNavigation(name, value),
+      ) ?? null;
+    }
+    return this.#builder ?? undefined;
+  }
+
+  /** Row builders by entity for reads of this model: its own, and its expansions' entities. */
+  readonly #rowBuilders = (entity: EntityMetadata): RowBuilder | undefined => {
+    if (entity === this.metadata) return this.rowBuilder();
+    if (!this.#builders.has(entity)) {
+      this.#builders.set(entity, new EntityModel(entity, this.context).rowBuilder());
+    }
+    return this.#builders.get(entity);
+  };
+
+  /** An expanded navigation value as records (rows a provider left plain are wrapped). */
+  #wrapNavigation(name: string, value: Row | Row[] | null): unknown {
+    if (value === null) return null;
+    if (Array.isArray(value)) {
+      return value.every((row) => row instanceof ActiveRecord)
+        ? value
+        : value.map((row) => this.relatedModel(name).wrap(row));
+    }
+    return this.relatedModel(name).wrap(value);
+  }
+
   /** Wraps canonical values as a record (`persisted` false for `build()`). */
   wrap(values: Row, persisted = true): RecordOf<T> {
+    if (values instanceof ActiveRecord) return values as RecordOf<T>;
     for (const name of this.#relationNames) {
       const nested = values[name];
       if (nested === undefined || nested === null) continue;
@@ -142,6 +186,16 @@ export class EntityModel<T extends Row = Row, S extends EntityShape = DefaultSha
     return { entity: this.metadata, schema: this.context.schema, query };
   }
 
+  /** A read whose rows become records (decoded straight into them by providers that can). */
+  #recordRequest(query: ODataQuery): ReadRequest {
+    return {
+      entity: this.metadata,
+      schema: this.context.schema,
+      query,
+      rowBuilder: this.#rowBuilders,
+    };
+  }
+
   #keyFilter(key: unknown): Expression {
     const values = keyFromValue(this.metadata, key, this.context.options);
     // The values are canonical already: they become literals without a second coercion.
@@ -164,7 +218,7 @@ export class EntityModel<T extends Row = Row, S extends EntityShape = DefaultSha
   async runFind(query: ODataQuery, options?: ExecutionOptions): Promise<FindResult<T>> {
     const started = performance.now();
     const operations = await this.#operations(options);
-    const result = await operations.read(this.#request(query), options);
+    const result = await operations.read(this.#recordRequest(query), options);
     const rows = result.rows;
     const data = new Array<RecordOf<T>>(rows.length);
     if (query.expand === undefined) {
@@ -172,7 +226,8 @@ export class EntityModel<T extends Row = Row, S extends EntityShape = DefaultSha
       const Record = this.#Record;
       const model = this as unknown as EntityModel;
       for (let i = 0; i < rows.length; i++) {
-        data[i] = new Record(model, rows[i]!, true) as RecordOf<T>;
+        const row = rows[i]!;
+        data[i] = (row instanceof ActiveRecord ? row : new Record(model, row, true)) as RecordOf<T>;
       }
     } else {
       for (let i = 0; i < rows.length; i++) data[i] = this.wrap(rows[i]!);
@@ -445,7 +500,7 @@ export class EntityModel<T extends Row = Row, S extends EntityShape = DefaultSha
   async findById(key: S["key"], options?: ExecutionOptions): Promise<RecordOf<T> | undefined> {
     // findRowById() inlined: one async step less on the hottest read.
     const operations = await this.#operations(options);
-    const request = this.#request({ filter: this.#keyFilter(key) });
+    const request = this.#recordRequest({ filter: this.#keyFilter(key) });
     const { rows } = await operations.read(request, options);
     return rows[0] === undefined ? undefined : this.wrap(rows[0]);
   }

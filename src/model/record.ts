@@ -6,13 +6,16 @@
  * before it handles), assigning a navigation property with `INVALID_ARGUMENT`.
  *
  * Dirty tracking compares the current values with a snapshot of the stored ones (the row as
- * read), so in-place changes to `json`, `datetime` and `binary` values count too.
+ * read), so in-place changes to `json`, `datetime` and `binary` values count too. A record the
+ * provider decoded straight into (a {@linkcode RowBuilder}) keeps the row's stored column values
+ * and decodes its snapshot from them only when it is first needed (reads stay as cheap as plain
+ * rows); other records keep a copy whose mutable values are their own.
  *
  * @module
  */
 
 import { ODataActiveRecordError } from "../errors/errors.ts";
-import type { ExecutionOptions, Row } from "../provider/provider.ts";
+import type { ExecutionOptions, Row, RowBuilder } from "../provider/provider.ts";
 import type { EntityModel } from "./model.ts";
 import type { EntityMetadata, FieldType } from "./schema.ts";
 
@@ -62,6 +65,30 @@ const NODE_INSPECT: symbol = Symbol.for("nodejs.util.inspect.custom");
 /** True while a record copies its values: the prototype's guards let those writes through. */
 let building = false;
 
+/** A copy of a value that can change in place, for the snapshot (JSON values through JSON). */
+function copyOf(value: unknown): unknown {
+  if (value === null || typeof value !== "object") return value;
+  if (value instanceof Date) return new Date(value.getTime());
+  if (value instanceof Uint8Array) return value.slice();
+  try {
+    return JSON.parse(JSON.stringify(value));
+  } catch {
+    return value; // not JSON: compared by identity
+  }
+}
+
+/** Turns the stored column values of a row into its snapshot row. */
+type SnapshotDecoder = (stored: readonly unknown[]) => Row;
+
+/** The plan of a record class, on its prototype. */
+const PLAN: unique symbol = Symbol("recordPlan");
+/** The model of a record class, on its prototype. */
+const MODEL: unique symbol = Symbol("recordModel");
+/** Stored values of a record that has none yet (replaced before use). */
+const EMPTY: Row = Object.freeze({}) as Row;
+/** Current values of fields with reserved names, by record. */
+const reservedValues = new WeakMap<ActiveRecord, Row>();
+
 /** A comparable stand-in for a value that can change in place. */
 function markOf(value: unknown): unknown {
   if (value === null || value === undefined) return value;
@@ -110,29 +137,67 @@ const GUARD: object = new Proxy(Object.create(Object.prototype) as object, {
  * ```
  */
 export class ActiveRecord<T extends Row = Row> {
-  #model: EntityModel;
-  #plan: RecordPlan;
-  /** The values as stored (as read or last saved); field values of new records as given. */
-  #stored: Row;
-  /** Marks of the stored values of `plan.mutable` fields. */
-  #marks: unknown[] | undefined;
-  /** Current values of fields with reserved names. */
-  #reserved: Row | undefined;
+  // Few private fields: each is one more store for every record a read makes. The model and the
+  // plan live on the record class's prototype, rarely used state in a side table.
+  /**
+   * The values as stored (as read or last saved; field values of new records as given), mutable
+   * values copied. For a record a provider built, the stored column values until first needed,
+   * while `#decode` (which turns them into the stored values) is set.
+   */
+  #stored: Row | readonly unknown[];
+  #decode: SnapshotDecoder | undefined;
   /** Expanded navigation properties. */
   #navigations: Row | undefined;
-  #persisted: boolean;
-  #destroyed = false;
+  /** 0 new, 1 stored, 2 destroyed. */
+  #state: number;
 
-  /** Wraps `values` (canonical values) of `model`; `persisted` says whether it is stored. */
-  constructor(model: EntityModel, values: Row, persisted: boolean, plan?: RecordPlan) {
-    this.#model = model;
-    this.#plan = plan ?? planOf(model.metadata);
-    this.#stored = values;
-    this.#marks = undefined;
-    this.#reserved = undefined;
+  /**
+   * Wraps `values` (canonical values) of `model`; `persisted` says whether it is stored. Without
+   * `values`, the record is empty and its fields are assigned by the provider that decodes
+   * `source` (its snapshot is `decode(source)`).
+   */
+  constructor(
+    _model: EntityModel,
+    values: Row | undefined,
+    persisted: boolean,
+    source?: readonly unknown[],
+    decode?: SnapshotDecoder,
+  ) {
+    this.#stored = source ?? EMPTY;
+    this.#decode = decode;
     this.#navigations = undefined;
-    this.#persisted = persisted;
-    this.#load(values);
+    this.#state = persisted ? 1 : 0;
+    if (values !== undefined) this.#load(values);
+  }
+
+  /** The model of this record's class. */
+  get #model(): EntityModel {
+    return (this as unknown as { [MODEL]: EntityModel })[MODEL];
+  }
+
+  /** The plan of this record's class. */
+  get #plan(): RecordPlan {
+    return (this as unknown as { [PLAN]: RecordPlan })[PLAN];
+  }
+
+  /** Current values of fields with reserved names (kept aside: rare). */
+  get #reserved(): Row | undefined {
+    return reservedValues.get(this);
+  }
+
+  set #reserved(values: Row | undefined) {
+    if (values === undefined) reservedValues.delete(this);
+    else reservedValues.set(this, values);
+  }
+
+  /** The stored values (decoded from the stored row the first time for provider-built records). */
+  #snapshot(): Row {
+    const decode = this.#decode;
+    if (decode !== undefined) {
+      this.#stored = decode(this.#stored as readonly unknown[]);
+      this.#decode = undefined;
+    }
+    return this.#stored as Row;
   }
 
   /** Copies `values` into own properties (navigations and reserved names aside). */
@@ -153,11 +218,17 @@ export class ActiveRecord<T extends Row = Row> {
       building = false;
     }
     const mutable = plan.mutable;
-    if (mutable.length > 0) {
-      const marks = new Array<unknown>(mutable.length);
-      for (let i = 0; i < mutable.length; i++) marks[i] = markOf(values[mutable[i]!]);
-      this.#marks = marks;
+    let stored = values;
+    for (let i = 0; i < mutable.length; i++) {
+      const name = mutable[i]!;
+      const value = values[name];
+      if (value === null || typeof value !== "object") continue;
+      // The record's own value may change in place: the snapshot keeps a copy.
+      if (stored === values) stored = { ...values };
+      stored[name] = copyOf(value);
     }
+    this.#stored = stored;
+    this.#decode = undefined;
   }
 
   /** The model this record belongs to. */
@@ -167,7 +238,7 @@ export class ActiveRecord<T extends Row = Row> {
 
   /** True before the first successful `save()` of a record made with `Model.build()`. */
   get isNew(): boolean {
-    return !this.#persisted;
+    return this.#state !== 1;
   }
 
   /** True when fields differ from their stored values (in-place changes included). */
@@ -183,14 +254,14 @@ export class ActiveRecord<T extends Row = Row> {
   /** The changed fields with their current values, or undefined when none changed. */
   #collect(firstOnly: boolean): Row | undefined {
     const plan = this.#plan;
-    const stored = this.#stored;
+    const stored = this.#snapshot();
     let changes: Row | undefined;
     let mark = 0;
     for (const name of plan.fields) {
       const current = (this as Row)[name];
       let changed: boolean;
       if (plan.mutable[mark] === name) {
-        changed = markOf(current) !== this.#marks![mark];
+        changed = markOf(current) !== markOf(stored[name]);
         mark++;
       } else {
         changed = current !== stored[name];
@@ -212,8 +283,9 @@ export class ActiveRecord<T extends Row = Row> {
   /** The key of this record (as stored): the value, or an object for composite keys. */
   get key(): unknown {
     const key = this.#model.metadata.key;
-    if (key.length === 1) return this.#stored[key[0]!];
-    return Object.fromEntries(key.map((name) => [name, this.#stored[name]]));
+    const stored = this.#snapshot();
+    if (key.length === 1) return stored[key[0]!];
+    return Object.fromEntries(key.map((name) => [name, stored[name]]));
   }
 
   /** Reads a field (or an expanded navigation) by name. */
@@ -226,7 +298,7 @@ export class ActiveRecord<T extends Row = Row> {
       const reserved = this.#reserved;
       return reserved !== undefined && Object.hasOwn(reserved, name)
         ? reserved[name]
-        : this.#stored[name];
+        : this.#snapshot()[name];
     }
     return (this as Row)[name];
   }
@@ -253,7 +325,7 @@ export class ActiveRecord<T extends Row = Row> {
 
   /** Inserts a new record, or updates the changed fields of a stored one. */
   async save(options?: ExecutionOptions): Promise<this> {
-    if (this.#destroyed) {
+    if (this.#state === 2) {
       throw new ODataActiveRecordError(
         "INVALID_ARGUMENT",
         `This ${this.#model.name} record was destroyed`,
@@ -264,16 +336,16 @@ export class ActiveRecord<T extends Row = Row> {
         },
       );
     }
-    if (!this.#persisted) {
+    if (this.#state === 0) {
       const stored = await this.#model.insertOne(this.#current(), options);
-      this.#persisted = true;
+      this.#state = 1;
       this.#reset(stored);
       return this;
     }
     const collected = this.#collect(false);
     if (collected === undefined) return this;
     const version = this.#model.metadata.versionField;
-    const stored = this.#stored;
+    const stored = this.#snapshot();
     // The version this record was read at: the write happens only if the row is still there.
     // (Not known: not selected, or null in a row older than the version column.)
     const changes = version === undefined || Object.hasOwn(collected, version) ||
@@ -286,13 +358,12 @@ export class ActiveRecord<T extends Row = Row> {
       options,
     );
     if (affected === 0) throw this.#notFound();
-    this.#reset({ ...this.#stored, ...values });
+    this.#reset({ ...this.#snapshot(), ...values });
     return this;
   }
 
   /** Makes `row` the stored values and the current ones. */
   #reset(row: Row): void {
-    this.#stored = row;
     this.#reserved = undefined;
     this.#load(row);
   }
@@ -308,11 +379,10 @@ export class ActiveRecord<T extends Row = Row> {
 
   /** Deletes the stored record. */
   async destroy(options?: ExecutionOptions): Promise<void> {
-    if (!this.#persisted) return;
+    if (this.#state !== 1) return;
     const affected = await this.#model.deleteById(this.key, options);
     if (affected === 0) throw this.#notFound();
-    this.#persisted = false;
-    this.#destroyed = true;
+    this.#state = 2;
   }
 
   /** The values with unsaved changes and expanded navigations, as a plain object. */
@@ -365,6 +435,11 @@ export class ActiveRecord<T extends Row = Row> {
       `${this.#model.name} with key ${JSON.stringify(this.key)} was not found`,
       { context: { entity: this.#model.name, key: this.key } },
     );
+  }
+
+  /** Internal: sets expanded navigation property `name` of `record` (a provider stitched it). */
+  static attachNavigation(record: ActiveRecord, name: string, value: unknown): void {
+    (record.#navigations ??= {})[name] = value;
   }
 
   /** Internal: defines navigation property `name` on a record prototype. */
@@ -449,19 +524,27 @@ export type PlainValue<V> = V extends ActiveRecord<infer U> ? PlainRecord<U>
 /** The class of one model's records. */
 export type RecordClass = new (model: EntityModel, values: Row, persisted: boolean) => ActiveRecord;
 
+/** The constructor of a record class, with the arguments of records a provider builds. */
+type BuildableClass = new (
+  model: EntityModel,
+  values: Row | undefined,
+  persisted: boolean,
+  source?: readonly unknown[],
+  decode?: SnapshotDecoder,
+) => ActiveRecord;
+
 /**
  * Makes the per-model record class, named after the entity: a writable slot per field on its
  * prototype (so assigning a field creates the own property without reaching the guard), and an
  * accessor per navigation property.
  */
-export function recordClassFor(entity: EntityMetadata): RecordClass {
+export function recordClassFor(model: EntityModel): RecordClass {
+  const entity = model.metadata;
   const plan = planOf(entity);
-  const RecordClass = class extends ActiveRecord {
-    constructor(model: EntityModel, values: Row, persisted: boolean) {
-      super(model, values, persisted, plan);
-    }
-  };
+  const RecordClass = class extends ActiveRecord {};
   Object.defineProperty(RecordClass, "name", { value: entity.name });
+  Object.defineProperty(RecordClass.prototype, PLAN, { value: plan });
+  Object.defineProperty(RecordClass.prototype, MODEL, { value: model });
   for (const field of entity.fieldList) {
     if (RESERVED.has(field.name)) continue;
     Object.defineProperty(RecordClass.prototype, field.name, {
@@ -476,4 +559,28 @@ export function recordClassFor(entity: EntityMetadata): RecordClass {
     ActiveRecord.defineNavigation(RecordClass.prototype, entity, name);
   }
   return RecordClass;
+}
+
+/**
+ * The row builder that makes a provider decode rows of `model` straight into its records (see
+ * {@linkcode RowBuilder}), or `undefined` when a field or navigation property has a reserved name
+ * (those records copy their values one by one). `wrapNavigation` turns a stitched navigation value
+ * into records (values the provider left plain).
+ */
+export function recordBuilder(
+  model: EntityModel,
+  Record: RecordClass,
+  wrapNavigation: (name: string, value: Row | Row[] | null) => unknown,
+): RowBuilder | undefined {
+  if (planOf(model.metadata).reservedNames) return undefined;
+  const Built = Record as unknown as BuildableClass;
+  return {
+    create: (source, decode) => new Built(model, undefined, true, source, decode) as unknown as Row,
+    attach: (row, name, value) =>
+      ActiveRecord.attachNavigation(
+        row as unknown as ActiveRecord,
+        name,
+        wrapNavigation(name, value),
+      ),
+  };
 }

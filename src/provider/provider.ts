@@ -62,6 +62,36 @@ export interface ReadRequest {
   readonly schema: SchemaResolver;
   /** Filter, select, expand, orderby, top, skip, count, search, compute, apply. */
   readonly query: ODataQuery;
+  /**
+   * Optional: the objects rows of an entity are decoded into (the Active Record layer passes its
+   * records, so a provider that supports it builds each row once). `undefined` for an entity, or
+   * a provider that ignores it: plain rows.
+   */
+  readonly rowBuilder?: (entity: EntityMetadata) => RowBuilder | undefined;
+}
+
+/**
+ * Builds the objects a provider decodes rows of one entity into. The provider calls `create()`
+ * for a row whose properties are all fields of the entity, then assigns each decoded field value
+ * to it (own properties, in column order); `snapshot(stored)` gives the same values as a new
+ * plain row whenever the object asks for them later (it keeps `stored`, the row's column values).
+ *
+ * @example
+ * ```ts
+ * import type { RowBuilder } from "./provider.ts";
+ * const builder: RowBuilder = {
+ *   create: () => ({}),
+ *   attach: (row, name, value) => {
+ *     row[name] = value;
+ *   },
+ * };
+ * ```
+ */
+export interface RowBuilder {
+  /** A new, empty row object; `snapshot(stored)` decodes the stored column values again. */
+  create(stored: readonly unknown[], snapshot: (stored: readonly unknown[]) => Row): Row;
+  /** Sets an expanded navigation property of a row made by `create()`. */
+  attach(row: Row, name: string, value: Row | Row[] | null): void;
 }
 
 /** The answer to a read. Rows hold canonical values; expanded navigations are nested. */
