@@ -31,7 +31,7 @@ import type {
 } from "../../src/provider/provider.ts";
 import type { MongoProviderConfig } from "../../src/provider/registry.ts";
 import { mapMongoError } from "./errors.ts";
-import { type MongoHost, MongoOperations } from "./operations.ts";
+import { type MongoHost, MongoOperations, raceSignal } from "./operations.ts";
 import { syncCollections } from "./schema.ts";
 import type { StorageOptions } from "./values.ts";
 
@@ -242,33 +242,15 @@ export class MongoProvider implements Provider, MongoHost {
   /** The `ping` command; `PROVIDER_UNAVAILABLE` (or `TIMEOUT`) when the server does not answer. */
   async ping(options?: ExecutionOptions): Promise<void> {
     throwIfAborted(options?.signal);
-    const signal = options?.signal;
     const run = (async () => {
       const db = await this.db();
       await db.command({ ping: 1 });
     })();
-    if (signal === undefined) {
-      try {
-        await run;
-      } catch (error) {
-        throw mapMongoError(error);
-      }
-      return;
+    try {
+      await raceSignal(run, options?.signal);
+    } catch (error) {
+      throw mapMongoError(error);
     }
-    run.catch(() => {});
-    await new Promise<void>((resolve, reject) => {
-      const onAbort = () => {
-        try {
-          throwIfAborted(signal);
-        } catch (error) {
-          reject(error);
-        }
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-      run.then(resolve, (error) => reject(mapMongoError(error))).finally(() =>
-        signal.removeEventListener("abort", onAbort)
-      );
-    });
   }
 
   /** Runs `work` in one multi-document transaction (replica sets and clusters only). */

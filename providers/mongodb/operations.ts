@@ -9,7 +9,7 @@
 import type { ClientSession, Collection, Db } from "mongodb";
 import { ObjectId } from "mongodb";
 import type { ExpandItem, ODataQuery } from "../../src/odata/ast.ts";
-import { NotSupportedError, throwIfAborted } from "../../src/errors/errors.ts";
+import { throwIfAborted } from "../../src/errors/errors.ts";
 import {
   type EntityMetadata,
   type FieldMetadata,
@@ -24,6 +24,7 @@ import type {
   Row,
   WriteTarget,
 } from "../../src/provider/provider.ts";
+import { notSupported } from "./compiler/expression.ts";
 import { compileRead, compileWhere, type OutputColumn, type ReadPlan } from "./compiler/read.ts";
 import { mapMongoError } from "./errors.ts";
 import {
@@ -52,10 +53,6 @@ export interface MongoHost {
 /** The collection holding the next value of generated integer keys, per collection. */
 export const SEQUENCES = "__oar_sequences";
 
-function notSupported(feature: string): NotSupportedError {
-  return new NotSupportedError(feature, "the mongodb provider");
-}
-
 /** A comparable text for stored key values (ObjectId, Date, Decimal128 and numbers alike). */
 function keyText(values: readonly unknown[]): string {
   return values.map((v) => {
@@ -74,7 +71,11 @@ function decode(columns: readonly OutputColumn[], document: Document): Row {
   return row;
 }
 
-async function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+/** Settles with `promise`, or rejects with the coded abort reason as soon as `signal` fires. */
+export async function raceSignal<T>(
+  promise: Promise<T>,
+  signal: AbortSignal | undefined,
+): Promise<T> {
   if (signal === undefined) return await promise;
   throwIfAborted(signal);
   let onAbort!: () => void;

@@ -16,7 +16,7 @@ import type {
   SelectItem,
 } from "../../../src/odata/ast.ts";
 import type { GroupByTransformation, Transformation } from "../../../src/odata/ast_apply.ts";
-import { NotSupportedError, ODataActiveRecordError } from "../../../src/errors/errors.ts";
+import { ODataActiveRecordError } from "../../../src/errors/errors.ts";
 import type { EntityMetadata, SchemaResolver } from "../../../src/model/schema.ts";
 import type { Document, StorageOptions } from "../values.ts";
 import {
@@ -25,6 +25,7 @@ import {
   createContext,
   type Lookup,
   type MongoContext,
+  notSupported,
   type ValueType,
 } from "./expression.ts";
 import { compileCondition } from "./filter.ts";
@@ -68,10 +69,6 @@ export interface ReadPlan {
 
 const COMPUTED_PREFIX = "__oar_c_";
 const SORT_PREFIX = "__oar_s_";
-
-function notSupported(feature: string): NotSupportedError {
-  return new NotSupportedError(feature, "the mongodb provider");
-}
 
 /** The stored columns of `entity` named in `$select` (all when absent or `*`). */
 function selectedNames(select: readonly SelectItem[] | undefined): string[] | undefined {

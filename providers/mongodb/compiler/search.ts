@@ -8,14 +8,9 @@
  */
 
 import type { SearchExpression } from "../../../src/odata/ast.ts";
-import { NotSupportedError } from "../../../src/errors/errors.ts";
 import type { EntityMetadata } from "../../../src/model/schema.ts";
 import type { Document } from "../values.ts";
-import { escapeRegex } from "./expression.ts";
-
-function notSupported(feature: string): NotSupportedError {
-  return new NotSupportedError(feature, "the mongodb provider");
-}
+import { escapeRegex, notSupported } from "./expression.ts";
 
 /**
  * `$search` as a filter document: a term matches when any searchable string field contains it,
