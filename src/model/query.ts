@@ -289,7 +289,24 @@ export class Query<T extends Row = Row, S extends EntityShape = DefaultShape<T>>
         ? and(this.ast.filter, value as Expression)
         : value;
     }
-    return new Query<T, S>(this.target, merged as ODataQuery);
+    const query = merged as ODataQuery;
+    this.#checkSelectNames(query);
+    return new Query<T, S>(this.target, query);
+  }
+
+  // Every provider would otherwise answer a misspelt $select its own way (an error, a remote
+  // 400, or silently all fields): check the plain property names here, once, for all of them.
+  #checkSelectNames(query: ODataQuery): void {
+    if (query.select === undefined || query.apply !== undefined) return;
+    const entity = this.target.metadata;
+    const computed = new Set(query.compute?.map((item) => item.alias));
+    for (const item of query.select) {
+      const [first] = item.segments;
+      if (first?.kind !== "Property") continue;
+      const name = first.name;
+      if (entity.fields.has(name) || entity.relations.has(name) || computed.has(name)) continue;
+      throw this.target.unknownField(name);
+    }
   }
 
   /** The canonical OData query string of this query (for logs and remote services). */
