@@ -386,6 +386,19 @@ export const CASES: readonly ConformanceCase[] = [
     expect: "Unknown field 'ProductNam' on Products. Did you mean 'ProductName'?",
   },
   {
+    name: "unknown field in a $filter text suggests the closest",
+    library: "the message text of the library's UNKNOWN_FIELD error",
+    run: async (ns) => {
+      try {
+        await ns.getEntity("Products").query("$filter=ProductNam eq 'x'").find();
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return "no error";
+    },
+    expect: "Unknown field 'ProductNam' on Products. Did you mean 'ProductName'?",
+  },
+  {
     name: "unknown field in a $select text suggests the closest",
     library: "the message text of the library's UNKNOWN_FIELD error",
     run: async (ns) => {
