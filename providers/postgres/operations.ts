@@ -176,6 +176,28 @@ function levelDecoder(
   };
 }
 
+/** Decoders of every field of an entity (reads without `$select`), by row builder. */
+const fullDecoders = new WeakMap<EntityMetadata, Map<RowBuilder | undefined, LevelDecoder>>();
+
+/** {@linkcode levelDecoder}, made once per entity and builder when `fields` are all of them. */
+function cachedLevelDecoder(
+  fields: readonly FieldMetadata[],
+  entity: EntityMetadata,
+  builder: RowBuilder | undefined,
+): LevelDecoder {
+  const all = entity.fieldList;
+  if (fields.length !== all.length || fields.some((field, i) => field !== all[i])) {
+    return levelDecoder(fields, entity, builder);
+  }
+  let byBuilder = fullDecoders.get(entity);
+  if (byBuilder === undefined) fullDecoders.set(entity, byBuilder = new Map());
+  let decoder = byBuilder.get(builder);
+  if (decoder === undefined) {
+    byBuilder.set(builder, decoder = levelDecoder(fields, entity, builder));
+  }
+  return decoder;
+}
+
 /**
  * The names `$select` shows (the key always), or `undefined` when it shows every field. Fields
  * read only to join `$expand` levels are not among them.
@@ -283,7 +305,7 @@ export class PostgresOperations implements ProviderOperations {
     if (shown.some((field) => field.name.includes("/"))) {
       rows = decodeNested(stored, shown);
     } else {
-      const level = levelDecoder(shown, entity, request.rowBuilder?.(entity));
+      const level = cachedLevelDecoder(shown, entity, request.rowBuilder?.(entity));
       attach = level.attach;
       rows = new Array(stored.length);
       for (let i = 0; i < stored.length; i++) rows[i] = level.decode(stored[i]!);
