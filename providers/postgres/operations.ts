@@ -72,9 +72,12 @@ export interface Scope {
   closed(): boolean;
 }
 
-/** `unsafe()` does not prepare by default (tagged templates do): said explicitly either way. */
-const PREPARED = Object.freeze({ prepare: true });
-const ONE_OFF = Object.freeze({ prepare: false });
+/**
+ * `unsafe()` does not prepare by default (tagged templates do): said explicitly either way.
+ * Plain objects, not frozen: the driver reads them on every query, like its callers' own.
+ */
+const PREPARED = { prepare: true } as const;
+const ONE_OFF = { prepare: false } as const;
 
 /**
  * Runs one statement with cancellation on `signal`, mapping errors. Statements are prepared (the
@@ -98,16 +101,24 @@ export async function run(
     statement.params as any[],
     prepare ? PREPARED : ONE_OFF,
   );
+  if (signal === undefined) {
+    try {
+      return await query;
+    } catch (error) {
+      scope.failed();
+      throw mapPostgresError(error, { closed: scope.closed() });
+    }
+  }
   const cancel = () => query.cancel();
-  signal?.addEventListener("abort", cancel, { once: true });
+  signal.addEventListener("abort", cancel, { once: true });
   try {
     return await query;
   } catch (error) {
     scope.failed();
-    if (signal?.aborted) throwIfAborted(signal);
-    throw mapPostgresError(error, { closed: scope.closed(), aborted: signal?.aborted });
+    if (signal.aborted) throwIfAborted(signal);
+    throw mapPostgresError(error, { closed: scope.closed(), aborted: false });
   } finally {
-    signal?.removeEventListener("abort", cancel);
+    signal.removeEventListener("abort", cancel);
   }
 }
 
