@@ -49,7 +49,7 @@ function serviceEnv(dir: string, postgresUrl: string): Record<string, string> {
     HEALTH_CHECK_INTERVAL: "100",
     MAX_RETRIES: "1",
     RETRY_DELAY: "50",
-    CONNECTION_TIMEOUT: "2000",
+    CONNECTION_TIMEOUT: "5000",
     MIN_POOL_SIZE: "1",
   };
 }
