@@ -1,6 +1,7 @@
 /**
  * The entities of the original design's namespaces, besides Northwind: `logs` on `sqlite_prod`
- * (per-replica application log rows) and `users` / `orders` on `mongodb_prod` (shared data).
+ * (per-replica application log rows) and `users` / `orders` on `mongodb_prod` and `postgres_prod`
+ * (data shared by every replica).
  *
  * @module
  */
@@ -28,6 +29,11 @@ export const USER_ENTITY: EntityDefinition = {
     email: { type: "string", required: true, unique: true },
     isActive: { type: "boolean", required: true, index: true },
     createdAt: { type: "datetime" },
+    // Replicas share these rows: a counter that is incremented atomically (`incrementById`), and
+    // a row version, so that concurrent read-modify-write saves (and PATCH with If-Match, whose
+    // ETag is this version) meet a conflict instead of overwriting each other.
+    loginCount: { type: "integer", defaultValue: 0 },
+    version: { type: "integer", version: true },
   },
   relations: { orders: { type: "many", entity: "orders", foreignKey: "userId" } },
 };
