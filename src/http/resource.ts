@@ -278,9 +278,13 @@ export async function resolveResource(
   return { kind: "collection", entity, filter, count: false, query: false, linkValues };
 }
 
-/** The filter selecting one row by its key values. */
-export function keyFilterOf(entity: EntityMetadata, row: Row): Expression {
-  const parts = entity.key.map((name): Expression => ({
+/** The filter selecting one row by its key values (or by the values of `fields`). */
+export function keyFilterOf(
+  entity: EntityMetadata,
+  row: Row,
+  fields: readonly string[] = entity.key,
+): Expression {
+  const parts = fields.map((name): Expression => ({
     kind: "Binary",
     operator: "eq",
     left: { kind: "Path", root: "implicit", segments: [{ kind: "Property", name }] },

@@ -240,6 +240,26 @@ async function checkPreconditions(
   await Promise.resolve();
 }
 
+/**
+ * The version field a write must be pinned to: when the entity has one and `If-Match` names a
+ * tag (not `*`). The check above read the row first; a write from another replica may commit
+ * between that read and this write (PostgreSQL's READ COMMITTED), so the write itself must
+ * still require the version that was checked, or it would overwrite the other one.
+ */
+function pinnedVersion(call: Call, entity: EntityMetadata): string | undefined {
+  const ifMatch = call.request.headers.get("if-match");
+  if (ifMatch === null || ifMatch.split(",").some((tag) => tag.trim() === "*")) return undefined;
+  return versionField(entity)?.name;
+}
+
+function changedMeanwhile(entity: EntityMetadata): Error {
+  return httpError(
+    "PRECONDITION_FAILED",
+    `The ${entity.name} changed: If-Match does not match`,
+    { target: entity.name },
+  );
+}
+
 export async function update(
   service: ODataService,
   call: Call,
@@ -296,7 +316,11 @@ export async function update(
     });
     const keyFilter = keyFilterOf(entity, current);
     if (Object.keys(changes).length > 0) {
-      await scope.getEntity(entity.name).runUpdate(keyFilter, changes);
+      const pinned = pinnedVersion(call, entity);
+      // With the version among the changes, only a row still at it is written (one further).
+      if (pinned !== undefined && !(pinned in changes)) changes[pinned] = current[pinned];
+      const written = await scope.getEntity(entity.name).runUpdate(keyFilter, changes);
+      if (written === 0 && pinned !== undefined) throw changedMeanwhile(entity);
     }
     return await service.findOne(inner, entity, keyFilter, {}) ?? current;
   });
@@ -342,7 +366,14 @@ export async function remove(
       operation: "delete",
       key,
     });
-    await scope.getEntity(entity.name).runDelete(keyFilterOf(entity, current));
+    const pinned = pinnedVersion(call, entity);
+    const filter = keyFilterOf(
+      entity,
+      current,
+      pinned === undefined ? entity.key : [...entity.key, pinned],
+    );
+    const deleted = await scope.getEntity(entity.name).runDelete(filter);
+    if (deleted === 0 && pinned !== undefined) throw changedMeanwhile(entity);
   });
   return service.respond(call, 204, null, service.headers(undefined, v401));
 }
