@@ -1,8 +1,10 @@
 /**
- * Two replicas sharing one PostgreSQL database (issue 11 §3): two separate Deno processes
- * using the library directly (the production service is not on this branch), each with its own
- * pool. A write through one is read through the other; 2 × 200 concurrent increments give
- * +400; concurrent version-checked saves through both give conflicts, never lost updates.
+ * Two replicas sharing one PostgreSQL database (issue 11 §3), at the library level: two
+ * separate Deno processes using the Active Record API directly, each with its own pool. A write
+ * through one is read through the other; 2 × 200 concurrent increments give +400; concurrent
+ * version-checked `record.save()` calls through both give conflicts, never lost updates.
+ * The same through two production service processes over HTTP (If-Match instead of `save()`):
+ * tests/examples/production/replicas_test.ts.
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
