@@ -320,7 +320,12 @@ export async function update(
       // With the version among the changes, only a row still at it is written (one further).
       if (pinned !== undefined && !(pinned in changes)) changes[pinned] = current[pinned];
       const written = await scope.getEntity(entity.name).runUpdate(keyFilter, changes);
-      if (written === 0 && pinned !== undefined) throw changedMeanwhile(entity);
+      // A version among the changes (pinned, or a stale one in the body) writes nothing when
+      // the row moved on: that is a conflict, never a silent 204.
+      const version = versionField(entity)?.name;
+      if (written === 0 && version !== undefined && version in changes) {
+        throw changedMeanwhile(entity);
+      }
     }
     return await service.findOne(inner, entity, keyFilter, {}) ?? current;
   });

@@ -214,6 +214,17 @@ Deno.test("a version field makes the ETag; 503 when the store is unreachable", a
     );
     assert.equal(replaced.status, 204);
     assert.equal(replaced.headers.get("etag"), 'W/"9"');
+    // A stale version in the body, without If-Match, is a conflict too, and writes nothing.
+    const stale = await handler(
+      new Request("http://localhost/Docs(1)", {
+        method: "PATCH",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ title: "e", rev: 7 }),
+      }),
+    );
+    assert.equal(stale.status, 412);
+    assert.equal(((await json(stale)).error as Entity).code, "PRECONDITION_FAILED");
+    assert.equal((await ns.getEntity("Docs").findById(1))?.title, "d");
     const gone = manager.createNamespace("gone", {
       provider: { type: "sqlite", filePath: "/nonexistent-dir/x/y.db" },
     });
