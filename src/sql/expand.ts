@@ -8,14 +8,10 @@
  * @module
  */
 
-import type { ODataQuery } from "../../../src/odata/ast.ts";
-import {
-  type EntityMetadata,
-  resolveRelation,
-  type SchemaResolver,
-} from "../../../src/model/schema.ts";
-import type { SqlValue } from "../values.ts";
-import { invalidArgument, notSupported, type Scope } from "./context.ts";
+import type { ODataQuery } from "../odata/ast.ts";
+import { type EntityMetadata, resolveRelation, type SchemaResolver } from "../model/schema.ts";
+import { compiling, invalidArgument, notSupported, type Scope } from "./context.ts";
+import type { SqlDialect } from "./dialect.ts";
 import { AliasGenerator, type Fragment, ident, join, param, sql } from "./fragment.ts";
 import { addWhere, orderKeys, render } from "./level.ts";
 import { type CompiledRead, filteredLevel, orderedLevel, projection } from "./select.ts";
@@ -26,7 +22,7 @@ import { type CompiledRead, filteredLevel, orderedLevel, projection } from "./se
  * @example
  * ```ts
  * import type { ExpansionRequest } from "./expand.ts";
- * import type { EntityMetadata, SchemaResolver } from "../../../src/model/schema.ts";
+ * import type { EntityMetadata, SchemaResolver } from "../model/schema.ts";
  * declare const schema: SchemaResolver, orders: EntityMetadata;
  * const request: ExpansionRequest = { schema, parent: orders, navigation: "Order_Details", query: { top: 2 }, keys: [[1], [2]] };
  * ```
@@ -40,23 +36,27 @@ export interface ExpansionRequest {
   readonly navigation: string;
   /** The nested options (`$levels` and `$expand` already taken out by the executor). */
   readonly query: ODataQuery;
-  /** The parents' values of the relation's local fields, one tuple per parent (no nulls). */
-  readonly keys: readonly (readonly SqlValue[])[];
+  /** The parents' values of the relation's local fields, one tuple per parent (no nulls), as
+   * read from their rows (the driver's form). */
+  readonly keys: readonly (readonly unknown[])[];
   /** Further fields of the related entity to fetch (for its own nested expansions). */
   readonly keyFields?: readonly string[];
 }
 
 function linkIn(
+  dialect: SqlDialect,
   scope: Scope,
   fields: readonly string[],
-  keys: readonly (readonly SqlValue[])[],
+  keys: readonly (readonly unknown[])[],
 ): Fragment {
-  const columns = fields.map((f) => scope.properties.get(f)!.sql);
+  const columns = fields.map((f) => scope.properties.get(f)!);
   if (columns.length === 1) {
-    return sql`${columns[0]!} IN (${join(keys.map((k) => param(k[0]!)), ", ")})`;
+    const column = columns[0]!;
+    const type = column.type === "null" ? "string" : column.type;
+    return dialect.keyList(column.sql, type, keys.map((k) => k[0]!));
   }
   const tuples = keys.map((k) => sql`(${join(k.map((v) => param(v)), ", ")})`);
-  return sql`(${join(columns, ", ")}) IN (VALUES ${join(tuples, ", ")})`;
+  return sql`(${join(columns.map((c) => c.sql), ", ")}) IN (VALUES ${join(tuples, ", ")})`;
 }
 
 /**
@@ -65,12 +65,17 @@ function linkIn(
  * @example
  * ```ts
  * import { compileExpansion } from "./expand.ts";
- * import type { EntityMetadata, SchemaResolver } from "../../../src/model/schema.ts";
- * declare const schema: SchemaResolver, orders: EntityMetadata;
- * compileExpansion({ schema, parent: orders, navigation: "Order_Details", query: {}, keys: [[10248]] });
+ * import type { SqlDialect } from "./dialect.ts";
+ * import type { EntityMetadata, SchemaResolver } from "../model/schema.ts";
+ * declare const dialect: SqlDialect, schema: SchemaResolver, orders: EntityMetadata;
+ * compileExpansion(dialect, { schema, parent: orders, navigation: "Order_Details", query: {}, keys: [[10248]] });
  * ```
  */
-export function compileExpansion(request: ExpansionRequest): CompiledRead {
+export function compileExpansion(dialect: SqlDialect, request: ExpansionRequest): CompiledRead {
+  return compiling(dialect, () => expansionStatement(dialect, request));
+}
+
+function expansionStatement(dialect: SqlDialect, request: ExpansionRequest): CompiledRead {
   const { schema, parent, navigation, query, keys } = request;
   const { relation, target } = resolveRelation(schema, parent, navigation);
   if (query.apply !== undefined) throw notSupported("$apply inside $expand");
@@ -87,14 +92,15 @@ export function compileExpansion(request: ExpansionRequest): CompiledRead {
   }
   const aliases = new AliasGenerator();
   const childRequest = { entity: target, schema, query };
-  let level = filteredLevel(childRequest, aliases);
-  level = addWhere(level, linkIn(level.scope, relation.targetFields, keys), aliases);
+  let level = filteredLevel(dialect, childRequest, aliases);
+  const link = linkIn(dialect, level.scope, relation.targetFields, keys);
+  level = addWhere(level, link, aliases);
   level = orderedLevel(level, childRequest, aliases);
   const keyFields = [...new Set([...relation.targetFields, ...(request.keyFields ?? [])])];
   const { columns, sql: projected } = projection(level, query.select, keyFields);
   if (query.top === undefined && (query.skip === undefined || query.skip === 0)) {
     const statement = render(level, projected, { ordered: true });
-    return { sql: statement.sql, params: statement.params, columns };
+    return { sql: dialect.finish(statement.sql), params: statement.params, columns };
   }
   const skip = query.skip ?? 0;
   for (const [name, n] of [["top", query.top ?? 0], ["skip", skip]] as const) {
@@ -119,5 +125,5 @@ export function compileExpansion(request: ExpansionRequest): CompiledRead {
   const statement = sql`SELECT ${outer} FROM (${inner}) AS ${ident(w)} WHERE ${
     join(conditions, " AND ")
   } ORDER BY ${rn}`;
-  return { sql: statement.sql, params: statement.params, columns };
+  return { sql: dialect.finish(statement.sql), params: statement.params, columns };
 }

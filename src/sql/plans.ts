@@ -17,13 +17,17 @@
  * @module
  */
 
-import type { Expression, LiteralNode, ODataQuery } from "../../../src/odata/ast.ts";
-import type { FieldType } from "../../../src/model/schema.ts";
-import type { ReadRequest } from "../../../src/provider/provider.ts";
-import { type EncodedType, encodeLiteral, type SqlValue } from "../values.ts";
+import type { Expression, LiteralNode, ODataQuery } from "../odata/ast.ts";
+import type { FieldType } from "../model/schema.ts";
+import type { ReadRequest } from "../provider/provider.ts";
 import { compileExpansion, type ExpansionRequest } from "./expand.ts";
+import type { ValueType } from "./context.ts";
+import type { SqlDialect } from "./dialect.ts";
 import { type CompiledRead, compileRead } from "./select.ts";
 import { recording } from "./template.ts";
+
+/** A bound value in the driver's form. */
+type SqlValue = unknown;
 
 /** Where one parameter of a cached statement comes from. */
 type Source =
@@ -36,7 +40,7 @@ type Source =
 interface LiteralUse {
   readonly slot: number;
   readonly hint: FieldType | undefined;
-  readonly type: EncodedType;
+  readonly type: ValueType;
 }
 
 interface Template {
@@ -247,7 +251,7 @@ function record(
     realValues.set(token, value);
     return token;
   };
-  const keyTokens = keys.map((tuple, t) =>
+  const keyTokens: SqlValue[][] = keys.map((tuple, t) =>
     tuple.map((value, f) => placeholder({ kind: "key", tuple: t, field: f }, value))
   );
   const template = recording({
@@ -265,6 +269,9 @@ function record(
     },
   }, () => compile(keyTokens));
   const params = template.params.map((p) => realValues.has(p) ? realValues.get(p)! : p);
+  // Every key must be a parameter of its own (not folded into a list value) to be replaced.
+  const bound = new Set(template.params);
+  if (keyTokens.some((tuple) => tuple.some((token) => !bound.has(token)))) reusable = false;
   const compiled: CompiledRead = { sql: template.sql, params, columns: template.columns };
   if (!reusable) return { compiled };
   const sources: Source[] = template.params.map((p) =>
@@ -274,7 +281,7 @@ function record(
     // render() ends a paged statement with `OFFSET ?`, bound to the skip count.
     const last = sources[sources.length - 1];
     const offset = last?.kind === "constant" && last.value === BigInt(skip);
-    if (!offset || !template.sql.endsWith(" OFFSET ?")) return { compiled };
+    if (!offset || !/ OFFSET (?:\?|\$\d+)$/.test(template.sql)) return { compiled };
     sources[sources.length - 1] = { kind: "skip" };
   }
   return { compiled, template: { sql: template.sql, columns: template.columns, uses, sources } };
@@ -282,6 +289,7 @@ function record(
 
 /** The statement of a template for a request of the same shape, or undefined to recompile. */
 function instantiate(
+  dialect: SqlDialect,
   template: Template,
   literals: readonly LiteralNode[],
   keys: readonly (readonly SqlValue[])[],
@@ -291,7 +299,7 @@ function instantiate(
   const values: SqlValue[] = new Array(uses.length);
   for (let i = 0; i < uses.length; i++) {
     const use = uses[i]!;
-    const encoded = encodeLiteral(literals[use.slot]!, use.hint);
+    const encoded = dialect.encodeLiteral(literals[use.slot]!, use.hint);
     if (encoded.type !== use.type) return undefined;
     values[i] = encoded.value;
   }
@@ -323,20 +331,23 @@ function instantiate(
  * @example
  * ```ts
  * import { PlanCache } from "./plans.ts";
- * import type { ReadRequest } from "../../../src/provider/provider.ts";
- * declare const request: ReadRequest;
- * const plans = new PlanCache(256);
+ * import type { SqlDialect } from "./dialect.ts";
+ * import type { ReadRequest } from "../provider/provider.ts";
+ * declare const dialect: SqlDialect, request: ReadRequest;
+ * const plans = new PlanCache(256, dialect);
  * const { sql, params, columns } = plans.read(request, []);
  * ```
  */
 export class PlanCache {
   readonly #capacity: number;
+  readonly #dialect: SqlDialect;
   readonly #templates = new Map<string, Template>();
   #latest: Template | undefined;
 
-  /** A cache holding at most `capacity` templates. */
-  constructor(capacity: number) {
+  /** A cache holding at most `capacity` templates of statements for `dialect`. */
+  constructor(capacity: number, dialect: SqlDialect) {
     this.#capacity = capacity;
+    this.#dialect = dialect;
   }
 
   /** The number of cached templates. */
@@ -347,22 +358,24 @@ export class PlanCache {
   /** `compileRead(request, { keyFields })`, from the cache when the shape was seen before. */
   read(request: ReadRequest, keyFields: readonly string[]): CompiledRead {
     const shape = readShape(request, keyFields);
-    if (shape === undefined) return compileRead(request, { keyFields });
+    const dialect = this.#dialect;
+    if (shape === undefined) return compileRead(dialect, request, { keyFields });
     const skip = request.query.skip;
     return this.#reuse(shape, NO_KEYS, skip) ??
-      this.#record(shape, NO_KEYS, skip, () => compileRead(request, { keyFields }));
+      this.#record(shape, NO_KEYS, skip, () => compileRead(dialect, request, { keyFields }));
   }
 
   /** `compileExpansion(request)`, from the cache when the shape was seen before. */
   expansion(request: ExpansionRequest): CompiledRead {
     const shape = expansionShape(request);
-    if (shape === undefined) return compileExpansion(request);
+    const dialect = this.#dialect;
+    if (shape === undefined) return compileExpansion(dialect, request);
     return this.#reuse(shape, request.keys, undefined) ??
       this.#record(
         shape,
         request.keys,
         undefined,
-        (keys) => compileExpansion({ ...request, keys }),
+        (keys) => compileExpansion(dialect, { ...request, keys }),
       );
   }
 
@@ -386,7 +399,7 @@ export class PlanCache {
       this.#templates.set(shape.key, template);
       this.#latest = template;
     }
-    return instantiate(template, shape.literals, keys, skip);
+    return instantiate(this.#dialect, template, shape.literals, keys, skip);
   }
 
   /** Compiles through the template recorder; keeps the template unless one is cached already. */
