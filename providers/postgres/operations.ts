@@ -30,11 +30,11 @@ import {
   compileUpdate,
   type KeyRestriction,
   quoteIdentifier,
+  transforms,
 } from "./compiler.ts";
 import type { Pool } from "./connection.ts";
 import { mapPostgresError } from "./errors.ts";
 import { decodeValue } from "./values.ts";
-import { compileApplyCount, compileApplyRead, transforms } from "./apply.ts";
 
 /** Most parameters of one statement (the protocol's limit). */
 const MAX_PARAMETERS = 65_534;
@@ -160,12 +160,10 @@ export class PostgresOperations implements ProviderOperations {
     const extra = [...new Set(plans.map((plan) => plan.local.name))];
     // The parent level joins on this field: it strips it itself when it was not selected.
     if (within !== undefined) extra.push(within.field.name);
-    if (transforms(query) && within === undefined) {
-      const transformed = compileApplyRead(entity, query, schema);
-      return decodeRows(await run(this.#scope, transformed, options), transformed.fields);
-    }
     const compiled = compileRead(entity, { ...query, expand: undefined }, extra, within, schema);
     const rows = decodeRows(await run(this.#scope, compiled, options), compiled.fields);
+    // Transformed rows hold what was asked for (no expansion can follow them).
+    if (transforms(query)) return rows;
     for (const plan of plans) {
       const keys = [...new Set(rows.map((row) => row[plan.local.name]).filter((v) => v != null))];
       const children = keys.length === 0 ? [] : await this.#readLevel(
@@ -203,9 +201,7 @@ export class PostgresOperations implements ProviderOperations {
         suggestion: "Use find() for expanded reads, or stream the related entity separately.",
       });
     }
-    const compiled = transforms(request.query)
-      ? compileApplyRead(request.entity, request.query, request.schema)
-      : compileRead(request.entity, request.query, [], undefined, request.schema);
+    const compiled = compileRead(request.entity, request.query, [], undefined, request.schema);
     const signal = options?.signal;
     throwIfAborted(signal);
     const executor = this.#scope.executor();
@@ -227,11 +223,9 @@ export class PostgresOperations implements ProviderOperations {
   }
 
   async count(request: ReadRequest, options?: ExecutionOptions): Promise<number> {
-    const compiled = transforms(request.query)
-      ? compileApplyCount(request.entity, request.query, request.schema)
-      : compileCount(request.entity, request.query.filter, request.query.search, request.schema);
+    const compiled = compileCount(request.entity, request.query, request.schema);
     const [row] = await run(this.#scope, compiled, options);
-    return Number(row.n);
+    return Number(row.count);
   }
 
   async insert(
@@ -341,9 +335,9 @@ export class PostgresOperations implements ProviderOperations {
   }
 
   async #matching(target: WriteTarget, options?: ExecutionOptions): Promise<number> {
-    const compiled = compileCount(target.entity, target.filter, undefined, target.schema);
+    const compiled = compileCount(target.entity, { filter: target.filter }, target.schema);
     const [row] = await run(this.#scope, compiled, options);
-    return Number(row.n);
+    return Number(row.count);
   }
 }
 

@@ -167,6 +167,7 @@ export const SQLITE_DIALECT: SqlDialect = {
   encodeValue,
   parameter: (value) => param(value),
   booleans: { true: "1", false: "0" },
+  nullSafe: { eq: "IS", ne: "IS NOT" },
   dayBounds: (day) => [param(`${day}T00:00:00.000Z`), param(nextDayStart(day))],
   arithmetic: (op, l, r, type) => {
     const integer = type === "integer";
@@ -189,6 +190,7 @@ export const SQLITE_DIALECT: SqlDialect = {
           : sql`(${l} - ${r} * CAST(CAST(${l} AS REAL) / ${r} AS INTEGER))`;
     }
   },
+  aggregate: (method, x) => method === "sum" ? sql`SUM(${x})` : sql`AVG(${x})`,
   decimals: DECIMALS,
   functions: FUNCTIONS,
   castType: (type) => type === "string" ? "TEXT" : "REAL",

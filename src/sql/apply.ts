@@ -146,7 +146,8 @@ const METHODS: Readonly<Record<string, Method>> = {
   sum: (x, method, dialect) => {
     if (!isNumeric(x.type) && x.type !== "null") throw invalidOperator(method, x.type, "a number");
     if (x.type !== "decimal") {
-      return { sql: sql`SUM(${x.sql})`, type: x.type, nullable: true, scale: x.scale };
+      const sum = dialect.aggregate("sum", x.sql, x.type === "number" ? "number" : "integer");
+      return { sql: sum, type: x.type, nullable: true, scale: x.scale };
     }
     // Exact: a float SUM of 9999999999999.99 + 9999999999999.99 + 0.03 is off.
     return {
@@ -160,7 +161,10 @@ const METHODS: Readonly<Record<string, Method>> = {
   },
   average: (x, method, dialect) => {
     if (!isNumeric(x.type) && x.type !== "null") throw invalidOperator(method, x.type, "a number");
-    if (x.type !== "decimal") return { sql: sql`AVG(${x.sql})`, type: "number", nullable: true };
+    if (x.type !== "decimal") {
+      const type = x.type === "number" ? "number" : "integer";
+      return { sql: dialect.aggregate("avg", x.sql, type), type: "number", nullable: true };
+    }
     // The exact sum over the count, rounded like a quotient.
     return {
       sql: dialect.decimals.aggregate("avg", x.sql, x.exactScale ?? x.scale ?? 0),

@@ -188,10 +188,14 @@ export interface SqlDialect {
   parameter(value: unknown, type: ValueType): Fragment;
   /** The boolean constants as SQL text (`1`/`0`, `TRUE`/`FALSE`). */
   readonly booleans: { readonly true: string; readonly false: string };
+  /** Null-safe (in)equality operators: null equals null and differs from every value. */
+  readonly nullSafe: { readonly eq: string; readonly ne: string };
   /** The first instant of a day and of the next day, as bound datetime values. */
   dayBounds(day: string): readonly [Fragment, Fragment];
   /** Integer or floating-point arithmetic (integer `div` truncates toward zero). */
   arithmetic(op: Arithmetic, l: Fragment, r: Fragment, type: "integer" | "number"): Fragment;
+  /** `sum` or `avg` of integers or doubles (an integer sum stays an integer, an average a double). */
+  aggregate(method: "sum" | "avg", x: Fragment, type: "integer" | "number"): Fragment;
   /** Decimal handling. */
   readonly decimals: DecimalSql;
   /** The canonical functions. */

@@ -10,9 +10,10 @@
 
 import type { ODataQuery } from "../odata/ast.ts";
 import { type EntityMetadata, resolveRelation, type SchemaResolver } from "../model/schema.ts";
+import type { ReadRequest } from "../provider/provider.ts";
 import { compiling, invalidArgument, notSupported, type Scope } from "./context.ts";
 import type { SqlDialect } from "./dialect.ts";
-import { AliasGenerator, type Fragment, ident, join, param, sql } from "./fragment.ts";
+import { AliasGenerator, type Fragment, ident, join, sql } from "./fragment.ts";
 import { addWhere, orderKeys, render } from "./level.ts";
 import { type CompiledRead, filteredLevel, orderedLevel, projection } from "./select.ts";
 
@@ -55,7 +56,10 @@ function linkIn(
     const type = column.type === "null" ? "string" : column.type;
     return dialect.keyList(column.sql, type, keys.map((k) => k[0]!));
   }
-  const tuples = keys.map((k) => sql`(${join(k.map((v) => param(v)), ", ")})`);
+  const types = columns.map((c) => c.type === "null" ? "string" : c.type);
+  const tuples = keys.map((k) =>
+    sql`(${join(k.map((v, i) => dialect.parameter(v, types[i]!)), ", ")})`
+  );
   return sql`(${join(columns.map((c) => c.sql), ", ")}) IN (VALUES ${join(tuples, ", ")})`;
 }
 
@@ -79,24 +83,72 @@ function expansionStatement(dialect: SqlDialect, request: ExpansionRequest): Com
   const { schema, parent, navigation, query, keys } = request;
   const { relation, target } = resolveRelation(schema, parent, navigation);
   if (query.apply !== undefined) throw notSupported("$apply inside $expand");
+  if (keys.some((k) => k.length !== relation.targetFields.length || k.some((v) => v === null))) {
+    throw invalidArgument(
+      `Parent keys of ${parent.name}.${navigation} must be complete non-null tuples`,
+    );
+  }
+  return keyedStatement(dialect, {
+    request: { entity: target, schema, query },
+    linkFields: relation.targetFields,
+    keys,
+    keyFields: request.keyFields,
+  });
+}
+
+/**
+ * A read restricted to rows whose link fields hold one of the key tuples: one level of a
+ * batched `$expand`, however the provider found the parents' keys.
+ *
+ * @example
+ * ```ts
+ * import type { KeyedRead } from "./expand.ts";
+ * import type { ReadRequest } from "../provider/provider.ts";
+ * declare const request: ReadRequest;
+ * const keyed: KeyedRead = { request, linkFields: ["OrderID"], keys: [[10248], [10249]] };
+ * ```
+ */
+export interface KeyedRead {
+  /** The related entity and the nested options (`$levels` and `$expand` taken out). */
+  readonly request: ReadRequest;
+  /** The fields of the related entity that hold the parents' keys. */
+  readonly linkFields: readonly string[];
+  /** One tuple of link values per parent, in the driver's form (no nulls). */
+  readonly keys: readonly (readonly unknown[])[];
+  /** Further fields to fetch (hidden unless selected). */
+  readonly keyFields?: readonly string[];
+}
+
+/**
+ * Compiles a {@linkcode KeyedRead}: nested `$top`/`$skip` page each parent's rows.
+ *
+ * @example
+ * ```ts
+ * import { compileKeyedRead, type KeyedRead } from "./expand.ts";
+ * import type { SqlDialect } from "./dialect.ts";
+ * declare const dialect: SqlDialect, keyed: KeyedRead;
+ * compileKeyedRead(dialect, keyed).columns;
+ * ```
+ */
+export function compileKeyedRead(dialect: SqlDialect, keyed: KeyedRead): CompiledRead {
+  return compiling(dialect, () => keyedStatement(dialect, keyed));
+}
+
+function keyedStatement(dialect: SqlDialect, keyed: KeyedRead): CompiledRead {
+  const { request: childRequest, linkFields, keys } = keyed;
+  const query = childRequest.query;
   if (query.count !== undefined && query.count) throw notSupported("$count inside $expand");
   if (query.levels !== undefined) throw notSupported("$levels here");
   if (query.skiptoken !== undefined || query.deltatoken !== undefined) {
     throw notSupported("tokens inside $expand");
   }
   if (keys.length === 0) throw invalidArgument("An expansion needs at least one parent key");
-  if (keys.some((k) => k.length !== relation.targetFields.length || k.some((v) => v === null))) {
-    throw invalidArgument(
-      `Parent keys of ${parent.name}.${navigation} must be complete non-null tuples`,
-    );
-  }
   const aliases = new AliasGenerator();
-  const childRequest = { entity: target, schema, query };
   let level = filteredLevel(dialect, childRequest, aliases);
-  const link = linkIn(dialect, level.scope, relation.targetFields, keys);
+  const link = linkIn(dialect, level.scope, linkFields, keys);
   level = addWhere(level, link, aliases);
   level = orderedLevel(level, childRequest, aliases);
-  const keyFields = [...new Set([...relation.targetFields, ...(request.keyFields ?? [])])];
+  const keyFields = [...new Set([...linkFields, ...(keyed.keyFields ?? [])])];
   const { columns, sql: projected } = projection(level, query.select, keyFields);
   if (query.top === undefined && (query.skip === undefined || query.skip === 0)) {
     const statement = render(level, projected, { ordered: true });
@@ -109,18 +161,16 @@ function expansionStatement(dialect: SqlDialect, request: ExpansionRequest): Com
     }
   }
   // Per-parent paging: number the rows of each parent in the requested order.
-  const partition = join(
-    relation.targetFields.map((f) => level.scope.properties.get(f)!.sql),
-    ", ",
-  );
+  const partition = join(linkFields.map((f) => level.scope.properties.get(f)!.sql), ", ");
   const rowNumber = sql`ROW_NUMBER() OVER (PARTITION BY ${partition} ORDER BY ${
     join(orderKeys(level), ", ")
   })`;
   const inner = render(level, [...projected, { sql: rowNumber, alias: "$rn" }], { ordered: false });
   const w = aliases.next();
   const rn = ident(w, "$rn");
-  const conditions = [sql`${rn} > ${param(BigInt(skip))}`];
-  if (query.top !== undefined) conditions.push(sql`${rn} <= ${param(BigInt(skip + query.top))}`);
+  const count = (n: number) => dialect.parameter(BigInt(n), "integer");
+  const conditions = [sql`${rn} > ${count(skip)}`];
+  if (query.top !== undefined) conditions.push(sql`${rn} <= ${count(skip + query.top)}`);
   const outer = join(projected.map((p) => sql`${ident(w, p.alias)} AS ${ident(p.alias)}`), ", ");
   const statement = sql`SELECT ${outer} FROM (${inner}) AS ${ident(w)} WHERE ${
     join(conditions, " AND ")

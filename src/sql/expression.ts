@@ -3,7 +3,7 @@
  * SQL where databases differ. Every node kind is dispatched through a `Record`, so a new kind
  * in the AST breaks the build here until it is handled.
  *
- * Null semantics (OData, not SQL): `eq`/`ne` treat null as a value (`IS`/`IS NOT`: `Name ne 'x'`
+ * Null semantics (OData, not SQL): `eq`/`ne` treat null as a value (null-safe: `Name ne 'x'`
  * is true for a null Name); `gt ge lt le` are false (never null) when an operand is null; `and`,
  * `or`, `not` are three-valued (Kleene), as are canonical functions (null in, null out). SQL's
  * relational operators yield NULL instead of false, which only matters where null and false are
@@ -233,8 +233,11 @@ export function compare(
   }
   const nullable = left.nullable || right.nullable;
   if (isExactText(left) || isExactText(right)) return exactComparison(ctx, op, left, right, mode);
-  if (op === "eq") return bool(sql`(${left.sql} ${raw(nullable ? "IS" : "=")} ${right.sql})`);
-  if (op === "ne") return bool(sql`(${left.sql} ${raw(nullable ? "IS NOT" : "<>")} ${right.sql})`);
+  if (op === "eq" || op === "ne") {
+    // Null-safe where an operand may be null (`IS` on SQLite, `IS NOT DISTINCT FROM` elsewhere).
+    const operator = nullable ? ctx.dialect.nullSafe[op] : op === "eq" ? "=" : "<>";
+    return bool(sql`(${left.sql} ${raw(operator)} ${right.sql})`);
+  }
   return twoValued(
     ctx,
     sql`(${left.sql} ${raw(SQL_RELATION[op])} ${right.sql})`,

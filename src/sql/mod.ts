@@ -67,6 +67,11 @@ export {
   HIDDEN_KEY_PREFIX,
   type ResultColumn,
 } from "./select.ts";
-export { compileExpansion, type ExpansionRequest } from "./expand.ts";
+export {
+  compileExpansion,
+  compileKeyedRead,
+  type ExpansionRequest,
+  type KeyedRead,
+} from "./expand.ts";
 export { PlanCache } from "./plans.ts";
 export { compileDelete, compileIncrement, compileInsert, compileUpdate } from "./write.ts";
