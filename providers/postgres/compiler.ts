@@ -24,7 +24,7 @@ import {
   type CompiledRead as CoreRead,
   compileIncrement,
   compileKeyedRead,
-  compileRead as coreRead,
+  PlanCache,
   quoteIdentifier,
 } from "../../src/sql/mod.ts";
 import { NotSupportedError } from "../../src/errors/errors.ts";
@@ -140,16 +140,30 @@ function computedField(name: string, type: FieldType): FieldMetadata {
   };
 }
 
+/** Fields by the result columns they were made for (cached statements share their columns). */
+const FIELDS = new WeakMap<object, readonly FieldMetadata[]>();
+
 /** The fields of a compiled read's columns: the entity's own where they are its fields. */
 function adapt(entity: EntityMetadata, compiled: CoreRead): CompiledRead {
-  const fields = compiled.columns.map((column) => {
-    const field = entity.fields.get(column.alias);
-    return field !== undefined && field.type === column.type
-      ? field
-      : computedField(column.alias, column.type);
-  });
+  let fields = FIELDS.get(compiled.columns);
+  if (fields === undefined) {
+    fields = compiled.columns.map((column) => {
+      const field = entity.fields.get(column.alias);
+      return field !== undefined && field.type === column.type
+        ? field
+        : computedField(column.alias, column.type);
+    });
+    FIELDS.set(compiled.columns, fields);
+  }
   return { text: compiled.sql, params: compiled.params as unknown[], fields };
 }
+
+/**
+ * Compiled reads by request shape: compiling through the shared core costs microseconds that a
+ * key lookup should not pay every time (see `src/sql/plans.ts`; bounded, least recently used
+ * first out, keyed by entity and schema identity).
+ */
+const PLANS = new PlanCache(256, POSTGRES_DIALECT);
 
 /**
  * The SELECT of a read: selected fields (the key always, unless `$apply`/`$compute` transform
@@ -177,7 +191,7 @@ export function compileRead(
   }
   const select = selection(entity, query, extra);
   const request: ReadRequest = { entity, schema, query: { ...query, select, expand: undefined } };
-  if (within === undefined) return adapt(entity, coreRead(POSTGRES_DIALECT, request));
+  if (within === undefined) return adapt(entity, PLANS.read(request, []));
   const type = within.field.type;
   const keys = within.values.map((value) => [encodeValue(value, type)]);
   return adapt(

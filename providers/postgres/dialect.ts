@@ -294,7 +294,7 @@ export const POSTGRES_DIALECT: SqlDialect = {
   encodeValue: (field, canonical) => encodeValue(canonical, field.type),
   parameter: bind,
   booleans: { true: "TRUE", false: "FALSE" },
-  nullSafe: { eq: "IS NOT DISTINCT FROM", ne: "IS DISTINCT FROM" },
+  nullSafe: { eq: "IS NOT DISTINCT FROM", ne: "IS DISTINCT FROM", indexed: false },
   dayBounds: (day) => {
     const start = new Date(`${day}T00:00:00.000Z`);
     const next = new Date(start.getTime() + 86_400_000);

@@ -167,7 +167,7 @@ export const SQLITE_DIALECT: SqlDialect = {
   encodeValue,
   parameter: (value) => param(value),
   booleans: { true: "1", false: "0" },
-  nullSafe: { eq: "IS", ne: "IS NOT" },
+  nullSafe: { eq: "IS", ne: "IS NOT", indexed: true },
   dayBounds: (day) => [param(`${day}T00:00:00.000Z`), param(nextDayStart(day))],
   arithmetic: (op, l, r, type) => {
     const integer = type === "integer";

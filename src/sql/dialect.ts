@@ -188,8 +188,12 @@ export interface SqlDialect {
   parameter(value: unknown, type: ValueType): Fragment;
   /** The boolean constants as SQL text (`1`/`0`, `TRUE`/`FALSE`). */
   readonly booleans: { readonly true: string; readonly false: string };
-  /** Null-safe (in)equality operators: null equals null and differs from every value. */
-  readonly nullSafe: { readonly eq: string; readonly ne: string };
+  /**
+   * Null-safe (in)equality operators (null equals null and differs from every value), and
+   * whether they use indexes as `=` does (else the core writes `=`/`<>` with explicit null
+   * handling when one side is never null).
+   */
+  readonly nullSafe: { readonly eq: string; readonly ne: string; readonly indexed: boolean };
   /** The first instant of a day and of the next day, as bound datetime values. */
   dayBounds(day: string): readonly [Fragment, Fragment];
   /** Integer or floating-point arithmetic (integer `div` truncates toward zero). */

@@ -233,17 +233,37 @@ export function compare(
   }
   const nullable = left.nullable || right.nullable;
   if (isExactText(left) || isExactText(right)) return exactComparison(ctx, op, left, right, mode);
-  if (op === "eq" || op === "ne") {
-    // Null-safe where an operand may be null (`IS` on SQLite, `IS NOT DISTINCT FROM` elsewhere).
-    const operator = nullable ? ctx.dialect.nullSafe[op] : op === "eq" ? "=" : "<>";
-    return bool(sql`(${left.sql} ${raw(operator)} ${right.sql})`);
-  }
+  if (op === "eq" || op === "ne") return equality(ctx, op, left, right, mode);
   return twoValued(
     ctx,
     sql`(${left.sql} ${raw(SQL_RELATION[op])} ${right.sql})`,
     nullable,
     mode,
   );
+}
+
+/**
+ * `eq`/`ne` with null as a value. Where an operand may be null the dialect's null-safe
+ * operator is used if it is as index-friendly as `=` (SQLite's `IS`); otherwise, with one side
+ * never null, `=` (false-or-null is enough in predicate mode) or `<> ... OR x IS NULL`.
+ */
+function equality(
+  ctx: ExprContext,
+  op: "eq" | "ne",
+  left: Typed,
+  right: Typed,
+  mode: Mode,
+): Typed {
+  const nullSafe = ctx.dialect.nullSafe;
+  if (!left.nullable && !right.nullable) {
+    return bool(sql`(${left.sql} ${raw(op === "eq" ? "=" : "<>")} ${right.sql})`);
+  }
+  if (nullSafe.indexed || (left.nullable && right.nullable)) {
+    return bool(sql`(${left.sql} ${raw(nullSafe[op])} ${right.sql})`);
+  }
+  if (op === "eq") return twoValued(ctx, sql`(${left.sql} = ${right.sql})`, true, mode);
+  const open = left.nullable ? left.sql : right.sql;
+  return bool(sql`(${left.sql} <> ${right.sql} OR ${open} IS NULL)`);
 }
 
 /** A comparison through the dialect's exact `compare`, whatever the SQL types of the operands. */
