@@ -277,6 +277,8 @@ const DECIMALS: DecimalSql = {
 
 const ORDER_ASC = raw(" ASC NULLS FIRST");
 const ORDER_DESC = raw(" DESC NULLS LAST");
+const PLAIN_ASC = raw(" ASC");
+const PLAIN_DESC = raw(" DESC");
 
 /**
  * The PostgreSQL dialect (see the module doc).
@@ -339,7 +341,13 @@ export const POSTGRES_DIALECT: SqlDialect = {
     sql`(strpos(lower(coalesce(CAST(${column} AS text), '') COLLATE "default"), ${
       bind(needle, "string")
     }) > 0)`,
-  orderKey: (key, direction) => sql`${key}${direction === "asc" ? ORDER_ASC : ORDER_DESC}`,
+  // PostgreSQL's own order puts nulls last ascending: only a key that may be null says where.
+  orderKey: (key, direction, nullable) =>
+    sql`${key}${
+      nullable
+        ? (direction === "asc" ? ORDER_ASC : ORDER_DESC)
+        : (direction === "asc" ? PLAIN_ASC : PLAIN_DESC)
+    }`,
   paging: (limit, offset) => {
     const parts = limit === undefined ? [] : [raw(`LIMIT ${limit}`)];
     if (offset > 0) parts.push(raw(`OFFSET ${offset}`));

@@ -101,7 +101,7 @@ export function compileOrderBy(items: readonly OrderByItem[], ctx: ExprContext):
     if (isConstant(typed)) continue;
     // Exact decimals may be REAL or TEXT, which SQLite would order apart: order by their key.
     const key = isExactText(typed) ? ctx.dialect.decimals.orderKey(typed.sql) : typed.sql;
-    keys.push({ sql: key, direction: item.direction });
+    keys.push({ sql: key, direction: item.direction, nullable: typed.nullable });
   }
   return keys;
 }

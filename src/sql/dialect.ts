@@ -215,8 +215,11 @@ export interface SqlDialect {
   keyList(column: Fragment, type: FieldType, values: readonly unknown[]): Fragment;
   /** A `$search` term test on one text column: case-insensitive, literal. */
   searchTerm(column: Fragment, needle: string): Fragment;
-  /** An ORDER BY key with OData's null order: nulls first ascending, last descending. */
-  orderKey(key: Fragment, direction: "asc" | "desc"): Fragment;
+  /**
+   * An ORDER BY key with OData's null order: nulls first ascending, last descending (a key that
+   * is never null may be written without, so that an index can give the order).
+   */
+  orderKey(key: Fragment, direction: "asc" | "desc", nullable: boolean): Fragment;
   /** The paging clause: `limit` rows (undefined: all) after `offset` (> 0, else none). */
   paging(limit: number | undefined, offset: number): Fragment;
   /** A result column as the decoder expects it (e.g. a PostgreSQL date as its text). */

@@ -321,7 +321,9 @@ function comparison(op: Comparison): BinaryHandler {
   };
 }
 
+/** Whether a numeric constant is zero (dialects bind numbers as numbers, bigints or text). */
 function isZero(value: unknown): boolean {
+  if (typeof value === "string") return value.trim() !== "" && Number(value) === 0;
   return value === 0 || value === 0n;
 }
 

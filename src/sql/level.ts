@@ -39,6 +39,8 @@ import type { SqlDialect } from "./dialect.ts";
 export interface OrderKey {
   readonly sql: Fragment;
   readonly direction: "asc" | "desc";
+  /** Whether the key can be null (where nulls go then matters). @default {true} */
+  readonly nullable?: boolean;
 }
 
 /**
@@ -159,13 +161,14 @@ function paged(level: Level): boolean {
  */
 export function orderKeys(level: Level): Fragment[] {
   const dialect = level.dialect;
-  const keys = level.orderBy.map((k) => dialect.orderKey(k.sql, k.direction));
+  const keys = level.orderBy.map((k) => dialect.orderKey(k.sql, k.direction, k.nullable ?? true));
   for (const name of level.tiebreak) {
-    const column = level.scope.properties.get(name)!.sql;
+    const property = level.scope.properties.get(name)!;
+    const column = property.sql;
     // A column already sorted on decides every tie it could break (whatever its direction).
     const sorted = column.params.length === 0 &&
       level.orderBy.some((k) => k.sql.params.length === 0 && k.sql.sql === column.sql);
-    if (!sorted) keys.push(dialect.orderKey(column, "asc"));
+    if (!sorted) keys.push(dialect.orderKey(column, "asc", property.nullable));
   }
   return keys;
 }
@@ -276,6 +279,7 @@ export function wrap(level: Level, aliases: AliasGenerator): Level {
     orderBy: level.orderBy.map((key, i) => ({
       sql: ident(alias, `$o${i}`),
       direction: key.direction,
+      nullable: key.nullable,
     })),
     tiebreak: level.tiebreak,
     offset: 0,
