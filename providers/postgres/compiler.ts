@@ -23,7 +23,6 @@ import {
   type CompiledQuery,
   type CompiledRead as CoreRead,
   compileIncrement,
-  compileKeyedRead,
   PlanCache,
   quoteIdentifier,
 } from "../../src/sql/mod.ts";
@@ -194,10 +193,7 @@ export function compileRead(
   if (within === undefined) return adapt(entity, PLANS.read(request, []));
   const type = within.field.type;
   const keys = within.values.map((value) => [encodeValue(value, type)]);
-  return adapt(
-    entity,
-    compileKeyedRead(POSTGRES_DIALECT, { request, linkFields: [within.field.name], keys }),
-  );
+  return adapt(entity, PLANS.keyed({ request, linkFields: [within.field.name], keys }));
 }
 
 /**

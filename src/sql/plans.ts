@@ -20,7 +20,12 @@
 import type { Expression, LiteralNode, ODataQuery } from "../odata/ast.ts";
 import type { FieldType } from "../model/schema.ts";
 import type { ReadRequest } from "../provider/provider.ts";
-import { compileExpansion, type ExpansionRequest } from "./expand.ts";
+import {
+  compileExpansion,
+  compileKeyedRead,
+  type ExpansionRequest,
+  type KeyedRead,
+} from "./expand.ts";
 import type { ValueType } from "./context.ts";
 import type { SqlDialect } from "./dialect.ts";
 import { type CompiledRead, compileRead } from "./select.ts";
@@ -34,6 +39,7 @@ type Source =
   | { readonly kind: "constant"; readonly value: SqlValue }
   | { readonly kind: "literal"; readonly use: number }
   | { readonly kind: "key"; readonly tuple: number; readonly field: number }
+  | { readonly kind: "keyList"; readonly field: number }
   | { readonly kind: "skip" };
 
 /** One encoding of a literal during the template compilation, in compilation order. */
@@ -206,6 +212,20 @@ function readShape(request: ReadRequest, keyFields: readonly string[]): Shape | 
   return { key: writer.text, literals: writer.literals };
 }
 
+function keyedShape(keyed: KeyedRead): Shape | undefined {
+  const { keys, keyFields = [], linkFields, request } = keyed;
+  const width = linkFields.length;
+  const complete = (tuple: readonly SqlValue[]) =>
+    tuple.length === width && tuple.every((v) => v !== null && v !== undefined);
+  if (keys.length === 0 || !keys.every(complete) || request.query.count) return undefined;
+  const writer = new ShapeWriter();
+  writer.text = `Y${idOf(request.entity)}.${idOf(request.schema)}.${keys.length}`;
+  if (!writer.list(linkFields, (field) => writer.name(field))) return undefined;
+  if (!writer.list(keyFields, (field) => writer.name(field))) return undefined;
+  if (!writer.query(request.query, true)) return undefined;
+  return { key: writer.text, literals: writer.literals };
+}
+
 function expansionShape(request: ExpansionRequest): Shape | undefined {
   const { keys, keyFields = [], query } = request;
   const width = keys[0]?.length ?? 0;
@@ -268,15 +288,20 @@ function record(
       reusable = false;
     },
   }, () => compile(keyTokens));
-  const params = template.params.map((p) => realValues.has(p) ? realValues.get(p)! : p);
-  // Every key must be a parameter of its own (not folded into a list value) to be replaced.
-  const bound = new Set(template.params);
+  const real = (p: SqlValue) => realValues.has(p) ? realValues.get(p)! : p;
+  const params = template.params.map((p) => Array.isArray(p) ? p.map(real) : real(p));
+  const sources: Source[] = template.params.map((p) =>
+    placeholders.get(p) ?? keyList(p, keyTokens) ?? { kind: "constant", value: p }
+  );
+  // Every key must be bound where a source says so (alone, or in a list of one field's keys).
+  const bound = new Set<SqlValue>();
+  sources.forEach((source, i) => {
+    if (source.kind === "key") bound.add(template.params[i]);
+    if (source.kind === "keyList") keyTokens.forEach((tuple) => bound.add(tuple[source.field]));
+  });
   if (keyTokens.some((tuple) => tuple.some((token) => !bound.has(token)))) reusable = false;
   const compiled: CompiledRead = { sql: template.sql, params, columns: template.columns };
   if (!reusable) return { compiled };
-  const sources: Source[] = template.params.map((p) =>
-    placeholders.get(p) ?? { kind: "constant", value: p }
-  );
   if (skip !== undefined && skip > 0) {
     // render() ends a paged statement with `OFFSET ?`, bound to the skip count.
     const last = sources[sources.length - 1];
@@ -285,6 +310,18 @@ function record(
     sources[sources.length - 1] = { kind: "skip" };
   }
   return { compiled, template: { sql: template.sql, columns: template.columns, uses, sources } };
+}
+
+/** A parameter that is the list of every parent's key of one field (an SQL array), if it is. */
+function keyList(param: SqlValue, keyTokens: readonly SqlValue[][]): Source | undefined {
+  if (!Array.isArray(param) || param.length !== keyTokens.length || param.length === 0) {
+    return undefined;
+  }
+  const field = keyTokens[0]!.indexOf(param[0]);
+  if (field < 0) return undefined;
+  return param.every((token, t) => keyTokens[t]![field] === token)
+    ? { kind: "keyList", field }
+    : undefined;
 }
 
 /** The statement of a template for a request of the same shape, or undefined to recompile. */
@@ -315,6 +352,9 @@ function instantiate(
         break;
       case "key":
         params[i] = keys[source.tuple]![source.field]!;
+        break;
+      case "keyList":
+        params[i] = keys.map((tuple) => tuple[source.field]);
         break;
       case "skip":
         params[i] = BigInt(skip!);
@@ -376,6 +416,20 @@ export class PlanCache {
         request.keys,
         undefined,
         (keys) => compileExpansion(dialect, { ...request, keys }),
+      );
+  }
+
+  /** `compileKeyedRead(keyed)`, from the cache when the shape was seen before. */
+  keyed(keyed: KeyedRead): CompiledRead {
+    const shape = keyedShape(keyed);
+    const dialect = this.#dialect;
+    if (shape === undefined) return compileKeyedRead(dialect, keyed);
+    return this.#reuse(shape, keyed.keys, undefined) ??
+      this.#record(
+        shape,
+        keyed.keys,
+        undefined,
+        (keys) => compileKeyedRead(dialect, { ...keyed, keys }),
       );
   }
 
