@@ -10,6 +10,8 @@
  * - `northwind`: the embedded SQLite Northwind sample at NORTHWIND_PATH (created on first start);
  * - `sqlite_prod`: SQLite at SQLITE_PATH with the `logs` entity (per-replica data);
  * - `mongodb_prod`: `users` and `orders` on MongoDB, only when MONGODB_URI is set (shared data);
+ * - `postgres_prod`: the same `users` and `orders` on PostgreSQL, only when POSTGRES_URL is set
+ *   (one database shared by every replica);
  * - `http_odata_prod`: the remote OData service at ODATA_BASE_URL, by default this server's own
  *   `/odata/northwind/`, so the remote-provider path works offline.
  *
@@ -82,6 +84,24 @@ export function namespacesFromConfig(
         poolSize: config.poolSize,
         minPoolSize: config.minPoolSize,
         maxIdleTime: config.maxIdleTime,
+        timeout,
+      },
+      entities: { users: USER_ENTITY, orders: ORDER_ENTITY },
+      sync: true,
+    };
+  }
+  if (config.postgresUrl !== undefined) {
+    namespaces.postgres_prod = {
+      connection: {
+        type: "postgres",
+        provider: {
+          type: "postgres",
+          url: config.postgresUrl,
+          poolSize: config.poolSize,
+          minPoolSize: config.minPoolSize,
+          idleTimeout: config.maxIdleTime,
+          connectTimeout: timeout,
+        },
         timeout,
       },
       entities: { users: USER_ENTITY, orders: ORDER_ENTITY },

@@ -185,7 +185,7 @@ export function compileRead(
   schema: SchemaResolver = NO_SCHEMA,
 ): CompiledRead {
   const extra = within === undefined ? extraFields : [...extraFields, within.field.name];
-  if (extra.length > 0 && transforms(query)) {
+  if (transforms(query) && (extra.length > 0 || (query.expand ?? []).length > 0)) {
     throw new NotSupportedError("$expand with $apply or $compute", POSTGRES_DIALECT.name);
   }
   const select = selection(entity, query, extra);

@@ -19,6 +19,7 @@ import type {
   ReadRequest,
   ReadResult,
   Row,
+  RowBuilder,
   WriteTarget,
 } from "../../src/provider/provider.ts";
 import {
@@ -34,10 +35,17 @@ import {
 } from "./compiler.ts";
 import type { Pool } from "./connection.ts";
 import { mapPostgresError } from "./errors.ts";
-import { decodeValue } from "./values.ts";
+import { fieldDecoder } from "./values.ts";
 
 /** Most parameters of one statement (the protocol's limit). */
 const MAX_PARAMETERS = 65_534;
+/**
+ * Rows per INSERT of a bulk insert (fewer when the parameter limit needs it): big enough that a
+ * statement's fixed costs vanish, small enough that the server never plans a giant statement.
+ */
+const BULK_ROWS = 4096;
+/** Bulk insert statements in flight at once on the transaction's connection. */
+const PIPELINE_DEPTH = 4;
 /** Rows a stream fetches per round trip from its server-side cursor. */
 const STREAM_BATCH = 200;
 
@@ -64,11 +72,24 @@ export interface Scope {
   closed(): boolean;
 }
 
-/** Runs one statement with cancellation on `signal`, mapping errors. */
+/**
+ * `unsafe()` does not prepare by default (tagged templates do): said explicitly either way.
+ * Plain objects, not frozen: the driver reads them on every query, like its callers' own.
+ */
+const PREPARED = { prepare: true } as const;
+const ONE_OFF = { prepare: false } as const;
+
+/**
+ * Runs one statement with cancellation on `signal`, mapping errors. Statements are prepared (the
+ * server parses and plans their text once per connection, as the driver's tagged templates do),
+ * except big ones (more than 1,000 parameters) that will not come again, unless `prepare` says
+ * they will.
+ */
 export async function run(
   scope: Scope,
   statement: CompiledStatement,
   options: ExecutionOptions | undefined,
+  prepare: boolean = statement.params.length <= 1000,
   // deno-lint-ignore no-explicit-any
 ): Promise<any[] & { count: number }> {
   const signal = options?.signal;
@@ -78,29 +99,139 @@ export async function run(
     statement.text,
     // deno-lint-ignore no-explicit-any
     statement.params as any[],
-    // Big one-off statements (bulk insert chunks) are not kept as prepared statements.
-    statement.params.length > 1000 ? { prepare: false } : undefined,
+    prepare ? PREPARED : ONE_OFF,
   );
+  if (signal === undefined) {
+    try {
+      return await query;
+    } catch (error) {
+      scope.failed();
+      throw mapPostgresError(error, { closed: scope.closed() });
+    }
+  }
   const cancel = () => query.cancel();
-  signal?.addEventListener("abort", cancel, { once: true });
+  signal.addEventListener("abort", cancel, { once: true });
   try {
     return await query;
   } catch (error) {
     scope.failed();
-    if (signal?.aborted) throwIfAborted(signal);
-    throw mapPostgresError(error, { closed: scope.closed(), aborted: signal?.aborted });
+    if (signal.aborted) throwIfAborted(signal);
+    throw mapPostgresError(error, { closed: scope.closed(), aborted: false });
   } finally {
-    signal?.removeEventListener("abort", cancel);
+    signal.removeEventListener("abort", cancel);
   }
 }
 
 function decodeRows(rows: readonly Row[], fields: readonly FieldMetadata[]): Row[] {
   if (fields.some((field) => field.name.includes("/"))) return decodeNested(rows, fields);
-  return rows.map((raw) => {
+  const decode = plainDecoder(fields);
+  const out: Row[] = new Array(rows.length);
+  for (let i = 0; i < rows.length; i++) out[i] = decode(rows[i]!);
+  return out;
+}
+
+/** Decodes a driver row's `fields` into a new plain row (decoders chosen once, not per value). */
+function plainDecoder(fields: readonly FieldMetadata[]): (raw: Row) => Row {
+  const names = fields.map((field) => field.name);
+  const decoders = fields.map((field) => fieldDecoder(field.type));
+  const count = names.length;
+  return (raw) => {
     const row: Row = {};
-    for (const field of fields) row[field.name] = decodeValue(raw[field.name], field.type);
+    for (let i = 0; i < count; i++) {
+      const name = names[i]!;
+      row[name] = decoders[i]!(raw[name]);
+    }
     return row;
-  });
+  };
+}
+
+/** How the rows of one read level become answers, and how navigations are set on them. */
+interface LevelDecoder {
+  readonly decode: (raw: Row) => Row;
+  readonly attach: (row: Row, name: string, value: Row | Row[] | null) => void;
+}
+
+const attachPlain = (row: Row, name: string, value: Row | Row[] | null): void => {
+  row[name] = value;
+};
+
+/**
+ * The decoder of `fields` (the ones the answer shows) for rows of `entity`: straight into the
+ * objects of `builder` (the Active Record layer's records: each row is built once) when every
+ * field is one of the entity's own, else plain rows. A built row keeps the driver's row as its
+ * stored values and decodes its snapshot from it only when first needed.
+ */
+function levelDecoder(
+  fields: readonly FieldMetadata[],
+  entity: EntityMetadata,
+  builder: RowBuilder | undefined,
+): LevelDecoder {
+  const plain = plainDecoder(fields);
+  if (builder === undefined || !fields.every((field) => entity.fields.get(field.name) === field)) {
+    return { decode: plain, attach: attachPlain };
+  }
+  const names = fields.map((field) => field.name);
+  const decoders = fields.map((field) => fieldDecoder(field.type));
+  const count = names.length;
+  const snapshot = (stored: readonly unknown[]) => plain(stored as unknown as Row);
+  return {
+    decode: (raw) => {
+      const row = builder.create(raw as unknown as readonly unknown[], snapshot);
+      for (let i = 0; i < count; i++) {
+        const name = names[i]!;
+        row[name] = decoders[i]!(raw[name]);
+      }
+      return row;
+    },
+    attach: builder.attach,
+  };
+}
+
+/** Decoders of every field of an entity (reads without `$select`), by row builder. */
+const fullDecoders = new WeakMap<EntityMetadata, Map<RowBuilder | undefined, LevelDecoder>>();
+
+/** {@linkcode levelDecoder}, made once per entity and builder when `fields` are all of them. */
+function cachedLevelDecoder(
+  fields: readonly FieldMetadata[],
+  entity: EntityMetadata,
+  builder: RowBuilder | undefined,
+): LevelDecoder {
+  const all = entity.fieldList;
+  if (fields.length !== all.length || fields.some((field, i) => field !== all[i])) {
+    return levelDecoder(fields, entity, builder);
+  }
+  let byBuilder = fullDecoders.get(entity);
+  if (byBuilder === undefined) fullDecoders.set(entity, byBuilder = new Map());
+  let decoder = byBuilder.get(builder);
+  if (decoder === undefined) {
+    byBuilder.set(builder, decoder = levelDecoder(fields, entity, builder));
+  }
+  return decoder;
+}
+
+/**
+ * The names `$select` shows (the key always), or `undefined` when it shows every field. Fields
+ * read only to join `$expand` levels are not among them.
+ */
+function selectedNames(
+  entity: EntityMetadata,
+  query: ReadRequest["query"],
+): Set<string> | undefined {
+  const select = query.select;
+  if (select === undefined) return undefined;
+  const names = new Set<string>(entity.key);
+  for (const item of select) {
+    const [segment] = item.segments;
+    if (item.segments.some((s) => s.kind === "Star")) return undefined;
+    if (segment?.kind === "Property") names.add(segment.name);
+  }
+  return names;
+}
+
+/** The answer rows of one level and the driver rows they came from (for joining the levels). */
+interface Level {
+  readonly rows: Row[];
+  readonly stored: readonly Row[];
 }
 
 /** Rows with grouped navigation properties: `Category/CategoryName` as `{ Category: { CategoryName } }`. */
@@ -116,7 +247,7 @@ function decodeNested(rows: readonly Row[], fields: readonly FieldMetadata[]): R
           target = (target[step] = {}) as Row;
         } else target = next as Row;
       }
-      target[path[path.length - 1]!] = decodeValue(raw[field.name], field.type);
+      target[path[path.length - 1]!] = fieldDecoder(field.type)(raw[field.name]);
     }
     return row;
   });
@@ -138,7 +269,7 @@ export class PostgresOperations implements ProviderOperations {
   }
 
   async read(request: ReadRequest, options?: ExecutionOptions): Promise<ReadResult> {
-    const rows = await this.#readLevel(request.entity, request.schema, request.query, options);
+    const { rows } = await this.#readLevel(request.entity, request, request.query, options);
     if (request.query.count) {
       return { rows, count: await this.count(request, options) };
     }
@@ -148,51 +279,79 @@ export class PostgresOperations implements ProviderOperations {
   /**
    * The rows of one level, then each `$expand` of it with ONE query for all its rows (the
    * parents' keys as one array parameter), recursively: one query per level, never per row.
+   * Fields read only to join the levels are read from the driver's rows, never shown.
    */
   async #readLevel(
     entity: EntityMetadata,
-    schema: ReadRequest["schema"],
+    request: ReadRequest,
     query: ReadRequest["query"],
     options: ExecutionOptions | undefined,
     within?: KeyRestriction,
-  ): Promise<Row[]> {
-    const plans = (query.expand ?? []).map((item) => expandPlan(entity, schema, item));
-    const extra = [...new Set(plans.map((plan) => plan.local.name))];
-    // The parent level joins on this field: it strips it itself when it was not selected.
+  ): Promise<Level> {
+    const schema = request.schema;
+    if (transforms(query) && within === undefined) {
+      const transformed = compileRead(entity, query, [], undefined, schema);
+      const rows = decodeRows(await run(this.#scope, transformed, options), transformed.fields);
+      return { rows, stored: rows };
+    }
+    const plans = query.expand === undefined || query.expand.length === 0
+      ? []
+      : query.expand.map((item) => expandPlan(entity, schema, item));
+    const extra = plans.length === 0 ? [] : [...new Set(plans.map((plan) => plan.local.name))];
     if (within !== undefined) extra.push(within.field.name);
-    const compiled = compileRead(entity, { ...query, expand: undefined }, extra, within, schema);
-    const rows = decodeRows(await run(this.#scope, compiled, options), compiled.fields);
-    // Transformed rows hold what was asked for (no expansion can follow them).
-    if (transforms(query)) return rows;
+    const compiled = compileRead(
+      entity,
+      query.expand === undefined ? query : { ...query, expand: undefined },
+      extra,
+      within,
+      schema,
+    );
+    const stored: readonly Row[] = await run(this.#scope, compiled, options);
+    const selected = extra.length === 0 ? undefined : selectedNames(entity, query);
+    const shown = selected === undefined
+      ? compiled.fields
+      : compiled.fields.filter((field) => selected.has(field.name));
+    let rows: Row[];
+    let attach = attachPlain;
+    if (shown.some((field) => field.name.includes("/"))) {
+      rows = decodeNested(stored, shown);
+    } else {
+      const level = cachedLevelDecoder(shown, entity, request.rowBuilder?.(entity));
+      attach = level.attach;
+      rows = new Array(stored.length);
+      for (let i = 0; i < stored.length; i++) rows[i] = level.decode(stored[i]!);
+    }
     for (const plan of plans) {
-      const keys = [...new Set(rows.map((row) => row[plan.local.name]).filter((v) => v != null))];
-      const children = keys.length === 0 ? [] : await this.#readLevel(
-        plan.target,
-        schema,
-        plan.options,
-        options,
-        { field: plan.remote, values: keys },
-      );
+      const local = plan.local.name;
+      const decodeLocal = fieldDecoder(plan.local.type);
+      const parentKeys: unknown[] = new Array(stored.length);
+      const keys = new Set<unknown>();
+      for (let i = 0; i < stored.length; i++) {
+        const key = decodeLocal(stored[i]![local]);
+        parentKeys[i] = key;
+        if (key !== null) keys.add(key);
+      }
+      const children = keys.size === 0
+        ? { rows: [], stored: [] }
+        : await this.#readLevel(plan.target, request, plan.options, options, {
+          field: plan.remote,
+          values: [...keys],
+        });
+      const remote = plan.remote.name;
+      const decodeRemote = fieldDecoder(plan.remote.type);
       const byKey = new Map<unknown, Row[]>();
-      for (const child of children) {
-        const key = child[plan.remote.name];
+      for (let i = 0; i < children.rows.length; i++) {
+        const key = decodeRemote(children.stored[i]![remote]);
         let list = byKey.get(key);
         if (list === undefined) byKey.set(key, list = []);
-        list.push(child);
+        list.push(children.rows[i]!);
       }
-      for (const row of rows) {
-        const found = byKey.get(row[plan.local.name]) ?? [];
-        row[plan.name] = plan.many ? found : found[0] ?? null;
+      for (let i = 0; i < rows.length; i++) {
+        const found = byKey.get(parentKeys[i]) ?? [];
+        attach(rows[i]!, plan.name, plan.many ? found : found[0] ?? null);
       }
-      if (plan.stripRemote) { for (const child of children) delete child[plan.remote.name]; }
     }
-    // Fields read only to join the levels are not part of the answer.
-    const selected = new Set(compileRead(entity, { select: query.select }).fields);
-    const joinOnly = compiled.fields.filter((field) =>
-      !selected.has(field) && field !== within?.field
-    );
-    for (const field of joinOnly) for (const row of rows) delete row[field.name];
-    return rows;
+    return { rows, stored };
   }
 
   async *stream(request: ReadRequest, options?: ExecutionOptions): AsyncIterable<Row> {
@@ -259,18 +418,38 @@ export class PostgresOperations implements ProviderOperations {
     });
     const run1 = async (work: Scope) => {
       for (const group of groups.values()) {
-        const perStatement = Math.max(
+        const step = group.names.length === 0 ? 1 : Math.max(
           1,
-          Math.floor(MAX_PARAMETERS / Math.max(1, group.names.length)),
+          Math.min(BULK_ROWS, Math.floor(MAX_PARAMETERS / group.names.length)),
         );
-        const step = group.names.length === 0 ? 1 : perStatement;
-        for (let start = 0; start < group.rows.length; start += step) {
-          const chunk = group.rows.slice(start, start + step);
-          const compiled = compileInsert(entity, chunk, group.names, returnRows);
-          const result = await run(work, compiled, options);
-          if (!returnRows) continue;
-          const stored = decodeRows(result, entity.fieldList);
-          stored.forEach((row, offset) => (out[group.at[start + offset]!] = row));
+        // Up to PIPELINE_DEPTH chunks in flight on the connection: the server inserts one while
+        // this process encodes the next. The first failure (in order) is the one reported; the
+        // chunks after it fail only because the transaction already has.
+        const inFlight: { start: number; result: Promise<Row[]> }[] = [];
+        const settle = async () => {
+          const { start, result } = inFlight.shift()!;
+          const written = await result;
+          if (!returnRows) return;
+          const stored = decodeRows(written, entity.fieldList);
+          for (let offset = 0; offset < stored.length; offset++) {
+            out[group.at[start + offset]!] = stored[offset]!;
+          }
+        };
+        try {
+          for (let start = 0; start < group.rows.length; start += step) {
+            const chunk = group.rows.slice(start, start + step);
+            const compiled = compileInsert(entity, chunk, group.names, returnRows);
+            // Full chunks share one text: prepared once per connection, so the server parses
+            // and plans their thousands of placeholders once, not per chunk.
+            const result = run(work, compiled, options, chunk.length === step);
+            result.catch(() => {}); // awaited in order by settle()
+            inFlight.push({ start, result });
+            if (inFlight.length >= PIPELINE_DEPTH) await settle();
+          }
+          while (inFlight.length > 0) await settle();
+        } finally {
+          // After a failure, wait for the chunks already sent before the transaction ends.
+          await Promise.allSettled(inFlight.map((chunk) => chunk.result));
         }
       }
       if (explicitIdentity && identity !== undefined) {
@@ -284,10 +463,12 @@ export class PostgresOperations implements ProviderOperations {
         }, options);
       }
     };
-    if (
-      groups.size === 1 && rows.length * Math.max(1, entity.fieldList.length) <= MAX_PARAMETERS &&
-      !explicitIdentity
-    ) {
+    const [only] = groups.values();
+    const oneStatement = groups.size === 1 && !explicitIdentity &&
+      (only!.names.length === 0
+        ? rows.length === 1
+        : rows.length <= BULK_ROWS && rows.length * only!.names.length <= MAX_PARAMETERS);
+    if (oneStatement) {
       await run1(this.#scope); // one statement: atomic by itself
     } else {
       await this.#scope.transaction(async (tx) => {
@@ -349,8 +530,6 @@ interface ExpandPlan {
   readonly local: FieldMetadata;
   readonly remote: FieldMetadata;
   readonly options: ReadRequest["query"];
-  /** The remote field was read only to join: not part of the nested rows. */
-  readonly stripRemote: boolean;
 }
 
 function expandPlan(
@@ -383,11 +562,6 @@ function expandPlan(
     throw new NotSupportedError("$levels inside $expand", "the postgres provider");
   }
   const remote = target.fields.get(remoteNames[0]!)!;
-  const selectsRemote = options.select === undefined || target.key.includes(remote.name) ||
-    options.select.some((s) =>
-      s.segments.some((segment) => segment.kind === "Star") ||
-      (s.segments[0]?.kind === "Property" && s.segments[0].name === remote.name)
-    );
   return {
     name,
     many: relation.kind === "many",
@@ -395,6 +569,5 @@ function expandPlan(
     local: entity.fields.get(relation.localFields[0]!)!,
     remote,
     options: { ...options, count: undefined },
-    stripRemote: !selectsRemote,
   };
 }

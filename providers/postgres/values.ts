@@ -119,6 +119,55 @@ export function encodeValue(value: unknown, type: FieldType): unknown {
   }
 }
 
+/** Turns one value read from the driver into the canonical value of its field type. */
+export type ValueDecoder = (value: unknown) => unknown;
+
+const toNumber: ValueDecoder = (value) =>
+  value === null || value === undefined ? null : typeof value === "number" ? value : Number(value);
+const toDecimal: ValueDecoder = (value) =>
+  value === null || value === undefined ? null : String(value);
+const toBytes: ValueDecoder = (value) =>
+  value === null || value === undefined ? null : value instanceof Uint8Array
+    // A copy: the driver's buffer may be a view into a larger one it reuses.
+    ? new Uint8Array(value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength))
+    : value;
+const toDate: ValueDecoder = (value) =>
+  value === null || value === undefined
+    ? null
+    : value instanceof Date
+    ? value
+    : new Date(String(value));
+const toGuid: ValueDecoder = (value) =>
+  value === null || value === undefined ? null : String(value).toLowerCase();
+const asIs: ValueDecoder = (value) => value === undefined ? null : value;
+
+const DECODERS: Readonly<Record<FieldType, ValueDecoder>> = Object.freeze({
+  string: asIs,
+  integer: toNumber,
+  number: toNumber,
+  decimal: toDecimal,
+  boolean: asIs,
+  date: asIs,
+  datetime: toDate,
+  time: asIs,
+  guid: toGuid,
+  json: asIs,
+  binary: toBytes,
+});
+
+/**
+ * The decoder of a field type's values (chosen once per column, not once per value).
+ *
+ * @example
+ * ```ts
+ * import { fieldDecoder } from "./values.ts";
+ * fieldDecoder("decimal")(12.5); // "12.5"
+ * ```
+ */
+export function fieldDecoder(type: FieldType): ValueDecoder {
+  return DECODERS[type] ?? asIs;
+}
+
 /**
  * A value read from the driver as the canonical value of its field type.
  *
@@ -129,23 +178,5 @@ export function encodeValue(value: unknown, type: FieldType): unknown {
  * ```
  */
 export function decodeValue(value: unknown, type: FieldType): unknown {
-  if (value === null || value === undefined) return null;
-  switch (type) {
-    case "integer":
-      return typeof value === "number" ? value : Number(value);
-    case "number":
-      return typeof value === "number" ? value : Number(value);
-    case "decimal":
-      return String(value);
-    case "binary":
-      return value instanceof Uint8Array
-        ? new Uint8Array(value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength))
-        : value;
-    case "datetime":
-      return value instanceof Date ? value : new Date(String(value));
-    case "guid":
-      return String(value).toLowerCase();
-    default:
-      return value;
-  }
+  return fieldDecoder(type)(value);
 }

@@ -289,7 +289,27 @@ export class Query<T extends Row = Row, S extends EntityShape = DefaultShape<T>>
         ? and(this.ast.filter, value as Expression)
         : value;
     }
-    return new Query<T, S>(this.target, merged as ODataQuery);
+    const query = merged as ODataQuery;
+    this.#checkNames(query);
+    return new Query<T, S>(this.target, query);
+  }
+
+  // Every provider would otherwise answer a misspelt name its own way (an error, a remote 400,
+  // or silently all fields): check the first step of $select items and $filter paths here,
+  // once, for all of them. After $apply the names are the transformation's, not the entity's.
+  #checkNames(query: ODataQuery): void {
+    if (query.apply !== undefined) return;
+    const entity = this.target.metadata;
+    const computed = new Set(query.compute?.map((item) => item.alias));
+    const check = (name: string): void => {
+      if (entity.fields.has(name) || entity.relations.has(name) || computed.has(name)) return;
+      throw this.target.unknownField(name);
+    };
+    for (const item of query.select ?? []) {
+      const [first] = item.segments;
+      if (first?.kind === "Property") check(first.name);
+    }
+    if (query.filter !== undefined) forEachRootName(query.filter, check);
   }
 
   /** The canonical OData query string of this query (for logs and remote services). */
@@ -421,4 +441,43 @@ function nonNegativeInteger(name: string, n: number): number {
     );
   }
   return n;
+}
+
+/** Calls `visit` with the first step of every path that starts at the entity itself. */
+function forEachRootName(expression: Expression, visit: (name: string) => void): void {
+  switch (expression.kind) {
+    case "Path": {
+      const [first] = expression.segments;
+      const fromEntity = expression.root === "implicit" || expression.root === "$it";
+      if (fromEntity && first?.kind === "Property") visit(first.name);
+      for (const segment of expression.segments) {
+        if (segment.kind === "Lambda" && segment.predicate !== undefined) {
+          forEachRootName(segment.predicate, visit);
+        }
+      }
+      return;
+    }
+    case "Binary":
+      forEachRootName(expression.left, visit);
+      forEachRootName(expression.right, visit);
+      return;
+    case "Unary":
+      forEachRootName(expression.operand, visit);
+      return;
+    case "Call":
+      for (const arg of expression.args) forEachRootName(arg, visit);
+      return;
+    case "TypeFunction":
+      if (expression.operand !== null) forEachRootName(expression.operand, visit);
+      return;
+    case "Case":
+      for (const branch of expression.branches) {
+        forEachRootName(branch.when, visit);
+        forEachRootName(branch.then, visit);
+      }
+      return;
+    case "List":
+      for (const item of expression.items) forEachRootName(item, visit);
+      return;
+  }
 }

@@ -386,6 +386,32 @@ export const CASES: readonly ConformanceCase[] = [
     expect: "Unknown field 'ProductNam' on Products. Did you mean 'ProductName'?",
   },
   {
+    name: "unknown field in a $filter text suggests the closest",
+    library: "the message text of the library's UNKNOWN_FIELD error",
+    run: async (ns) => {
+      try {
+        await ns.getEntity("Products").query("$filter=ProductNam eq 'x'").find();
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return "no error";
+    },
+    expect: "Unknown field 'ProductNam' on Products. Did you mean 'ProductName'?",
+  },
+  {
+    name: "unknown field in a $select text suggests the closest",
+    library: "the message text of the library's UNKNOWN_FIELD error",
+    run: async (ns) => {
+      try {
+        await ns.getEntity("Products").query("$select=ProductNam").find();
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return "no error";
+    },
+    expect: "Unknown field 'ProductNam' on Products. Did you mean 'ProductName'?",
+  },
+  {
     name: "injection attempt as a value matches nothing",
     oracle: "SELECT count(*) FROM customers WHERE customer_id = 'x'' OR ''1''=''1'",
     run: (ns) => ns.getEntity("Customers").where("CustomerID", "eq", "x' OR '1'='1").count(),

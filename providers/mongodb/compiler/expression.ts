@@ -24,7 +24,7 @@ import type {
   PathExpression,
 } from "../../../src/odata/ast.ts";
 import { NotSupportedError, ODataActiveRecordError } from "../../../src/errors/errors.ts";
-import { closestName } from "../../../src/errors/suggest.ts";
+import { unknownField } from "../../../src/model/conditions.ts";
 import {
   type EntityMetadata,
   type FieldType,
@@ -399,19 +399,6 @@ function compileLiteral(node: LiteralNode, ctx: MongoContext): Compiled {
 
 function fieldRef(prefix: string, column: string): string {
   return `${prefix}${column}`;
-}
-
-function unknownField(entity: EntityMetadata, name: string): ODataActiveRecordError {
-  const known = [...entity.fields.keys(), ...entity.relations.keys()];
-  const guess = closestName(name, known);
-  return new ODataActiveRecordError(
-    "UNKNOWN_FIELD",
-    `Unknown field '${name}' on ${entity.name}.${guess ? ` Did you mean '${guess}'?` : ""}`,
-    {
-      context: { entity: entity.name, field: name },
-      suggestion: `Known fields: ${known.join(", ")}`,
-    },
-  );
 }
 
 function relationOf(

@@ -18,6 +18,7 @@ import type {
 import type { GroupByTransformation, Transformation } from "../../../src/odata/ast_apply.ts";
 import { ODataActiveRecordError } from "../../../src/errors/errors.ts";
 import type { EntityMetadata, SchemaResolver } from "../../../src/model/schema.ts";
+import { unknownField } from "../../../src/model/conditions.ts";
 import type { Document, StorageOptions } from "../values.ts";
 import {
   type Compiled,
@@ -86,12 +87,6 @@ function selectedNames(select: readonly SelectItem[] | undefined): string[] | un
   return names;
 }
 
-function unknownProperty(entity: string, name: string): ODataActiveRecordError {
-  return new ODataActiveRecordError("UNKNOWN_FIELD", `Unknown field '${name}' on ${entity}`, {
-    context: { entity, field: name },
-  });
-}
-
 function lookupStages(lookups: Iterable<Lookup>): Document[] {
   const stages: Document[] = [];
   for (const lookup of lookups) {
@@ -128,7 +123,7 @@ function lookupStages(lookups: Iterable<Lookup>): Document[] {
 
 function columnOf(entity: EntityMetadata, name: string): string {
   const field = entity.fields.get(name);
-  if (field === undefined) throw unknownProperty(entity.name, name);
+  if (field === undefined) throw unknownField(entity, name);
   return field.column;
 }
 
@@ -277,7 +272,7 @@ export function compileRead(
   if (names !== undefined) {
     columns = names.map((name) => {
       const column = scope.columns.get(name);
-      if (column === undefined) throw unknownProperty(entity.name, name);
+      if (column === undefined) throw unknownField(entity, name);
       return column;
     });
   }
@@ -517,7 +512,7 @@ function compileGroupBy(
     }
     const name = path.segments[0]!.name;
     const column = scope.columns.get(name);
-    if (column === undefined) throw unknownProperty(entity.name, name);
+    if (column === undefined) throw unknownField(entity, name);
     id[`g${i}`] = `$${column.key}`;
     project[name] = `$_id.g${i}`;
     columns.push({ ...column, key: name });

@@ -2,8 +2,8 @@
  * The production runtime's ConnectionPool on PostgreSQL, on a PRIVATE server this test starts
  * and stops: a server that goes down makes the connection unhealthy (queries fail fast with a
  * coded unavailable error) and the pool's health `degraded`; back up, the background reconnect
- * makes it healthy and queries succeed again. (The production service adds namespaces through
- * this pool; its `postgres_prod` namespace is not wired on this branch.)
+ * makes it healthy and queries succeed again. (The production service's `postgres_prod` namespace
+ * runs on this pool; tests/examples/production/postgres_test.ts checks it as a real process.)
  */
 import assert from "node:assert/strict";
 import { ConnectionPool, EntityNamespaceManager, ODataActiveRecordError } from "../../../mod.ts";

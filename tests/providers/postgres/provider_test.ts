@@ -622,5 +622,23 @@ pgTest(
       const bad = [...rows.map((r) => ({ ...r, name: `m${r.name}` })), { name: "n5" }];
       await assert.rejects(() => Products.createMany(bad), isCode("CONSTRAINT_UNIQUE"));
       assert.equal(await Products.count(), 20_000);
+      // A duplicate in the first chunk while later chunks are already sent: that error (not the
+      // aborted transaction's) is reported, and none of the rows is kept.
+      const early = [{ name: "n7" }, ...rows.map((r) => ({ ...r, name: `e${r.name}` }))];
+      await assert.rejects(() => Products.createMany(early), isCode("CONSTRAINT_UNIQUE"));
+      assert.equal(await Products.count(), 20_000);
+      // Many chunks of two shapes: the records come back in the order given, with their keys.
+      const mixed = Array.from(
+        { length: 9_000 },
+        (_, i) => i % 3 === 0 ? { name: `x${i}` } : { name: `x${i}`, stock: i },
+      );
+      const created = await Products.createMany(mixed);
+      assert.deepEqual(created.map((p) => p.name), mixed.map((r) => r.name));
+      assert.deepEqual(created.map((p) => p.stock), mixed.map((r) => r.stock ?? null));
+      const ids = created.map((p) => p.id as number);
+      assert.equal(new Set(ids).size, 9_000);
+      const [stored] = await raw`SELECT count(*)::int AS n FROM not_synced_yet."Products"
+        WHERE id = ANY(${ids}) AND name LIKE 'x%'`;
+      assert.equal(stored!.n, 9_000);
     }),
 );
