@@ -17,7 +17,7 @@ import process from "node:process";
 import { EntityNamespaceManager } from "../mod.ts";
 import { NORTHWIND_ENTITIES } from "../examples/northwind/schema.ts";
 import { builtRowDecoder, rowDecoder } from "../providers/sqlite/decode.ts";
-import type { ResultColumn } from "../providers/sqlite/compiler/select.ts";
+import type { ResultColumn } from "../src/sql/mod.ts";
 
 const ROUNDS = Number(Deno.args[0] ?? 9);
 const ROWS = 200_000;

@@ -1,35 +1,48 @@
 /**
- * Compiles reads and writes to PostgreSQL statements with `$n` parameters: values never enter
- * the SQL text, names are quoted. Selection, filters (expression.ts), `$search`, ordering,
- * paging, counts, the key restriction of a batched `$expand` level, and writes. `$apply` and
- * `$compute` are compiled by apply.ts; here (an expanded level) they fail with `NOT_SUPPORTED`.
+ * PostgreSQL statements with `$n` parameters: reads, counts, updates and deletes come from the
+ * shared SQL compiler (`src/sql/`) with {@linkcode POSTGRES_DIALECT} — selection, filters,
+ * `$search`, ordering, paging, `$apply`/`$compute` and the key restriction of a batched
+ * `$expand` level — and are adapted here to the provider's shape (result columns as fields).
+ * Bulk INSERTs are PostgreSQL's own (statement texts shared by equal chunks).
  *
  * @module
  */
 
-import type { Expression, ODataQuery, SearchExpression, SelectItem } from "../../src/odata/ast.ts";
+import type { Expression, ODataQuery, SelectItem } from "../../src/odata/ast.ts";
 import type {
   EntityMetadata,
+  FieldDefinition,
   FieldMetadata,
   FieldType,
   SchemaResolver,
 } from "../../src/model/schema.ts";
-import type { Row } from "../../src/provider/provider.ts";
-import { encodeValue, placeholder } from "./values.ts";
+import type { ReadRequest, Row } from "../../src/provider/provider.ts";
 import {
-  arrayType,
-  ExpressionCompiler,
-  Parameters,
+  compileCount as coreCount,
+  compileDelete as coreDelete,
+  type CompiledQuery,
+  type CompiledRead as CoreRead,
+  compileIncrement,
+  PlanCache,
   quoteIdentifier,
-  TEXT_TRAVEL,
-  unsupported,
-} from "./expression.ts";
+} from "../../src/sql/mod.ts";
+import { NotSupportedError } from "../../src/errors/errors.ts";
+import { encodeValue, placeholder } from "./values.ts";
+import { POSTGRES_DIALECT } from "./dialect.ts";
 
 export { quoteIdentifier };
 
 const q = quoteIdentifier;
 
-/** A statement and its parameters. */
+/**
+ * A statement and its parameters.
+ *
+ * @example
+ * ```ts
+ * import type { CompiledStatement } from "./compiler.ts";
+ * const statement: CompiledStatement = { text: "SELECT $1::bigint", params: ["1"] };
+ * ```
+ */
 export interface CompiledStatement {
   /** The SQL text with `$1`, `$2`, ... placeholders. */
   readonly text: string;
@@ -37,60 +50,33 @@ export interface CompiledStatement {
   readonly params: unknown[];
 }
 
-/** A compiled read: the statement and the fields its columns decode as. */
+/**
+ * A compiled read: the statement and the fields its columns decode as.
+ *
+ * @example
+ * ```ts
+ * import type { CompiledRead } from "./compiler.ts";
+ * declare const read: CompiledRead;
+ * read.fields.map((field) => field.name);
+ * ```
+ */
 export interface CompiledRead extends CompiledStatement {
-  /** The fields of the result columns, in order (column aliases are the field names). */
+  /** The fields of the result columns, in order (column aliases are the field names; names with
+   * `/` are grouped navigation properties). */
   readonly fields: readonly FieldMetadata[];
 }
 
-/** The FROM of an entity, with the alias `t`. */
-function from(entity: EntityMetadata): string {
-  return `${q(entity.table)} AS t`;
-}
-
-function selectedFields(entity: EntityMetadata, query: ODataQuery): FieldMetadata[] {
-  const star = (item: SelectItem) => item.segments.some((segment) => segment.kind === "Star");
-  if (query.select === undefined || query.select.some(star)) {
-    return [...entity.fieldList];
-  }
-  const names = new Set<string>(entity.key);
-  for (const item of query.select) {
-    const [segment] = item.segments;
-    if (item.segments.length !== 1 || segment?.kind !== "Property") {
-      throw unsupported("A nested, type-cast, annotation or operation $select path");
-    }
-    names.add(segment.name);
-  }
-  return entity.fieldList.filter((field) => names.has(field.name));
-}
-
-function rejectUnsupported(query: ODataQuery): void {
-  if (query.apply !== undefined && query.apply.length > 0) throw unsupported("$apply");
-  if (query.compute !== undefined && query.compute.length > 0) throw unsupported("$compute");
-}
-
-function whereClause(
-  entity: EntityMetadata,
-  filter: Expression | undefined,
-  params: Parameters,
-  search?: SearchExpression,
-  within?: KeyRestriction,
-  schema?: SchemaResolver,
-): string {
-  const conditions: string[] = [];
-  if (filter !== undefined) {
-    conditions.push(new ExpressionCompiler(entity, params, "t", schema).condition(filter));
-  }
-  if (search !== undefined) conditions.push(compileSearch(entity, search, params));
-  if (within !== undefined) {
-    params.values.push(within.values.map((value) => encodeValue(value, within.field.type)));
-    const array = `$${params.values.length}::${arrayType(within.field.type)}`;
-    conditions.push(`t.${q(within.field.column)} = ANY(${array})`);
-  }
-  return conditions.length === 0 ? "" : ` WHERE ${conditions.join(" AND ")}`;
-}
-
-/** Rows whose `field` is one of `values` (the parents' keys of one `$expand` level). */
+/**
+ * Rows whose `field` is one of `values` (the parents' keys of one `$expand` level).
+ *
+ * @example
+ * ```ts
+ * import type { KeyRestriction } from "./compiler.ts";
+ * import type { FieldMetadata } from "../../src/model/schema.ts";
+ * declare const field: FieldMetadata;
+ * const within: KeyRestriction = { field, values: [1, 2] };
+ * ```
+ */
 export interface KeyRestriction {
   /** The field of the expanded entity that references the parents. */
   readonly field: FieldMetadata;
@@ -98,43 +84,97 @@ export interface KeyRestriction {
   readonly values: readonly unknown[];
 }
 
+/** Without a schema, navigation finds no target (an UNKNOWN_FIELD error, not a crash). */
+const NO_SCHEMA: SchemaResolver = { getEntityMetadata: () => undefined };
+
 /**
- * `$search`: a term matches a row when one of its searchable text fields contains it, ignoring
- * case (the term is lower-cased here, the column by the server); a phrase is one substring. As
- * literal as `contains`: `%`, `_` and `\` in a term are plain characters. `NOT` is two-valued.
+ * Whether a query transforms its rows (`$apply`, `$compute`): its answer need not carry the key.
+ *
+ * @example
+ * ```ts
+ * import { transforms } from "./compiler.ts";
+ * transforms({ compute: [] }); // false
+ * ```
  */
-function compileSearch(entity: EntityMetadata, node: SearchExpression, params: Parameters): string {
-  switch (node.kind) {
-    case "SearchTerm": {
-      const fields = entity.fieldList.filter((f) =>
-        f.searchable && (f.type === "string" || f.type === "guid")
-      );
-      if (fields.length === 0) return "FALSE";
-      const needle = params.addText(node.text.toLowerCase());
-      const tests = fields.map((f) =>
-        `strpos(lower(coalesce(t.${q(f.column)}::text, '') COLLATE "default"), ${needle}) > 0`
-      );
-      return `(${tests.join(" OR ")})`;
-    }
-    case "SearchNot":
-      return `(NOT ${compileSearch(entity, node.operand, params)})`;
-    case "SearchBinary":
-      return `(${compileSearch(entity, node.left, params)} ${
-        node.operator === "AND" ? "AND" : "OR"
-      } ${compileSearch(entity, node.right, params)})`;
+export function transforms(query: ODataQuery): boolean {
+  return (query.apply !== undefined && query.apply.length > 0) ||
+    (query.compute !== undefined && query.compute.length > 0);
+}
+
+function property(name: string): SelectItem {
+  return { segments: [{ kind: "Property", name }] } as SelectItem;
+}
+
+/** `$select` plus the fields the provider needs (the key, join fields); undefined: all. */
+function selection(
+  entity: EntityMetadata,
+  query: ODataQuery,
+  extra: readonly string[],
+): readonly SelectItem[] | undefined {
+  if (query.select === undefined) return undefined;
+  const keys = transforms(query) ? [] : entity.key;
+  const named = new Set(
+    query.select.map((item) =>
+      item.segments.length === 1 && item.segments[0]!.kind === "Property"
+        ? item.segments[0]!.name
+        : ""
+    ),
+  );
+  const added = [...new Set([...keys, ...extra])].filter((name) => !named.has(name));
+  return added.length === 0 ? query.select : [...query.select, ...added.map(property)];
+}
+
+function computedField(name: string, type: FieldType): FieldMetadata {
+  return {
+    name,
+    column: name,
+    type,
+    edmType: "",
+    nullable: true,
+    required: false,
+    primaryKey: false,
+    autoIncrement: false,
+    searchable: false,
+    definition: { type } as FieldDefinition,
+  };
+}
+
+/** Fields by the result columns they were made for (cached statements share their columns). */
+const FIELDS = new WeakMap<object, readonly FieldMetadata[]>();
+
+/** The fields of a compiled read's columns: the entity's own where they are its fields. */
+function adapt(entity: EntityMetadata, compiled: CoreRead): CompiledRead {
+  let fields = FIELDS.get(compiled.columns);
+  if (fields === undefined) {
+    fields = compiled.columns.map((column) => {
+      const field = entity.fields.get(column.alias);
+      return field !== undefined && field.type === column.type
+        ? field
+        : computedField(column.alias, column.type);
+    });
+    FIELDS.set(compiled.columns, fields);
   }
+  return { text: compiled.sql, params: compiled.params as unknown[], fields };
 }
 
 /**
- * The SELECT of a read: selected fields (the key always), filter, order (the key last, so pages
- * are stable), LIMIT/OFFSET.
+ * Compiled reads by request shape: compiling through the shared core costs microseconds that a
+ * key lookup should not pay every time (see `src/sql/plans.ts`; bounded, least recently used
+ * first out, keyed by entity and schema identity).
+ */
+const PLANS = new PlanCache(256, POSTGRES_DIALECT);
+
+/**
+ * The SELECT of a read: selected fields (the key always, unless `$apply`/`$compute` transform
+ * the rows), filter, order (the key last, so pages are stable), paging; with `within`, the rows
+ * of a batch of parents (nested `$top`/`$skip` per parent).
  *
  * @example
  * ```ts
  * import { compileRead } from "./compiler.ts";
  * import { resolveEntity } from "../../src/model/schema.ts";
  * const entity = resolveEntity("P", { fields: { id: { type: "integer", primaryKey: true } } });
- * compileRead(entity, { top: 2 }).text; // 'SELECT t."id" AS "id" FROM "P" AS t ORDER BY ...'
+ * compileRead(entity, { top: 2 }).text; // 'SELECT "t0"."id" AS "id" FROM "P" AS "t0" ORDER BY ...'
  * ```
  */
 export function compileRead(
@@ -142,73 +182,43 @@ export function compileRead(
   query: ODataQuery,
   extraFields: readonly string[] = [],
   within?: KeyRestriction,
-  schema?: SchemaResolver,
+  schema: SchemaResolver = NO_SCHEMA,
 ): CompiledRead {
-  rejectUnsupported(query);
-  const params = new Parameters();
-  const fields = selectedFields(entity, query);
-  for (const name of extraFields) {
-    const field = entity.fields.get(name)!;
-    if (!fields.includes(field)) fields.push(field);
+  const extra = within === undefined ? extraFields : [...extraFields, within.field.name];
+  if (transforms(query) && (extra.length > 0 || (query.expand ?? []).length > 0)) {
+    throw new NotSupportedError("$expand with $apply or $compute", POSTGRES_DIALECT.name);
   }
-  const columns = fields.map((field) =>
-    `${output(`t.${q(field.column)}`, field)} AS ${q(field.name)}`
-  )
-    .join(", ");
-  const where = whereClause(entity, query.filter, params, query.search, within, schema);
-  let text = `SELECT ${columns} FROM ${from(entity)}${where}`;
-  const order: string[] = [];
-  const expressions = new ExpressionCompiler(entity, params, "t", schema, undefined, {
-    n: 1000, // subqueries of the order do not reuse the filter's aliases
-  });
-  for (const item of query.orderby ?? []) {
-    const compiled = expressions.compile(item.expression).sql;
-    // OData sorts nulls first ascending (as SQLite does).
-    order.push(
-      item.direction === "desc" ? `${compiled} DESC NULLS LAST` : `${compiled} ASC NULLS FIRST`,
-    );
-  }
-  for (const name of entity.key) order.push(`t.${q(entity.fields.get(name)!.column)} ASC`);
-  const skip = Math.trunc(query.skip ?? 0);
-  if (within !== undefined && (query.top !== undefined || skip > 0)) {
-    // `$top`/`$skip` of an expanded level page each parent's rows: still one query per level.
-    const partition = `t.${q(within.field.column)}`;
-    const inner = `SELECT ${columns}, row_number() OVER (PARTITION BY ${partition} ORDER BY ${
-      order.join(", ")
-    }) AS "$rn" FROM ${from(entity)}${where}`;
-    const page = query.top === undefined ? "" : ` AND w."$rn" <= ${skip + Math.trunc(query.top)}`;
-    text = `SELECT ${
-      fields.map((field) => `w.${q(field.name)}`).join(", ")
-    } FROM (${inner}) AS w WHERE w."$rn" > ${skip}${page} ORDER BY w."$rn"`;
-    return { text, params: params.values, fields };
-  }
-  text += ` ORDER BY ${order.join(", ")}`;
-  if (query.top !== undefined) text += ` LIMIT ${Math.trunc(query.top)}`;
-  if (query.skip !== undefined && query.skip > 0) text += ` OFFSET ${Math.trunc(query.skip)}`;
-  return { text, params: params.values, fields };
+  const select = selection(entity, query, extra);
+  const request: ReadRequest = { entity, schema, query: { ...query, select, expand: undefined } };
+  if (within === undefined) return adapt(entity, PLANS.read(request, []));
+  const type = within.field.type;
+  const keys = within.values.map((value) => [encodeValue(value, type)]);
+  return adapt(entity, PLANS.keyed({ request, linkFields: [within.field.name], keys }));
 }
 
 /**
- * `SELECT count(*)` of the rows matching the filter.
+ * `SELECT COUNT(*)` of the rows a read matches (after `$apply`, `$compute`, `$search` and
+ * `$filter`; without paging). The count is the column `count`.
  *
  * @example
  * ```ts
  * import { compileCount } from "./compiler.ts";
  * import { resolveEntity } from "../../src/model/schema.ts";
  * const entity = resolveEntity("P", { fields: { id: { type: "integer", primaryKey: true } } });
- * compileCount(entity, undefined).text; // 'SELECT count(*) AS n FROM "P" AS t'
+ * compileCount(entity, {}).text; // 'SELECT COUNT(*) AS "count" FROM "P" AS "t0"'
  * ```
  */
 export function compileCount(
   entity: EntityMetadata,
-  filter: Expression | undefined,
-  search?: SearchExpression,
-  schema?: SchemaResolver,
+  query: ODataQuery,
+  schema: SchemaResolver = NO_SCHEMA,
 ): CompiledStatement {
-  const params = new Parameters();
-  const where = whereClause(entity, filter, params, search, undefined, schema);
-  const text = `SELECT count(*) AS n FROM ${from(entity)}${where}`;
-  return { text, params: params.values };
+  const compiled = coreCount(POSTGRES_DIALECT, { entity, schema, query });
+  return { text: compiled.sql, params: compiled.params as unknown[] };
+}
+
+function statement(compiled: CompiledQuery): CompiledStatement {
+  return { text: compiled.sql, params: compiled.params as unknown[] };
 }
 
 function returning(entity: EntityMetadata): string {
@@ -246,7 +256,12 @@ export function compileInsert(
   const table = q(entity.table);
   if (fields.length === 0) {
     const values = rows.map(() => "DEFAULT VALUES");
-    if (values.length !== 1) throw unsupported("A multi-row insert of rows without values");
+    if (values.length !== 1) {
+      throw new NotSupportedError(
+        "A multi-row insert of rows without values",
+        POSTGRES_DIALECT.name,
+      );
+    }
     return {
       text: `INSERT INTO ${table} DEFAULT VALUES RETURNING ${returning(entity)}`,
       params: [],
@@ -264,6 +279,9 @@ export function compileInsert(
   }
   return { text, params: values };
 }
+
+/** Field types sent as text and cast on the server (see `placeholder`). */
+const TEXT_TRAVEL = new Set<FieldType>(["date", "time", "json"]);
 
 /** Types whose canonical value is not the driver's parameter as is (see `encodeValue`). */
 const NEEDS_ENCODING = new Set<FieldType>(["json", "decimal", "integer"]);
@@ -311,7 +329,7 @@ function insertText(
  * const entity = resolveEntity("P", {
  *   fields: { id: { type: "integer", primaryKey: true }, n: { type: "integer" } },
  * });
- * compileUpdate(entity, undefined, { n: 2 }).text; // 'UPDATE "P" AS t SET "n" = $1::bigint'
+ * compileUpdate(entity, undefined, { n: 2 }).text; // 'UPDATE "P" AS "t0" SET "n" = $1::bigint'
  * ```
  */
 export function compileUpdate(
@@ -319,22 +337,10 @@ export function compileUpdate(
   filter: Expression | undefined,
   changes: Row,
   increments: Readonly<Record<string, number>> = {},
-  schema?: SchemaResolver,
+  schema: SchemaResolver = NO_SCHEMA,
 ): CompiledStatement {
-  const params = new Parameters();
-  const sets: string[] = [];
-  for (const [name, amount] of Object.entries(increments)) {
-    const field = entity.fields.get(name)!;
-    const column = q(field.column);
-    sets.push(`${column} = coalesce(t.${column}, 0) + ${params.add(amount, field.type)}`);
-  }
-  for (const [name, value] of Object.entries(changes)) {
-    const field = entity.fields.get(name);
-    if (field === undefined) continue;
-    sets.push(`${q(field.column)} = ${params.add(value, field.type)}`);
-  }
-  const where = whereClause(entity, filter, params, undefined, undefined, schema);
-  return { text: `UPDATE ${from(entity)} SET ${sets.join(", ")}${where}`, params: params.values };
+  const target = { entity, schema, filter };
+  return statement(compileIncrement(POSTGRES_DIALECT, target, increments, changes));
 }
 
 /**
@@ -345,15 +351,13 @@ export function compileUpdate(
  * import { compileDelete } from "./compiler.ts";
  * import { resolveEntity } from "../../src/model/schema.ts";
  * const entity = resolveEntity("P", { fields: { id: { type: "integer", primaryKey: true } } });
- * compileDelete(entity, undefined).text; // 'DELETE FROM "P" AS t'
+ * compileDelete(entity, undefined).text; // 'DELETE FROM "P" AS "t0"'
  * ```
  */
 export function compileDelete(
   entity: EntityMetadata,
   filter: Expression | undefined,
-  schema?: SchemaResolver,
+  schema: SchemaResolver = NO_SCHEMA,
 ): CompiledStatement {
-  const params = new Parameters();
-  const where = whereClause(entity, filter, params, undefined, undefined, schema);
-  return { text: `DELETE FROM ${from(entity)}${where}`, params: params.values };
+  return statement(coreDelete(POSTGRES_DIALECT, { entity, schema, filter }));
 }

@@ -31,11 +31,11 @@ import {
   compileUpdate,
   type KeyRestriction,
   quoteIdentifier,
+  transforms,
 } from "./compiler.ts";
 import type { Pool } from "./connection.ts";
 import { mapPostgresError } from "./errors.ts";
 import { fieldDecoder } from "./values.ts";
-import { compileApplyCount, compileApplyRead, transforms } from "./apply.ts";
 
 /** Most parameters of one statement (the protocol's limit). */
 const MAX_PARAMETERS = 65_534;
@@ -290,7 +290,7 @@ export class PostgresOperations implements ProviderOperations {
   ): Promise<Level> {
     const schema = request.schema;
     if (transforms(query) && within === undefined) {
-      const transformed = compileApplyRead(entity, query, schema);
+      const transformed = compileRead(entity, query, [], undefined, schema);
       const rows = decodeRows(await run(this.#scope, transformed, options), transformed.fields);
       return { rows, stored: rows };
     }
@@ -360,9 +360,7 @@ export class PostgresOperations implements ProviderOperations {
         suggestion: "Use find() for expanded reads, or stream the related entity separately.",
       });
     }
-    const compiled = transforms(request.query)
-      ? compileApplyRead(request.entity, request.query, request.schema)
-      : compileRead(request.entity, request.query, [], undefined, request.schema);
+    const compiled = compileRead(request.entity, request.query, [], undefined, request.schema);
     const signal = options?.signal;
     throwIfAborted(signal);
     const executor = this.#scope.executor();
@@ -384,11 +382,9 @@ export class PostgresOperations implements ProviderOperations {
   }
 
   async count(request: ReadRequest, options?: ExecutionOptions): Promise<number> {
-    const compiled = transforms(request.query)
-      ? compileApplyCount(request.entity, request.query, request.schema)
-      : compileCount(request.entity, request.query.filter, request.query.search, request.schema);
+    const compiled = compileCount(request.entity, request.query, request.schema);
     const [row] = await run(this.#scope, compiled, options);
-    return Number(row.n);
+    return Number(row.count);
   }
 
   async insert(
@@ -520,9 +516,9 @@ export class PostgresOperations implements ProviderOperations {
   }
 
   async #matching(target: WriteTarget, options?: ExecutionOptions): Promise<number> {
-    const compiled = compileCount(target.entity, target.filter, undefined, target.schema);
+    const compiled = compileCount(target.entity, { filter: target.filter }, target.schema);
     const [row] = await run(this.#scope, compiled, options);
-    return Number(row.n);
+    return Number(row.count);
   }
 }
 

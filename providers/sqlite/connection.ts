@@ -8,7 +8,7 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { ODataActiveRecordError } from "../../src/errors/errors.ts";
 import type { ErrorCode } from "../../src/errors/codes.ts";
-import { registerSqliteFunctions } from "./compiler/udf.ts";
+import { registerSqliteFunctions } from "./udf.ts";
 
 /**
  * `StatementSync.setReturnArrays()` (Deno 2, Node 22.16+): rows as arrays of column values,
@@ -110,45 +110,51 @@ export class SqliteConnection {
   }
 
   /** All rows, as objects keyed by result column name. */
-  all(sql: string, params: readonly SqlParameter[]): Record<string, unknown>[] {
-    return this.#statement(sql).all(...params) as Record<string, unknown>[];
+  all(sql: string, params: readonly unknown[]): Record<string, unknown>[] {
+    return this.#statement(sql).all(...(params as SqlParameter[])) as Record<string, unknown>[];
   }
 
   /** All rows, each as the array of its column values in SELECT order. */
-  values(sql: string, params: readonly SqlParameter[]): unknown[][] {
+  values(sql: string, params: readonly unknown[]): unknown[][] {
     const statement = this.#statement(sql, true);
-    const rows = statement.all(...params);
+    const rows = statement.all(...(params as SqlParameter[]));
     return (statement as ArrayStatement).setReturnArrays === undefined
       ? rows.map(columnValues(statement))
       : rows as unknown as unknown[][];
   }
 
   /** Rows one at a time as arrays of column values (flat memory). */
-  iterateValues(sql: string, params: readonly SqlParameter[]): IterableIterator<unknown[]> {
+  iterateValues(sql: string, params: readonly unknown[]): IterableIterator<unknown[]> {
     // A fresh statement: an iterating statement must not be reused by a nested query meanwhile.
     const statement = this.#db.prepare(sql) as ArrayStatement;
     if (statement.setReturnArrays === undefined) {
       const values = columnValues(statement);
-      return Iterator.from(statement.iterate(...params)).map(values);
+      return Iterator.from(statement.iterate(...(params as SqlParameter[]))).map(values);
     }
     statement.setReturnArrays(true);
-    return statement.iterate(...params) as unknown as IterableIterator<unknown[]>;
+    return statement.iterate(...(params as SqlParameter[])) as unknown as IterableIterator<
+      unknown[]
+    >;
   }
 
   /** The first row, or undefined. */
-  get(sql: string, params: readonly SqlParameter[]): Record<string, unknown> | undefined {
-    return this.#statement(sql).get(...params) as Record<string, unknown> | undefined;
+  get(sql: string, params: readonly unknown[]): Record<string, unknown> | undefined {
+    return this.#statement(sql).get(...(params as SqlParameter[])) as
+      | Record<string, unknown>
+      | undefined;
   }
 
   /** Rows one at a time (flat memory). */
-  iterate(sql: string, params: readonly SqlParameter[]): IterableIterator<Record<string, unknown>> {
+  iterate(sql: string, params: readonly unknown[]): IterableIterator<Record<string, unknown>> {
     // A fresh statement: an iterating statement must not be reused by a nested query meanwhile.
-    return this.#db.prepare(sql).iterate(...params) as IterableIterator<Record<string, unknown>>;
+    return this.#db.prepare(sql).iterate(...(params as SqlParameter[])) as IterableIterator<
+      Record<string, unknown>
+    >;
   }
 
   /** Runs a write; returns the affected row count and the last inserted rowid. */
-  run(sql: string, params: readonly SqlParameter[]): { changes: number; lastInsertRowid: number } {
-    const result = this.#statement(sql).run(...params);
+  run(sql: string, params: readonly unknown[]): { changes: number; lastInsertRowid: number } {
+    const result = this.#statement(sql).run(...(params as SqlParameter[]));
     return { changes: Number(result.changes), lastInsertRowid: Number(result.lastInsertRowid) };
   }
 

@@ -13,7 +13,7 @@
  */
 
 import type { Row, RowBuilder } from "../../src/provider/provider.ts";
-import type { ResultColumn } from "./compiler/select.ts";
+import type { ResultColumn } from "../../src/sql/mod.ts";
 import { decimalText, decodeValue, type ValueField } from "./values.ts";
 
 /**

@@ -20,9 +20,8 @@ import type { EntityMetadata, FieldMetadata } from "../../src/model/schema.ts";
 import type { Row } from "../../src/provider/provider.ts";
 import { ODataActiveRecordError, throwIfAborted } from "../../src/errors/errors.ts";
 import { columnDecoder, setOwn } from "./decode.ts";
-import { assertStorableDecimals } from "./compiler/write.ts";
-import { entityScope, unknownField } from "./compiler/context.ts";
-import { ident } from "./compiler/fragment.ts";
+import { assertStorableDecimals } from "./compiler.ts";
+import { entityScope, ident, unknownField } from "../../src/sql/mod.ts";
 import { mapSqliteError, type SqliteConnection, type SqlParameter } from "./connection.ts";
 import { fieldEncoder, type SqlValue } from "./values.ts";
 

@@ -21,7 +21,7 @@ import type {
 } from "../../src/provider/provider.ts";
 import type { SqliteProviderConfig } from "../../src/provider/registry.ts";
 import { mapSqliteError, SqliteConnection } from "./connection.ts";
-import { PlanCache } from "./compiler/plans.ts";
+import { sqlitePlanCache } from "./compiler.ts";
 import { type OperationsContext, safeRollback, SqliteOperations } from "./operations.ts";
 import { keyIsRowid, syncSchema } from "./schema.ts";
 import { releaseWriteQueue, WriteQueue, writeQueueFor } from "./lock.ts";
@@ -120,7 +120,7 @@ export class SqliteProvider implements Provider {
   readonly #timeoutMs: number;
   readonly #operations: SqliteOperations;
   /** Compiled statements by request shape, shared by the provider and its transactions. */
-  readonly #plans = new PlanCache(PLAN_CACHE_SIZE);
+  readonly #plans = sqlitePlanCache(PLAN_CACHE_SIZE);
   /** Streams reading through the connection that writes (`:memory:`, transactions). */
   readonly #shared = new SharedCursors();
   /** The read-only connections of open streams on a database file. */

@@ -21,13 +21,13 @@ import type {
   Row,
   WriteTarget,
 } from "../../src/provider/provider.ts";
-import type { PlanCache } from "./compiler/plans.ts";
+import type { PlanCache } from "../../src/sql/mod.ts";
 import {
   assertStorableDecimals,
   compileDelete,
   compileIncrement,
   compileUpdate,
-} from "./compiler/write.ts";
+} from "./compiler.ts";
 import { INSERT_CHUNK, insertRows } from "./insert.ts";
 import { mapSqliteError, type SqliteConnection } from "./connection.ts";
 import { executeCount, executeRead } from "./read.ts";

@@ -28,15 +28,15 @@ import type { ReadRequest, ReadResult, Row, RowBuilder } from "../../src/provide
 import { ODataActiveRecordError, QueryLimitError } from "../../src/errors/errors.ts";
 import { DEFAULT_QUERY_LIMITS } from "../../src/odata/limits.ts";
 import type { SqlValue } from "./values.ts";
-import { entityScope, invalidArgument, notSupported, unknownField } from "./compiler/context.ts";
-import { compileExpansion, type ExpansionRequest } from "./compiler/expand.ts";
-import type { PlanCache } from "./compiler/plans.ts";
 import {
-  compileCount,
-  type CompiledRead,
-  compileRead,
-  type ResultColumn,
-} from "./compiler/select.ts";
+  entityScope,
+  invalidArgument,
+  notSupported,
+  type PlanCache,
+  unknownField,
+} from "../../src/sql/mod.ts";
+import { compileExpansion, type ExpansionRequest } from "./compiler.ts";
+import { compileCount, type CompiledRead, compileRead, type ResultColumn } from "./compiler.ts";
 import { builtRowDecoder, type RowDecoder, rowDecoder, setOwn } from "./decode.ts";
 
 /**
@@ -47,22 +47,23 @@ import { builtRowDecoder, type RowDecoder, rowDecoder, setOwn } from "./decode.t
  * ```ts
  * import { DatabaseSync } from "node:sqlite";
  * import type { SqliteExecutor } from "./read.ts";
+ * import type { SqlValue } from "./values.ts";
  * const db = new DatabaseSync(":memory:");
  * const executor: SqliteExecutor = {
- *   all: (sql, params) => db.prepare(sql).all(...params) as Record<string, unknown>[],
- *   iterate: (sql, params) => db.prepare(sql).iterate(...params) as IterableIterator<Record<string, unknown>>,
+ *   all: (sql, params) => db.prepare(sql).all(...(params as SqlValue[])) as Record<string, unknown>[],
+ *   iterate: (sql, params) => db.prepare(sql).iterate(...(params as SqlValue[])) as IterableIterator<Record<string, unknown>>,
  * };
  * ```
  */
 export interface SqliteExecutor {
   /** Every row of a query. */
-  all(sql: string, params: readonly SqlValue[]): Record<string, unknown>[];
+  all(sql: string, params: readonly unknown[]): Record<string, unknown>[];
   /** The rows of a query one at a time. */
-  iterate(sql: string, params: readonly SqlValue[]): IterableIterator<Record<string, unknown>>;
+  iterate(sql: string, params: readonly unknown[]): IterableIterator<Record<string, unknown>>;
   /** Optional, preferred for reads: every row as its column values in SELECT order. */
-  values?(sql: string, params: readonly SqlValue[]): unknown[][];
+  values?(sql: string, params: readonly unknown[]): unknown[][];
   /** Optional, preferred for streams: the rows one at a time as column values. */
-  iterateValues?(sql: string, params: readonly SqlValue[]): IterableIterator<unknown[]>;
+  iterateValues?(sql: string, params: readonly unknown[]): IterableIterator<unknown[]>;
 }
 
 /**

@@ -11,7 +11,7 @@
 
 import type { DriftWarning, SyncReport } from "../../src/provider/provider.ts";
 import type { EntityMetadata, FieldMetadata } from "../../src/model/schema.ts";
-import { quoteIdentifier as q } from "./compiler/identifiers.ts";
+import { quoteIdentifier as q } from "../../src/sql/mod.ts";
 import { mapSqliteError, type SqliteConnection } from "./connection.ts";
 import { storeTypeOf } from "./values.ts";
 

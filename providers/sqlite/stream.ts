@@ -23,9 +23,7 @@
 
 import { setImmediate } from "node:timers";
 import type { ReadRequest, Row } from "../../src/provider/provider.ts";
-import type { CompiledQuery } from "./compiler/fragment.ts";
-import type { PlanCache } from "./compiler/plans.ts";
-import type { CompiledRead } from "./compiler/select.ts";
+import type { CompiledQuery, CompiledRead, PlanCache } from "../../src/sql/mod.ts";
 import { mapSqliteError, type SqliteConnection } from "./connection.ts";
 import { rowDecoder } from "./decode.ts";
 import { checkSignal, compileStream } from "./read.ts";

@@ -19,9 +19,9 @@ import { parseFilter } from "../../../src/odata/parser/expression.ts";
 import { ODataActiveRecordError } from "../../../src/errors/errors.ts";
 import type { ReadResult, Row } from "../../../src/provider/provider.ts";
 import { parseQuery } from "../../../src/odata/parser/query.ts";
-import { quoteIdentifier } from "../../../providers/sqlite/compiler/identifiers.ts";
-import { registerSqliteFunctions } from "../../../providers/sqlite/compiler/udf.ts";
-import { compileInsert } from "../../../providers/sqlite/compiler/write.ts";
+import { quoteIdentifier } from "../../../providers/sqlite/compiler.ts";
+import { registerSqliteFunctions } from "../../../providers/sqlite/udf.ts";
+import { compileInsert } from "../../../providers/sqlite/compiler.ts";
 import { executeRead, type SqliteExecutor } from "../../../providers/sqlite/read.ts";
 import { type SqlValue, storeTypeOf } from "../../../providers/sqlite/values.ts";
 
@@ -229,7 +229,7 @@ export interface Fixture extends Disposable {
   /** The keys (first key field) a query returns, in result order. */
   ids(entityName: string, query: string | ODataQuery): unknown[];
   /** Runs a compiled statement and returns the number of changed rows. */
-  run(statement: { sql: string; params: readonly SqlValue[] }): number;
+  run(statement: { sql: string; params: readonly unknown[] }): number;
 }
 
 /**
@@ -255,18 +255,20 @@ export function openFixture(): Fixture {
     createTable(db, entity(name));
     for (const row of rows) {
       const { sql, params } = compileInsert(entity(name), [row]);
-      db.prepare(sql).run(...params);
+      db.prepare(sql).run(...(params as SqlValue[]));
     }
   }
   const calls: string[] = [];
   const executor: SqliteExecutor = {
     all(sql, params) {
       calls.push(sql);
-      return db.prepare(sql).all(...params) as Record<string, unknown>[];
+      return db.prepare(sql).all(...(params as SqlValue[])) as Record<string, unknown>[];
     },
     iterate(sql, params) {
       calls.push(sql);
-      return db.prepare(sql).iterate(...params) as IterableIterator<Record<string, unknown>>;
+      return db.prepare(sql).iterate(...(params as SqlValue[])) as IterableIterator<
+        Record<string, unknown>
+      >;
     },
   };
   const toQuery = (query: string | ODataQuery) =>
@@ -282,7 +284,7 @@ export function openFixture(): Fixture {
       const key = entity(name).key[0]!;
       return fixture.read(name, query).rows.map((row) => row[key]);
     },
-    run: ({ sql, params }) => Number(db.prepare(sql).run(...params).changes),
+    run: ({ sql, params }) => Number(db.prepare(sql).run(...(params as SqlValue[])).changes),
     [Symbol.dispose]: () => db.close(),
   };
   return fixture;

@@ -2,13 +2,9 @@ import assert from "node:assert/strict";
 import type { Expression } from "../../../src/odata/ast.ts";
 import { parseFilter } from "../../../src/odata/parser/expression.ts";
 import type { Row } from "../../../src/provider/provider.ts";
-import { quoteIdentifier } from "../../../providers/sqlite/compiler/identifiers.ts";
-import {
-  compileDelete,
-  compileInsert,
-  compileUpdate,
-} from "../../../providers/sqlite/compiler/write.ts";
-import { compileRead } from "../../../providers/sqlite/compiler/select.ts";
+import { quoteIdentifier } from "../../../providers/sqlite/compiler.ts";
+import { compileDelete, compileInsert, compileUpdate } from "../../../providers/sqlite/compiler.ts";
+import { compileRead } from "../../../providers/sqlite/compiler.ts";
 import {
   assertCode,
   CATEGORIES,

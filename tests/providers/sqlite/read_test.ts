@@ -2,14 +2,14 @@ import assert from "node:assert/strict";
 import type { ODataQuery, PathExpression, Transformation } from "../../../src/odata/ast.ts";
 import { parseQuery } from "../../../src/odata/parser/query.ts";
 import type { Row } from "../../../src/provider/provider.ts";
-import { compileExpansion } from "../../../providers/sqlite/compiler/expand.ts";
+import { compileExpansion } from "../../../providers/sqlite/compiler.ts";
 import {
   executeCount,
   executeRead,
   EXPAND_CHUNK_SIZE,
   streamRows,
 } from "../../../providers/sqlite/read.ts";
-import { compileInsert } from "../../../providers/sqlite/compiler/write.ts";
+import { compileInsert } from "../../../providers/sqlite/compiler.ts";
 import {
   assertCode,
   CATEGORIES,

@@ -1,13 +1,37 @@
 /**
  * SQL fragments: text plus the parameters its `?` placeholders bind, composed only with other
- * fragments. Values never become text; identifiers enter through {@linkcode ident}, which uses
+ * fragments (the dialect numbers the placeholders of a finished statement, see `dialect.ts`). Values never become text; identifiers enter through {@linkcode ident}, which uses
  * the one quoting function.
  *
  * @module
  */
 
-import type { SqlValue } from "../values.ts";
-import { quoteIdentifier } from "./identifiers.ts";
+import { ODataActiveRecordError } from "../errors/errors.ts";
+
+/** A bound value, in whatever form the dialect's driver takes. */
+type SqlValue = unknown;
+
+/**
+ * Quotes an identifier the ANSI way, which every supported database reads: wrapped in double
+ * quotes with inner `"` doubled. A NUL character (which SQLite would silently cut the
+ * identifier at, and PostgreSQL refuses) or an empty name is refused.
+ *
+ * @example
+ * ```ts
+ * import { quoteIdentifier } from "./fragment.ts";
+ * quoteIdentifier('Order "Details"'); // "\"Order \"\"Details\"\"\""
+ * ```
+ */
+export function quoteIdentifier(name: string): string {
+  if (name.length === 0 || name.includes("\0")) {
+    throw new ODataActiveRecordError(
+      "INVALID_ARGUMENT",
+      "An SQL identifier must be non-empty and free of NUL characters",
+      { context: { identifier: name.replace(/\0/g, "\\0") } },
+    );
+  }
+  return `"${name.replace(/"/g, '""')}"`;
+}
 
 /**
  * A compiled statement: SQL text with positional `?` placeholders and their values in order.
@@ -22,7 +46,7 @@ export interface CompiledQuery {
   /** SQL text with `?` placeholders. */
   readonly sql: string;
   /** The placeholder values, in order. */
-  readonly params: readonly SqlValue[];
+  readonly params: readonly unknown[];
 }
 
 /**

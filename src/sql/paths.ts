@@ -18,8 +18,8 @@ import type {
   PathExpression,
   PathRoot,
   PathSegment,
-} from "../../../src/odata/ast.ts";
-import { type RelationMetadata, resolveRelation } from "../../../src/model/schema.ts";
+} from "../odata/ast.ts";
+import { type RelationMetadata, resolveRelation } from "../model/schema.ts";
 import {
   type Compilers,
   dispatch,
@@ -75,7 +75,7 @@ const ROOTS: Readonly<Record<PathRoot, (path: PathExpression, ctx: ExprContext) 
  * @example
  * ```ts
  * import { linkCondition } from "./paths.ts";
- * import type { RelationMetadata } from "../../../src/model/schema.ts";
+ * import type { RelationMetadata } from "../model/schema.ts";
  * import type { Scope } from "./context.ts";
  * declare const products: Scope, categories: Scope, relation: RelationMetadata;
  * linkCondition(products, relation, categories); // "t1"."CategoryID" = "t0"."CategoryID"
@@ -212,7 +212,9 @@ function count(segment: CountSegment, { step, scope, from, link }: Collection): 
   if (segment.filter !== undefined) {
     conditions.push(step.c.condition(segment.filter, { ...step.ctx, root: scope }));
   }
-  if (segment.search !== undefined) conditions.push(compileSearch(segment.search, scope));
+  if (segment.search !== undefined) {
+    conditions.push(compileSearch(segment.search, scope, step.ctx.dialect));
+  }
   return {
     sql: sql`(SELECT COUNT(*) FROM ${from} WHERE ${join(conditions, " AND ")})`,
     type: "integer",

@@ -11,9 +11,9 @@
  * @module
  */
 
-import type { LiteralNode } from "../../../src/odata/ast.ts";
-import type { FieldType } from "../../../src/model/schema.ts";
-import type { EncodedLiteral, SqlValue } from "../values.ts";
+import type { LiteralNode } from "../odata/ast.ts";
+import type { FieldType } from "../model/schema.ts";
+import type { EncodedLiteral } from "./dialect.ts";
 
 /**
  * What a template compilation is told.
@@ -29,7 +29,7 @@ import type { EncodedLiteral, SqlValue } from "../values.ts";
  */
 export interface TemplateRecorder {
   /** A literal was encoded; returns the parameter value to place in the SQL fragment. */
-  literal(node: LiteralNode, hint: FieldType | undefined, encoded: EncodedLiteral): SqlValue;
+  literal(node: LiteralNode, hint: FieldType | undefined, encoded: EncodedLiteral): unknown;
   /** The SQL depends on a literal's value, so it is only valid for these very values. */
   valueDependent(): void;
 }
@@ -69,7 +69,7 @@ export function literalParameter(
   node: LiteralNode,
   hint: FieldType | undefined,
   encoded: EncodedLiteral,
-): SqlValue {
+): unknown {
   return active === undefined ? encoded.value : active.literal(node, hint, encoded);
 }
 

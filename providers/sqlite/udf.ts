@@ -10,8 +10,8 @@
  * @module
  */
 
-import type { SqlValue } from "../values.ts";
-import { addDecimals, roundDecimalResult } from "../decimals.ts";
+import type { SqlValue } from "./values.ts";
+import { addDecimals, roundDecimalResult } from "./decimals.ts";
 import {
   addExact,
   compareExact,
@@ -23,7 +23,7 @@ import {
   multiplyExact,
   orderKey,
   toExact,
-} from "../exact.ts";
+} from "./exact.ts";
 
 /**
  * The part of a `node:sqlite` `DatabaseSync` that registers functions.

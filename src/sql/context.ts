@@ -6,11 +6,12 @@
  * @module
  */
 
-import type { Expression } from "../../../src/odata/ast.ts";
-import type { EntityMetadata, FieldType, SchemaResolver } from "../../../src/model/schema.ts";
-import { NotSupportedError, ODataActiveRecordError } from "../../../src/errors/errors.ts";
-import { closestName } from "../../../src/errors/suggest.ts";
+import type { Expression } from "../odata/ast.ts";
+import type { EntityMetadata, FieldType, SchemaResolver } from "../model/schema.ts";
+import { NotSupportedError, ODataActiveRecordError } from "../errors/errors.ts";
+import { closestName } from "../errors/suggest.ts";
 import { AliasGenerator, type Fragment, ident } from "./fragment.ts";
+import type { SqlDialect } from "./dialect.ts";
 
 /**
  * The type of a compiled value: a field type, or `"null"` for the null literal.
@@ -24,9 +25,9 @@ import { AliasGenerator, type Fragment, ident } from "./fragment.ts";
 export type ValueType = FieldType | "null";
 
 /**
- * A compiled value expression with what the compiler knows about it. Invariant: a fragment of
- * a date/time type always yields the storage text form, an integer one an SQLite INTEGER and a
- * number/decimal one a REAL or INTEGER (division casts to REAL itself).
+ * A compiled value expression with what the compiler knows about it. Invariant: a fragment
+ * always yields the dialect's storage form of its type (on SQLite: date/time types as text, an
+ * integer as INTEGER, a number/decimal as REAL or INTEGER).
  *
  * @example
  * ```ts
@@ -50,9 +51,9 @@ export interface Typed {
    */
   readonly exactScale?: number;
   /**
-   * For decimals computed exactly (arithmetic, aggregates; see `exact.ts`): the SQL value is a
-   * REAL or, past 15 significant digits, canonical decimal TEXT, so comparisons and ordering
-   * must use the exact functions, not SQLite's operators.
+   * For decimals computed exactly by a dialect whose database has no exact type (SQLite; see
+   * `DecimalSql.exactValues`): the SQL value is a REAL or, past 15 significant digits, decimal
+   * TEXT, so comparisons and ordering must use the dialect's exact functions, not SQL operators.
    */
   readonly exactDecimal?: boolean;
   /** Set when compiled straight from a literal (for constant checks such as division by 0). */
@@ -67,7 +68,7 @@ export interface Typed {
  * @example
  * ```ts
  * import { entityScope, type Scope } from "./context.ts";
- * import { resolveEntity } from "../../../src/model/schema.ts";
+ * import { resolveEntity } from "../model/schema.ts";
  * const scope: Scope = entityScope(resolveEntity("T", { fields: { Id: { type: "integer", primaryKey: true } } }), "t0");
  * ```
  */
@@ -88,13 +89,17 @@ export interface Scope {
  *
  * @example
  * ```ts
- * import { createContext, entityScope, type ExprContext } from "./context.ts";
- * import { resolveEntity } from "../../../src/model/schema.ts";
+ * import { createContext, type ExprContext } from "./context.ts";
+ * import type { SqlDialect } from "./dialect.ts";
+ * import { resolveEntity } from "../model/schema.ts";
+ * declare const dialect: SqlDialect;
  * const entity = resolveEntity("T", { fields: { Id: { type: "integer", primaryKey: true } } });
- * const ctx: ExprContext = createContext({ getEntityMetadata: () => entity }, entity);
+ * const ctx: ExprContext = createContext(dialect, { getEntityMetadata: () => entity }, entity);
  * ```
  */
 export interface ExprContext {
+  /** The database's SQL. */
+  readonly dialect: SqlDialect;
   /** Resolves navigation targets. */
   readonly schema: SchemaResolver;
   /** The statement's alias generator. */
@@ -124,7 +129,7 @@ export type Mode = "predicate" | "value";
  * @example
  * ```ts
  * import { entityScope } from "./context.ts";
- * import { resolveEntity } from "../../../src/model/schema.ts";
+ * import { resolveEntity } from "../model/schema.ts";
  * entityScope(resolveEntity("T", { fields: { Id: { type: "integer", primaryKey: true } } }), "t0");
  * ```
  */
@@ -147,17 +152,26 @@ export function entityScope(entity: EntityMetadata, alias: string): Scope {
  * @example
  * ```ts
  * import { createContext } from "./context.ts";
- * import { resolveEntity } from "../../../src/model/schema.ts";
+ * import type { SqlDialect } from "./dialect.ts";
+ * import { resolveEntity } from "../model/schema.ts";
+ * declare const dialect: SqlDialect;
  * const entity = resolveEntity("T", { fields: { Id: { type: "integer", primaryKey: true } } });
- * createContext({ getEntityMetadata: () => entity }, entity).root.alias; // "t0"
+ * createContext(dialect, { getEntityMetadata: () => entity }, entity).root.alias; // "t0"
  * ```
  */
 export function createContext(
+  dialect: SqlDialect,
   schema: SchemaResolver,
   entity: EntityMetadata,
   aliases: AliasGenerator = new AliasGenerator(),
 ): ExprContext {
-  return { schema, aliases, root: entityScope(entity, aliases.next()), variables: new Map() };
+  return {
+    dialect,
+    schema,
+    aliases,
+    root: entityScope(entity, aliases.next()),
+    variables: new Map(),
+  };
 }
 
 /**
@@ -179,8 +193,34 @@ export interface Compilers {
 
 // --- errors -----------------------------------------------------------------------------------
 
+/** The provider NOT_SUPPORTED errors name: the dialect of the compilation under way. */
+let provider = "sql";
+
 /**
- * A NOT_SUPPORTED error naming the feature for the sqlite provider.
+ * Runs a compilation for `dialect`, so that its NOT_SUPPORTED errors name the provider.
+ * Compilation is synchronous: one module-level name at a time is enough, and it is restored
+ * however the compilation ends.
+ *
+ * @example
+ * ```ts
+ * import { compiling } from "./context.ts";
+ * import type { SqlDialect } from "./dialect.ts";
+ * declare const dialect: SqlDialect;
+ * compiling(dialect, () => 1); // 1
+ * ```
+ */
+export function compiling<T>(dialect: SqlDialect, compile: () => T): T {
+  const previous = provider;
+  provider = dialect.name;
+  try {
+    return compile();
+  } finally {
+    provider = previous;
+  }
+}
+
+/**
+ * A NOT_SUPPORTED error naming the feature for the provider being compiled for.
  *
  * @example
  * ```ts
@@ -189,7 +229,7 @@ export interface Compilers {
  * ```
  */
 export function notSupported(feature: string, suggestion?: string): NotSupportedError {
-  return new NotSupportedError(feature, "sqlite", suggestion === undefined ? {} : { suggestion });
+  return new NotSupportedError(feature, provider, suggestion === undefined ? {} : { suggestion });
 }
 
 /**
@@ -198,7 +238,7 @@ export function notSupported(feature: string, suggestion?: string): NotSupported
  * @example
  * ```ts
  * import { entityScope, unknownField } from "./context.ts";
- * import { resolveEntity } from "../../../src/model/schema.ts";
+ * import { resolveEntity } from "../model/schema.ts";
  * const scope = entityScope(resolveEntity("P", { fields: { ProductName: { type: "string", primaryKey: true } } }), "t0");
  * unknownField(scope, "ProductNam").message; // "Unknown field 'ProductNam' on P. Did you mean 'ProductName'?"
  * ```
@@ -325,7 +365,7 @@ export function hintOf(typed: Typed): FieldType | undefined {
 }
 
 /**
- * Whether a value is a decimal computed exactly, which may be TEXT in SQL (see `exact.ts`).
+ * Whether a value is a decimal computed exactly, which may be TEXT in SQL (`exactDecimal`).
  *
  * @example
  * ```ts

@@ -12,10 +12,10 @@
  * @module
  */
 
-import type { ODataQuery, SelectItem } from "../../../src/odata/ast.ts";
-import { selectSteps } from "../../../src/odata/select_path.ts";
-import type { FieldType } from "../../../src/model/schema.ts";
-import type { ReadRequest } from "../../../src/provider/provider.ts";
+import type { ODataQuery, SelectItem } from "../odata/ast.ts";
+import { selectSteps } from "../odata/select_path.ts";
+import type { FieldType } from "../model/schema.ts";
+import type { ReadRequest } from "../provider/provider.ts";
 import { applyCompute, applyTransformations, compileOrderBy } from "./apply.ts";
 import { invalidArgument, notSupported, type Typed, unknownField } from "./context.ts";
 import { compileCondition } from "./expression.ts";
@@ -32,6 +32,8 @@ import {
   wrap,
 } from "./level.ts";
 import { compileSearch } from "./search.ts";
+import { compiling } from "./context.ts";
+import type { SqlDialect } from "./dialect.ts";
 
 /**
  * One column of a compiled read and how to decode it.
@@ -113,19 +115,24 @@ function checkOptions(query: ODataQuery, where: string): void {
  * ```ts
  * import { filteredLevel } from "./select.ts";
  * import { AliasGenerator } from "./fragment.ts";
- * import type { ReadRequest } from "../../../src/provider/provider.ts";
- * declare const request: ReadRequest;
- * filteredLevel(request, new AliasGenerator());
+ * import type { SqlDialect } from "./dialect.ts";
+ * import type { ReadRequest } from "../provider/provider.ts";
+ * declare const dialect: SqlDialect, request: ReadRequest;
+ * filteredLevel(dialect, request, new AliasGenerator());
  * ```
  */
-export function filteredLevel(request: ReadRequest, aliases: AliasGenerator): Level {
+export function filteredLevel(
+  dialect: SqlDialect,
+  request: ReadRequest,
+  aliases: AliasGenerator,
+): Level {
   const { entity, schema, query } = request;
-  const ctx = { schema, aliases };
-  let level = baseLevel(entity, aliases);
+  const ctx = { dialect, schema, aliases };
+  let level = baseLevel(dialect, entity, aliases);
   if (query.apply !== undefined) level = applyTransformations(level, query.apply, ctx);
   if (query.compute !== undefined) level = applyCompute(level, query.compute, ctx);
   if (query.search !== undefined) {
-    level = addWhere(level, compileSearch(query.search, level.scope), aliases);
+    level = addWhere(level, compileSearch(query.search, level.scope, dialect), aliases);
   }
   if (query.filter !== undefined) {
     const condition = compileCondition(query.filter, levelContext(level, schema, aliases));
@@ -141,7 +148,7 @@ export function filteredLevel(request: ReadRequest, aliases: AliasGenerator): Le
  * ```ts
  * import { orderedLevel } from "./select.ts";
  * import { AliasGenerator } from "./fragment.ts";
- * import type { ReadRequest } from "../../../src/provider/provider.ts";
+ * import type { ReadRequest } from "../provider/provider.ts";
  * import type { Level } from "./level.ts";
  * declare const request: ReadRequest, level: Level;
  * orderedLevel(level, request, new AliasGenerator());
@@ -233,7 +240,7 @@ export function projection(
       scale: typed.scale,
       hidden,
     });
-    projected.push({ sql: typed.sql, alias });
+    projected.push({ sql: level.dialect.output(typed.sql, typed.type), alias });
   };
   const names = selectedNames(level, select);
   for (const name of names) push(name, name, false);
@@ -250,16 +257,29 @@ export function projection(
  * @example
  * ```ts
  * import { compileRead } from "./select.ts";
- * import type { ReadRequest } from "../../../src/provider/provider.ts";
- * declare const request: ReadRequest;
- * const { sql, params, columns } = compileRead(request);
+ * import type { SqlDialect } from "./dialect.ts";
+ * import type { ReadRequest } from "../provider/provider.ts";
+ * declare const dialect: SqlDialect, request: ReadRequest;
+ * const { sql, params, columns } = compileRead(dialect, request);
  * ```
  */
-export function compileRead(request: ReadRequest, options: CompileReadOptions = {}): CompiledRead {
+export function compileRead(
+  dialect: SqlDialect,
+  request: ReadRequest,
+  options: CompileReadOptions = {},
+): CompiledRead {
+  return compiling(dialect, () => readStatement(dialect, request, options));
+}
+
+function readStatement(
+  dialect: SqlDialect,
+  request: ReadRequest,
+  options: CompileReadOptions,
+): CompiledRead {
   const { query } = request;
   checkOptions(query, "in a read");
   const aliases = options.aliases ?? new AliasGenerator();
-  let level = orderedLevel(filteredLevel(request, aliases), request, aliases);
+  let level = orderedLevel(filteredLevel(dialect, request, aliases), request, aliases);
   if (query.skip !== undefined) level = addSkip(level, query.skip);
   if (query.top !== undefined) level = addTop(level, query.top);
   const keyFields = options.keyFields ?? [];
@@ -269,7 +289,7 @@ export function compileRead(request: ReadRequest, options: CompileReadOptions = 
   const { columns, sql: projected } = projection(level, query.select, keyFields);
   if (projected.length === 0) throw invalidArgument("$select selects no property");
   const statement = render(level, projected, { ordered: true });
-  return { sql: statement.sql, params: statement.params, columns };
+  return { sql: dialect.finish(statement.sql), params: statement.params, columns };
 }
 
 /**
@@ -279,15 +299,20 @@ export function compileRead(request: ReadRequest, options: CompileReadOptions = 
  * @example
  * ```ts
  * import { compileCount } from "./select.ts";
- * import type { ReadRequest } from "../../../src/provider/provider.ts";
- * declare const request: ReadRequest;
- * compileCount(request).sql; // 'SELECT COUNT(*) AS "count" FROM "Products" AS "t0" WHERE ...'
+ * import type { SqlDialect } from "./dialect.ts";
+ * import type { ReadRequest } from "../provider/provider.ts";
+ * declare const dialect: SqlDialect, request: ReadRequest;
+ * compileCount(dialect, request).sql; // 'SELECT COUNT(*) AS "count" FROM "Products" AS "t0" WHERE ...'
  * ```
  */
-export function compileCount(request: ReadRequest): CompiledQuery {
+export function compileCount(dialect: SqlDialect, request: ReadRequest): CompiledQuery {
+  return compiling(dialect, () => countStatement(dialect, request));
+}
+
+function countStatement(dialect: SqlDialect, request: ReadRequest): CompiledQuery {
   checkOptions(request.query, "in a count");
   const aliases = new AliasGenerator();
-  let level = filteredLevel(request, aliases);
+  let level = filteredLevel(dialect, request, aliases);
   if (level.limit !== undefined || level.offset > 0) level = wrap(level, aliases);
   const statement = render({ ...level, orderBy: [], tiebreak: [] }, [{
     sql: raw("COUNT(*)"),
@@ -295,7 +320,7 @@ export function compileCount(request: ReadRequest): CompiledQuery {
   }], {
     ordered: false,
   });
-  return { sql: statement.sql, params: statement.params };
+  return { sql: dialect.finish(statement.sql), params: statement.params };
 }
 
 /**

@@ -1,23 +1,24 @@
 /**
- * Compiles OData expressions to SQLite with OData semantics. Every node kind is dispatched
- * through a `Record`, so a new kind in the AST breaks the build here until it is handled.
+ * Compiles OData expressions to SQL with OData semantics; the dialect (`dialect.ts`) gives the
+ * SQL where databases differ. Every node kind is dispatched through a `Record`, so a new kind
+ * in the AST breaks the build here until it is handled.
  *
- * Null semantics (OData, not SQL): `eq`/`ne` treat null as a value (`IS`/`IS NOT`: `Name ne 'x'`
+ * Null semantics (OData, not SQL): `eq`/`ne` treat null as a value (null-safe: `Name ne 'x'`
  * is true for a null Name); `gt ge lt le` are false (never null) when an operand is null; `and`,
  * `or`, `not` are three-valued (Kleene), as are canonical functions (null in, null out). SQL's
  * relational operators yield NULL instead of false, which only matters where null and false are
  * told apart — under `not`, or as a compared or selected value — so there (mode `"value"`) they
- * are wrapped in `COALESCE(…, 0)`; in WHERE position (mode `"predicate"`) they stay index-friendly.
+ * are wrapped in `COALESCE(…, false)`; in WHERE position (mode `"predicate"`) they stay index-friendly.
  *
  * A `date` literal compared with a datetime applies the whole-day rule: `OrderDate eq 2024-01-31`
  * is true for every instant of that UTC day, `gt` means after that day, `le` up to its end.
  *
- * Division by zero at run time yields null (SQLite); a literal zero divisor is refused.
+ * A literal zero divisor is refused (what a zero at run time gives is the database's answer).
  *
- * Decimal arithmetic is exact although SQLite computes with floats: it runs in the `oar_dec_*`
- * functions (`udf.ts`, `exact.ts`) on bigints, and its results are flagged `exactDecimal` — a
- * REAL up to 15 significant digits, decimal TEXT beyond — so comparisons with them go through
- * `oar_dec_cmp` and ordering through `oar_dec_key`. A result keeps the scale of the exact result
+ * Decimal arithmetic is exact. Where the database computes with floats (SQLite) the dialect
+ * runs it in exact functions and its results are flagged `exactDecimal` — a REAL up to 15
+ * significant digits, decimal TEXT beyond — so comparisons with them go through the dialect's
+ * exact `compare` and ordering through its `orderKey`. A result keeps the scale of the exact result
  * when known — the larger scale of the operands for `add`, `sub` and `mod`, their sum for `mul`
  * (a field's declared `scale`, a literal's fraction digits, 0 for integers). So
  * `Price add 0.2 eq 0.3` holds for a price of 0.1, and `9999999999999.99 mul 3` keeps every digit.
@@ -33,10 +34,8 @@ import type {
   ExpressionKind,
   LiteralNode,
   UnaryExpression,
-} from "../../../src/odata/ast.ts";
-import type { FieldType } from "../../../src/model/schema.ts";
-import { encodeLiteral, nextDayStart } from "../values.ts";
-import { fractionDigits, MAX_DECIMAL_DIGITS } from "../decimals.ts";
+} from "../odata/ast.ts";
+import type { FieldType } from "../model/schema.ts";
 import {
   type Compilers,
   dispatch,
@@ -52,33 +51,57 @@ import {
   typeMismatch,
   type ValueType,
 } from "./context.ts";
-import { type Fragment, join, param, raw, sql } from "./fragment.ts";
+import { type Fragment, join, raw, sql } from "./fragment.ts";
 import { compileCall, compileTypeFunction } from "./functions.ts";
 import { compilePath } from "./paths.ts";
 import { literalParameter, valueDependent } from "./template.ts";
+import type { Arithmetic } from "./dialect.ts";
 
 type Handler<N> = (node: N, ctx: ExprContext, hint: FieldType | undefined, mode: Mode) => Typed;
 
-const TRUE: Typed = { sql: raw("1"), type: "boolean", nullable: false, constant: true };
-const FALSE: Typed = { sql: raw("0"), type: "boolean", nullable: false, constant: false };
+/** The constant `true` of the context's dialect. */
+function trueOf(ctx: ExprContext): Typed {
+  return { sql: raw(ctx.dialect.booleans.true), type: "boolean", nullable: false, constant: true };
+}
+
+/** The constant `false` of the context's dialect. */
+function falseOf(ctx: ExprContext): Typed {
+  return {
+    sql: raw(ctx.dialect.booleans.false),
+    type: "boolean",
+    nullable: false,
+    constant: false,
+  };
+}
 
 function bool(fragment: Fragment, nullable = false): Typed {
   return { sql: fragment, type: "boolean", nullable };
 }
 
 /** Makes a relational result two-valued where null and false must differ. */
-function twoValued(fragment: Fragment, nullable: boolean, mode: Mode): Typed {
-  if (nullable && mode === "value") return bool(sql`COALESCE(${fragment}, 0)`);
+function twoValued(ctx: ExprContext, fragment: Fragment, nullable: boolean, mode: Mode): Typed {
+  if (nullable && mode === "value") {
+    return bool(sql`COALESCE(${fragment}, ${raw(ctx.dialect.booleans.false)})`);
+  }
   return bool(fragment, nullable);
 }
 
-function compileLiteral(node: LiteralNode, _ctx: ExprContext, hint: FieldType | undefined): Typed {
-  const encoded = encodeLiteral(node, hint);
+const DECIMAL_TEXT = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
+
+/** The fraction digits of decimal text (`"1.50"` → 2, `"1.5e-3"` → 4): a literal's scale. */
+function fractionDigits(text: string): number | undefined {
+  const m = DECIMAL_TEXT.exec(text.trim());
+  if (m === null) return undefined;
+  return Math.max(0, (m[3] ?? "").length - Number(m[4] ?? "0"));
+}
+
+function compileLiteral(node: LiteralNode, ctx: ExprContext, hint: FieldType | undefined): Typed {
+  const encoded = ctx.dialect.encodeLiteral(node, hint);
   if (encoded.value === null) {
     return { sql: raw("NULL"), type: encoded.type, nullable: true, constant: null };
   }
   return {
-    sql: param(literalParameter(node, hint, encoded)),
+    sql: ctx.dialect.parameter(literalParameter(node, hint, encoded), encoded.type),
     type: encoded.type,
     nullable: false,
     constant: encoded.value,
@@ -144,10 +167,15 @@ function compatible(left: ValueType, right: ValueType): boolean {
 }
 
 /** `x op date` where x is a datetime and date a literal day: the whole-day rule. */
-function dayComparison(op: Comparison, value: Typed, day: string, mode: Mode): Typed {
+function dayComparison(
+  ctx: ExprContext,
+  op: Comparison,
+  value: Typed,
+  day: string,
+  mode: Mode,
+): Typed {
   valueDependent(); // the day's bounds are computed here, not bound from the literal
-  const start = param(`${day}T00:00:00.000Z`);
-  const next = param(nextDayStart(day));
+  const [start, next] = ctx.dialect.dayBounds(day);
   const x = value.sql;
   const bounds: Record<Comparison, () => Fragment> = {
     eq: () => sql`(${x} >= ${start} AND ${x} < ${next})`,
@@ -157,7 +185,7 @@ function dayComparison(op: Comparison, value: Typed, day: string, mode: Mode): T
     lt: () => sql`(${x} < ${start})`,
     le: () => sql`(${x} < ${next})`,
   };
-  return twoValued(bounds[op](), op !== "ne" && value.nullable, mode);
+  return twoValued(ctx, bounds[op](), op !== "ne" && value.nullable, mode);
 }
 
 /**
@@ -167,26 +195,34 @@ function dayComparison(op: Comparison, value: Typed, day: string, mode: Mode): T
  * ```ts
  * import { compare } from "./expression.ts";
  * import { param, raw } from "./fragment.ts";
- * compare("gt", { sql: raw('"t0"."Price"'), type: "decimal", nullable: true }, { sql: param(5n), type: "integer", nullable: false }, "value");
+ * import type { ExprContext } from "./context.ts";
+ * declare const ctx: ExprContext;
+ * compare(ctx, "gt", { sql: raw('"t0"."Price"'), type: "decimal", nullable: true }, { sql: param(5n), type: "integer", nullable: false }, "value");
  * ```
  */
-export function compare(op: Comparison, left: Typed, right: Typed, mode: Mode): Typed {
+export function compare(
+  ctx: ExprContext,
+  op: Comparison,
+  left: Typed,
+  right: Typed,
+  mode: Mode,
+): Typed {
   if (left.type === "null" || right.type === "null") {
     const other = left.type === "null" ? right : left;
     if (op === "eq" || op === "ne") {
-      if (other.type === "null") return op === "eq" ? TRUE : FALSE;
+      if (other.type === "null") return op === "eq" ? trueOf(ctx) : falseOf(ctx);
       return bool(sql`(${other.sql} ${raw(op === "eq" ? "IS NULL" : "IS NOT NULL")})`);
     }
     checkOperand(op, other.type);
-    return FALSE; // OData: a relational comparison with null is false
+    return falseOf(ctx); // OData: a relational comparison with null is false
   }
   checkOperand(op, left.type);
   checkOperand(op, right.type);
   if (left.type === "datetime" && right.type === "date" && typeof right.constant === "string") {
-    return dayComparison(op, left, right.constant, mode);
+    return dayComparison(ctx, op, left, right.constant, mode);
   }
   if (left.type === "date" && right.type === "datetime" && typeof left.constant === "string") {
-    return dayComparison(FLIPPED[op], right, left.constant, mode);
+    return dayComparison(ctx, FLIPPED[op], right, left.constant, mode);
   }
   if (!compatible(left.type, right.type)) {
     throw typeMismatch(`Cannot compare a ${left.type} value with a ${right.type} value (${op})`, {
@@ -196,17 +232,51 @@ export function compare(op: Comparison, left: Typed, right: Typed, mode: Mode): 
     });
   }
   const nullable = left.nullable || right.nullable;
-  if (isExactText(left) || isExactText(right)) return exactComparison(op, left, right, mode);
-  if (op === "eq") return bool(sql`(${left.sql} ${raw(nullable ? "IS" : "=")} ${right.sql})`);
-  if (op === "ne") return bool(sql`(${left.sql} ${raw(nullable ? "IS NOT" : "<>")} ${right.sql})`);
-  return twoValued(sql`(${left.sql} ${raw(SQL_RELATION[op])} ${right.sql})`, nullable, mode);
+  if (isExactText(left) || isExactText(right)) return exactComparison(ctx, op, left, right, mode);
+  if (op === "eq" || op === "ne") return equality(ctx, op, left, right, mode);
+  return twoValued(
+    ctx,
+    sql`(${left.sql} ${raw(SQL_RELATION[op])} ${right.sql})`,
+    nullable,
+    mode,
+  );
 }
 
-/** A comparison through `oar_dec_cmp`, exact whatever the SQL types of the operands. */
-function exactComparison(op: Comparison, left: Typed, right: Typed, mode: Mode): Typed {
+/**
+ * `eq`/`ne` with null as a value. Where an operand may be null the dialect's null-safe
+ * operator is used if it is as index-friendly as `=` (SQLite's `IS`); otherwise, with one side
+ * never null, `=` (false-or-null is enough in predicate mode) or `<> ... OR x IS NULL`.
+ */
+function equality(
+  ctx: ExprContext,
+  op: "eq" | "ne",
+  left: Typed,
+  right: Typed,
+  mode: Mode,
+): Typed {
+  const nullSafe = ctx.dialect.nullSafe;
+  if (!left.nullable && !right.nullable) {
+    return bool(sql`(${left.sql} ${raw(op === "eq" ? "=" : "<>")} ${right.sql})`);
+  }
+  if (nullSafe.indexed || (left.nullable && right.nullable)) {
+    return bool(sql`(${left.sql} ${raw(nullSafe[op])} ${right.sql})`);
+  }
+  if (op === "eq") return twoValued(ctx, sql`(${left.sql} = ${right.sql})`, true, mode);
+  const open = left.nullable ? left.sql : right.sql;
+  return bool(sql`(${left.sql} <> ${right.sql} OR ${open} IS NULL)`);
+}
+
+/** A comparison through the dialect's exact `compare`, whatever the SQL types of the operands. */
+function exactComparison(
+  ctx: ExprContext,
+  op: Comparison,
+  left: Typed,
+  right: Typed,
+  mode: Mode,
+): Typed {
   const l = left.sql;
   const r = right.sql;
-  const cmp = sql`oar_dec_cmp(${l}, ${r})`;
+  const cmp = ctx.dialect.decimals.compare(l, r);
   const nullable = left.nullable || right.nullable;
   if (op === "eq" || op === "ne") {
     // OData: null eq null is true, null eq a value is false (never null).
@@ -215,7 +285,7 @@ function exactComparison(op: Comparison, left: Typed, right: Typed, mode: Mode):
       : sql`(${cmp} = 0)`;
     return bool(op === "eq" ? sql`(${equal})` : sql`(NOT ${equal})`);
   }
-  return twoValued(sql`(${cmp} ${raw(SQL_RELATION[op])} 0)`, nullable, mode);
+  return twoValued(ctx, sql`(${cmp} ${raw(SQL_RELATION[op])} 0)`, nullable, mode);
 }
 
 // --- binary operators -------------------------------------------------------------------------
@@ -247,15 +317,15 @@ function logical(op: "AND" | "OR"): BinaryHandler {
 function comparison(op: Comparison): BinaryHandler {
   return (node, ctx, _hint, mode) => {
     const [left, right] = compilePair(node, ctx);
-    return compare(op, left, right, mode);
+    return compare(ctx, op, left, right, mode);
   };
 }
 
+/** Whether a numeric constant is zero (dialects bind numbers as numbers, bigints or text). */
 function isZero(value: unknown): boolean {
+  if (typeof value === "string") return value.trim() !== "" && Number(value) === 0;
   return value === 0 || value === 0n;
 }
-
-type Arithmetic = "add" | "sub" | "mul" | "div" | "divby" | "mod";
 
 function arithmeticType(op: Arithmetic, left: ValueType, right: ValueType): ValueType {
   const types = [left, right].filter((t) => t !== "null");
@@ -299,39 +369,14 @@ function resultScale(
   node: BinaryExpression,
   left: Typed,
   right: Typed,
+  maxDigits: number,
 ): number | undefined {
   if (op === "div" || op === "divby") return undefined; // quotients need not terminate
   const l = operandScale(node.left, left);
   const r = operandScale(node.right, right);
   if (l === undefined || r === undefined) return undefined;
   // Beyond 15 digits a float has no exact fraction digits left to keep.
-  return op === "mul" ? Math.min(l + r, MAX_DECIMAL_DIGITS) : Math.max(l, r);
-}
-
-/**
- * Decimal arithmetic through the exact functions of `udf.ts` (`exact.ts`): sums, differences,
- * products and remainders are exact; quotients are rounded to 15 significant digits or to
- * `quotientScale` fraction digits when that keeps more.
- */
-function decimalArithmetic(
-  op: Arithmetic,
-  l: Fragment,
-  r: Fragment,
-  quotientScale: number,
-): Fragment {
-  switch (op) {
-    case "add":
-      return sql`oar_dec_add(${l}, ${r})`;
-    case "sub":
-      return sql`oar_dec_sub(${l}, ${r})`;
-    case "mul":
-      return sql`oar_dec_mul(${l}, ${r})`;
-    case "div":
-    case "divby":
-      return sql`oar_dec_div(${l}, ${r}, ${raw(String(quotientScale))})`;
-    case "mod":
-      return sql`oar_dec_mod(${l}, ${r})`;
-  }
+  return op === "mul" ? Math.min(l + r, maxDigits) : Math.max(l, r);
 }
 
 function arithmetic(op: Arithmetic): BinaryHandler {
@@ -354,58 +399,29 @@ function arithmetic(op: Arithmetic): BinaryHandler {
     }
     const l = left.sql;
     const r = right.sql;
-    const integer = type === "integer";
-    const sqlOf: Record<Arithmetic, () => Fragment> = {
-      add: () => sql`(${l} + ${r})`,
-      sub: () => sql`(${l} - ${r})`,
-      mul: () => sql`(${l} * ${r})`,
-      // SQLite divides integers with truncation toward zero, as OData's div on integers.
-      div: () => integer ? sql`(${l} / ${r})` : sql`(CAST(${l} AS REAL) / ${r})`,
-      divby: () => sql`(CAST(${l} AS REAL) / ${r})`,
-      // SQLite's % truncates its operands to integers first, so non-integers use a - b*trunc(a/b).
-      mod: () =>
-        integer
-          ? sql`(${l} % ${r})`
-          : sql`(${l} - ${r} * CAST(CAST(${l} AS REAL) / ${r} AS INTEGER))`,
-    };
+    const dialect = ctx.dialect;
     const nullable = left.nullable || right.nullable || (dividing && right.constant === undefined);
-    if (type !== "decimal") return { sql: sqlOf[op](), type, nullable };
-    const scale = resultScale(op, node, left, right);
+    if (type !== "decimal") {
+      const numeric = type === "integer" ? "integer" : "number";
+      return { sql: dialect.arithmetic(op, l, r, numeric), type, nullable };
+    }
+    const scale = resultScale(op, node, left, right, dialect.decimals.maxDigits);
     const operandScales = [operandScale(node.left, left), operandScale(node.right, right)];
     const quotientScale = Math.max(0, ...operandScales.map((s) => s ?? 0));
     return {
-      sql: decimalArithmetic(op, l, r, quotientScale),
+      sql: dialect.decimals.arithmetic(op, l, r, quotientScale),
       type,
       nullable,
       // The exact result's scale, kept when decoded (0.10 add 0.2 is 0.30, as in SQL).
       scale,
       exactScale: scale,
-      exactDecimal: true,
+      exactDecimal: dialect.decimals.exactValues || undefined,
     };
   };
 }
 
-/** Lists longer than this are bound as one JSON array parameter (see `jsonList`). */
-const JSON_LIST_FROM = 64;
-
-/**
- * The constants of an `in` list as one JSON array text, or `undefined` when one has no JSON
- * form that reads back as the same SQLite value (bytes, infinities). `json_each` gives JSON
- * integers as INTEGER, other numbers as REAL and strings as TEXT: the values bound one by one.
- */
-function jsonList(items: readonly Typed[]): string | undefined {
-  const parts: string[] = [];
-  for (const item of items) {
-    const value = item.constant;
-    if (typeof value === "bigint") parts.push(String(value));
-    else if (typeof value === "string") parts.push(JSON.stringify(value));
-    else if (typeof value === "number" && Number.isFinite(value)) {
-      // A whole float must stay REAL: "2" would read back as the INTEGER 2.
-      parts.push(Number.isInteger(value) ? value.toFixed(1) : String(value));
-    } else return undefined;
-  }
-  return `[${parts.join(",")}]`;
-}
+/** Lists longer than this may be bound as one parameter (the dialect's `longList`). */
+const LONG_LIST_FROM = 64;
 
 function membership(
   node: BinaryExpression,
@@ -421,30 +437,30 @@ function membership(
   }
   const left = compileValue(node.left, ctx);
   const items = node.right.items.map((item) => compileValue(item, ctx, hintOf(left)));
-  if (items.length === 0) return FALSE;
+  if (items.length === 0) return falseOf(ctx);
   const dayRange = (item: Typed) => left.type === "datetime" && item.type === "date";
   const simple = left.type !== "null" && !isExactText(left) &&
     items.every((item) => item.constant !== undefined && item.constant !== null && !dayRange(item));
   const values = items.filter((item) => item.constant !== null);
   if (
-    !simple && left.type !== "null" && !isExactText(left) && items.length > JSON_LIST_FROM &&
+    !simple && left.type !== "null" && !isExactText(left) && items.length > LONG_LIST_FROM &&
     values.every((item) => item.constant !== undefined && !dayRange(item))
   ) {
     // A long list with nulls: `x in (values) or x eq null`, not thousands of ORs.
-    const rest: Typed = membershipOf(left, values, mode);
+    const rest: Typed = membershipOf(ctx, left, values, mode);
     const isNull = sql`(${left.sql} IS NULL)`;
     return bool(values.length === 0 ? isNull : sql`(${rest.sql} OR ${isNull})`);
   }
   if (!simple) {
     // Nulls, day ranges or non-constant items: the definition, a chain of eq.
-    const parts = items.map((item) => compare("eq", left, item, mode));
+    const parts = items.map((item) => compare(ctx, "eq", left, item, mode));
     return bool(sql`(${join(parts.map((p) => p.sql), " OR ")})`, parts.some((p) => p.nullable));
   }
-  return membershipOf(left, items, mode);
+  return membershipOf(ctx, left, items, mode);
 }
 
-/** `left in (items)` for constant, non-null items: SQL's IN (one JSON parameter when long). */
-function membershipOf(left: Typed, items: readonly Typed[], mode: Mode): Typed {
+/** `left in (items)` for constant, non-null items: SQL's IN (one parameter when long). */
+function membershipOf(ctx: ExprContext, left: Typed, items: readonly Typed[], mode: Mode): Typed {
   for (const item of items) {
     if (!compatible(left.type, item.type)) {
       throw typeMismatch(`Cannot compare a ${left.type} value with a ${item.type} value (in)`, {
@@ -454,15 +470,14 @@ function membershipOf(left: Typed, items: readonly Typed[], mode: Mode): Typed {
     checkOperand("eq", item.type);
   }
   checkOperand("eq", left.type);
-  const json = items.length > JSON_LIST_FROM ? jsonList(items) : undefined;
-  if (json !== undefined) {
-    // One parameter however long the list: SQLite allows at most 32766 of them per statement.
-    valueDependent(); // the values are bound as one text, not literal by literal
-    const values = sql`(SELECT value FROM json_each(${param(json)}))`;
-    return twoValued(sql`(${left.sql} IN ${values})`, left.nullable, mode);
+  const long = items.length > LONG_LIST_FROM ? ctx.dialect.longList(left, items) : undefined;
+  if (long !== undefined) {
+    // One parameter however long the list (SQLite allows at most 32766 per statement).
+    valueDependent(); // the values are bound as one value, not literal by literal
+    return twoValued(ctx, long, left.nullable, mode);
   }
   const list = join(items.map((i) => i.sql), ", ");
-  return twoValued(sql`(${left.sql} IN (${list}))`, left.nullable, mode);
+  return twoValued(ctx, sql`(${left.sql} IN (${list}))`, left.nullable, mode);
 }
 
 const BINARY: Readonly<Record<BinaryOperator, BinaryHandler>> = {
@@ -505,7 +520,7 @@ const UNARY: Readonly<Record<UnaryExpression["operator"], Handler<UnaryExpressio
       throw invalidOperator("-", operand.type, "a number");
     }
     if (isExactText(operand)) {
-      return { ...operand, sql: sql`oar_dec_sub(0, ${operand.sql})`, constant: undefined };
+      return { ...operand, sql: ctx.dialect.decimals.negate(operand.sql), constant: undefined };
     }
     return { ...operand, sql: sql`(- ${operand.sql})`, constant: undefined };
   },
@@ -583,9 +598,11 @@ const EXPRESSIONS: { readonly [K in ExpressionKind]: Handler<Extract<Expression,
  * ```ts
  * import { compileValue } from "./expression.ts";
  * import { createContext } from "./context.ts";
- * import { resolveEntity } from "../../../src/model/schema.ts";
+ * import type { SqlDialect } from "./dialect.ts";
+ * import { resolveEntity } from "../model/schema.ts";
+ * declare const dialect: SqlDialect;
  * const entity = resolveEntity("P", { fields: { Id: { type: "integer", primaryKey: true } } });
- * const ctx = createContext({ getEntityMetadata: () => entity }, entity);
+ * const ctx = createContext(dialect, { getEntityMetadata: () => entity }, entity);
  * compileValue({ kind: "Path", root: "implicit", segments: [{ kind: "Property", name: "Id" }] }, ctx).type; // "integer"
  * ```
  */
@@ -607,9 +624,11 @@ export function compileValue(
  * ```ts
  * import { compileCondition } from "./expression.ts";
  * import { createContext } from "./context.ts";
- * import { resolveEntity } from "../../../src/model/schema.ts";
+ * import type { SqlDialect } from "./dialect.ts";
+ * import { resolveEntity } from "../model/schema.ts";
+ * declare const dialect: SqlDialect;
  * const entity = resolveEntity("P", { fields: { Id: { type: "integer", primaryKey: true } } });
- * const ctx = createContext({ getEntityMetadata: () => entity }, entity);
+ * const ctx = createContext(dialect, { getEntityMetadata: () => entity }, entity);
  * compileCondition({ kind: "Literal", type: "boolean", value: true }, ctx); // { sql: "?", params: [1n] }
  * ```
  */
@@ -631,9 +650,11 @@ export function compileCondition(expression: Expression, ctx: ExprContext): Frag
  * ```ts
  * import { compileFilter } from "./expression.ts";
  * import { createContext } from "./context.ts";
- * import { resolveEntity } from "../../../src/model/schema.ts";
+ * import type { SqlDialect } from "./dialect.ts";
+ * import { resolveEntity } from "../model/schema.ts";
+ * declare const dialect: SqlDialect;
  * const entity = resolveEntity("P", { fields: { Id: { type: "integer", primaryKey: true } } });
- * const ctx = createContext({ getEntityMetadata: () => entity }, entity);
+ * const ctx = createContext(dialect, { getEntityMetadata: () => entity }, entity);
  * compileFilter({
  *   kind: "Binary", operator: "gt",
  *   left: { kind: "Path", root: "implicit", segments: [{ kind: "Property", name: "Id" }] },

@@ -17,26 +17,36 @@
  * @module
  */
 
-import type { Expression, LiteralNode, ODataQuery } from "../../../src/odata/ast.ts";
-import type { FieldType } from "../../../src/model/schema.ts";
-import type { ReadRequest } from "../../../src/provider/provider.ts";
-import { type EncodedType, encodeLiteral, type SqlValue } from "../values.ts";
-import { compileExpansion, type ExpansionRequest } from "./expand.ts";
+import type { Expression, LiteralNode, ODataQuery } from "../odata/ast.ts";
+import type { FieldType } from "../model/schema.ts";
+import type { ReadRequest } from "../provider/provider.ts";
+import {
+  compileExpansion,
+  compileKeyedRead,
+  type ExpansionRequest,
+  type KeyedRead,
+} from "./expand.ts";
+import type { ValueType } from "./context.ts";
+import type { SqlDialect } from "./dialect.ts";
 import { type CompiledRead, compileRead } from "./select.ts";
 import { recording } from "./template.ts";
+
+/** A bound value in the driver's form. */
+type SqlValue = unknown;
 
 /** Where one parameter of a cached statement comes from. */
 type Source =
   | { readonly kind: "constant"; readonly value: SqlValue }
   | { readonly kind: "literal"; readonly use: number }
   | { readonly kind: "key"; readonly tuple: number; readonly field: number }
+  | { readonly kind: "keyList"; readonly field: number }
   | { readonly kind: "skip" };
 
 /** One encoding of a literal during the template compilation, in compilation order. */
 interface LiteralUse {
   readonly slot: number;
   readonly hint: FieldType | undefined;
-  readonly type: EncodedType;
+  readonly type: ValueType;
 }
 
 interface Template {
@@ -202,6 +212,20 @@ function readShape(request: ReadRequest, keyFields: readonly string[]): Shape | 
   return { key: writer.text, literals: writer.literals };
 }
 
+function keyedShape(keyed: KeyedRead): Shape | undefined {
+  const { keys, keyFields = [], linkFields, request } = keyed;
+  const width = linkFields.length;
+  const complete = (tuple: readonly SqlValue[]) =>
+    tuple.length === width && tuple.every((v) => v !== null && v !== undefined);
+  if (keys.length === 0 || !keys.every(complete) || request.query.count) return undefined;
+  const writer = new ShapeWriter();
+  writer.text = `Y${idOf(request.entity)}.${idOf(request.schema)}.${keys.length}`;
+  if (!writer.list(linkFields, (field) => writer.name(field))) return undefined;
+  if (!writer.list(keyFields, (field) => writer.name(field))) return undefined;
+  if (!writer.query(request.query, true)) return undefined;
+  return { key: writer.text, literals: writer.literals };
+}
+
 function expansionShape(request: ExpansionRequest): Shape | undefined {
   const { keys, keyFields = [], query } = request;
   const width = keys[0]?.length ?? 0;
@@ -247,7 +271,7 @@ function record(
     realValues.set(token, value);
     return token;
   };
-  const keyTokens = keys.map((tuple, t) =>
+  const keyTokens: SqlValue[][] = keys.map((tuple, t) =>
     tuple.map((value, f) => placeholder({ kind: "key", tuple: t, field: f }, value))
   );
   const template = recording({
@@ -264,24 +288,45 @@ function record(
       reusable = false;
     },
   }, () => compile(keyTokens));
-  const params = template.params.map((p) => realValues.has(p) ? realValues.get(p)! : p);
+  const real = (p: SqlValue) => realValues.has(p) ? realValues.get(p)! : p;
+  const params = template.params.map((p) => Array.isArray(p) ? p.map(real) : real(p));
+  const sources: Source[] = template.params.map((p) =>
+    placeholders.get(p) ?? keyList(p, keyTokens) ?? { kind: "constant", value: p }
+  );
+  // Every key must be bound where a source says so (alone, or in a list of one field's keys).
+  const bound = new Set<SqlValue>();
+  sources.forEach((source, i) => {
+    if (source.kind === "key") bound.add(template.params[i]);
+    if (source.kind === "keyList") keyTokens.forEach((tuple) => bound.add(tuple[source.field]));
+  });
+  if (keyTokens.some((tuple) => tuple.some((token) => !bound.has(token)))) reusable = false;
   const compiled: CompiledRead = { sql: template.sql, params, columns: template.columns };
   if (!reusable) return { compiled };
-  const sources: Source[] = template.params.map((p) =>
-    placeholders.get(p) ?? { kind: "constant", value: p }
-  );
   if (skip !== undefined && skip > 0) {
     // render() ends a paged statement with `OFFSET ?`, bound to the skip count.
     const last = sources[sources.length - 1];
     const offset = last?.kind === "constant" && last.value === BigInt(skip);
-    if (!offset || !template.sql.endsWith(" OFFSET ?")) return { compiled };
+    if (!offset || !/ OFFSET (?:\?|\$\d+)$/.test(template.sql)) return { compiled };
     sources[sources.length - 1] = { kind: "skip" };
   }
   return { compiled, template: { sql: template.sql, columns: template.columns, uses, sources } };
 }
 
+/** A parameter that is the list of every parent's key of one field (an SQL array), if it is. */
+function keyList(param: SqlValue, keyTokens: readonly SqlValue[][]): Source | undefined {
+  if (!Array.isArray(param) || param.length !== keyTokens.length || param.length === 0) {
+    return undefined;
+  }
+  const field = keyTokens[0]!.indexOf(param[0]);
+  if (field < 0) return undefined;
+  return param.every((token, t) => keyTokens[t]![field] === token)
+    ? { kind: "keyList", field }
+    : undefined;
+}
+
 /** The statement of a template for a request of the same shape, or undefined to recompile. */
 function instantiate(
+  dialect: SqlDialect,
   template: Template,
   literals: readonly LiteralNode[],
   keys: readonly (readonly SqlValue[])[],
@@ -291,7 +336,7 @@ function instantiate(
   const values: SqlValue[] = new Array(uses.length);
   for (let i = 0; i < uses.length; i++) {
     const use = uses[i]!;
-    const encoded = encodeLiteral(literals[use.slot]!, use.hint);
+    const encoded = dialect.encodeLiteral(literals[use.slot]!, use.hint);
     if (encoded.type !== use.type) return undefined;
     values[i] = encoded.value;
   }
@@ -308,6 +353,9 @@ function instantiate(
       case "key":
         params[i] = keys[source.tuple]![source.field]!;
         break;
+      case "keyList":
+        params[i] = keys.map((tuple) => tuple[source.field]);
+        break;
       case "skip":
         params[i] = BigInt(skip!);
         break;
@@ -323,20 +371,23 @@ function instantiate(
  * @example
  * ```ts
  * import { PlanCache } from "./plans.ts";
- * import type { ReadRequest } from "../../../src/provider/provider.ts";
- * declare const request: ReadRequest;
- * const plans = new PlanCache(256);
+ * import type { SqlDialect } from "./dialect.ts";
+ * import type { ReadRequest } from "../provider/provider.ts";
+ * declare const dialect: SqlDialect, request: ReadRequest;
+ * const plans = new PlanCache(256, dialect);
  * const { sql, params, columns } = plans.read(request, []);
  * ```
  */
 export class PlanCache {
   readonly #capacity: number;
+  readonly #dialect: SqlDialect;
   readonly #templates = new Map<string, Template>();
   #latest: Template | undefined;
 
-  /** A cache holding at most `capacity` templates. */
-  constructor(capacity: number) {
+  /** A cache holding at most `capacity` templates of statements for `dialect`. */
+  constructor(capacity: number, dialect: SqlDialect) {
     this.#capacity = capacity;
+    this.#dialect = dialect;
   }
 
   /** The number of cached templates. */
@@ -347,22 +398,38 @@ export class PlanCache {
   /** `compileRead(request, { keyFields })`, from the cache when the shape was seen before. */
   read(request: ReadRequest, keyFields: readonly string[]): CompiledRead {
     const shape = readShape(request, keyFields);
-    if (shape === undefined) return compileRead(request, { keyFields });
+    const dialect = this.#dialect;
+    if (shape === undefined) return compileRead(dialect, request, { keyFields });
     const skip = request.query.skip;
     return this.#reuse(shape, NO_KEYS, skip) ??
-      this.#record(shape, NO_KEYS, skip, () => compileRead(request, { keyFields }));
+      this.#record(shape, NO_KEYS, skip, () => compileRead(dialect, request, { keyFields }));
   }
 
   /** `compileExpansion(request)`, from the cache when the shape was seen before. */
   expansion(request: ExpansionRequest): CompiledRead {
     const shape = expansionShape(request);
-    if (shape === undefined) return compileExpansion(request);
+    const dialect = this.#dialect;
+    if (shape === undefined) return compileExpansion(dialect, request);
     return this.#reuse(shape, request.keys, undefined) ??
       this.#record(
         shape,
         request.keys,
         undefined,
-        (keys) => compileExpansion({ ...request, keys }),
+        (keys) => compileExpansion(dialect, { ...request, keys }),
+      );
+  }
+
+  /** `compileKeyedRead(keyed)`, from the cache when the shape was seen before. */
+  keyed(keyed: KeyedRead): CompiledRead {
+    const shape = keyedShape(keyed);
+    const dialect = this.#dialect;
+    if (shape === undefined) return compileKeyedRead(dialect, keyed);
+    return this.#reuse(shape, keyed.keys, undefined) ??
+      this.#record(
+        shape,
+        keyed.keys,
+        undefined,
+        (keys) => compileKeyedRead(dialect, { ...keyed, keys }),
       );
   }
 
@@ -386,7 +453,7 @@ export class PlanCache {
       this.#templates.set(shape.key, template);
       this.#latest = template;
     }
-    return instantiate(template, shape.literals, keys, skip);
+    return instantiate(this.#dialect, template, shape.literals, keys, skip);
   }
 
   /** Compiles through the template recorder; keeps the template unless one is cached already. */

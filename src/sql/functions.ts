@@ -1,16 +1,11 @@
 /**
- * Canonical functions and `cast`/`isof` with OData semantics on the SQLite storage forms.
- *
- * Strings: `contains`/`startswith`/`endswith` are case-sensitive (`instr`/`substr`, never the
- * ASCII-case-insensitive LIKE); `indexof` and `substring` are 0-based and count characters
- * (code points); a negative `substring` start counts as 0 and a negative length as 0; `tolower`
- * and `toupper` fold Unicode (`oar_lower`/`oar_upper`, registered by the driver); `trim` removes
- * whitespace (not just spaces); `concat` of a null is null.
- * Dates: parts are read from the fixed-width UTC text (`year(OrderDate)` is the UTC year,
- * `totaloffsetminutes` is 0 since values are stored in UTC); `now()` is the statement's time.
- * Numbers: `round` is half away from zero (SQLite's `round`); `floor`/`ceiling` are computed
- * without SQLite's optional math functions.
- * Null arguments give null results.
+ * Canonical functions and `cast`/`isof` with OData semantics: arity and argument types are
+ * checked here, null literals give null, and the dialect (`dialect.ts`) writes the SQL of each
+ * function. Strings: `contains`/`startswith`/`endswith` are case-sensitive and literal;
+ * `indexof` and `substring` are 0-based and count characters; a negative `substring` start or
+ * length counts as 0; `tolower`/`toupper` fold Unicode; `trim` removes whitespace; `concat` of
+ * a null is null. Dates: parts are UTC; `totaloffsetminutes` is 0 since values are stored in
+ * UTC; `now()` is the statement's time. Numbers: `round` is half away from zero.
  *
  * @module
  */
@@ -20,9 +15,8 @@ import type {
   CanonicalFunction,
   Expression,
   TypeFunctionExpression,
-} from "../../../src/odata/ast.ts";
-import type { FieldType } from "../../../src/model/schema.ts";
-import { MAX_DATETIME, MIN_DATETIME } from "../values.ts";
+} from "../odata/ast.ts";
+import type { FieldType } from "../model/schema.ts";
 import {
   type Compilers,
   dispatch,
@@ -36,7 +30,8 @@ import {
   type Typed,
   type ValueType,
 } from "./context.ts";
-import { type Fragment, join, param, raw, sql } from "./fragment.ts";
+import { type Fragment, raw, sql } from "./fragment.ts";
+import type { DatePart, SqlDialect } from "./dialect.ts";
 
 type FunctionHandler = (
   args: readonly Expression[],
@@ -44,11 +39,6 @@ type FunctionHandler = (
   c: Compilers,
   mode: Mode,
 ) => Typed;
-
-/** Whitespace `trim` removes: JavaScript's `\s` set. */
-const WHITESPACE =
-  " \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009" +
-  "\u200a\u2028\u2029\u202f\u205f\u3000\ufeff";
 
 function arity(name: string, args: readonly Expression[], min: number, max = min): void {
   if (args.length < min || args.length > max) {
@@ -95,36 +85,33 @@ function result(
   };
 }
 
+type StringFunction =
+  | "contains"
+  | "startswith"
+  | "endswith"
+  | "indexof"
+  | "length"
+  | "tolower"
+  | "toupper"
+  | "trim";
+
 /** A string function of fixed arity whose arguments are all strings. */
-function strings(
-  name: string,
-  count: number,
-  build: (...parts: Fragment[]) => Fragment,
-  type: ValueType,
-): FunctionHandler {
+function strings(name: StringFunction, count: number, type: ValueType): FunctionHandler {
   return (args, ctx, c) => {
     arity(name, args, count);
     const typed = args.map((a) => arg(name, a, ctx, c, STRING, "a string"));
+    const build = ctx.dialect.functions[name] as (...parts: Fragment[]) => Fragment;
     return result(build(...typed.map((t) => t.sql)), type, typed);
   };
 }
 
-/** A date/time part read from fixed positions of the storage text. */
-function part(
-  name: string,
-  positions: Partial<Record<ValueType, [number, number]>>,
-): FunctionHandler {
-  const types = Object.keys(positions) as ValueType[];
+/** A date/time part of the types it applies to. */
+function part(name: DatePart, types: readonly ValueType[]): FunctionHandler {
   return (args, ctx, c) => {
     arity(name, args, 1);
     const x = arg(name, args[0]!, ctx, c, types, `a ${types.join(" or ")} value`);
     if (x.type === "null") return result(raw("NULL"), "integer", [x]);
-    const [start, length] = positions[x.type]!;
-    return result(
-      sql`CAST(substr(${x.sql}, ${raw(String(start))}, ${raw(String(length))}) AS INTEGER)`,
-      "integer",
-      [x],
-    );
+    return result(ctx.dialect.functions.datePart(name, x), "integer", [x]);
   };
 }
 
@@ -138,59 +125,44 @@ function fraction(args: readonly Expression[], ctx: ExprContext, c: Compilers): 
     ["datetime", "time"],
     "a datetime or time value",
   );
-  const start = x.type === "time" ? "9" : "20"; // the ".sss" of HH:MM:SS.sss / ...THH:MM:SS.sssZ
-  return result(sql`CAST('0' || substr(${x.sql}, ${raw(start)}, 4) AS REAL)`, "decimal", [x]);
+  return result(ctx.dialect.functions.fractionalseconds(x), "decimal", [x]);
 }
 
-function convert(
-  name: string,
-  from: ValueType,
-  to: ValueType,
-  build: (x: Fragment) => Fragment,
-): FunctionHandler {
+function convert(name: "date" | "time", from: ValueType): FunctionHandler {
   return (args, ctx, c) => {
     arity(name, args, 1);
-    const x = arg(name, args[0]!, ctx, c, [from, to], `a ${from} value`);
-    return result(x.type === to ? x.sql : build(x.sql), to, [x]);
+    const x = arg(name, args[0]!, ctx, c, [from, name], `a ${from} value`);
+    return result(x.type === name ? x.sql : ctx.dialect.functions[name](x.sql), name, [x]);
   };
 }
 
-/** round/floor/ceiling of an exact decimal (which SQLite would round as a float). */
-function exactRounding(x: Typed, mode: "round" | "floor" | "ceiling"): Typed {
+/** round/floor/ceiling of an exact decimal (which the database would round as a float). */
+function exactRounding(ctx: ExprContext, x: Typed, mode: "round" | "floor" | "ceiling"): Typed {
   return {
     ...x,
     constant: undefined,
     scale: 0,
     exactScale: 0,
-    sql: sql`oar_dec_round(${x.sql}, ${raw(`'${mode}'`)})`,
+    sql: ctx.dialect.decimals.round(x.sql, mode),
   };
 }
 
-/** floor/ceiling: doubles beyond 2^52 are integral already; CAST truncates toward zero. */
-function rounding(name: "floor" | "ceiling"): FunctionHandler {
+function rounding(name: "round" | "floor" | "ceiling"): FunctionHandler {
   return (args, ctx, c) => {
     arity(name, args, 1);
     const x = arg(name, args[0]!, ctx, c, NUMBERS, "a number");
     if (x.type === "integer" || x.type === "null") return x;
-    if (isExactText(x)) return exactRounding(x, name);
-    const v = x.sql;
-    const trunc = sql`CAST(${v} AS INTEGER)`;
-    const body = name === "floor"
-      ? sql`WHEN ${v} < ${trunc} THEN ${trunc} - 1.0`
-      : sql`WHEN ${v} > ${trunc} THEN ${trunc} + 1.0`;
-    return {
-      ...x,
-      constant: undefined,
-      sql:
-        sql`(CASE WHEN abs(${v}) >= 4503599627370496.0 THEN ${v} ${body} ELSE CAST(${trunc} AS REAL) END)`,
-    };
+    if (isExactText(x)) return exactRounding(ctx, x, name);
+    const functions = ctx.dialect.functions;
+    const sql = name === "round" ? functions.round(x) : functions.rounding(name, x);
+    return { ...x, constant: undefined, sql };
   };
 }
 
-function constant(name: string, value: string): FunctionHandler {
-  return (args) => {
+function bound(name: string, which: "min" | "max"): FunctionHandler {
+  return (args, ctx) => {
     arity(name, args, 0);
-    return { sql: param(value), type: "datetime", nullable: false };
+    return { sql: ctx.dialect.functions.datetimeBound(which), type: "datetime", nullable: false };
   };
 }
 
@@ -204,72 +176,53 @@ const FUNCTIONS: Readonly<Record<CanonicalFunction, FunctionHandler>> = {
   concat: (args, ctx, c) => {
     if (args.length < 2) arity("concat", args, 2);
     const typed = args.map((a) => arg("concat", a, ctx, c, STRING, "strings"));
-    return result(sql`(${join(typed.map((t) => t.sql), " || ")})`, "string", typed);
+    return result(ctx.dialect.functions.concat(typed.map((t) => t.sql)), "string", typed);
   },
-  contains: strings("contains", 2, (s, t) => sql`(instr(${s}, ${t}) > 0)`, "boolean"),
-  startswith: strings(
-    "startswith",
-    2,
-    (s, t) => sql`(substr(${s}, 1, length(${t})) = ${t})`,
-    "boolean",
-  ),
-  // substr(s, -0) is the whole string, so the empty suffix needs its own case.
-  endswith: strings(
-    "endswith",
-    2,
-    (s, t) => sql`(substr(${s}, -length(${t})) = ${t} OR (length(${t}) = 0 AND ${s} IS NOT NULL))`,
-    "boolean",
-  ),
-  indexof: strings("indexof", 2, (s, t) => sql`(instr(${s}, ${t}) - 1)`, "integer"),
-  length: strings("length", 1, (s) => sql`length(${s})`, "integer"),
+  contains: strings("contains", 2, "boolean"),
+  startswith: strings("startswith", 2, "boolean"),
+  endswith: strings("endswith", 2, "boolean"),
+  indexof: strings("indexof", 2, "integer"),
+  length: strings("length", 1, "integer"),
   substring: (args, ctx, c) => {
     arity("substring", args, 2, 3);
     const s = arg("substring", args[0]!, ctx, c, STRING, "a string");
     const start = arg("substring", args[1]!, ctx, c, INTEGER, "an integer start");
     const typed = [s, start];
-    let fragment = sql`substr(${s.sql}, max(${start.sql}, 0) + 1)`;
+    let length: Typed | undefined;
     if (args[2] !== undefined) {
-      const length = arg("substring", args[2], ctx, c, INTEGER, "an integer length");
+      length = arg("substring", args[2], ctx, c, INTEGER, "an integer length");
       typed.push(length);
-      fragment = sql`substr(${s.sql}, max(${start.sql}, 0) + 1, max(${length.sql}, 0))`;
     }
-    return result(fragment, "string", typed);
+    return result(ctx.dialect.functions.substring(s.sql, start.sql, length?.sql), "string", typed);
   },
   matchesPattern: unsupported("matchesPattern (XML Schema regular expressions)"),
-  tolower: strings("tolower", 1, (s) => sql`oar_lower(${s})`, "string"),
-  toupper: strings("toupper", 1, (s) => sql`oar_upper(${s})`, "string"),
-  trim: strings("trim", 1, (s) => sql`trim(${s}, ${param(WHITESPACE)})`, "string"),
+  tolower: strings("tolower", 1, "string"),
+  toupper: strings("toupper", 1, "string"),
+  trim: strings("trim", 1, "string"),
   hassubset: unsupported("hassubset (no collection fields)"),
   hassubsequence: unsupported("hassubsequence (no collection fields)"),
-  year: part("year", { date: [1, 4], datetime: [1, 4] }),
-  month: part("month", { date: [6, 2], datetime: [6, 2] }),
-  day: part("day", { date: [9, 2], datetime: [9, 2] }),
-  hour: part("hour", { datetime: [12, 2], time: [1, 2] }),
-  minute: part("minute", { datetime: [15, 2], time: [4, 2] }),
-  second: part("second", { datetime: [18, 2], time: [7, 2] }),
+  year: part("year", ["date", "datetime"]),
+  month: part("month", ["date", "datetime"]),
+  day: part("day", ["date", "datetime"]),
+  hour: part("hour", ["datetime", "time"]),
+  minute: part("minute", ["datetime", "time"]),
+  second: part("second", ["datetime", "time"]),
   fractionalseconds: fraction,
   totalseconds: unsupported("totalseconds (no duration type)"),
-  date: convert("date", "datetime", "date", (x) => sql`substr(${x}, 1, 10)`),
-  time: convert("time", "datetime", "time", (x) => sql`substr(${x}, 12, 12)`),
+  date: convert("date", "datetime"),
+  time: convert("time", "datetime"),
   totaloffsetminutes: (args, ctx, c) => {
     arity("totaloffsetminutes", args, 1);
     const x = arg("totaloffsetminutes", args[0]!, ctx, c, ["datetime"], "a datetime value");
-    // Stored in UTC: the offset is 0 for every non-null value.
-    return result(sql`(CASE WHEN ${x.sql} IS NULL THEN NULL ELSE 0 END)`, "integer", [x]);
+    return result(ctx.dialect.functions.totaloffsetminutes(x.sql), "integer", [x]);
   },
-  mindatetime: constant("mindatetime", MIN_DATETIME),
-  maxdatetime: constant("maxdatetime", MAX_DATETIME),
-  now: (args) => {
+  mindatetime: bound("mindatetime", "min"),
+  maxdatetime: bound("maxdatetime", "max"),
+  now: (args, ctx) => {
     arity("now", args, 0);
-    return { sql: raw("strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"), type: "datetime", nullable: false };
+    return { sql: ctx.dialect.functions.now(), type: "datetime", nullable: false };
   },
-  round: (args, ctx, c) => {
-    arity("round", args, 1);
-    const x = arg("round", args[0]!, ctx, c, NUMBERS, "a number");
-    if (x.type === "integer" || x.type === "null") return x;
-    if (isExactText(x)) return exactRounding(x, "round");
-    return { ...x, constant: undefined, sql: sql`round(${x.sql})` }; // half away from zero
-  },
+  round: rounding("round"),
   floor: rounding("floor"),
   ceiling: rounding("ceiling"),
   "geo.distance": unsupported("geo.distance"),
@@ -301,7 +254,7 @@ export function compileCall(
 
 // --- cast / isof ------------------------------------------------------------------------------
 
-type Cast = (x: Typed) => Typed | undefined;
+type Cast = (x: Typed, dialect: SqlDialect) => Typed | undefined;
 
 function integerRange(min: number, max: number): Cast {
   return (x) => {
@@ -318,12 +271,17 @@ function integerRange(min: number, max: number): Cast {
 }
 
 const CASTS: Readonly<Record<string, Cast>> = {
-  "Edm.String": (x) => {
+  "Edm.String": (x, dialect) => {
     if (x.type === "string" || x.type === "guid" || x.type === "date") {
       return { ...x, type: "string" };
     }
     if (x.type === "integer") {
-      return { ...x, type: "string", constant: undefined, sql: sql`CAST(${x.sql} AS TEXT)` };
+      return {
+        ...x,
+        type: "string",
+        constant: undefined,
+        sql: sql`CAST(${x.sql} AS ${raw(dialect.castType("string"))})`,
+      };
     }
     if (x.type === "boolean") {
       return {
@@ -333,22 +291,30 @@ const CASTS: Readonly<Record<string, Cast>> = {
         sql: sql`(CASE WHEN ${x.sql} IS NULL THEN NULL WHEN ${x.sql} THEN 'true' ELSE 'false' END)`,
       };
     }
-    return undefined; // doubles, datetimes, times print differently in SQLite than in OData
+    return undefined; // doubles, datetimes, times print differently in SQL than in OData
   },
   "Edm.Int64": (x) => x.type === "integer" ? x : undefined,
   "Edm.Int32": integerRange(-2147483648, 2147483647),
   "Edm.Int16": integerRange(-32768, 32767),
   "Edm.Byte": integerRange(0, 255),
   "Edm.SByte": integerRange(-128, 127),
-  "Edm.Double": (x) =>
+  "Edm.Double": (x, dialect) =>
     isNumeric(x.type)
-      ? { ...x, type: "number", constant: undefined, sql: sql`CAST(${x.sql} AS REAL)` }
+      ? {
+        ...x,
+        type: "number",
+        constant: undefined,
+        sql: sql`CAST(${x.sql} AS ${raw(dialect.castType("number"))})`,
+      }
       : undefined,
-  "Edm.Decimal": (x) =>
-    isExactText(x)
-      ? x
-      : isNumeric(x.type)
-      ? { ...x, type: "decimal", constant: undefined, sql: sql`CAST(${x.sql} AS REAL)` }
+  "Edm.Decimal": (x, dialect) =>
+    isExactText(x) ? x : isNumeric(x.type)
+      ? {
+        ...x,
+        type: "decimal",
+        constant: undefined,
+        sql: sql`CAST(${x.sql} AS ${raw(dialect.castType("decimal"))})`,
+      }
       : undefined,
   "Edm.Boolean": (x) => x.type === "boolean" ? x : undefined,
   "Edm.Date": (x) => x.type === "date" ? x : undefined,
@@ -387,7 +353,7 @@ const TYPE_FUNCTIONS: Readonly<
     if (cast === undefined) throw notSupported(`cast to ${node.type}`);
     const x = c.value(node.operand, ctx);
     if (x.type === "null") return { ...x, type: CAST_TARGET[node.type]! };
-    const converted = cast(x);
+    const converted = cast(x, ctx.dialect);
     if (converted === undefined) throw notSupported(`cast from a ${x.type} value to ${node.type}`);
     return converted;
   },
@@ -397,7 +363,7 @@ const TYPE_FUNCTIONS: Readonly<
 };
 
 /**
- * Compiles `cast(...)` (to Edm primitive types where SQLite gives the OData result) and
+ * Compiles `cast(...)` (to Edm primitive types where the dialect gives the OData result) and
  * `isof(...)` (not supported).
  *
  * @example

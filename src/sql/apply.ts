@@ -25,8 +25,8 @@ import type {
   OrderByItem,
   PathExpression,
   Transformation,
-} from "../../../src/odata/ast.ts";
-import type { SchemaResolver } from "../../../src/model/schema.ts";
+} from "../odata/ast.ts";
+import type { SchemaResolver } from "../model/schema.ts";
 import {
   dispatch,
   type ExprContext,
@@ -55,6 +55,7 @@ import {
   unpaged,
 } from "./level.ts";
 import { compileSearch } from "./search.ts";
+import type { SqlDialect } from "./dialect.ts";
 
 /**
  * What transformations need besides the level.
@@ -63,10 +64,13 @@ import { compileSearch } from "./search.ts";
  * ```ts
  * import { AliasGenerator } from "./fragment.ts";
  * import type { ApplyContext } from "./apply.ts";
- * const ctx: ApplyContext = { schema: { getEntityMetadata: () => undefined }, aliases: new AliasGenerator() };
+ * import type { SqlDialect } from "./dialect.ts";
+ * declare const dialect: SqlDialect;
+ * const ctx: ApplyContext = { dialect, schema: { getEntityMetadata: () => undefined }, aliases: new AliasGenerator() };
  * ```
  */
 export interface ApplyContext {
+  readonly dialect: SqlDialect;
   readonly schema: SchemaResolver;
   readonly aliases: AliasGenerator;
 }
@@ -93,11 +97,11 @@ export function compileOrderBy(items: readonly OrderByItem[], ctx: ExprContext):
     if (typed.type === "json" || typed.type === "binary") {
       throw invalidOperator("orderby", typed.type, "an orderable value");
     }
-    // A constant orders nothing; left in, SQLite would read an integer one as a column number.
+    // A constant orders nothing; left in, an integer one would read as a column number.
     if (isConstant(typed)) continue;
     // Exact decimals may be REAL or TEXT, which SQLite would order apart: order by their key.
-    const key = isExactText(typed) ? sql`oar_dec_key(${typed.sql})` : typed.sql;
-    keys.push({ sql: key, direction: item.direction });
+    const key = isExactText(typed) ? ctx.dialect.decimals.orderKey(typed.sql) : typed.sql;
+    keys.push({ sql: key, direction: item.direction, nullable: typed.nullable });
   }
   return keys;
 }
@@ -136,36 +140,41 @@ export function applyCompute(
   return result;
 }
 
-const METHODS: Readonly<Record<string, (x: Typed, method: string) => Typed>> = {
-  sum: (x, method) => {
+type Method = (x: Typed, method: string, dialect: SqlDialect) => Typed;
+
+const METHODS: Readonly<Record<string, Method>> = {
+  sum: (x, method, dialect) => {
     if (!isNumeric(x.type) && x.type !== "null") throw invalidOperator(method, x.type, "a number");
     if (x.type !== "decimal") {
-      return { sql: sql`SUM(${x.sql})`, type: x.type, nullable: true, scale: x.scale };
+      const sum = dialect.aggregate("sum", x.sql, x.type === "number" ? "number" : "integer");
+      return { sql: sum, type: x.type, nullable: true, scale: x.scale };
     }
-    // Exact (`exact.ts`): a float SUM of 9999999999999.99 + 9999999999999.99 + 0.03 is off.
+    // Exact: a float SUM of 9999999999999.99 + 9999999999999.99 + 0.03 is off.
     return {
-      sql: sql`oar_dec_sum(${x.sql})`,
+      sql: dialect.decimals.aggregate("sum", x.sql, 0),
       type: x.type,
       nullable: true,
       scale: x.scale,
       exactScale: x.exactScale ?? x.scale,
-      exactDecimal: true,
+      exactDecimal: dialect.decimals.exactValues || undefined,
     };
   },
-  average: (x, method) => {
+  average: (x, method, dialect) => {
     if (!isNumeric(x.type) && x.type !== "null") throw invalidOperator(method, x.type, "a number");
-    if (x.type !== "decimal") return { sql: sql`AVG(${x.sql})`, type: "number", nullable: true };
-    // The exact sum over the count, rounded like a quotient (`exact.ts`).
-    const scale = raw(String(x.exactScale ?? x.scale ?? 0));
+    if (x.type !== "decimal") {
+      const type = x.type === "number" ? "number" : "integer";
+      return { sql: dialect.aggregate("avg", x.sql, type), type: "number", nullable: true };
+    }
+    // The exact sum over the count, rounded like a quotient.
     return {
-      sql: sql`oar_dec_avg(${x.sql}, ${scale})`,
+      sql: dialect.decimals.aggregate("avg", x.sql, x.exactScale ?? x.scale ?? 0),
       type: "decimal",
       nullable: true,
-      exactDecimal: true,
+      exactDecimal: dialect.decimals.exactValues || undefined,
     };
   },
-  min: (x, method) => extreme("MIN", x, method),
-  max: (x, method) => extreme("MAX", x, method),
+  min: (x, method, dialect) => extreme("MIN", x, method, dialect),
+  max: (x, method, dialect) => extreme("MAX", x, method, dialect),
   countdistinct: (x, method) => {
     if (x.type === "json") throw invalidOperator(method, x.type, "a primitive value");
     return { sql: sql`COUNT(DISTINCT ${x.sql})`, type: "integer", nullable: false };
@@ -183,11 +192,11 @@ const ORDERED: ReadonlySet<ValueType> = new Set<ValueType>([
   "null",
 ]);
 
-function extreme(fn: "MIN" | "MAX", x: Typed, method: string): Typed {
+function extreme(fn: "MIN" | "MAX", x: Typed, method: string, dialect: SqlDialect): Typed {
   if (!ORDERED.has(x.type)) throw invalidOperator(method, x.type, "an orderable value");
   if (isExactText(x)) {
-    const exact = fn === "MIN" ? "oar_dec_min" : "oar_dec_max";
-    return { ...x, sql: sql`${raw(exact)}(${x.sql})`, nullable: true, constant: undefined };
+    const exact = dialect.decimals.aggregate(fn === "MIN" ? "min" : "max", x.sql, 0);
+    return { ...x, sql: exact, nullable: true, constant: undefined };
   }
   return { sql: sql`${raw(fn)}(${x.sql})`, type: x.type, nullable: true, scale: x.scale };
 }
@@ -204,7 +213,7 @@ const AGGREGATES: {
     }
     const method = Object.hasOwn(METHODS, item.method) ? METHODS[item.method] : undefined;
     if (method === undefined) throw notSupported(`the aggregation method ${item.method}`);
-    return [item.alias, method(compileValue(item.expression, ctx), item.method)];
+    return [item.alias, method(compileValue(item.expression, ctx), item.method, ctx.dialect)];
   },
   AggregateCount: (
     item,
@@ -277,6 +286,7 @@ function group(
   const alias = ctx.aliases.next();
   const names = [...outputs.keys()];
   return {
+    dialect: level.dialect,
     from: sql`(${inner}) AS ${ident(alias)}`,
     scope: {
       alias,
@@ -308,7 +318,7 @@ const TRANSFORMATIONS: {
   },
   Search: (t, level, ctx) => {
     const open = unpaged(level, ctx.aliases);
-    return addWhere(open, compileSearch(t.search, open.scope), ctx.aliases);
+    return addWhere(open, compileSearch(t.search, open.scope, ctx.dialect), ctx.aliases);
   },
   OrderBy: (t, level, ctx) => {
     const open = unpaged(level, ctx.aliases);
