@@ -32,6 +32,7 @@ import {
   type NamespaceSpec,
   type ProductionConfig,
   ProductionODataService,
+  type QueryRecorder,
   serviceOptionsFromConfig,
 } from "../../mod.ts";
 import { ServiceApp } from "./app.ts";
@@ -159,17 +160,29 @@ export async function startService(
   // reach the app before that, the assignment follows Deno.serve synchronously.
   // deno-lint-ignore prefer-const
   let service: ProductionODataService | undefined;
+  const recorders = new Map<string, Map<string, QueryRecorder>>();
   const app = new ServiceApp({
     health: () => service!.healthCheck(),
     metrics: () => service!.monitor.toPrometheus({ pool: service!.pool.getConnectionStats() }),
     namespaces: () => [...handlers.keys()],
     odata: (name) => handlers.get(name),
-    // Only known entity sets get a series, so a client cannot grow the metrics without bound.
+    // Only known entity sets get a series, so a client cannot grow the metrics without bound;
+    // their series are kept, so a request records without looking the names up again.
     recordOData: (namespace, entity, ms, ok) => {
-      const manager = service!.manager;
-      if (manager.hasNamespace(namespace) && manager.getNamespace(namespace).hasEntity(entity)) {
-        service!.monitor.record(namespace, entity, ms, ok);
+      let recorder = recorders.get(namespace)?.get(entity);
+      if (recorder === undefined) {
+        const manager = service!.manager;
+        if (
+          !manager.hasNamespace(namespace) || !manager.getNamespace(namespace).hasEntity(entity)
+        ) {
+          return;
+        }
+        recorder = service!.monitor.recorder(namespace, entity);
+        let entities = recorders.get(namespace);
+        if (entities === undefined) recorders.set(namespace, entities = new Map());
+        entities.set(entity, recorder);
       }
+      recorder.record(ms, ok);
     },
   });
   const server = Deno.serve({
