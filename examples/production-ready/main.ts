@@ -11,7 +11,8 @@
  * - `sqlite_prod`: SQLite at SQLITE_PATH with the `logs` entity (per-replica data);
  * - `mongodb_prod`: `users` and `orders` on MongoDB, only when MONGODB_URI is set (shared data);
  * - `http_odata_prod`: the remote OData service at ODATA_BASE_URL, by default this server's own
- *   `/odata/northwind/`, so the remote-provider path works offline.
+ *   `/odata/northwind/`, so the remote-provider path works offline; its entity sets are
+ *   registered from the remote's `$metadata` once it answers.
  *
  * Start order: config (a bad variable stops here, one message per problem), logging, the Northwind
  * file, the listener (liveness answers at once; readiness is 503 until initialize finished), then
@@ -27,6 +28,7 @@
 import {
   createODataHandler,
   deadline,
+  type EntityNamespace,
   installShutdownHandlers,
   loadConfigFromEnv,
   type NamespaceSpec,
@@ -96,11 +98,28 @@ export function namespacesFromConfig(
       headers: { "User-Agent": "OData-Active-Record-Production/1.0" },
       timeout,
     },
-    // As in the original design, the remote is a Northwind OData service (by default our own).
-    entities: { ...NORTHWIND_ENTITIES },
+    // The entity sets are whatever the remote's $metadata declares (by default our own
+    // Northwind), read once it answers: a remote that is down at start leaves the namespace
+    // without entity sets (503, see startService) until a reconnect succeeds.
+    setup: registerFromRemoteMetadata,
     sync: false,
   };
   return namespaces;
+}
+
+/** Registers every entity set of a remote namespace's `$metadata` (the service retries it). */
+async function registerFromRemoteMetadata(namespace: EntityNamespace): Promise<void> {
+  const { registered, skipped } = await namespace.registerFromMetadata();
+  serviceLogger().info("🌐 {namespace}: {count} entity set(s) from the remote $metadata", {
+    namespace: namespace.name,
+    count: registered.length,
+    ...(skipped.length > 0 ? { skipped } : {}),
+  });
+}
+
+/** True when `spec` takes its entity sets from the remote `$metadata` (none until it answered). */
+function fromMetadata(spec: NamespaceSpec): boolean {
+  return spec.entities === undefined && spec.setup === registerFromRemoteMetadata;
 }
 
 /**
@@ -244,10 +263,28 @@ export async function startService(
   // initialize() creates the namespaces before its first await; the endpoints mount at once so
   // that http_odata_prod can reach our own /odata/northwind/ while the service initializes.
   const initialized = service.initialize();
-  for (const name of Object.keys(namespaces)) {
+  for (const [name, spec] of Object.entries(namespaces)) {
     const namespace = service.manager.getNamespace(name);
     const handler = createODataHandler(namespace, { basePath: `/odata/${name}/` });
-    handlers.set(name, (request) => deadlines.run(handler(request)));
+    const serve = (request: Request) => deadlines.run(handler(request));
+    if (!fromMetadata(spec)) {
+      handlers.set(name, serve);
+      continue;
+    }
+    // Until the remote's $metadata was read there are no entity sets to serve (nor a
+    // $metadata to cache): unavailable, like any namespace whose store is down.
+    let registered = false;
+    handlers.set(name, (request) => {
+      registered ||= namespace.getEntityMetadata().length > 0;
+      if (registered) return serve(request);
+      return Promise.resolve(Response.json({
+        error: {
+          code: "PROVIDER_UNAVAILABLE",
+          message: `Namespace ${name} is not available yet: its entity sets come from the ` +
+            "remote $metadata, which has not been read; it is being reconnected in the background",
+        },
+      }, { status: 503, headers: { "OData-Version": "4.0" } }));
+    });
   }
   await initialized;
   // A signal during initialize() already drains and stops: nothing is ready then.
