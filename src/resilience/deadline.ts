@@ -337,8 +337,8 @@ export class DeadlineScheduler {
     onDeadline: (error: ODataActiveRecordError) => void,
   ): DeadlineEntry | undefined {
     const slot = (ticket as { slot?: DeadlineSlot }).slot ?? (ticket as DeadlineSlot);
-    if (slot.controller.signal.aborted) {
-      onDeadline(timeoutError(slot.ms, slot.controller.signal.reason, undefined));
+    if (slot.signal.aborted) {
+      onDeadline(timeoutError(slot.ms, slot.signal.reason, undefined));
       return undefined;
     }
     return new RacingEntry(slot, onDeadline);
@@ -355,8 +355,8 @@ export class DeadlineScheduler {
   /** The error to report for a failure under `ticket`: `TIMEOUT`, `ABORTED`, or `error` itself. */
   explain(ticket: DeadlineTicket, error: unknown): unknown {
     const slot = (ticket as { slot?: DeadlineSlot }).slot ?? (ticket as DeadlineSlot);
-    if (slot.controller.signal.aborted) {
-      return timeoutError(slot.ms, slot.controller.signal.reason, error);
+    if (slot.signal.aborted) {
+      return timeoutError(slot.ms, slot.signal.reason, error);
     }
     if (ticket.outer?.aborted) return abortedError(ticket.outer.reason);
     return error;

@@ -12,7 +12,7 @@ import type { EntityModel } from "../model/model.ts";
 import { type EntityNamespace, EntityNamespaceManager } from "../model/namespace.ts";
 import type { EntityDefinition } from "../model/schema.ts";
 import type { NamespaceOptions } from "../model/context.ts";
-import type { Row } from "../provider/provider.ts";
+import type { ExecutionOptions, Row } from "../provider/provider.ts";
 import { PerformanceMonitor, type QueryRecorder } from "../monitoring/monitor.ts";
 import type { CircuitState } from "../resilience/breaker.ts";
 import {
@@ -201,6 +201,11 @@ export class ProductionODataService {
   readonly #connections = new Map<string, PooledConnection>();
   readonly #drainWaiters = new Set<() => void>();
   readonly #deadlines = new DeadlineScheduler();
+  /** The find options of the last deadline ticket (queries in one deadline slot share them). */
+  #findOptions: { ticket: DeadlineTicket | undefined; options: ExecutionOptions } = {
+    ticket: undefined,
+    options: {},
+  };
   /** Per namespace and entity, what a query needs (filled once the namespace is prepared). */
   readonly #routes = new Map<string, Map<string, Route>>();
   #initializing: Promise<void> | undefined;
@@ -490,13 +495,22 @@ export class ProductionODataService {
       let work: Promise<FindResult<Row>>;
       try {
         // The model's read, timed from the service's own clock read.
-        work = route.model.runFind(built.ast, { signal: ticket.signal }, startedAt);
+        work = route.model.runFind(built.ast, this.#optionsFor(ticket), startedAt);
       } catch (error) {
         failed(error);
         return;
       }
       work.then(succeeded, failed);
     });
+  }
+
+  /** `{ signal: ticket.signal }`, made once per deadline slot rather than once per query. */
+  #optionsFor(ticket: DeadlineTicket): ExecutionOptions {
+    const last = this.#findOptions;
+    if (last.ticket === ticket) return last.options;
+    const options: ExecutionOptions = { signal: ticket.signal };
+    this.#findOptions = { ticket, options };
+    return options;
   }
 
   /**
