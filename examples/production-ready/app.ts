@@ -86,11 +86,15 @@ interface RouteStats {
 export class ServiceApp {
   readonly #backend: ServiceBackend;
   #state: AppState = "starting";
-  /** Ids of the requests in flight (numbers: no promise or closure per request to track them). */
-  readonly #active = new Set<number>();
+  /** Requests in flight; each has an id from a counter (no promise or closure to track it). */
+  #inFlight = 0;
   #lastId = 0;
-  /** `whenIdle()` calls waiting for the requests that were in flight when they were made. */
-  readonly #idleWaiters: { readonly remaining: Set<number>; readonly resolve: () => void }[] = [];
+  /**
+   * `whenIdle()` calls: the requests in flight at the call are exactly those with an id up to
+   * `horizon` still running, `remaining` of them.
+   */
+  readonly #idleWaiters: { readonly horizon: number; remaining: number; resolve: () => void }[] =
+    [];
   readonly #stats = new Map<Route, RouteStats>();
 
   /** Wraps a backend. */
@@ -105,7 +109,7 @@ export class ServiceApp {
 
   /** Requests being handled now. */
   get inFlight(): number {
-    return this.#active.size;
+    return this.#inFlight;
   }
 
   /** Called once initialize has finished: readiness turns 200. */
@@ -124,9 +128,9 @@ export class ServiceApp {
    * requests in flight might never reach zero.
    */
   whenIdle(): Promise<void> {
-    if (this.#active.size === 0) return Promise.resolve();
+    if (this.#inFlight === 0) return Promise.resolve();
     return new Promise((resolve) => {
-      this.#idleWaiters.push({ remaining: new Set(this.#active), resolve });
+      this.#idleWaiters.push({ horizon: this.#lastId, remaining: this.#inFlight, resolve });
     });
   }
 
@@ -141,7 +145,7 @@ export class ServiceApp {
   async #track(request: Request, url: string, path: string, route: Route): Promise<Response> {
     const started = performance.now();
     const id = ++this.#lastId;
-    this.#active.add(id);
+    this.#inFlight++;
     // The namespace and entity set, once: for the dispatch and for the metrics.
     const target = route === "odata" ? odataTarget(path) : undefined;
     let status = 500;
@@ -171,13 +175,13 @@ export class ServiceApp {
   }
 
   #finished(id: number): void {
-    this.#active.delete(id);
+    this.#inFlight--;
     const waiters = this.#idleWaiters;
     if (waiters.length === 0) return;
     for (let i = waiters.length - 1; i >= 0; i--) {
       const waiter = waiters[i]!;
-      waiter.remaining.delete(id);
-      if (waiter.remaining.size === 0) {
+      if (id > waiter.horizon) continue; // arrived after the whenIdle() call
+      if (--waiter.remaining === 0) {
         waiters.splice(i, 1);
         waiter.resolve();
       }
@@ -270,7 +274,7 @@ export class ServiceApp {
     lines.push(
       "# HELP odata_service_http_requests_in_flight Requests being handled (this one included).",
       "# TYPE odata_service_http_requests_in_flight gauge",
-      `odata_service_http_requests_in_flight ${this.#active.size}`,
+      `odata_service_http_requests_in_flight ${this.#inFlight}`,
       "# HELP odata_service_ready 1 when the service accepts traffic.",
       "# TYPE odata_service_ready gauge",
       `odata_service_ready ${this.#state === "ready" ? 1 : 0}`,
