@@ -2,7 +2,7 @@
 /**
  * The full production service against the bare OData endpoint, in requests per second.
  *
- *   deno run -A bench/service_ratio.ts [--seconds=0.75] [--rounds=16] [--concurrency=16]
+ *   deno run -A bench/service_ratio.ts [--seconds=0.5] [--rounds=24] [--concurrency=16]
  *
  * Two processes serve the same Northwind file: the production service (`deno task start`'s
  * script: ServiceApp routing and request counting, pooled connection with circuit breaker and
@@ -98,8 +98,8 @@ function serveBare(path: string): void {
 }
 
 async function main(): Promise<void> {
-  const seconds = option("seconds", 0.75);
-  const rounds = option("rounds", 16);
+  const seconds = option("seconds", 0.5);
+  const rounds = option("rounds", 24);
   const concurrency = option("concurrency", 16);
   const dir = await Deno.makeTempDir({ prefix: "oar-service-bench-" });
   const northwindPath = `${dir}/northwind.db`;
