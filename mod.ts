@@ -333,6 +333,7 @@ export {
   type MetricsSnapshot,
   PerformanceMonitor,
   type PerformanceMonitorOptions,
+  type QueryRecorder,
 } from "./src/monitoring/monitor.ts";
 export { ConnectionPool, PooledConnection } from "./src/runtime/pool.ts";
 export {

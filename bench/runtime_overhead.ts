@@ -6,7 +6,7 @@
  * CPU time of this process per operation, in short alternating rounds; the median of the
  * per-round ratios is reported.
  *
- *   deno run -A bench/runtime_overhead.ts
+ *   deno run -A bench/runtime_overhead.ts [--rounds=160]
  *
  * Targets (issue 9 §8): ≤ 5 % overhead (ratio ≤ 1.05) for a key lookup and a 20-row list;
  * tracker record < 50 ns; memory independent of the sample count.
@@ -80,19 +80,33 @@ async function time(fn: (i: number) => Promise<unknown>, iterations: number): Pr
   return (used.user + used.system) / iterations;
 }
 
-const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const option = (name: string, fallback: number): number => {
+  const arg = Deno.args.find((value) => value.startsWith(`--${name}=`));
+  return arg === undefined ? fallback : Number(arg.slice(name.length + 3));
+};
+const ROUNDS = option("rounds", 160);
 
-console.log("case | direct CPU µs/op | production CPU µs/op | overhead | target");
+const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const quantile = (values: number[], q: number) =>
+  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * q))]!;
+
+console.log(
+  `${ROUNDS} alternating rounds per case (CPU time of this process; median of the per-round ratios)`,
+);
+console.log(
+  "case | direct CPU µs/op | production CPU µs/op | overhead (median) | middle half of rounds | target",
+);
 for (const c of cases) {
   await time(c.direct, c.iterations); // warm-up
   await time(c.production, c.iterations);
   // Short alternating rounds (ABBA) so drift on a shared machine hits both sides alike; the
-  // median of the per-round ratios is reported.
+  // median of the per-round ratios is reported, with the range of the middle half of the rounds.
   const d: number[] = [];
   const p: number[] = [];
   const ratios: number[] = [];
-  for (let round = 0; round < 40; round++) {
-    const chunk = Math.ceil(c.iterations / 10);
+  const chunk = Math.ceil(c.iterations / 20);
+  for (let round = 0; round < ROUNDS; round++) {
     let a: number, b: number;
     if (round % 2 === 0) {
       a = await time(c.direct, chunk);
@@ -109,7 +123,9 @@ for (const c of cases) {
   console.log(
     `${c.name} | ${median(d).toFixed(2)} | ${median(p).toFixed(2)} | ${
       ((ratio - 1) * 100).toFixed(1)
-    }% (${ratio.toFixed(3)}×) | ≤ 5% ${ratio <= 1.05 ? "ok" : "MISSED"}`,
+    }% (${ratio.toFixed(3)}×) | ${quantile(ratios, 0.25).toFixed(3)}–${
+      quantile(ratios, 0.75).toFixed(3)
+    }× | ≤ 5% ${ratio <= 1.05 ? "ok" : "MISSED"}`,
   );
 }
 

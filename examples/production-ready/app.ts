@@ -66,6 +66,13 @@ function odataError(status: number, code: string, message: string): Response {
 /** The route kinds counted in `/metrics`. */
 type Route = "health" | "live" | "ready" | "metrics" | "odata" | "index" | "other";
 
+/** Counts and durations of one route kind. */
+interface RouteStats {
+  readonly byStatus: Map<number, number>;
+  sum: number;
+  count: number;
+}
+
 /**
  * The service's request handler with readiness and drain state.
  *
@@ -79,10 +86,16 @@ type Route = "health" | "live" | "ready" | "metrics" | "odata" | "index" | "othe
 export class ServiceApp {
   readonly #backend: ServiceBackend;
   #state: AppState = "starting";
+  /** Requests in flight; each has an id from a counter (no promise or closure to track it). */
   #inFlight = 0;
-  readonly #active = new Set<Promise<Response>>();
-  readonly #counts = new Map<Route, Map<number, number>>();
-  readonly #durations = new Map<Route, { sum: number; count: number }>();
+  #lastId = 0;
+  /**
+   * `whenIdle()` calls: the requests in flight at the call are exactly those with an id up to
+   * `horizon` still running, `remaining` of them.
+   */
+  readonly #idleWaiters: { readonly horizon: number; remaining: number; resolve: () => void }[] =
+    [];
+  readonly #stats = new Map<Route, RouteStats>();
 
   /** Wraps a backend. */
   constructor(backend: ServiceBackend) {
@@ -114,8 +127,11 @@ export class ServiceApp {
    * waited for: during a drain they are refused at once, and under steady traffic the count of
    * requests in flight might never reach zero.
    */
-  async whenIdle(): Promise<void> {
-    await Promise.allSettled([...this.#active]);
+  whenIdle(): Promise<void> {
+    if (this.#inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#idleWaiters.push({ horizon: this.#lastId, remaining: this.#inFlight, resolve });
+    });
   }
 
   /** The handler for `Deno.serve` (bound). */
@@ -123,49 +139,57 @@ export class ServiceApp {
     // String slicing instead of `new URL()`: this runs on every request (see bench/service_ratio.ts).
     const url = request.url;
     const path = pathOf(url);
-    const route = routeOf(path);
-    const response = this.#track(route, () => this.#dispatch(request, url, path, route), path);
-    this.#active.add(response);
-    response.finally(() => this.#active.delete(response));
-    return response;
+    return this.#track(request, url, path, routeOf(path));
   };
 
-  async #track(
-    route: Route,
-    work: () => Promise<Response>,
-    path: string,
-  ): Promise<Response> {
+  async #track(request: Request, url: string, path: string, route: Route): Promise<Response> {
     const started = performance.now();
+    const id = ++this.#lastId;
     this.#inFlight++;
+    // The namespace and entity set, once: for the dispatch and for the metrics.
+    const target = route === "odata" ? odataTarget(path) : undefined;
     let status = 500;
     try {
-      const response = await work();
+      const response = await (target === undefined
+        ? this.#dispatchOther(request.method, path, route)
+        : this.#dispatchOData(request, url, path, target[0]));
       status = response.status;
       return response;
     } catch {
       // The OData endpoint maps every error itself; this is a fault of this layer only.
       return json({ error: { code: "INTERNAL", message: "Internal server error" } }, 500);
     } finally {
-      this.#inFlight--;
+      this.#finished(id);
       const elapsedMs = performance.now() - started;
-      if (route === "odata" && this.#backend.recordOData !== undefined) {
-        const [namespace, entity] = odataTarget(path);
-        this.#backend.recordOData(namespace, entity, elapsedMs, status < 500);
+      if (target !== undefined && this.#backend.recordOData !== undefined) {
+        this.#backend.recordOData(target[0], target[1], elapsedMs, status < 500);
       }
-      let byStatus = this.#counts.get(route);
-      if (byStatus === undefined) this.#counts.set(route, byStatus = new Map());
-      byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
-      let duration = this.#durations.get(route);
-      if (duration === undefined) this.#durations.set(route, duration = { sum: 0, count: 0 });
-      duration.sum += elapsedMs / 1000;
-      duration.count++;
+      let stats = this.#stats.get(route);
+      if (stats === undefined) {
+        this.#stats.set(route, stats = { byStatus: new Map(), sum: 0, count: 0 });
+      }
+      stats.byStatus.set(status, (stats.byStatus.get(status) ?? 0) + 1);
+      stats.sum += elapsedMs / 1000;
+      stats.count++;
+    }
+  }
+
+  #finished(id: number): void {
+    this.#inFlight--;
+    const waiters = this.#idleWaiters;
+    if (waiters.length === 0) return;
+    for (let i = waiters.length - 1; i >= 0; i--) {
+      const waiter = waiters[i]!;
+      if (id > waiter.horizon) continue; // arrived after the whenIdle() call
+      if (--waiter.remaining === 0) {
+        waiters.splice(i, 1);
+        waiter.resolve();
+      }
     }
   }
 
   /** The OData route returns the endpoint's promise as is (no extra async layer). */
-  #dispatch(request: Request, url: string, path: string, route: Route): Promise<Response> {
-    if (route !== "odata") return this.#dispatchOther(request.method, path, route);
-    const [name] = odataTarget(path);
+  #dispatchOData(request: Request, url: string, path: string, name: string): Promise<Response> {
     const handler = this.#backend.odata(name);
     if (handler === undefined) {
       return Promise.resolve(
@@ -232,7 +256,7 @@ export class ServiceApp {
       "# HELP odata_service_http_requests_total HTTP requests handled, by route and status.",
       "# TYPE odata_service_http_requests_total counter",
     ];
-    for (const [route, byStatus] of [...this.#counts].sort(([a], [b]) => a.localeCompare(b))) {
+    for (const [route, { byStatus }] of [...this.#stats].sort(([a], [b]) => a.localeCompare(b))) {
       for (const [status, count] of [...byStatus].sort(([a], [b]) => a - b)) {
         lines.push(
           `odata_service_http_requests_total{route="${route}",status="${status}"} ${count}`,
@@ -243,7 +267,7 @@ export class ServiceApp {
       "# HELP odata_service_http_request_duration_seconds Time to produce the response headers.",
       "# TYPE odata_service_http_request_duration_seconds summary",
     );
-    for (const [route, { sum, count }] of this.#durations) {
+    for (const [route, { sum, count }] of this.#stats) {
       lines.push(`odata_service_http_request_duration_seconds_sum{route="${route}"} ${sum}`);
       lines.push(`odata_service_http_request_duration_seconds_count{route="${route}"} ${count}`);
     }
@@ -286,10 +310,10 @@ function odataTarget(path: string): [string, string] {
   const namespace = decode(nameEnd < 0 ? path.slice(7) : path.slice(7, nameEnd));
   if (nameEnd < 0) return [namespace, "$service"];
   let end = path.length;
-  for (const stop of ["/", "("]) {
-    const at = path.indexOf(stop, nameEnd + 1);
-    if (at >= 0 && at < end) end = at;
-  }
+  const slash = path.indexOf("/", nameEnd + 1);
+  if (slash >= 0) end = slash;
+  const paren = path.indexOf("(", nameEnd + 1);
+  if (paren >= 0 && paren < end) end = paren;
   const entity = decode(path.slice(nameEnd + 1, end));
   return [namespace, entity === "" ? "$service" : entity];
 }

@@ -1,15 +1,27 @@
 /**
  * Per-request deadlines for the HTTP endpoint at a constant cost: one timer for the whole
  * process instead of a timer and an AbortController per request (which cost the service more
- * than all its monitoring together). The check runs every `ms / 20` (10–250 ms), so a request
- * times out between `ms` and `ms + tick` after it started.
+ * than all its monitoring together), and no clock read per request either. The requests wait in
+ * a list in arrival order; every tick (`ms / 40`, 5–125 ms) stamps the ones that arrived since
+ * the last tick with the time (a bound on when they started) and times out those stamped `ms`
+ * ago, so a request times out between `ms` and `ms + 2 ticks` (at most `ms / 20` late) after it
+ * started.
  *
  * @module
  */
 
-interface Pending {
-  readonly expiresAt: number;
-  readonly expire: () => void;
+/** A response waiting for its deadline: a node of the list, in arrival order. */
+class Waiting {
+  readonly resolve: (response: Response) => void;
+  /** `performance.now()` of the first tick after the request arrived (NaN until then). */
+  stampedAt = NaN;
+  previous: Waiting | undefined;
+  next: Waiting | undefined = undefined;
+
+  constructor(resolve: (response: Response) => void, previous: Waiting | undefined) {
+    this.resolve = resolve;
+    this.previous = previous;
+  }
 }
 
 /**
@@ -25,29 +37,30 @@ interface Pending {
 export class RequestDeadlines {
   readonly #ms: number;
   readonly #onTimeout: () => Response;
-  readonly #pending = new Set<Pending>();
+  readonly #tick: number;
+  #first: Waiting | undefined;
+  #last: Waiting | undefined;
+  /** The first request not stamped yet (every one after it is not either). */
+  #unstamped: Waiting | undefined;
+  #size = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
 
   /** `onTimeout` builds the response sent when `ms` passed first. */
   constructor(ms: number, onTimeout: () => Response) {
     this.#ms = ms;
     this.#onTimeout = onTimeout;
+    this.#tick = Math.min(125, Math.max(5, Math.floor(ms / 40)));
   }
 
   /** The response, or `onTimeout()` once the deadline passed. */
   run(response: Promise<Response>): Promise<Response> {
     return new Promise<Response>((resolve, reject) => {
-      const pending: Pending = {
-        expiresAt: performance.now() + this.#ms,
-        expire: () => resolve(this.#onTimeout()),
-      };
-      this.#pending.add(pending);
-      this.#start();
+      const waiting = this.#append(resolve);
       response.then((value) => {
-        this.#pending.delete(pending);
+        this.#remove(waiting);
         resolve(value);
       }, (error) => {
-        this.#pending.delete(pending);
+        this.#remove(waiting);
         reject(error);
       });
     });
@@ -55,7 +68,7 @@ export class RequestDeadlines {
 
   /** Requests waiting now. */
   get pending(): number {
-    return this.#pending.size;
+    return this.#size;
   }
 
   /** Stops the timer (requests still pending never time out). */
@@ -64,19 +77,47 @@ export class RequestDeadlines {
     this.#timer = undefined;
   }
 
+  #append(resolve: (response: Response) => void): Waiting {
+    const waiting = new Waiting(resolve, this.#last);
+    if (this.#last === undefined) this.#first = waiting;
+    else this.#last.next = waiting;
+    this.#last = waiting;
+    this.#unstamped ??= waiting;
+    this.#size++;
+    if (this.#timer === undefined) this.#start();
+    return waiting;
+  }
+
+  /** Takes a request out of the list (once: a timed-out one is out already). */
+  #remove(waiting: Waiting): void {
+    if (waiting.previous === undefined && this.#first !== waiting) return;
+    if (this.#unstamped === waiting) this.#unstamped = waiting.next;
+    if (waiting.previous === undefined) this.#first = waiting.next;
+    else waiting.previous.next = waiting.next;
+    if (waiting.next === undefined) this.#last = waiting.previous;
+    else waiting.next.previous = waiting.previous;
+    waiting.previous = waiting.next = undefined;
+    this.#size--;
+  }
+
   #start(): void {
-    if (this.#timer !== undefined) return;
-    const tick = Math.min(250, Math.max(10, Math.floor(this.#ms / 20)));
     const timer = setInterval(() => {
       const now = performance.now();
-      for (const pending of this.#pending) {
-        if (pending.expiresAt <= now) {
-          this.#pending.delete(pending);
-          pending.expire();
-        }
+      for (let waiting = this.#unstamped; waiting !== undefined; waiting = waiting.next) {
+        waiting.stampedAt = now;
       }
-      if (this.#pending.size === 0) this.close(); // idle: no timer keeps the process busy
-    }, tick);
+      this.#unstamped = undefined;
+      // Stamps grow along the list: the oldest requests come first.
+      for (
+        let waiting = this.#first;
+        waiting !== undefined && now - waiting.stampedAt >= this.#ms;
+        waiting = this.#first
+      ) {
+        this.#remove(waiting);
+        waiting.resolve(this.#onTimeout());
+      }
+      if (this.#size === 0) this.close(); // idle: no timer keeps the process busy
+    }, this.#tick);
     Deno.unrefTimer(timer);
     this.#timer = timer;
   }

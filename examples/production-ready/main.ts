@@ -13,7 +13,8 @@
  * - `postgres_prod`: the same `users` and `orders` on PostgreSQL, only when POSTGRES_URL is set
  *   (one database shared by every replica);
  * - `http_odata_prod`: the remote OData service at ODATA_BASE_URL, by default this server's own
- *   `/odata/northwind/`, so the remote-provider path works offline.
+ *   `/odata/northwind/`, so the remote-provider path works offline; its entity sets are
+ *   registered from the remote's `$metadata` once it answers.
  *
  * Start order: config (a bad variable stops here, one message per problem), logging, the Northwind
  * file, the listener (liveness answers at once; readiness is 503 until initialize finished), then
@@ -29,11 +30,13 @@
 import {
   createODataHandler,
   deadline,
+  type EntityNamespace,
   installShutdownHandlers,
   loadConfigFromEnv,
   type NamespaceSpec,
   type ProductionConfig,
   ProductionODataService,
+  type QueryRecorder,
   serviceOptionsFromConfig,
 } from "../../mod.ts";
 import { ServiceApp } from "./app.ts";
@@ -115,11 +118,28 @@ export function namespacesFromConfig(
       headers: { "User-Agent": "OData-Active-Record-Production/1.0" },
       timeout,
     },
-    // As in the original design, the remote is a Northwind OData service (by default our own).
-    entities: { ...NORTHWIND_ENTITIES },
+    // The entity sets are whatever the remote's $metadata declares (by default our own
+    // Northwind), read once it answers: a remote that is down at start leaves the namespace
+    // without entity sets (503, see startService) until a reconnect succeeds.
+    setup: registerFromRemoteMetadata,
     sync: false,
   };
   return namespaces;
+}
+
+/** Registers every entity set of a remote namespace's `$metadata` (the service retries it). */
+async function registerFromRemoteMetadata(namespace: EntityNamespace): Promise<void> {
+  const { registered, skipped } = await namespace.registerFromMetadata();
+  serviceLogger().info("🌐 {namespace}: {count} entity set(s) from the remote $metadata", {
+    namespace: namespace.name,
+    count: registered.length,
+    ...(skipped.length > 0 ? { skipped } : {}),
+  });
+}
+
+/** True when `spec` takes its entity sets from the remote `$metadata` (none until it answered). */
+function fromMetadata(spec: NamespaceSpec): boolean {
+  return spec.entities === undefined && spec.setup === registerFromRemoteMetadata;
 }
 
 /**
@@ -179,17 +199,29 @@ export async function startService(
   // reach the app before that, the assignment follows Deno.serve synchronously.
   // deno-lint-ignore prefer-const
   let service: ProductionODataService | undefined;
+  const recorders = new Map<string, Map<string, QueryRecorder>>();
   const app = new ServiceApp({
     health: () => service!.healthCheck(),
     metrics: () => service!.monitor.toPrometheus({ pool: service!.pool.getConnectionStats() }),
     namespaces: () => [...handlers.keys()],
     odata: (name) => handlers.get(name),
-    // Only known entity sets get a series, so a client cannot grow the metrics without bound.
+    // Only known entity sets get a series, so a client cannot grow the metrics without bound;
+    // their series are kept, so a request records without looking the names up again.
     recordOData: (namespace, entity, ms, ok) => {
-      const manager = service!.manager;
-      if (manager.hasNamespace(namespace) && manager.getNamespace(namespace).hasEntity(entity)) {
-        service!.monitor.record(namespace, entity, ms, ok);
+      let recorder = recorders.get(namespace)?.get(entity);
+      if (recorder === undefined) {
+        const manager = service!.manager;
+        if (
+          !manager.hasNamespace(namespace) || !manager.getNamespace(namespace).hasEntity(entity)
+        ) {
+          return;
+        }
+        recorder = service!.monitor.recorder(namespace, entity);
+        let entities = recorders.get(namespace);
+        if (entities === undefined) recorders.set(namespace, entities = new Map());
+        entities.set(entity, recorder);
       }
+      recorder.record(ms, ok);
     },
   });
   const server = Deno.serve({
@@ -251,10 +283,28 @@ export async function startService(
   // initialize() creates the namespaces before its first await; the endpoints mount at once so
   // that http_odata_prod can reach our own /odata/northwind/ while the service initializes.
   const initialized = service.initialize();
-  for (const name of Object.keys(namespaces)) {
+  for (const [name, spec] of Object.entries(namespaces)) {
     const namespace = service.manager.getNamespace(name);
     const handler = createODataHandler(namespace, { basePath: `/odata/${name}/` });
-    handlers.set(name, (request) => deadlines.run(handler(request)));
+    const serve = (request: Request) => deadlines.run(handler(request));
+    if (!fromMetadata(spec)) {
+      handlers.set(name, serve);
+      continue;
+    }
+    // Until the remote's $metadata was read there are no entity sets to serve (nor a
+    // $metadata to cache): unavailable, like any namespace whose store is down.
+    let registered = false;
+    handlers.set(name, (request) => {
+      registered ||= namespace.getEntityMetadata().length > 0;
+      if (registered) return serve(request);
+      return Promise.resolve(Response.json({
+        error: {
+          code: "PROVIDER_UNAVAILABLE",
+          message: `Namespace ${name} is not available yet: its entity sets come from the ` +
+            "remote $metadata, which has not been read; it is being reconnected in the background",
+        },
+      }, { status: 503, headers: { "OData-Version": "4.0" } }));
+    });
   }
   await initialized;
   // A signal during initialize() already drains and stops: nothing is ready then.

@@ -214,9 +214,12 @@ export class EntityModel<T extends Row = Row, S extends EntityShape = DefaultSha
     return this.context.operations();
   }
 
-  /** Internal: runs a read for a query of this model. */
-  async runFind(query: ODataQuery, options?: ExecutionOptions): Promise<FindResult<T>> {
-    const started = performance.now();
+  /** Internal: runs a read; timed from `started` (`performance.now()`) when the caller has it. */
+  async runFind(
+    query: ODataQuery,
+    options?: ExecutionOptions,
+    started: number = performance.now(),
+  ): Promise<FindResult<T>> {
     const operations = await this.#operations(options);
     const result = await operations.read(this.#recordRequest(query), options);
     const rows = result.rows;
@@ -233,9 +236,7 @@ export class EntityModel<T extends Row = Row, S extends EntityShape = DefaultSha
       for (let i = 0; i < rows.length; i++) data[i] = this.wrap(rows[i]!);
     }
     const executionTime = performance.now() - started;
-    const warnings = query.select === undefined || query.apply !== undefined
-      ? []
-      : this.#selectWarnings(query);
+    const warnings = this.#selectWarnings(query);
     return result.count === undefined
       ? { data, warnings, metadata: { executionTime } }
       : { data, count: result.count, warnings, metadata: { executionTime } };
@@ -243,7 +244,8 @@ export class EntityModel<T extends Row = Row, S extends EntityShape = DefaultSha
 
   /** Records read without their key cannot be saved, reloaded or destroyed: say so up front. */
   #selectWarnings(query: ODataQuery): string[] {
-    const selected = new Set(query.select!.map((item) => selectSteps(item).join("/")));
+    if (query.select === undefined || query.apply !== undefined) return [];
+    const selected = new Set(query.select.map((item) => selectSteps(item).join("/")));
     if (selected.has("*")) return [];
     const missing = this.metadata.key.filter((name) => !selected.has(name));
     return missing.length === 0 ? [] : [

@@ -46,11 +46,39 @@ export interface PerformanceMonitorOptions {
   readonly metricPrefix?: string;
 }
 
-interface Series {
+/**
+ * The metrics series of one `namespace.entity`, from {@linkcode PerformanceMonitor.recorder}:
+ * a hot path keeps it and records without looking the names up on every query.
+ *
+ * @example
+ * ```ts
+ * import { PerformanceMonitor } from "@oar/odata-active-record";
+ * const monitor = new PerformanceMonitor();
+ * const logs = monitor.recorder("sqlite_prod", "logs");
+ * logs.record(12.5, true);
+ * console.log(monitor.snapshot().entities["sqlite_prod.logs"]?.queries); // 1
+ * ```
+ */
+export interface QueryRecorder {
+  /** Records one query taking `durationMs`; `ok` false for a failure. */
+  record(durationMs: number, ok: boolean): void;
+}
+
+class Series implements QueryRecorder {
   readonly namespace: string;
   readonly entity: string;
-  errors: number;
-  readonly tracker: PercentileTracker;
+  errors = 0;
+  readonly tracker: PercentileTracker = new PercentileTracker();
+
+  constructor(namespace: string, entity: string) {
+    this.namespace = namespace;
+    this.entity = entity;
+  }
+
+  record(durationMs: number, ok: boolean): void {
+    this.tracker.record(durationMs);
+    if (!ok) this.errors++;
+  }
 }
 
 const logger = libraryLogger("metrics");
@@ -110,6 +138,11 @@ export class PerformanceMonitor {
 
   /** Records one query of `namespace.entity` taking `durationMs`; `ok` false for a failure. */
   record(namespace: string, entity: string, durationMs: number, ok: boolean): void {
+    this.recorder(namespace, entity).record(durationMs, ok);
+  }
+
+  /** The series of `namespace.entity` (created on first use), to record into directly. */
+  recorder(namespace: string, entity: string): QueryRecorder {
     let entities = this.#series.get(namespace);
     if (entities === undefined) {
       entities = new Map();
@@ -117,11 +150,10 @@ export class PerformanceMonitor {
     }
     let series = entities.get(entity);
     if (series === undefined) {
-      series = { namespace, entity, errors: 0, tracker: new PercentileTracker() };
+      series = new Series(namespace, entity);
       entities.set(entity, series);
     }
-    series.tracker.record(durationMs);
-    if (!ok) series.errors++;
+    return series;
   }
 
   #all(): Series[] {

@@ -151,19 +151,22 @@ export class CircuitBreaker {
 
   /** Counts the outcome of a call admitted with `admit()`; returns the same outcome. */
   observe<T>(call: Promise<T>): Promise<T> {
-    return call.then(this.#succeeded as (value: T) => T, this.#failed);
+    // A branch beside the call, not a link after it: the caller awaits the call itself (one
+    // promise hop fewer), and the outcome is counted before the caller's reaction runs, since
+    // this reaction is registered first.
+    call.then(this.#succeeded, this.#failed);
+    return call;
   }
 
   // Bound once: a call allocates no closures on the hot path.
-  readonly #succeeded = <T>(value: T): T => {
+  readonly #succeeded = (): void => {
     this.#onSuccess();
-    return value;
   };
 
-  readonly #failed = (error: unknown): never => {
+  // Does not rethrow: the caller sees the rejection through the call it awaits.
+  readonly #failed = (error: unknown): void => {
     if (this.#isFailure(error)) this.#onFailure(error);
     else this.#onSuccess();
-    throw error;
   };
 
   /** Throws `CIRCUIT_OPEN` unless a call may go through now (claims the half-open probe). */

@@ -249,9 +249,10 @@ export class DeadlineScheduler {
 
   /**
    * Starts a deadline of `ms` (the hot-path form of `run()`): pass `ticket.signal` to the work,
-   * and `explain(ticket, error)` when it failed. `now` is `Date.now()` when the caller read it.
+   * and `explain(ticket, error)` when it failed. `now` is `performance.now()` when the caller
+   * read it (a monotonic clock: a wall-clock jump neither fires nor delays a deadline).
    */
-  start(ms: number, outer?: AbortSignal, now: number = Date.now()): DeadlineTicket {
+  start(ms: number, outer?: AbortSignal, now: number = performance.now()): DeadlineTicket {
     if (outer?.aborted) throw abortedError(outer.reason);
     const width = this.#granularity ?? Math.min(100, Math.max(1, Math.floor(ms / 50)));
     const at = Math.ceil((now + Math.max(0, ms)) / width) * width;
@@ -293,7 +294,7 @@ export class DeadlineScheduler {
         }
         for (const entry of racing) entry.unlink();
         for (const entry of racing) entry.onDeadline(timeoutError(ms, reason, undefined));
-      }, Math.max(0, at - Date.now()));
+      }, Math.max(0, at - performance.now()));
       this.#slots.set(key, created);
       slot = created;
     }
@@ -336,8 +337,8 @@ export class DeadlineScheduler {
     onDeadline: (error: ODataActiveRecordError) => void,
   ): DeadlineEntry | undefined {
     const slot = (ticket as { slot?: DeadlineSlot }).slot ?? (ticket as DeadlineSlot);
-    if (slot.controller.signal.aborted) {
-      onDeadline(timeoutError(slot.ms, slot.controller.signal.reason, undefined));
+    if (slot.signal.aborted) {
+      onDeadline(timeoutError(slot.ms, slot.signal.reason, undefined));
       return undefined;
     }
     return new RacingEntry(slot, onDeadline);
@@ -354,8 +355,8 @@ export class DeadlineScheduler {
   /** The error to report for a failure under `ticket`: `TIMEOUT`, `ABORTED`, or `error` itself. */
   explain(ticket: DeadlineTicket, error: unknown): unknown {
     const slot = (ticket as { slot?: DeadlineSlot }).slot ?? (ticket as DeadlineSlot);
-    if (slot.controller.signal.aborted) {
-      return timeoutError(slot.ms, slot.controller.signal.reason, error);
+    if (slot.signal.aborted) {
+      return timeoutError(slot.ms, slot.signal.reason, error);
     }
     if (ticket.outer?.aborted) return abortedError(ticket.outer.reason);
     return error;

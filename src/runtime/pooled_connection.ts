@@ -373,28 +373,44 @@ export class PooledConnection implements Provider {
     return provider;
   }
 
-  /** The live provider for an operation, admitted by the breaker (throws the coded reason). */
-  #admit(what: () => string): Provider {
+  /**
+   * The live provider for an operation, admitted by the breaker (throws the coded reason).
+   * `operation` and `entity` name it in the verbose log (plain strings: a hot-path call
+   * allocates nothing for a log line that is off).
+   */
+  #admit(operation: string, entity?: EntityMetadata): Provider {
     const provider = this.#live();
     this.breaker.admit();
     if (this.#verbose) {
-      sqlLogger.debug(literal(`${this.name}: ${what()}`), { connection: this.name });
+      sqlLogger.debug(
+        literal(
+          `${this.name}: ${entity === undefined ? operation : `${operation} ${entity.name}`}`,
+        ),
+        { connection: this.name },
+      );
     }
     return provider;
   }
 
   #guard<T>(
-    what: () => string,
+    operation: string,
+    entity: EntityMetadata | undefined,
     work: (provider: Provider) => Promise<T>,
     signal?: AbortSignal,
   ): Promise<T> {
-    if (this.#limit !== Infinity) return this.#limited(signal, () => this.#run(what, work));
-    return this.#run(what, work);
+    if (this.#limit !== Infinity) {
+      return this.#limited(signal, () => this.#run(operation, entity, work));
+    }
+    return this.#run(operation, entity, work);
   }
 
-  #run<T>(what: () => string, work: (provider: Provider) => Promise<T>): Promise<T> {
+  #run<T>(
+    operation: string,
+    entity: EntityMetadata | undefined,
+    work: (provider: Provider) => Promise<T>,
+  ): Promise<T> {
     try {
-      return this.breaker.observe(work(this.#admit(what)));
+      return this.breaker.observe(work(this.#admit(operation, entity)));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -474,14 +490,15 @@ export class PooledConnection implements Provider {
   read(request: ReadRequest, options?: ExecutionOptions): Promise<ReadResult> {
     if (this.#limit !== Infinity) {
       return this.#guard(
-        () => `read ${request.entity.name}`,
+        "read",
+        request.entity,
         (p) => this.#reader(p).read(request, options),
         options?.signal,
       );
     }
     // The hot path, without closures: admit, start, observe.
     try {
-      const provider = this.#reader(this.#admit(() => `read ${request.entity.name}`));
+      const provider = this.#reader(this.#admit("read", request.entity));
       return this.breaker.observe(provider.read(request, options));
     } catch (error) {
       return Promise.reject(error);
@@ -496,7 +513,8 @@ export class PooledConnection implements Provider {
   /** See `ProviderOperations.count`. */
   count(request: ReadRequest, options?: ExecutionOptions): Promise<number> {
     return this.#guard(
-      () => `count ${request.entity.name}`,
+      "count",
+      request.entity,
       (p) => this.#reader(p).count(request, options),
       options?.signal,
     );
@@ -505,7 +523,8 @@ export class PooledConnection implements Provider {
   /** See `ProviderOperations.insert`. */
   insert(entity: EntityMetadata, rows: readonly Row[], options?: ExecutionOptions): Promise<Row[]> {
     return this.#guard(
-      () => `insert ${entity.name}`,
+      "insert",
+      entity,
       (p) => p.insert(entity, rows, options),
       options?.signal,
     );
@@ -514,7 +533,8 @@ export class PooledConnection implements Provider {
   /** See `ProviderOperations.update`. */
   update(target: WriteTarget, changes: Row, options?: ExecutionOptions): Promise<number> {
     return this.#guard(
-      () => `update ${target.entity.name}`,
+      "update",
+      target.entity,
       (p) => p.update(target, changes, options),
       options?.signal,
     );
@@ -523,7 +543,8 @@ export class PooledConnection implements Provider {
   /** See `ProviderOperations.delete`. */
   delete(target: WriteTarget, options?: ExecutionOptions): Promise<number> {
     return this.#guard(
-      () => `delete ${target.entity.name}`,
+      "delete",
+      target.entity,
       (p) => p.delete(target, options),
       options?.signal,
     );
@@ -546,7 +567,8 @@ export class PooledConnection implements Provider {
     options?: ExecutionOptions,
   ): Promise<number> =>
     this.#guard(
-      () => `increment ${target.entity.name}`,
+      "increment",
+      target.entity,
       (p) => p.increment!(target, increments, changes, options),
       options?.signal,
     );
@@ -558,7 +580,7 @@ export class PooledConnection implements Provider {
   }
 
   readonly #introspect = (options?: ExecutionOptions): Promise<IntrospectionResult> =>
-    this.#guard(() => "introspect", (p) => {
+    this.#guard("introspect", undefined, (p) => {
       if (p.introspect === undefined) {
         return Promise.reject(
           new ODataActiveRecordError("NOT_SUPPORTED", `${p.type} has no metadata to introspect`),
@@ -572,12 +594,17 @@ export class PooledConnection implements Provider {
     work: (tx: ProviderOperations) => Promise<T>,
     options?: ExecutionOptions,
   ): Promise<T> {
-    return this.#guard(() => "transaction", (p) => p.transaction(work, options), options?.signal);
+    return this.#guard(
+      "transaction",
+      undefined,
+      (p) => p.transaction(work, options),
+      options?.signal,
+    );
   }
 
   /** See `Provider.sync`. */
   sync(entities: readonly EntityMetadata[], options?: ExecutionOptions): Promise<SyncReport> {
-    return this.#guard(() => "sync", (p) => p.sync(entities, options), options?.signal);
+    return this.#guard("sync", undefined, (p) => p.sync(entities, options), options?.signal);
   }
 
   /** The connection's statistics. */

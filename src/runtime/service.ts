@@ -12,8 +12,8 @@ import type { EntityModel } from "../model/model.ts";
 import { type EntityNamespace, EntityNamespaceManager } from "../model/namespace.ts";
 import type { EntityDefinition } from "../model/schema.ts";
 import type { NamespaceOptions } from "../model/context.ts";
-import type { Row } from "../provider/provider.ts";
-import { PerformanceMonitor } from "../monitoring/monitor.ts";
+import type { ExecutionOptions, Row } from "../provider/provider.ts";
+import { PerformanceMonitor, type QueryRecorder } from "../monitoring/monitor.ts";
 import type { CircuitState } from "../resilience/breaker.ts";
 import {
   type DeadlineEntry,
@@ -146,6 +146,18 @@ export interface ShutdownReport {
 
 const logger = libraryLogger("service");
 
+/** What a query of one `namespace.entity` needs, looked up once instead of on every query. */
+interface Route {
+  /** The namespace it was made for (a namespace removed and made again gets new routes). */
+  readonly scope: EntityNamespace;
+  readonly model: EntityModel<Row>;
+  readonly recorder: QueryRecorder;
+  /** The retry label, `query namespace.entity`. */
+  readonly label: string;
+  /** The connection's deadline (or the service's default), in milliseconds. */
+  readonly timeout: number;
+}
+
 function icon(type: string): string {
   return type === "mongodb" ? "📊" : type === "sqlite" ? "💾" : type === "http-odata" ? "🌐" : "🔌";
 }
@@ -189,6 +201,13 @@ export class ProductionODataService {
   readonly #connections = new Map<string, PooledConnection>();
   readonly #drainWaiters = new Set<() => void>();
   readonly #deadlines = new DeadlineScheduler();
+  /** The find options of the last deadline ticket (queries in one deadline slot share them). */
+  #findOptions: { ticket: DeadlineTicket | undefined; options: ExecutionOptions } = {
+    ticket: undefined,
+    options: {},
+  };
+  /** Per namespace and entity, what a query needs (filled once the namespace is prepared). */
+  readonly #routes = new Map<string, Map<string, Route>>();
   #initializing: Promise<void> | undefined;
   #ready = false;
   #draining = false;
@@ -348,87 +367,119 @@ export class ProductionODataService {
   ): Promise<FindResult<T>> {
     // Not an async function: the common case (a prepared namespace, a first attempt that
     // succeeds) settles one promise of its own, with no await hops in between.
-    let model: EntityModel<T>;
     try {
       this.#begin();
     } catch (error) {
       return Promise.reject(error);
     }
-    // One cheap clock read serves the deadline and the failure timing; a success is timed by
-    // the find itself (metadata.executionTime), so the hot path reads no extra clock.
-    const startedAt = Date.now();
+    // The one clock read of the hot path: it starts the deadline, and the find times the query
+    // from it (metadata.executionTime), so a success reads no clock of its own.
+    const startedAt = performance.now();
+    let route = this.#routes.get(namespace)?.get(entity);
     try {
-      model = this.manager.getNamespace(namespace).getEntity(entity) as EntityModel<T>;
+      const scope = this.manager.getNamespace(namespace);
+      if (route === undefined || route.scope !== scope) {
+        // Only known names get a series, so metrics stay bounded.
+        const model = scope.getEntity(entity) as EntityModel<Row>;
+        if (!this.#prepared.has(namespace)) {
+          return this.#prepareAndRun(
+            scope,
+            model,
+            namespace,
+            entity,
+            query,
+            options,
+            startedAt,
+          ) as Promise<FindResult<Row>> as Promise<FindResult<T>>;
+        }
+        route = this.#route(scope, model, namespace, entity);
+      }
     } catch (error) {
-      this.#end(); // only known names get a series, so metrics stay bounded
+      this.#end();
       return Promise.reject(error);
     }
-    if (!this.#prepared.has(namespace)) {
-      return this.#prepareAndRun(model, namespace, entity, query, options, startedAt);
+    return this.#run(route, query, options, startedAt) as Promise<FindResult<Row>> as Promise<
+      FindResult<T>
+    >;
+  }
+
+  /** The cached route of a prepared namespace's entity. */
+  #route(
+    scope: EntityNamespace,
+    model: EntityModel<Row>,
+    namespace: string,
+    entity: string,
+  ): Route {
+    let entities = this.#routes.get(namespace);
+    if (entities === undefined) {
+      entities = new Map();
+      this.#routes.set(namespace, entities);
     }
-    return this.#run(model, namespace, entity, query, options, startedAt);
+    const route: Route = {
+      scope,
+      model,
+      recorder: this.monitor.recorder(namespace, entity),
+      label: `query ${namespace}.${entity}`,
+      timeout: this.#connections.get(namespace)?.timeout ?? this.#options.queryTimeout ?? 5000,
+    };
+    entities.set(entity, route);
+    return route;
   }
 
   /** Prepares the namespace first (a failure counts as a failed query), then runs the query. */
-  async #prepareAndRun<T extends Row>(
-    model: EntityModel<T>,
+  async #prepareAndRun(
+    scope: EntityNamespace,
+    model: EntityModel<Row>,
     namespace: string,
     entity: string,
     query: ProductionQuery | string | undefined,
     options: ProductionQueryOptions | undefined,
     startedAt: number,
-  ): Promise<FindResult<T>> {
+  ): Promise<FindResult<Row>> {
     try {
       await this.#prepare(namespace);
     } catch (error) {
-      this.#failed(namespace, entity, startedAt);
+      this.monitor.record(namespace, entity, performance.now() - startedAt, false);
+      this.#end();
       throw error;
     }
-    return this.#run(model, namespace, entity, query, options, startedAt);
-  }
-
-  /** Records a failed query and ends it. */
-  #failed(namespace: string, entity: string, startedAt: number): void {
-    this.monitor.record(namespace, entity, Date.now() - startedAt, false);
-    this.#end();
+    return this.#run(this.#route(scope, model, namespace, entity), query, options, startedAt);
   }
 
   /**
    * The query on a prepared namespace: the first attempt inline, racing its deadline; only a
    * failure goes on to the retry machinery. Ends the query (metrics, in-flight count).
    */
-  #run<T extends Row>(
-    model: EntityModel<T>,
-    namespace: string,
-    entity: string,
+  #run(
+    route: Route,
     query: ProductionQuery | string | undefined,
     options: ProductionQueryOptions | undefined,
     startedAt: number,
-  ): Promise<FindResult<T>> {
-    let built: Query<T>;
+  ): Promise<FindResult<Row>> {
+    let built: Query<Row>;
     let ticket: DeadlineTicket;
     let timeout: number;
     const signal = options?.signal;
     try {
-      built = buildProductionQuery(model, query);
-      timeout = options?.timeout ?? this.#connections.get(namespace)?.timeout ??
-        this.#options.queryTimeout ?? 5000;
+      built = buildProductionQuery(route.model, query);
+      timeout = options?.timeout ?? route.timeout;
       ticket = this.#deadlines.start(timeout, signal, startedAt);
     } catch (error) {
-      this.#failed(namespace, entity, startedAt);
+      route.recorder.record(performance.now() - startedAt, false);
+      this.#end();
       return Promise.reject(error);
     }
     const deadlines = this.#deadlines;
-    return new Promise<FindResult<T>>((resolve, reject) => {
+    return new Promise<FindResult<Row>>((resolve, reject) => {
       // Read by the callbacks below, which enter() may call before it returns.
       // deno-lint-ignore prefer-const
       let entry: DeadlineEntry | undefined;
       let settled = false;
-      const succeeded = (result: FindResult<T>) => {
+      const succeeded = (result: FindResult<Row>) => {
         if (settled) return;
         settled = true;
         deadlines.leave(entry);
-        this.monitor.record(namespace, entity, result.metadata.executionTime, true);
+        route.recorder.record(result.metadata.executionTime, true);
         this.#end();
         resolve(result);
       };
@@ -436,21 +487,15 @@ export class ProductionODataService {
         if (settled) return;
         settled = true;
         deadlines.leave(entry);
-        this.#retry(
-          deadlines.explain(ticket, error),
-          built,
-          namespace,
-          entity,
-          timeout,
-          signal,
-          startedAt,
-        ).then(resolve, reject);
+        this.#retry(deadlines.explain(ticket, error), built, route, timeout, signal, startedAt)
+          .then(resolve, reject);
       };
       entry = deadlines.enter(ticket, failed);
       if (entry === undefined) return;
-      let work: Promise<FindResult<T>>;
+      let work: Promise<FindResult<Row>>;
       try {
-        work = built.find({ signal: ticket.signal });
+        // The model's read, timed from the service's own clock read.
+        work = route.model.runFind(built.ast, this.#optionsFor(ticket), startedAt);
       } catch (error) {
         failed(error);
         return;
@@ -459,20 +504,28 @@ export class ProductionODataService {
     });
   }
 
+  /** `{ signal: ticket.signal }`, made once per deadline slot rather than once per query. */
+  #optionsFor(ticket: DeadlineTicket): ExecutionOptions {
+    const last = this.#findOptions;
+    if (last.ticket === ticket) return last.options;
+    const options: ExecutionOptions = { signal: ticket.signal };
+    this.#findOptions = { ticket, options };
+    return options;
+  }
+
   /**
    * After a failed first attempt: retries with backoff (attempt 1 "fails again" at once with
    * the same error, so logs, counts and backoff are exactly those of retry() from the start),
    * each attempt with its own deadline. Ends the query (metrics, in-flight count).
    */
-  async #retry<T extends Row>(
+  async #retry(
     failure: unknown,
-    built: Query<T>,
-    namespace: string,
-    entity: string,
+    built: Query<Row>,
+    route: Route,
     timeout: number,
     signal: AbortSignal | undefined,
     startedAt: number,
-  ): Promise<FindResult<T>> {
+  ): Promise<FindResult<Row>> {
     let ok = false;
     let durationMs = 0;
     try {
@@ -486,15 +539,15 @@ export class ProductionODataService {
           this.#deadlines.finish(ticket);
         }
       };
-      const retried = await retry<FindResult<T>>(
+      const retried = await retry<FindResult<Row>>(
         (n) => n === 1 ? Promise.reject(failure) : attempt(),
-        { ...this.#options.retry, signal, label: `query ${namespace}.${entity}` },
+        { ...this.#options.retry, signal, label: route.label },
       );
-      durationMs = Math.max(retried.metadata.executionTime, Date.now() - startedAt);
+      durationMs = Math.max(retried.metadata.executionTime, performance.now() - startedAt);
       ok = true;
       return retried;
     } finally {
-      this.monitor.record(namespace, entity, ok ? durationMs : Date.now() - startedAt, ok);
+      route.recorder.record(ok ? durationMs : performance.now() - startedAt, ok);
       this.#end();
     }
   }

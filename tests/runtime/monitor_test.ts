@@ -21,6 +21,21 @@ Deno.test("per namespace.entity and overall metrics", () => {
   assert.equal(overall.errors, 10);
 });
 
+Deno.test("recorder(): one series per namespace.entity, the same one record() feeds", () => {
+  const monitor = new PerformanceMonitor();
+  const logs = monitor.recorder("sqlite_prod", "logs");
+  assert.equal(monitor.recorder("sqlite_prod", "logs"), logs, "kept, not made again");
+  logs.record(2, true);
+  logs.record(6, false);
+  monitor.record("sqlite_prod", "logs", 4, true);
+  const metrics = monitor.snapshot().entities["sqlite_prod.logs"]!;
+  assert.equal(metrics.queries, 3);
+  assert.equal(metrics.errors, 1);
+  assert.equal(metrics.avgMs, 4);
+  assert.equal(metrics.maxMs, 6);
+  assert.deepEqual(Object.keys(monitor.snapshot().entities), ["sqlite_prod.logs"]);
+});
+
 Deno.test("the design's 📊 Performance Metrics block", () => {
   const monitor = new PerformanceMonitor();
   monitor.record("mongodb_prod", "users", 40, true);

@@ -74,6 +74,13 @@ Deno.test("deno task start on a fresh directory serves /health, /metrics and /od
       );
       const remote = await getJson(`${child.url}/odata/http_odata_prod/Products(7)`);
       assert.equal(remote.status, 200, JSON.stringify(remote.body));
+      // Registered from our own /odata/northwind/$metadata, not by hand.
+      assert.ok(
+        child.lines.some((line) =>
+          /http_odata_prod: [1-9]\d* entity set\(s\) from the remote \$metadata/.test(line)
+        ),
+        child.lines.join("\n"),
+      );
       assert.equal(remote.body.ProductName, "Uncle Bob's Organic Dried Pears");
 
       const metrics = await fetch(`${child.url}/metrics`);
