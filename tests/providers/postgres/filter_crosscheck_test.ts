@@ -2,8 +2,9 @@
  * The shared SQL core with the PostgreSQL dialect answers `$filter` (canonical functions, null
  * rules, dates, decimals, lambdas, navigation, long `in` lists), `$search`, paging and batched
  * `$expand` as the SQLite dialect does: each query string runs on Northwind in both providers
- * and the rows must be equal (doubles to 6 decimals). `$select` names the key: PostgreSQL always
- * returns it, SQLite only when selected.
+ * and the rows must be equal (doubles to 6 decimals). `$expand` is planned by one shared planner
+ * (`src/sql/expansion_plan.ts`): `*`, `$levels`, nested options at every level and `$select`
+ * without the key answer alike; fields read only to join levels never show.
  */
 
 import assert from "node:assert/strict";
@@ -113,7 +114,44 @@ const FILTER_CROSS_CHECK_QUERIES: readonly (readonly [string, string])[] = [
     "Orders",
     "$expand=Customer($select=CustomerID,CompanyName)&$filter=OrderID lt 10252&$select=OrderID",
   ],
+  // $expand through the shared planner: *, $levels, nested options, $select with and without
+  // the key (link fields read only to join levels never show).
+  ["Order_Details", "$expand=*&$filter=OrderID lt 10250"],
+  ["Shippers", "$expand=*($select=OrderID;$filter=Freight gt 400;$orderby=OrderID)"],
+  ["Employees", "$expand=Orders($select=OrderID;$top=1;$orderby=OrderID),*($select=EmployeeID)"],
+  [
+    "Employees",
+    "$expand=Employees1($levels=2;$select=EmployeeID,LastName)&$select=EmployeeID&$orderby=EmployeeID",
+  ],
+  ["Employees", "$expand=Employee1($levels=3;$select=LastName)&$select=LastName"],
+  [
+    "Order_Details",
+    "$expand=Order($select=OrderID,CustomerID),Product($select=ProductName)&$filter=OrderID lt 10252",
+  ],
+  [
+    "Orders",
+    "$expand=Order_Details($filter=Quantity gt 10;$orderby=ProductID;$top=2)&$filter=OrderID lt 10260&$select=OrderID&$orderby=OrderID",
+  ],
+  [
+    "Orders",
+    "$expand=Order_Details($skip=1;$select=Quantity;$orderby=Quantity desc)&$filter=OrderID lt 10256&$select=Freight&$orderby=OrderID",
+  ],
+  ["Products", "$select=ProductName&$filter=CategoryID eq 1"],
+  ["Products", "$select=ProductName&$expand=Category($select=CategoryName)&$filter=ProductID lt 9"],
+  [
+    "Products",
+    "$select=ProductID,ProductName&$expand=Category($select=CategoryID,Description),Supplier($select=CompanyName)&$filter=ProductID lt 9",
+  ],
+  [
+    "Customers",
+    "$expand=Orders($filter=Freight gt 100;$orderby=OrderID;$select=OrderID;$expand=Order_Details($select=Quantity;$orderby=ProductID;$expand=Product($select=ProductName;$expand=Category($select=CategoryName))))&$filter=startswith(CustomerID,'A')&$select=CompanyName",
+  ],
   // Refusals give the same error codes.
+  ["Products", "$expand=Category($levels=2)"],
+  ["Products", "$expand=*($levels=2)"],
+  ["Products", "$expand=Category,Category"],
+  ["Products", "$expand=ProductName"],
+  ["Employees", "$expand=Employees1($levels=max)"],
   ["Products", "$filter=ProductName eq 1"],
   ["Products", "$filter=UnitPrice div 0 gt 1"],
   ["Products", "$filter=contains(UnitPrice,'1')"],
@@ -149,6 +187,16 @@ pgTest(
         }
       }
       assert.deepStrictEqual(failures, []);
+      // `$select=ProductName` shows that field only, on both (no key added).
+      for (const namespace of [sqlite.namespace, postgres]) {
+        const { data } = await namespace.getEntity("Products").query("$select=ProductName&$top=3")
+          .find();
+        assert.deepStrictEqual(data.map((r) => Object.keys(r.toJSON())), [
+          ["ProductName"],
+          ["ProductName"],
+          ["ProductName"],
+        ]);
+      }
     } finally {
       await manager.close();
       await database.drop();
