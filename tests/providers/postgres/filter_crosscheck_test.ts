@@ -90,10 +90,6 @@ const FILTER_CROSS_CHECK_QUERIES: readonly (readonly [string, string])[] = [
   ["Products", "$filter=(UnitsInStock div 10) eq 3 and Discontinued eq false&$select=ProductID"],
   [
     "Products",
-    "$filter=case(UnitPrice gt 50: true, UnitsInStock eq 0: true, true: false)&$select=ProductID",
-  ],
-  [
-    "Products",
     "$orderby=UnitPrice desc,ProductName&$skip=3&$top=5&$select=ProductID,ProductName,UnitPrice",
   ],
   ["Products", "$count=true&$filter=CategoryID eq 2&$top=3&$orderby=ProductID&$select=ProductID"],
@@ -117,8 +113,11 @@ const FILTER_CROSS_CHECK_QUERIES: readonly (readonly [string, string])[] = [
   // $expand through the shared planner: *, $levels, nested options, $select with and without
   // the key (link fields read only to join levels never show).
   ["Order_Details", "$expand=*&$filter=OrderID lt 10250"],
-  ["Shippers", "$expand=*($select=OrderID;$filter=Freight gt 400;$orderby=OrderID)"],
-  ["Employees", "$expand=Orders($select=OrderID;$top=1;$orderby=OrderID),*($select=EmployeeID)"],
+  ["Shippers", "$expand=*&$orderby=ShipperID"],
+  [
+    "Employees",
+    "$expand=Orders($select=OrderID;$top=1;$orderby=OrderID),*&$select=EmployeeID&$filter=EmployeeID le 3",
+  ],
   [
     "Employees",
     "$expand=Employees1($levels=2;$select=EmployeeID,LastName)&$select=EmployeeID&$orderby=EmployeeID",
@@ -146,8 +145,16 @@ const FILTER_CROSS_CHECK_QUERIES: readonly (readonly [string, string])[] = [
     "Customers",
     "$expand=Orders($filter=Freight gt 100;$orderby=OrderID;$select=OrderID;$expand=Order_Details($select=Quantity;$orderby=ProductID;$expand=Product($select=ProductName;$expand=Category($select=CategoryName))))&$filter=startswith(CustomerID,'A')&$select=CompanyName",
   ],
-  // Refusals give the same error codes.
+];
+
+/** Refusals: both providers answer with the same error code. */
+const REFUSALS: readonly (readonly [string, string])[] = [
   ["Products", "$expand=Category($levels=2)"],
+  // `case(...)` is not in the query language yet: a syntax error on both.
+  [
+    "Products",
+    "$filter=case(UnitPrice gt 50: true, UnitsInStock eq 0: true, true: false)&$select=ProductID",
+  ],
   ["Products", "$expand=*($levels=2)"],
   ["Products", "$expand=Category,Category"],
   ["Products", "$expand=ProductName"],
@@ -170,11 +177,24 @@ pgTest(
       });
       await loadNorthwind(postgres);
       const failures: string[] = [];
-      for (const [entitySet, text] of FILTER_CROSS_CHECK_QUERIES) {
+      const cases = [
+        ...FILTER_CROSS_CHECK_QUERIES.map(([set, text]) => [set, text, false] as const),
+        ...REFUSALS.map(([set, text]) => [set, text, true] as const),
+      ];
+      for (const [entitySet, text, refused] of cases) {
         const expected = await answer(sqlite.namespace, entitySet, text);
         const actual = await answer(postgres, entitySet, text);
         if (JSON.stringify(expected).length <= 20) {
           failures.push(`${text}: the SQLite answer is empty`);
+        }
+        if (
+          (typeof expected === "object" && expected !== null && "error" in expected) !== refused
+        ) {
+          failures.push(
+            `${text}: ${refused ? "not refused" : "refused"} on SQLite: ${
+              JSON.stringify(expected)
+            }`,
+          );
         }
         try {
           assert.deepStrictEqual(actual, expected);
