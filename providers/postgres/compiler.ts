@@ -75,17 +75,17 @@ export interface CompiledRead extends CompiledStatement {
 const NO_SCHEMA: SchemaResolver = { getEntityMetadata: () => undefined };
 
 /**
- * Whether a query transforms its rows (`$apply`, `$compute`): its answer need not carry the key.
+ * Whether a query runs `$apply`: its rows are no longer the entity's, so nothing expands them
+ * (`$compute` only adds properties to the entity's rows: those expand as usual).
  *
  * @example
  * ```ts
  * import { transforms } from "./compiler.ts";
- * transforms({ compute: [] }); // false
+ * transforms({ apply: [] }); // false
  * ```
  */
 export function transforms(query: ODataQuery): boolean {
-  return (query.apply !== undefined && query.apply.length > 0) ||
-    (query.compute !== undefined && query.compute.length > 0);
+  return query.apply !== undefined && query.apply.length > 0;
 }
 
 function computedField(name: string, type: FieldType): FieldMetadata {
@@ -153,7 +153,7 @@ export function compileRead(
   schema: SchemaResolver = NO_SCHEMA,
 ): CompiledRead {
   if (transforms(query) && (linkFields.length > 0 || (query.expand ?? []).length > 0)) {
-    throw new NotSupportedError("$expand with $apply or $compute", POSTGRES_DIALECT.name);
+    throw new NotSupportedError("$expand with $apply", POSTGRES_DIALECT.name);
   }
   const request: ReadRequest = { entity, schema, query: { ...query, expand: undefined } };
   return adapt(entity, PLANS.read(request, linkFields));

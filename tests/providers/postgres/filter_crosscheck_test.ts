@@ -136,6 +136,10 @@ const FILTER_CROSS_CHECK_QUERIES: readonly (readonly [string, string])[] = [
     "$expand=Order_Details($skip=1;$select=Quantity;$orderby=Quantity desc)&$filter=OrderID lt 10256&$select=Freight&$orderby=OrderID",
   ],
   ["Products", "$select=ProductName&$filter=CategoryID eq 1"],
+  [
+    "Products",
+    "$compute=length(ProductName) as L&$expand=Category($select=CategoryName)&$select=L&$filter=L lt 6",
+  ],
   ["Products", "$select=ProductName&$expand=Category($select=CategoryName)&$filter=ProductID lt 9"],
   [
     "Products",
@@ -157,6 +161,7 @@ const REFUSALS: readonly (readonly [string, string])[] = [
   ],
   ["Products", "$expand=*($levels=2)"],
   ["Products", "$expand=Category,Category"],
+  ["Products", "$apply=groupby((CategoryID))&$expand=Category"],
   ["Products", "$expand=ProductName"],
   ["Employees", "$expand=Employees1($levels=max)"],
   ["Products", "$filter=ProductName eq 1"],
