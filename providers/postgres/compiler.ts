@@ -161,7 +161,8 @@ export function compileRead(
 
 /**
  * The related rows of a batch of parents for one `$expand` level (nested `$top`/`$skip` per
- * parent), their own link fields read as hidden columns unless selected.
+ * parent), their own link fields read as hidden columns unless selected. `target` (the related
+ * entity) is resolved from the request unless the caller has it already.
  *
  * @example
  * ```ts
@@ -171,8 +172,11 @@ export function compileRead(
  * compileExpansion({ schema, parent: orders, navigation: "Order_Details", query: {}, keys: [[10248]] });
  * ```
  */
-export function compileExpansion(request: ExpansionRequest): CompiledRead {
-  const { target } = resolveRelation(request.schema, request.parent, request.navigation);
+export function compileExpansion(
+  request: ExpansionRequest,
+  target: EntityMetadata = resolveRelation(request.schema, request.parent, request.navigation)
+    .target,
+): CompiledRead {
   return adapt(target, PLANS.expansion(request));
 }
 

@@ -358,7 +358,7 @@ export class PostgresOperations implements ProviderOperations {
           query: plan.query,
           keys: links.tuples.slice(start, start + step),
           keyFields: plan.childLinkFields,
-        });
+        }, plan.target);
         const stored: readonly Row[] = await run(this.#scope, compiled, options);
         const level = decodeLevel(stored, compiled, plan.target, request.rowBuilder);
         children = children === undefined ? level : {

@@ -219,8 +219,17 @@ export function parentLinks<S>(
 ): { keys: (string | undefined)[]; tuples: unknown[][] } {
   const keys: (string | undefined)[] = new Array(parents.length);
   const tuples = new Map<string, unknown[]>();
+  const single = fields.length === 1 ? fields[0]! : undefined;
   for (let i = 0; i < parents.length; i++) {
     const parent = parents[i]!;
+    if (single !== undefined) {
+      // The common case: one link field, read once.
+      const value = read(parent, single);
+      const key = value === null || value === undefined ? undefined : linkPart(value);
+      keys[i] = key;
+      if (key !== undefined && !tuples.has(key)) tuples.set(key, [value]);
+      continue;
+    }
     const key = linkKey(parent, fields, read);
     keys[i] = key;
     if (key !== undefined && !tuples.has(key)) {
