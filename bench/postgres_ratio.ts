@@ -29,7 +29,7 @@
 import postgres from "postgres";
 import process from "node:process";
 import { EntityNamespaceManager, parseFilter } from "../mod.ts";
-import { compileRead } from "../providers/postgres/compiler.ts";
+import { compileExpansion, compileRead } from "../providers/postgres/compiler.ts";
 
 const ROUNDS = Number(Deno.args[0] ?? 201);
 /** Only the cases whose name contains this text (all by default). */
@@ -108,9 +108,12 @@ const ordersSql = compileRead(Order.metadata, {
   orderby: [{ expression: parseFilter("OrderID"), direction: "asc" }],
   top: 50,
 });
-const detailsSql = compileRead(Detail.metadata, {}, [], {
-  field: Detail.metadata.fields.get("OrderID")!,
-  values: [0],
+const detailsSql = compileExpansion({
+  schema: { getEntityMetadata: (name) => name === "Details" ? Detail.metadata : undefined },
+  parent: Order.metadata,
+  navigation: "Details",
+  query: {},
+  keys: [[0]],
 });
 
 /** The hand-written two-query version of 50 orders with their details. */

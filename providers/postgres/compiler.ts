@@ -8,13 +8,14 @@
  * @module
  */
 
-import type { Expression, ODataQuery, SelectItem } from "../../src/odata/ast.ts";
-import type {
-  EntityMetadata,
-  FieldDefinition,
-  FieldMetadata,
-  FieldType,
-  SchemaResolver,
+import type { Expression, ODataQuery } from "../../src/odata/ast.ts";
+import {
+  type EntityMetadata,
+  type FieldDefinition,
+  type FieldMetadata,
+  type FieldType,
+  resolveRelation,
+  type SchemaResolver,
 } from "../../src/model/schema.ts";
 import type { ReadRequest, Row } from "../../src/provider/provider.ts";
 import {
@@ -23,8 +24,10 @@ import {
   type CompiledQuery,
   type CompiledRead as CoreRead,
   compileIncrement,
+  type ExpansionRequest,
   PlanCache,
   quoteIdentifier,
+  type ResultColumn,
 } from "../../src/sql/mod.ts";
 import { NotSupportedError } from "../../src/errors/errors.ts";
 import { encodeValue, placeholder } from "./values.ts";
@@ -62,66 +65,27 @@ export interface CompiledStatement {
  */
 export interface CompiledRead extends CompiledStatement {
   /** The fields of the result columns, in order (column aliases are the field names; names with
-   * `/` are grouped navigation properties). */
+   * `/` are grouped navigation properties; hidden link columns are named by their alias). */
   readonly fields: readonly FieldMetadata[];
-}
-
-/**
- * Rows whose `field` is one of `values` (the parents' keys of one `$expand` level).
- *
- * @example
- * ```ts
- * import type { KeyRestriction } from "./compiler.ts";
- * import type { FieldMetadata } from "../../src/model/schema.ts";
- * declare const field: FieldMetadata;
- * const within: KeyRestriction = { field, values: [1, 2] };
- * ```
- */
-export interface KeyRestriction {
-  /** The field of the expanded entity that references the parents. */
-  readonly field: FieldMetadata;
-  /** The parents' values, without duplicates or nulls. */
-  readonly values: readonly unknown[];
+  /** The result columns in order: which are hidden (read only to join `$expand` levels). */
+  readonly columns: readonly ResultColumn[];
 }
 
 /** Without a schema, navigation finds no target (an UNKNOWN_FIELD error, not a crash). */
 const NO_SCHEMA: SchemaResolver = { getEntityMetadata: () => undefined };
 
 /**
- * Whether a query transforms its rows (`$apply`, `$compute`): its answer need not carry the key.
+ * Whether a query runs `$apply`: its rows are no longer the entity's, so nothing expands them
+ * (`$compute` only adds properties to the entity's rows: those expand as usual).
  *
  * @example
  * ```ts
  * import { transforms } from "./compiler.ts";
- * transforms({ compute: [] }); // false
+ * transforms({ apply: [] }); // false
  * ```
  */
 export function transforms(query: ODataQuery): boolean {
-  return (query.apply !== undefined && query.apply.length > 0) ||
-    (query.compute !== undefined && query.compute.length > 0);
-}
-
-function property(name: string): SelectItem {
-  return { segments: [{ kind: "Property", name }] } as SelectItem;
-}
-
-/** `$select` plus the fields the provider needs (the key, join fields); undefined: all. */
-function selection(
-  entity: EntityMetadata,
-  query: ODataQuery,
-  extra: readonly string[],
-): readonly SelectItem[] | undefined {
-  if (query.select === undefined) return undefined;
-  const keys = transforms(query) ? [] : entity.key;
-  const named = new Set(
-    query.select.map((item) =>
-      item.segments.length === 1 && item.segments[0]!.kind === "Property"
-        ? item.segments[0]!.name
-        : ""
-    ),
-  );
-  const added = [...new Set([...keys, ...extra])].filter((name) => !named.has(name));
-  return added.length === 0 ? query.select : [...query.select, ...added.map(property)];
+  return query.apply !== undefined && query.apply.length > 0;
 }
 
 function computedField(name: string, type: FieldType): FieldMetadata {
@@ -154,7 +118,12 @@ function adapt(entity: EntityMetadata, compiled: CoreRead): CompiledRead {
     });
     FIELDS.set(compiled.columns, fields);
   }
-  return { text: compiled.sql, params: compiled.params as unknown[], fields };
+  return {
+    text: compiled.sql,
+    params: compiled.params as unknown[],
+    fields,
+    columns: compiled.columns,
+  };
 }
 
 /**
@@ -165,9 +134,9 @@ function adapt(entity: EntityMetadata, compiled: CoreRead): CompiledRead {
 const PLANS = new PlanCache(256, POSTGRES_DIALECT);
 
 /**
- * The SELECT of a read: selected fields (the key always, unless `$apply`/`$compute` transform
- * the rows), filter, order (the key last, so pages are stable), paging; with `within`, the rows
- * of a batch of parents (nested `$top`/`$skip` per parent).
+ * The SELECT of a read: the selected fields (every field without `$select`), filter, order (the
+ * key last, so pages are stable), paging; `linkFields` are read too, as hidden columns unless
+ * selected, for joining `$expand` levels.
  *
  * @example
  * ```ts
@@ -180,20 +149,35 @@ const PLANS = new PlanCache(256, POSTGRES_DIALECT);
 export function compileRead(
   entity: EntityMetadata,
   query: ODataQuery,
-  extraFields: readonly string[] = [],
-  within?: KeyRestriction,
+  linkFields: readonly string[] = [],
   schema: SchemaResolver = NO_SCHEMA,
 ): CompiledRead {
-  const extra = within === undefined ? extraFields : [...extraFields, within.field.name];
-  if (transforms(query) && (extra.length > 0 || (query.expand ?? []).length > 0)) {
-    throw new NotSupportedError("$expand with $apply or $compute", POSTGRES_DIALECT.name);
+  if (transforms(query) && (linkFields.length > 0 || (query.expand ?? []).length > 0)) {
+    throw new NotSupportedError("$expand with $apply", POSTGRES_DIALECT.name);
   }
-  const select = selection(entity, query, extra);
-  const request: ReadRequest = { entity, schema, query: { ...query, select, expand: undefined } };
-  if (within === undefined) return adapt(entity, PLANS.read(request, []));
-  const type = within.field.type;
-  const keys = within.values.map((value) => [encodeValue(value, type)]);
-  return adapt(entity, PLANS.keyed({ request, linkFields: [within.field.name], keys }));
+  const request: ReadRequest = { entity, schema, query: { ...query, expand: undefined } };
+  return adapt(entity, PLANS.read(request, linkFields));
+}
+
+/**
+ * The related rows of a batch of parents for one `$expand` level (nested `$top`/`$skip` per
+ * parent), their own link fields read as hidden columns unless selected. `target` (the related
+ * entity) is resolved from the request unless the caller has it already.
+ *
+ * @example
+ * ```ts
+ * import { compileExpansion } from "./compiler.ts";
+ * import type { EntityMetadata, SchemaResolver } from "../../src/model/schema.ts";
+ * declare const schema: SchemaResolver, orders: EntityMetadata;
+ * compileExpansion({ schema, parent: orders, navigation: "Order_Details", query: {}, keys: [[10248]] });
+ * ```
+ */
+export function compileExpansion(
+  request: ExpansionRequest,
+  target: EntityMetadata = resolveRelation(request.schema, request.parent, request.navigation)
+    .target,
+): CompiledRead {
+  return adapt(target, PLANS.expansion(request));
 }
 
 /**

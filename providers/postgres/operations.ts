@@ -6,11 +6,7 @@
  * @module
  */
 
-import {
-  NotSupportedError,
-  ODataActiveRecordError,
-  throwIfAborted,
-} from "../../src/errors/errors.ts";
+import { NotSupportedError, throwIfAborted } from "../../src/errors/errors.ts";
 import type { EntityMetadata, FieldMetadata } from "../../src/model/schema.ts";
 import type {
   ExecutionOptions,
@@ -25,14 +21,24 @@ import type {
 import {
   compileCount,
   compileDelete,
+  type CompiledRead,
   type CompiledStatement,
+  compileExpansion,
   compileInsert,
   compileRead,
   compileUpdate,
-  type KeyRestriction,
   quoteIdentifier,
   transforms,
 } from "./compiler.ts";
+import {
+  attachRelated,
+  type ExpansionPlan,
+  linkFieldsOf,
+  linkKey,
+  parentLinks,
+  planExpansions,
+  type ResultColumn,
+} from "../../src/sql/mod.ts";
 import type { Pool } from "./connection.ts";
 import { mapPostgresError } from "./errors.ts";
 import { fieldDecoder } from "./values.ts";
@@ -210,29 +216,41 @@ function cachedLevelDecoder(
 }
 
 /**
- * The names `$select` shows (the key always), or `undefined` when it shows every field. Fields
- * read only to join `$expand` levels are not among them.
+ * The rows of one read level: the answers, the driver's rows they came from, and the column
+ * alias of each field (a hidden one for link fields read only to join the next level).
  */
-function selectedNames(
-  entity: EntityMetadata,
-  query: ReadRequest["query"],
-): Set<string> | undefined {
-  const select = query.select;
-  if (select === undefined) return undefined;
-  const names = new Set<string>(entity.key);
-  for (const item of select) {
-    const [segment] = item.segments;
-    if (item.segments.some((s) => s.kind === "Star")) return undefined;
-    if (segment?.kind === "Property") names.add(segment.name);
-  }
-  return names;
-}
-
-/** The answer rows of one level and the driver rows they came from (for joining the levels). */
 interface Level {
   readonly rows: Row[];
   readonly stored: readonly Row[];
+  readonly aliases: ReadonlyMap<string, string>;
+  readonly attach: LevelDecoder["attach"];
 }
+
+/** Column aliases by field name of a compiled read's single-step columns (once per shape). */
+const ALIASES = new WeakMap<readonly ResultColumn[], ReadonlyMap<string, string>>();
+
+function aliasesOf(columns: readonly ResultColumn[]): ReadonlyMap<string, string> {
+  let aliases = ALIASES.get(columns);
+  if (aliases === undefined) {
+    const map = new Map<string, string>();
+    for (const column of columns) {
+      if (column.path.length === 1) map.set(column.path[0]!, column.alias);
+    }
+    ALIASES.set(columns, aliases = map);
+  }
+  return aliases;
+}
+
+/** Reads a field's stored value from a driver row of a level (for link keys and key tuples). */
+function storedReader(aliases: ReadonlyMap<string, string>): (raw: Row, field: string) => unknown {
+  return (raw, field) => raw[aliases.get(field)!];
+}
+
+/**
+ * Parent key tuples per expansion query: a single link field travels as one array parameter
+ * (no limit), a composite one as a `VALUES` list kept under the protocol's parameter limit.
+ */
+const COMPOSITE_KEYS_PER_QUERY = 4096;
 
 /** Rows with grouped navigation properties: `Category/CategoryName` as `{ Category: { CategoryName } }`. */
 function decodeNested(rows: readonly Row[], fields: readonly FieldMetadata[]): Row[] {
@@ -253,6 +271,27 @@ function decodeNested(rows: readonly Row[], fields: readonly FieldMetadata[]): R
   });
 }
 
+/** Decodes the driver's rows of one level into answers, hidden link columns left out. */
+function decodeLevel(
+  stored: readonly Row[],
+  compiled: CompiledRead,
+  entity: EntityMetadata,
+  rowBuilder: ReadRequest["rowBuilder"],
+): Level {
+  const { columns } = compiled;
+  const shown = columns.some((column) => column.hidden)
+    ? compiled.fields.filter((_, i) => !columns[i]!.hidden)
+    : compiled.fields;
+  const aliases = aliasesOf(columns);
+  if (shown.some((field) => field.name.includes("/"))) {
+    return { rows: decodeNested(stored, shown), stored, aliases, attach: attachPlain };
+  }
+  const level = cachedLevelDecoder(shown, entity, rowBuilder?.(entity));
+  const rows: Row[] = new Array(stored.length);
+  for (let i = 0; i < stored.length; i++) rows[i] = level.decode(stored[i]!);
+  return { rows, stored, aliases, attach: level.attach };
+}
+
 /** The single integer key PostgreSQL generates (an identity column), if the entity has one. */
 function identityKey(entity: EntityMetadata): FieldMetadata | undefined {
   if (entity.key.length !== 1) return undefined;
@@ -269,7 +308,7 @@ export class PostgresOperations implements ProviderOperations {
   }
 
   async read(request: ReadRequest, options?: ExecutionOptions): Promise<ReadResult> {
-    const { rows } = await this.#readLevel(request.entity, request, request.query, options);
+    const rows = await this.#readRows(request, options);
     if (request.query.count) {
       return { rows, count: await this.count(request, options) };
     }
@@ -277,81 +316,70 @@ export class PostgresOperations implements ProviderOperations {
   }
 
   /**
-   * The rows of one level, then each `$expand` of it with ONE query for all its rows (the
-   * parents' keys as one array parameter), recursively: one query per level, never per row.
-   * Fields read only to join the levels are read from the driver's rows, never shown.
+   * The rows of a read, then each `$expand` level (planned by the shared planner) with ONE query
+   * per navigation property and level for all its parents, never one per row. Fields read only
+   * to join the levels come as hidden columns and are never shown.
    */
-  async #readLevel(
-    entity: EntityMetadata,
-    request: ReadRequest,
-    query: ReadRequest["query"],
-    options: ExecutionOptions | undefined,
-    within?: KeyRestriction,
-  ): Promise<Level> {
-    const schema = request.schema;
-    if (transforms(query) && within === undefined) {
-      const transformed = compileRead(entity, query, [], undefined, schema);
-      const rows = decodeRows(await run(this.#scope, transformed, options), transformed.fields);
-      return { rows, stored: rows };
+  async #readRows(request: ReadRequest, options: ExecutionOptions | undefined): Promise<Row[]> {
+    const { entity, query, schema } = request;
+    if (transforms(query)) {
+      const transformed = compileRead(entity, query, [], schema);
+      return decodeRows(await run(this.#scope, transformed, options), transformed.fields);
     }
-    const plans = query.expand === undefined || query.expand.length === 0
-      ? []
-      : query.expand.map((item) => expandPlan(entity, schema, item));
-    const extra = plans.length === 0 ? [] : [...new Set(plans.map((plan) => plan.local.name))];
-    if (within !== undefined) extra.push(within.field.name);
-    const compiled = compileRead(
-      entity,
-      query.expand === undefined ? query : { ...query, expand: undefined },
-      extra,
-      within,
-      schema,
-    );
+    const plans = planExpansions(schema, entity, query.expand);
+    const compiled = compileRead(entity, query, linkFieldsOf(plans), schema);
     const stored: readonly Row[] = await run(this.#scope, compiled, options);
-    const selected = extra.length === 0 ? undefined : selectedNames(entity, query);
-    const shown = selected === undefined
-      ? compiled.fields
-      : compiled.fields.filter((field) => selected.has(field.name));
-    let rows: Row[];
-    let attach = attachPlain;
-    if (shown.some((field) => field.name.includes("/"))) {
-      rows = decodeNested(stored, shown);
-    } else {
-      const level = cachedLevelDecoder(shown, entity, request.rowBuilder?.(entity));
-      attach = level.attach;
-      rows = new Array(stored.length);
-      for (let i = 0; i < stored.length; i++) rows[i] = level.decode(stored[i]!);
-    }
+    const level = decodeLevel(stored, compiled, entity, request.rowBuilder);
+    if (plans.length > 0) await this.#expand(request, entity, level, plans, options);
+    return level.rows;
+  }
+
+  /** Reads and attaches the expansions `plans` of the rows of `parents` (of `entity`). */
+  async #expand(
+    request: ReadRequest,
+    entity: EntityMetadata,
+    parents: Level,
+    plans: readonly ExpansionPlan[],
+    options: ExecutionOptions | undefined,
+  ): Promise<void> {
+    const read = storedReader(parents.aliases);
     for (const plan of plans) {
-      const local = plan.local.name;
-      const decodeLocal = fieldDecoder(plan.local.type);
-      const parentKeys: unknown[] = new Array(stored.length);
-      const keys = new Set<unknown>();
-      for (let i = 0; i < stored.length; i++) {
-        const key = decodeLocal(stored[i]![local]);
-        parentKeys[i] = key;
-        if (key !== null) keys.add(key);
+      const { relation } = plan;
+      const links = parentLinks(parents.stored, relation.localFields, read);
+      const step = relation.localFields.length === 1
+        ? links.tuples.length
+        : COMPOSITE_KEYS_PER_QUERY;
+      let children: Level | undefined;
+      for (let start = 0; start < links.tuples.length; start += step) {
+        const compiled = compileExpansion({
+          schema: request.schema,
+          parent: entity,
+          navigation: plan.name,
+          query: plan.query,
+          keys: links.tuples.slice(start, start + step),
+          keyFields: plan.childLinkFields,
+        }, plan.target);
+        const stored: readonly Row[] = await run(this.#scope, compiled, options);
+        const level = decodeLevel(stored, compiled, plan.target, request.rowBuilder);
+        children = children === undefined ? level : {
+          ...children,
+          rows: [...children.rows, ...level.rows],
+          stored: [...children.stored, ...level.stored],
+        };
       }
-      const children = keys.size === 0
-        ? { rows: [], stored: [] }
-        : await this.#readLevel(plan.target, request, plan.options, options, {
-          field: plan.remote,
-          values: [...keys],
-        });
-      const remote = plan.remote.name;
-      const decodeRemote = fieldDecoder(plan.remote.type);
-      const byKey = new Map<unknown, Row[]>();
-      for (let i = 0; i < children.rows.length; i++) {
-        const key = decodeRemote(children.stored[i]![remote]);
-        let list = byKey.get(key);
-        if (list === undefined) byKey.set(key, list = []);
-        list.push(children.rows[i]!);
+      if (children === undefined) {
+        attachRelated(plan, parents.rows, links.keys, [], [], parents.attach);
+        continue;
       }
-      for (let i = 0; i < rows.length; i++) {
-        const found = byKey.get(parentKeys[i]) ?? [];
-        attach(rows[i]!, plan.name, plan.many ? found : found[0] ?? null);
+      if (plan.children.length > 0) {
+        await this.#expand(request, plan.target, children, plan.children, options);
       }
+      const childRead = storedReader(children.aliases);
+      const childKeys = children.stored.map((raw) =>
+        linkKey(raw, relation.targetFields, childRead)
+      );
+      attachRelated(plan, parents.rows, links.keys, children.rows, childKeys, parents.attach);
     }
-    return { rows, stored };
   }
 
   async *stream(request: ReadRequest, options?: ExecutionOptions): AsyncIterable<Row> {
@@ -360,7 +388,7 @@ export class PostgresOperations implements ProviderOperations {
         suggestion: "Use find() for expanded reads, or stream the related entity separately.",
       });
     }
-    const compiled = compileRead(request.entity, request.query, [], undefined, request.schema);
+    const compiled = compileRead(request.entity, request.query, [], request.schema);
     const signal = options?.signal;
     throwIfAborted(signal);
     const executor = this.#scope.executor();
@@ -520,54 +548,4 @@ export class PostgresOperations implements ProviderOperations {
     const [row] = await run(this.#scope, compiled, options);
     return Number(row.count);
   }
-}
-
-/** How one `$expand` item is read: the relation's two sides and the nested options. */
-interface ExpandPlan {
-  readonly name: string;
-  readonly many: boolean;
-  readonly target: EntityMetadata;
-  readonly local: FieldMetadata;
-  readonly remote: FieldMetadata;
-  readonly options: ReadRequest["query"];
-}
-
-function expandPlan(
-  entity: EntityMetadata,
-  schema: ReadRequest["schema"],
-  item: NonNullable<ReadRequest["query"]["expand"]>[number],
-): ExpandPlan {
-  const name = item.path[0];
-  if (item.path.length !== 1 || name === undefined || name === "*") {
-    throw new NotSupportedError("$expand of a path, a type cast or *", "the postgres provider");
-  }
-  if (item.ref || item.count) {
-    throw new NotSupportedError("$expand with $ref or $count", "the postgres provider");
-  }
-  const relation = entity.relations.get(name);
-  const target = relation && schema.getEntityMetadata(relation.target);
-  if (relation === undefined || target === undefined) {
-    throw new ODataActiveRecordError(
-      "UNKNOWN_FIELD",
-      `Unknown navigation '${name}' on ${entity.name}`,
-      { context: { entity: entity.name, field: name } },
-    );
-  }
-  const remoteNames = relation.targetFields.length > 0 ? relation.targetFields : target.key;
-  if (relation.localFields.length !== 1 || remoteNames.length !== 1) {
-    throw new NotSupportedError("$expand over a composite key", "the postgres provider");
-  }
-  const options = item.options ?? {};
-  if (options.levels !== undefined) {
-    throw new NotSupportedError("$levels inside $expand", "the postgres provider");
-  }
-  const remote = target.fields.get(remoteNames[0]!)!;
-  return {
-    name,
-    many: relation.kind === "many",
-    target,
-    local: entity.fields.get(relation.localFields[0]!)!,
-    remote,
-    options: { ...options, count: undefined },
-  };
 }

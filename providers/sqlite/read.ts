@@ -9,6 +9,8 @@
  * a per-shape decoder (`decode.ts`), and statements come from a {@linkcode PlanCache} when the
  * caller passes one.
  *
+ * Which expansions run, with which options, and how related rows attach to their parents is
+ * planned by the shared `src/sql/expansion_plan.ts` (the PostgreSQL provider uses the same):
  * `$expand=*` expands every navigation property one level (named items take precedence);
  * `$levels=n` on a navigation back to the same entity is rewritten to n nested expansions.
  * Not supported: `$ref`, `/$count` and `$count` inside `$expand`, `$levels=max`, multi-segment
@@ -17,23 +19,19 @@
  * @module
  */
 
-import type { ExpandItem, ODataQuery } from "../../src/odata/ast.ts";
-import {
-  type EntityMetadata,
-  type RelationMetadata,
-  resolveRelation,
-  type SchemaResolver,
-} from "../../src/model/schema.ts";
+import type { EntityMetadata, SchemaResolver } from "../../src/model/schema.ts";
 import type { ReadRequest, ReadResult, Row, RowBuilder } from "../../src/provider/provider.ts";
-import { ODataActiveRecordError, QueryLimitError } from "../../src/errors/errors.ts";
-import { DEFAULT_QUERY_LIMITS } from "../../src/odata/limits.ts";
+import { ODataActiveRecordError } from "../../src/errors/errors.ts";
 import type { SqlValue } from "./values.ts";
 import {
-  entityScope,
-  invalidArgument,
+  attachRelated,
+  type ExpansionPlan,
+  linkFieldsOf,
+  linkKey,
   notSupported,
+  parentLinks,
   type PlanCache,
-  unknownField,
+  planExpansions,
 } from "../../src/sql/mod.ts";
 import { compileExpansion, type ExpansionRequest } from "./compiler.ts";
 import { compileCount, type CompiledRead, compileRead, type ResultColumn } from "./compiler.ts";
@@ -100,14 +98,6 @@ interface Source {
   readonly plans: PlanCache | undefined;
   readonly signal: AbortSignal | undefined;
   readonly rowBuilder: ReadRequest["rowBuilder"];
-}
-
-interface ExpansionPlan {
-  readonly name: string;
-  readonly relation: RelationMetadata;
-  readonly target: EntityMetadata;
-  readonly query: ODataQuery;
-  readonly children: readonly ExpansionPlan[];
 }
 
 /**
@@ -188,103 +178,14 @@ function fetch(executor: SqliteExecutor, compiled: CompiledRead, decode: RowDeco
   return nodes;
 }
 
-/** A map key for a tuple of stored values (1 and 1.0 and "1" meet, as they do in SQL). */
-function linkKey(values: readonly unknown[]): string | undefined {
-  if (values.some((v) => v === null || v === undefined)) return undefined;
-  return values.map(linkPart).join("\u0000");
-}
-
-function linkPart(value: unknown): string {
-  return value instanceof Uint8Array ? `b:${[...value].join(",")}` : String(value);
-}
-
-/** The link key of a node over `fields` (the common single field without an array). */
-function nodeKey(
-  node: Node,
-  fields: readonly string[],
-  positions: ReadonlyMap<string, number>,
-): string | undefined {
-  if (fields.length === 1) {
-    const value = node.stored[positions.get(fields[0]!)!];
-    return value === null || value === undefined ? undefined : linkPart(value);
-  }
-  return linkKey(fields.map((f) => node.stored[positions.get(f)!]));
-}
-
-// --- expansion planning -----------------------------------------------------------------------
-
-function rewriteLevels(
-  item: ExpandItem,
-  name: string,
-  entity: EntityMetadata,
-  target: EntityMetadata,
-): ODataQuery {
-  const options = item.options ?? {};
-  const { levels, ...rest } = options;
-  if (levels === undefined) return options;
-  if (levels === "max") throw notSupported("$levels=max", "Give a number of levels.");
-  if (!Number.isSafeInteger(levels) || levels < 1) {
-    throw invalidArgument(`$levels must be a positive integer, got ${levels}`);
-  }
-  if (target.name !== entity.name) {
-    throw notSupported(`$levels on ${name}, which does not lead back to ${entity.name}`);
-  }
-  if (levels === 1) return rest;
-  const again: ExpandItem = { path: [name], options: { ...rest, levels: levels - 1 } };
-  return { ...rest, expand: [...(rest.expand ?? []), again] };
-}
-
-function planExpansions(
-  schema: SchemaResolver,
-  entity: EntityMetadata,
-  items: readonly ExpandItem[] | undefined,
-  depth: number,
-): ExpansionPlan[] {
-  if (items === undefined || items.length === 0) return [];
-  const maxDepth = DEFAULT_QUERY_LIMITS.maxExpandDepth;
-  if (depth > maxDepth) throw new QueryLimitError("maxExpandDepth", maxDepth);
-  const named = items.filter((item) => item.path[0] !== "*");
-  const stars = items.filter((item) => item.path[0] === "*");
-  const plans = new Map<string, ExpansionPlan>();
-  const add = (name: string, item: ExpandItem) => {
-    if (item.ref === true) throw notSupported("$ref in $expand");
-    if (item.count === true) throw notSupported("/$count in $expand");
-    const { target } = resolveRelation(schema, entity, name);
-    const options = rewriteLevels(item, name, entity, target);
-    const { expand, ...query } = options;
-    plans.set(name, {
-      name,
-      relation: resolveRelation(schema, entity, name).relation,
-      target,
-      query,
-      children: planExpansions(schema, target, expand, depth + 1),
-    });
-  };
-  for (const item of named) {
-    if (item.path.length !== 1) {
-      throw notSupported(`the expand path ${item.path.join("/")} (type casts or complex steps)`);
-    }
-    const name = item.path[0]!;
-    if (!entity.relations.has(name)) {
-      if (entity.fields.has(name)) {
-        throw invalidArgument(`'${name}' is a field of ${entity.name}, not a navigation property`);
-      }
-      throw unknownField(entityScope(entity, "t"), name);
-    }
-    if (plans.has(name)) throw invalidArgument(`'${name}' appears in more than one $expand item`);
-    add(name, item);
-  }
-  for (const star of stars) {
-    if (star.path.length !== 1) throw notSupported(`the expand path ${star.path.join("/")}`);
-    if (star.options?.levels !== undefined) throw notSupported("$expand=*($levels=...)");
-    for (const name of entity.relations.keys()) {
-      if (!plans.has(name)) add(name, { ...star, path: [name] });
-    }
-  }
-  return [...plans.values()];
-}
-
 // --- executing --------------------------------------------------------------------------------
+
+/** A node's stored value of a field, by the column positions of its shape. */
+function storedReader(
+  positions: ReadonlyMap<string, number>,
+): (node: Node, field: string) => unknown {
+  return (node, field) => node.stored[positions.get(field)!];
+}
 
 function expand(
   source: Source,
@@ -293,25 +194,14 @@ function expand(
   parents: Level,
   plans: readonly ExpansionPlan[],
 ): void {
+  const read = storedReader(parents.positions);
   for (const plan of plans) {
     const { relation } = plan;
-    // Each parent's link key, computed once for the query and again for stitching.
-    const parentKeys = parents.nodes.map((node) =>
-      nodeKey(node, relation.localFields, parents.positions)
-    );
-    const tuples = new Map<string, SqlValue[]>();
-    parents.nodes.forEach((node, i) => {
-      const key = parentKeys[i];
-      if (key === undefined) return;
-      const values = relation.localFields.map((f) => node.stored[parents.positions.get(f)!]);
-      tuples.set(key, values as SqlValue[]);
-    });
-    const keyFields = [...new Set(plan.children.flatMap((child) => child.relation.localFields))];
+    const links = parentLinks(parents.nodes, relation.localFields, read);
     const children: Node[] = [];
     let childPositions: ReadonlyMap<string, number> = new Map();
     let childAttach: Attach = plainAttach;
-    const byParent = new Map<string, Row[]>();
-    const all = [...tuples.values()];
+    const all = links.tuples as SqlValue[][];
     for (let start = 0; start < all.length; start += EXPAND_CHUNK_SIZE) {
       checkSignal(source.signal);
       const request: ExpansionRequest = {
@@ -320,7 +210,7 @@ function expand(
         navigation: plan.name,
         query: plan.query,
         keys: all.slice(start, start + EXPAND_CHUNK_SIZE),
-        keyFields,
+        keyFields: plan.childLinkFields,
       };
       const compiled = source.plans === undefined
         ? compileExpansion(request)
@@ -328,24 +218,16 @@ function expand(
       childPositions = positionsOf(compiled.columns);
       const { decode, attach } = decoderFor(compiled.columns, plan.target, source.rowBuilder);
       childAttach = attach;
-      for (const node of fetch(source.executor, compiled, decode)) {
-        children.push(node);
-        const key = nodeKey(node, relation.targetFields, childPositions)!;
-        const list = byParent.get(key);
-        if (list === undefined) byParent.set(key, [node.row]);
-        else list.push(node.row);
-      }
+      for (const node of fetch(source.executor, compiled, decode)) children.push(node);
     }
     // One query per navigation property of the next level, over all children at once.
     const next: Level = { nodes: children, positions: childPositions, attach: childAttach };
     expand(source, schema, plan.target, next, plan.children);
-    parents.nodes.forEach((node, i) => {
-      const key = parentKeys[i];
-      const related = key === undefined ? undefined : byParent.get(key);
-      // Every parent gets its own array: rows are handed out as mutable records.
-      const value = relation.kind === "one" ? related?.[0] ?? null : related?.slice() ?? [];
-      parents.attach(node.row, plan.name, value);
-    });
+    const childRead = storedReader(childPositions);
+    const childKeys = children.map((node) => linkKey(node, relation.targetFields, childRead));
+    const childRows = children.map((node) => node.row);
+    const parentRows = parents.nodes.map((node) => node.row);
+    attachRelated(plan, parentRows, links.keys, childRows, childKeys, parents.attach);
   }
 }
 
@@ -368,10 +250,8 @@ export function executeRead(
   plans?: PlanCache,
 ): ReadResult {
   checkSignal(signal);
-  const expansions = planExpansions(request.schema, request.entity, request.query.expand, 1);
-  const keyFields = expansions.length === 0
-    ? NO_FIELDS
-    : [...new Set(expansions.flatMap((plan) => plan.relation.localFields))];
+  const expansions = planExpansions(request.schema, request.entity, request.query.expand);
+  const keyFields = linkFieldsOf(expansions);
   const compiled = plans === undefined
     ? compileRead(request, { keyFields })
     : plans.read(request, keyFields);

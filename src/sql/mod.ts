@@ -73,5 +73,13 @@ export {
   type ExpansionRequest,
   type KeyedRead,
 } from "./expand.ts";
+export {
+  attachRelated,
+  type ExpansionPlan,
+  linkFieldsOf,
+  linkKey,
+  parentLinks,
+  planExpansions,
+} from "./expansion_plan.ts";
 export { PlanCache } from "./plans.ts";
 export { compileDelete, compileIncrement, compileInsert, compileUpdate } from "./write.ts";

@@ -2,8 +2,9 @@
  * The shared SQL core with the PostgreSQL dialect answers `$filter` (canonical functions, null
  * rules, dates, decimals, lambdas, navigation, long `in` lists), `$search`, paging and batched
  * `$expand` as the SQLite dialect does: each query string runs on Northwind in both providers
- * and the rows must be equal (doubles to 6 decimals). `$select` names the key: PostgreSQL always
- * returns it, SQLite only when selected.
+ * and the rows must be equal (doubles to 6 decimals). `$expand` is planned by one shared planner
+ * (`src/sql/expansion_plan.ts`): `*`, `$levels`, nested options at every level and `$select`
+ * without the key answer alike; fields read only to join levels never show.
  */
 
 import assert from "node:assert/strict";
@@ -89,10 +90,6 @@ const FILTER_CROSS_CHECK_QUERIES: readonly (readonly [string, string])[] = [
   ["Products", "$filter=(UnitsInStock div 10) eq 3 and Discontinued eq false&$select=ProductID"],
   [
     "Products",
-    "$filter=case(UnitPrice gt 50: true, UnitsInStock eq 0: true, true: false)&$select=ProductID",
-  ],
-  [
-    "Products",
     "$orderby=UnitPrice desc,ProductName&$skip=3&$top=5&$select=ProductID,ProductName,UnitPrice",
   ],
   ["Products", "$count=true&$filter=CategoryID eq 2&$top=3&$orderby=ProductID&$select=ProductID"],
@@ -113,7 +110,60 @@ const FILTER_CROSS_CHECK_QUERIES: readonly (readonly [string, string])[] = [
     "Orders",
     "$expand=Customer($select=CustomerID,CompanyName)&$filter=OrderID lt 10252&$select=OrderID",
   ],
-  // Refusals give the same error codes.
+  // $expand through the shared planner: *, $levels, nested options, $select with and without
+  // the key (link fields read only to join levels never show).
+  ["Order_Details", "$expand=*&$filter=OrderID lt 10250"],
+  ["Shippers", "$expand=*&$orderby=ShipperID"],
+  [
+    "Employees",
+    "$expand=Orders($select=OrderID;$top=1;$orderby=OrderID),*&$select=EmployeeID&$filter=EmployeeID le 3",
+  ],
+  [
+    "Employees",
+    "$expand=Employees1($levels=2;$select=EmployeeID,LastName)&$select=EmployeeID&$orderby=EmployeeID",
+  ],
+  ["Employees", "$expand=Employee1($levels=3;$select=LastName)&$select=LastName"],
+  [
+    "Order_Details",
+    "$expand=Order($select=OrderID,CustomerID),Product($select=ProductName)&$filter=OrderID lt 10252",
+  ],
+  [
+    "Orders",
+    "$expand=Order_Details($filter=Quantity gt 10;$orderby=ProductID;$top=2)&$filter=OrderID lt 10260&$select=OrderID&$orderby=OrderID",
+  ],
+  [
+    "Orders",
+    "$expand=Order_Details($skip=1;$select=Quantity;$orderby=Quantity desc)&$filter=OrderID lt 10256&$select=Freight&$orderby=OrderID",
+  ],
+  ["Products", "$select=ProductName&$filter=CategoryID eq 1"],
+  [
+    "Products",
+    "$compute=length(ProductName) as L&$expand=Category($select=CategoryName)&$select=L&$filter=L lt 6",
+  ],
+  ["Products", "$select=ProductName&$expand=Category($select=CategoryName)&$filter=ProductID lt 9"],
+  [
+    "Products",
+    "$select=ProductID,ProductName&$expand=Category($select=CategoryID,Description),Supplier($select=CompanyName)&$filter=ProductID lt 9",
+  ],
+  [
+    "Customers",
+    "$expand=Orders($filter=Freight gt 100;$orderby=OrderID;$select=OrderID;$expand=Order_Details($select=Quantity;$orderby=ProductID;$expand=Product($select=ProductName;$expand=Category($select=CategoryName))))&$filter=startswith(CustomerID,'A')&$select=CompanyName",
+  ],
+];
+
+/** Refusals: both providers answer with the same error code. */
+const REFUSALS: readonly (readonly [string, string])[] = [
+  ["Products", "$expand=Category($levels=2)"],
+  // `case(...)` is not in the query language yet: a syntax error on both.
+  [
+    "Products",
+    "$filter=case(UnitPrice gt 50: true, UnitsInStock eq 0: true, true: false)&$select=ProductID",
+  ],
+  ["Products", "$expand=*($levels=2)"],
+  ["Products", "$expand=Category,Category"],
+  ["Products", "$apply=groupby((CategoryID))&$expand=Category"],
+  ["Products", "$expand=ProductName"],
+  ["Employees", "$expand=Employees1($levels=max)"],
   ["Products", "$filter=ProductName eq 1"],
   ["Products", "$filter=UnitPrice div 0 gt 1"],
   ["Products", "$filter=contains(UnitPrice,'1')"],
@@ -132,11 +182,24 @@ pgTest(
       });
       await loadNorthwind(postgres);
       const failures: string[] = [];
-      for (const [entitySet, text] of FILTER_CROSS_CHECK_QUERIES) {
+      const cases = [
+        ...FILTER_CROSS_CHECK_QUERIES.map(([set, text]) => [set, text, false] as const),
+        ...REFUSALS.map(([set, text]) => [set, text, true] as const),
+      ];
+      for (const [entitySet, text, refused] of cases) {
         const expected = await answer(sqlite.namespace, entitySet, text);
         const actual = await answer(postgres, entitySet, text);
         if (JSON.stringify(expected).length <= 20) {
           failures.push(`${text}: the SQLite answer is empty`);
+        }
+        if (
+          (typeof expected === "object" && expected !== null && "error" in expected) !== refused
+        ) {
+          failures.push(
+            `${text}: ${refused ? "not refused" : "refused"} on SQLite: ${
+              JSON.stringify(expected)
+            }`,
+          );
         }
         try {
           assert.deepStrictEqual(actual, expected);
@@ -149,6 +212,16 @@ pgTest(
         }
       }
       assert.deepStrictEqual(failures, []);
+      // `$select=ProductName` shows that field only, on both (no key added).
+      for (const namespace of [sqlite.namespace, postgres]) {
+        const { data } = await namespace.getEntity("Products").query("$select=ProductName&$top=3")
+          .find();
+        assert.deepStrictEqual(data.map((r) => Object.keys(r.toJSON())), [
+          ["ProductName"],
+          ["ProductName"],
+          ["ProductName"],
+        ]);
+      }
     } finally {
       await manager.close();
       await database.drop();
