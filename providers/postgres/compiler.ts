@@ -30,7 +30,7 @@ import {
   type ResultColumn,
 } from "../../src/sql/mod.ts";
 import { NotSupportedError } from "../../src/errors/errors.ts";
-import { encodeValue, placeholder } from "./values.ts";
+import { encodeValue, placeholder, TEXT_TRAVEL } from "./values.ts";
 import { POSTGRES_DIALECT } from "./dialect.ts";
 
 export { quoteIdentifier };
@@ -263,9 +263,6 @@ export function compileInsert(
   }
   return { text, params: values };
 }
-
-/** Field types sent as text and cast on the server (see `placeholder`). */
-const TEXT_TRAVEL = new Set<FieldType>(["date", "time", "json"]);
 
 /** Types whose canonical value is not the driver's parameter as is (see `encodeValue`). */
 const NEEDS_ENCODING = new Set<FieldType>(["json", "decimal", "integer"]);

@@ -26,28 +26,10 @@ import { join, param, raw, sql } from "../../src/sql/mod.ts";
 import type { LiteralNode } from "../../src/odata/ast.ts";
 import type { FieldType } from "../../src/model/schema.ts";
 import { NotSupportedError, ODataActiveRecordError } from "../../src/errors/errors.ts";
-import { encodeValue } from "./values.ts";
+import { encodeValue, SQL_TYPES, typedSlot } from "./values.ts";
 
 /** What NOT_SUPPORTED errors of this provider name. */
 const WHERE = "the postgres provider";
-
-/** The SQL type of each field type (as the columns are created, see `values.ts`). */
-const SQL_TYPES: Readonly<Record<FieldType, string>> = {
-  string: "text",
-  integer: "bigint",
-  number: "double precision",
-  decimal: "numeric",
-  boolean: "boolean",
-  date: "date",
-  datetime: "timestamptz",
-  time: "time",
-  guid: "uuid",
-  json: "jsonb",
-  binary: "bytea",
-};
-
-/** Types sent as text and cast on the server (the driver would guess another type). */
-const TEXT_TRAVEL: ReadonlySet<string> = new Set(["date", "time", "json"]);
 
 /** Whitespace `trim` removes: JavaScript's `\s` set (as on SQLite). */
 const WHITESPACE =
@@ -58,8 +40,7 @@ const WHITESPACE =
 function bind(value: unknown, type: ValueType): Fragment {
   const bound = typeof value === "bigint" ? value.toString() : value;
   if (type === "null") return param(bound);
-  const cast = TEXT_TRAVEL.has(type) ? `(?::text)::${SQL_TYPES[type]}` : `?::${SQL_TYPES[type]}`;
-  return { sql: cast, params: [bound] };
+  return { sql: typedSlot("?", type), params: [bound] };
 }
 
 /** `$1, $2, ...` for the `?` placeholders outside quoted identifiers and string literals. */

@@ -30,11 +30,20 @@ export function columnTypeOf(
       }
       return "numeric";
     default:
-      return BASE_TYPES[field.type];
+      return SQL_TYPES[field.type];
   }
 }
 
-const BASE_TYPES: Readonly<Record<FieldType, string>> = Object.freeze({
+/**
+ * The PostgreSQL type of each field type, as columns are created and parameters cast.
+ *
+ * @example
+ * ```ts
+ * import { SQL_TYPES } from "./values.ts";
+ * SQL_TYPES.decimal; // "numeric"
+ * ```
+ */
+export const SQL_TYPES: Readonly<Record<FieldType, string>> = Object.freeze({
   string: "text",
   integer: "bigint",
   number: "double precision",
@@ -87,14 +96,33 @@ const INFORMATION_SCHEMA_TYPES: Readonly<Record<FieldType, string>> = Object.fre
  * ```
  */
 export function placeholder(index: number, type: FieldType): string {
-  switch (type) {
-    case "date":
-    case "time":
-    case "json":
-      return `($${index}::text)::${BASE_TYPES[type]}`;
-    default:
-      return `$${index}::${BASE_TYPES[type]}`;
-  }
+  return typedSlot(`$${index}`, type);
+}
+
+/**
+ * Field types sent as text and cast on the server: the driver would reformat them otherwise.
+ *
+ * @example
+ * ```ts
+ * import { TEXT_TRAVEL } from "./values.ts";
+ * TEXT_TRAVEL.has("json"); // true
+ * ```
+ */
+export const TEXT_TRAVEL: ReadonlySet<string> = new Set<FieldType>(["date", "time", "json"]);
+
+/**
+ * A parameter slot (`$1`, or `?` before numbering) with the cast of `type`.
+ *
+ * @example
+ * ```ts
+ * import { typedSlot } from "./values.ts";
+ * typedSlot("?", "date"); // "(?::text)::date"
+ * ```
+ */
+export function typedSlot(slot: string, type: FieldType): string {
+  return TEXT_TRAVEL.has(type)
+    ? `(${slot}::text)::${SQL_TYPES[type]}`
+    : `${slot}::${SQL_TYPES[type]}`;
 }
 
 /**

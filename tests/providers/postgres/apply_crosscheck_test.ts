@@ -5,11 +5,11 @@
  */
 
 import assert from "node:assert/strict";
-import { EntityNamespaceManager, ODataActiveRecordError } from "../../../mod.ts";
+import { EntityNamespaceManager } from "../../../mod.ts";
 import { loadNorthwind } from "../../../examples/northwind/load.ts";
 import { openNorthwind } from "../../fixtures/northwind.ts";
 import { createDatabase } from "./server.ts";
-import { pgTest } from "./helpers.ts";
+import { answer, pgTest } from "./helpers.ts";
 
 /** Entity set and query string pairs, answered by both providers. */
 export const APPLY_CROSS_CHECK_QUERIES: readonly (readonly [string, string])[] = [
@@ -132,20 +132,3 @@ pgTest("$apply and $compute answer as on SQLite (Northwind)", async () => {
     await database.drop();
   }
 });
-
-type Namespace = Awaited<ReturnType<typeof openNorthwind>>["namespace"];
-
-/** The rows (and count) as comparable texts; unordered answers sorted. */
-async function answer(namespace: Namespace, entitySet: string, text: string): Promise<unknown> {
-  let result;
-  try {
-    result = await namespace.getEntity(entitySet).query(text).find();
-  } catch (error) {
-    return { error: error instanceof ODataActiveRecordError ? error.code : String(error) };
-  }
-  const rows = result.data.map((r) =>
-    JSON.stringify(r.toJSON(), (_k, v) => (typeof v === "number" ? Number(v.toFixed(6)) : v))
-  );
-  const ordered = text.includes("$orderby") || text.includes("orderby(");
-  return { rows: ordered ? rows : rows.sort(), count: result.count };
-}

@@ -8,11 +8,11 @@
  */
 
 import assert from "node:assert/strict";
-import { EntityNamespaceManager, ODataActiveRecordError } from "../../../mod.ts";
+import { EntityNamespaceManager } from "../../../mod.ts";
 import { loadNorthwind } from "../../../examples/northwind/load.ts";
 import { openNorthwind } from "../../fixtures/northwind.ts";
 import { createDatabase } from "./server.ts";
-import { pgTest } from "./helpers.ts";
+import { answer, pgTest } from "./helpers.ts";
 
 const ORDER_IDS =
   "10248,10251,10254,10257,10260,10263,10266,10269,10272,10275,10278,10281,10284,10287,10290,10293,10296,10299,10302,10305,10308,10311,10314,10317,10320,10323,10326,10329,10332,10335,10338,10341,10344,10347,10350,10353,10356,10359,10362,10365,10368,10371,10374,10377,10380,10383,10386,10389,10392,10395,10398,10401,10404,10407,10410,10413,10416,10419,10422,10425,10428,10431,10434,10437,10440,10443,10446,10449,10452,10455";
@@ -228,20 +228,3 @@ pgTest(
     }
   },
 );
-
-type Namespace = Awaited<ReturnType<typeof openNorthwind>>["namespace"];
-
-/** The rows (and count) as comparable texts; unordered answers sorted. */
-async function answer(namespace: Namespace, entitySet: string, text: string): Promise<unknown> {
-  let result;
-  try {
-    result = await namespace.getEntity(entitySet).query(text).find();
-  } catch (error) {
-    return { error: error instanceof ODataActiveRecordError ? error.code : String(error) };
-  }
-  const rows = result.data.map((r) =>
-    JSON.stringify(r.toJSON(), (_k, v) => (typeof v === "number" ? Number(v.toFixed(6)) : v))
-  );
-  const ordered = text.includes("$orderby") || text.includes("orderby(");
-  return { rows: ordered ? rows : rows.sort(), count: result.count };
-}

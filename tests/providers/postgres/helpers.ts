@@ -56,3 +56,25 @@ export async function withDatabase(fn: (context: PgContext) => Promise<void>): P
     await database.drop();
   }
 }
+
+/**
+ * One query's answer as comparable texts (rows, count), or its error code; unordered answers
+ * sorted, numbers to 6 decimals: what the cross-checks compare between SQLite and PostgreSQL.
+ */
+export async function answer(
+  namespace: EntityNamespace,
+  entitySet: string,
+  text: string,
+): Promise<unknown> {
+  let result;
+  try {
+    result = await namespace.getEntity(entitySet).query(text).find();
+  } catch (error) {
+    return { error: error instanceof ODataActiveRecordError ? error.code : String(error) };
+  }
+  const rows = result.data.map((r) =>
+    JSON.stringify(r.toJSON(), (_k, v) => (typeof v === "number" ? Number(v.toFixed(6)) : v))
+  );
+  const ordered = text.includes("$orderby") || text.includes("orderby(");
+  return { rows: ordered ? rows : rows.sort(), count: result.count };
+}
