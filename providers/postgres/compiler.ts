@@ -23,6 +23,7 @@ import {
   compileDelete as coreDelete,
   type CompiledQuery,
   type CompiledRead as CoreRead,
+  compileExpansionCount as coreExpansionCount,
   compileIncrement,
   type ExpansionRequest,
   PlanCache,
@@ -178,6 +179,22 @@ export function compileExpansion(
     .target,
 ): CompiledRead {
   return adapt(target, PLANS.expansion(request));
+}
+
+/**
+ * The per-parent count of an expansion (`$expand=Nav($count=true)`, `Nav/$count`): one row per
+ * parent link with related rows, the relation's target fields and the count in `$count`.
+ *
+ * @example
+ * ```ts
+ * import { compileExpansionCount } from "./compiler.ts";
+ * import type { EntityMetadata, SchemaResolver } from "../../src/model/schema.ts";
+ * declare const schema: SchemaResolver, orders: EntityMetadata;
+ * compileExpansionCount({ schema, parent: orders, navigation: "Order_Details", query: {}, keys: [[10248]] });
+ * ```
+ */
+export function compileExpansionCount(request: ExpansionRequest): CompiledStatement {
+  return statement(coreExpansionCount(POSTGRES_DIALECT, request));
 }
 
 /**

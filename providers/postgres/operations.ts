@@ -24,6 +24,7 @@ import {
   type CompiledRead,
   type CompiledStatement,
   compileExpansion,
+  compileExpansionCount,
   compileInsert,
   compileRead,
   compileUpdate,
@@ -31,7 +32,9 @@ import {
   transforms,
 } from "./compiler.ts";
 import {
+  attachCounts,
   attachRelated,
+  checkOverflow,
   type ExpansionPlan,
   linkFieldsOf,
   linkKey,
@@ -349,6 +352,25 @@ export class PostgresOperations implements ProviderOperations {
       const step = relation.localFields.length === 1
         ? links.tuples.length
         : COMPOSITE_KEYS_PER_QUERY;
+      if (plan.count) {
+        const counts = new Map<string, number>();
+        const fields = relation.targetFields;
+        for (let start = 0; start < links.tuples.length; start += step) {
+          const compiled = compileExpansionCount({
+            schema: request.schema,
+            parent: entity,
+            navigation: plan.name,
+            query: plan.query,
+            keys: links.tuples.slice(start, start + step),
+          });
+          for (const raw of await run(this.#scope, compiled, options) as Row[]) {
+            const key = linkKey(raw, fields, (row, field) => row[field]);
+            if (key !== undefined) counts.set(key, Number(raw.$count));
+          }
+        }
+        attachCounts(plan, parents.rows, links.keys, counts);
+      }
+      if (!plan.rows) continue;
       let children: Level | undefined;
       for (let start = 0; start < links.tuples.length; start += step) {
         const compiled = compileExpansion({
@@ -367,6 +389,7 @@ export class PostgresOperations implements ProviderOperations {
           stored: [...children.stored, ...level.stored],
         };
       }
+      checkOverflow(plan, children?.rows.length ?? 0);
       if (children === undefined) {
         attachRelated(plan, parents.rows, links.keys, [], [], parents.attach);
         continue;

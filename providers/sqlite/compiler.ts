@@ -86,6 +86,22 @@ export function compileExpansion(request: ExpansionRequest): CompiledRead {
 }
 
 /**
+ * Compiles the per-parent count of an expansion for SQLite (see `compileExpansionCount` in
+ * `src/sql/expand.ts`).
+ *
+ * @example
+ * ```ts
+ * import { compileExpansionCount } from "./compiler.ts";
+ * import type { EntityMetadata, SchemaResolver } from "../../src/model/schema.ts";
+ * declare const schema: SchemaResolver, orders: EntityMetadata;
+ * compileExpansionCount({ schema, parent: orders, navigation: "Order_Details", query: {}, keys: [[10248]] });
+ * ```
+ */
+export function compileExpansionCount(request: ExpansionRequest): CompiledRead {
+  return core.compileExpansionCount(SQLITE_DIALECT, request);
+}
+
+/**
  * Compiles a multi-row INSERT for SQLite.
  *
  * @example

@@ -12,8 +12,10 @@
  * Which expansions run, with which options, and how related rows attach to their parents is
  * planned by the shared `src/sql/expansion_plan.ts` (the PostgreSQL provider uses the same):
  * `$expand=*` expands every navigation property one level (named items take precedence);
- * `$levels=n` on a navigation back to the same entity is rewritten to n nested expansions.
- * Not supported: `$ref`, `/$count` and `$count` inside `$expand`, `$levels=max`, multi-segment
+ * `$levels=n` on a navigation back to the same entity is rewritten to n nested expansions
+ * (`$levels=max`: as deep as the data goes, within the query limits). `$count=true` inside
+ * `$expand` and `Nav/$count` run one more batched `GROUP BY` query per level; the counts go on
+ * the parent rows (`src/provider/expanded_counts.ts`). Not supported: `$ref`, multi-segment
  * expand paths, `$apply` inside `$expand`, and expansions in streamed reads.
  *
  * @module
@@ -24,7 +26,9 @@ import type { ReadRequest, ReadResult, Row, RowBuilder } from "../../src/provide
 import { ODataActiveRecordError } from "../../src/errors/errors.ts";
 import type { SqlValue } from "./values.ts";
 import {
+  attachCounts,
   attachRelated,
+  checkOverflow,
   type ExpansionPlan,
   linkFieldsOf,
   linkKey,
@@ -33,7 +37,7 @@ import {
   type PlanCache,
   planExpansions,
 } from "../../src/sql/mod.ts";
-import { compileExpansion, type ExpansionRequest } from "./compiler.ts";
+import { compileExpansion, compileExpansionCount, type ExpansionRequest } from "./compiler.ts";
 import { compileCount, type CompiledRead, compileRead, type ResultColumn } from "./compiler.ts";
 import { builtRowDecoder, type RowDecoder, rowDecoder, setOwn } from "./decode.ts";
 
@@ -187,6 +191,34 @@ function storedReader(
   return (node, field) => node.stored[positions.get(field)!];
 }
 
+/** The related rows' counts per parent link key: one `GROUP BY` query per chunk of keys. */
+function countRelated(
+  source: Source,
+  schema: SchemaResolver,
+  parent: EntityMetadata,
+  plan: ExpansionPlan,
+  all: readonly SqlValue[][],
+): Map<string, number> {
+  const counts = new Map<string, number>();
+  const fields = plan.relation.targetFields;
+  for (let start = 0; start < all.length; start += EXPAND_CHUNK_SIZE) {
+    checkSignal(source.signal);
+    const compiled = compileExpansionCount({
+      schema,
+      parent,
+      navigation: plan.name,
+      query: plan.query,
+      keys: all.slice(start, start + EXPAND_CHUNK_SIZE),
+    });
+    const n = fields.length;
+    for (const stored of storedValues(source.executor, compiled)) {
+      const key = linkKey(stored, fields, (values, field) => values[fields.indexOf(field)]);
+      if (key !== undefined) counts.set(key, Number(stored[n]));
+    }
+  }
+  return counts;
+}
+
 function expand(
   source: Source,
   schema: SchemaResolver,
@@ -198,10 +230,15 @@ function expand(
   for (const plan of plans) {
     const { relation } = plan;
     const links = parentLinks(parents.nodes, relation.localFields, read);
+    const all = links.tuples as SqlValue[][];
+    if (plan.count) {
+      const counts = countRelated(source, schema, parent, plan, all);
+      attachCounts(plan, parents.nodes.map((node) => node.row), links.keys, counts);
+    }
+    if (!plan.rows) continue;
     const children: Node[] = [];
     let childPositions: ReadonlyMap<string, number> = new Map();
     let childAttach: Attach = plainAttach;
-    const all = links.tuples as SqlValue[][];
     for (let start = 0; start < all.length; start += EXPAND_CHUNK_SIZE) {
       checkSignal(source.signal);
       const request: ExpansionRequest = {
@@ -220,6 +257,7 @@ function expand(
       childAttach = attach;
       for (const node of fetch(source.executor, compiled, decode)) children.push(node);
     }
+    checkOverflow(plan, children.length);
     // One query per navigation property of the next level, over all children at once.
     const next: Level = { nodes: children, positions: childPositions, attach: childAttach };
     expand(source, schema, plan.target, next, plan.children);

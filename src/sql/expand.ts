@@ -13,9 +13,15 @@ import { type EntityMetadata, resolveRelation, type SchemaResolver } from "../mo
 import type { ReadRequest } from "../provider/provider.ts";
 import { compiling, invalidArgument, notSupported, type Scope } from "./context.ts";
 import type { SqlDialect } from "./dialect.ts";
-import { AliasGenerator, type Fragment, ident, join, sql } from "./fragment.ts";
+import { AliasGenerator, type Fragment, ident, join, raw, sql } from "./fragment.ts";
 import { addWhere, orderKeys, render } from "./level.ts";
-import { type CompiledRead, filteredLevel, orderedLevel, projection } from "./select.ts";
+import {
+  type CompiledRead,
+  filteredLevel,
+  orderedLevel,
+  projection,
+  type ResultColumn,
+} from "./select.ts";
 
 /**
  * What one expansion query needs.
@@ -79,15 +85,75 @@ export function compileExpansion(dialect: SqlDialect, request: ExpansionRequest)
   return compiling(dialect, () => expansionStatement(dialect, request));
 }
 
-function expansionStatement(dialect: SqlDialect, request: ExpansionRequest): CompiledRead {
+/** The relation of an expansion request, its keys checked. */
+function checkedRelation(request: ExpansionRequest): ReturnType<typeof resolveRelation> {
   const { schema, parent, navigation, query, keys } = request;
-  const { relation, target } = resolveRelation(schema, parent, navigation);
+  const resolved = resolveRelation(schema, parent, navigation);
   if (query.apply !== undefined) throw notSupported("$apply inside $expand");
-  if (keys.some((k) => k.length !== relation.targetFields.length || k.some((v) => v === null))) {
+  const width = resolved.relation.targetFields.length;
+  if (keys.some((k) => k.length !== width || k.some((v) => v === null))) {
     throw invalidArgument(
       `Parent keys of ${parent.name}.${navigation} must be complete non-null tuples`,
     );
   }
+  if (keys.length === 0) throw invalidArgument("An expansion needs at least one parent key");
+  return resolved;
+}
+
+/** The name of the count column of {@linkcode compileExpansionCount}'s statement. */
+const COUNT_COLUMN = "$count";
+
+/**
+ * Compiles the count of the related rows per parent for `$expand=Nav($count=true)` and
+ * `Nav/$count`: `SELECT link..., COUNT(*) ... WHERE link IN (...) GROUP BY link` restricted by
+ * the nested `$filter` and `$search` (nested `$top`/`$skip`/`$orderby` do not change a count).
+ * The columns are the relation's target fields (hidden) and the count, named `$count`.
+ *
+ * @example
+ * ```ts
+ * import { compileExpansionCount } from "./expand.ts";
+ * import type { SqlDialect } from "./dialect.ts";
+ * import type { EntityMetadata, SchemaResolver } from "../model/schema.ts";
+ * declare const dialect: SqlDialect, schema: SchemaResolver, orders: EntityMetadata;
+ * compileExpansionCount(dialect, { schema, parent: orders, navigation: "Order_Details", query: {}, keys: [[10248]] });
+ * ```
+ */
+export function compileExpansionCount(
+  dialect: SqlDialect,
+  request: ExpansionRequest,
+): CompiledRead {
+  return compiling(dialect, () => {
+    const { relation, target } = checkedRelation(request);
+    const { filter, search, compute } = request.query;
+    const aliases = new AliasGenerator();
+    let level = filteredLevel(dialect, {
+      entity: target,
+      schema: request.schema,
+      query: { filter, search, compute },
+    }, aliases);
+    const fields = relation.targetFields;
+    level = addWhere(level, linkIn(dialect, level.scope, fields, request.keys), aliases);
+    const columns: ResultColumn[] = [];
+    const projected: { sql: Fragment; alias: string }[] = [];
+    for (const field of fields) {
+      const typed = level.scope.properties.get(field)!;
+      const type = typed.type === "null" ? "string" : typed.type;
+      columns.push({ alias: field, path: [field], type, hidden: true });
+      projected.push({ sql: dialect.output(typed.sql, typed.type), alias: field });
+    }
+    columns.push({ alias: COUNT_COLUMN, path: [COUNT_COLUMN], type: "integer", hidden: false });
+    projected.push({ sql: raw("COUNT(*)"), alias: COUNT_COLUMN });
+    const statement = render({ ...level, orderBy: [], tiebreak: [] }, projected, {
+      ordered: false,
+      groupBy: fields.length,
+    });
+    return { sql: dialect.finish(statement.sql), params: statement.params, columns };
+  });
+}
+
+function expansionStatement(dialect: SqlDialect, request: ExpansionRequest): CompiledRead {
+  const { schema, query, keys } = request;
+  const { relation, target } = checkedRelation(request);
   return keyedStatement(dialect, {
     request: { entity: target, schema, query },
     linkFields: relation.targetFields,

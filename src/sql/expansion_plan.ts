@@ -7,9 +7,14 @@
  * navigation property and level (see `compileExpansion` in `expand.ts`) and decoding rows.
  *
  * Rules: `$expand=*` expands every navigation property one level (named items take precedence);
- * `$levels=n` on a navigation back to the same entity becomes n nested expansions. Refused:
- * `$ref`, `/$count`, `$levels=max`, `*($levels=...)`, multi-segment paths, a navigation named
- * twice, and nesting deeper than the query limits allow.
+ * `$levels=n` on a navigation back to the same entity becomes n nested expansions; `$levels=max`
+ * expands as deep as the data goes, up to `maxLevels` (and the `$expand` depth limit): one more
+ * query proves the last level has no further rows, else the read fails with
+ * `QUERY_LIMIT_EXCEEDED`. `$count=true` in the options of a collection also counts each parent's
+ * related rows (one `GROUP BY` query per level), `Nav/$count` only counts them (the rows are not
+ * read); the counts go on the parents (see `src/provider/expanded_counts.ts`). Refused: `$ref`,
+ * `*($levels=...)`, multi-segment paths, a navigation named twice, and nesting deeper than the
+ * query limits allow.
  *
  * @module
  */
@@ -24,6 +29,7 @@ import {
 import type { Row } from "../provider/provider.ts";
 import { QueryLimitError } from "../errors/errors.ts";
 import { DEFAULT_QUERY_LIMITS } from "../odata/limits.ts";
+import { setExpandedCount } from "../provider/expanded_counts.ts";
 import { entityScope, invalidArgument, notSupported, unknownField } from "./context.ts";
 
 /**
@@ -49,6 +55,15 @@ export interface ExpansionPlan {
   readonly children: readonly ExpansionPlan[];
   /** The fields of the related rows the children join on ({@linkcode linkFieldsOf}). */
   readonly childLinkFields: readonly string[];
+  /** Count each parent's related rows (`$count=true`, or `Nav/$count`). */
+  readonly count: boolean;
+  /** Read the related rows (false for `Nav/$count`: the count alone). */
+  readonly rows: boolean;
+  /**
+   * Set on the query past the last level `$levels=max` may reach: any row it finds means the
+   * data goes deeper than the limit (see {@linkcode checkOverflow}).
+   */
+  readonly overflow?: number;
 }
 
 const NONE: readonly ExpansionPlan[] = Object.freeze([]);
@@ -75,20 +90,83 @@ function unrollLevels(
   name: string,
   entity: EntityMetadata,
   target: EntityMetadata,
+  depth: number,
 ): ODataQuery {
   const options = item.options ?? {};
   const { levels, ...rest } = options;
   if (levels === undefined) return options;
-  if (levels === "max") throw notSupported("$levels=max", "Give a number of levels.");
-  if (!Number.isSafeInteger(levels) || levels < 1) {
-    throw invalidArgument(`$levels must be a positive integer, got ${levels}`);
-  }
   if (target.name !== entity.name) {
     throw notSupported(`$levels on ${name}, which does not lead back to ${entity.name}`);
   }
-  if (levels === 1) return rest;
-  const again: ExpandItem = { path: [name], options: { ...rest, levels: levels - 1 } };
+  const n = levels === "max" ? maxLevelsAt(depth) : levels;
+  if (!Number.isSafeInteger(n) || n < 1) {
+    throw invalidArgument(`$levels must be a positive integer, got ${levels}`);
+  }
+  if (n === 1) return rest;
+  const again: ExpandItem = { path: [name], options: { ...rest, levels: n - 1 } };
   return { ...rest, expand: [...(rest.expand ?? []), again] };
+}
+
+/** How many levels `$levels=max` unrolls at `depth`: the levels limit, within the depth limit. */
+function maxLevelsAt(depth: number): number {
+  const { maxLevels, maxExpandDepth } = DEFAULT_QUERY_LIMITS;
+  return Math.max(1, Math.min(maxLevels, maxExpandDepth - depth + 1));
+}
+
+/**
+ * Appends, under the deepest `name` plan of a `$levels=max` chain, the query that must come back
+ * empty (the overflow check), so the unrolled levels are known to be all there is.
+ */
+function withOverflowCheck(plan: ExpansionPlan, name: string, levels: number): ExpansionPlan {
+  const deeper = plan.children.find((child) => child.name === name);
+  let children: readonly ExpansionPlan[];
+  if (deeper !== undefined) {
+    const checked = withOverflowCheck(deeper, name, levels);
+    children = plan.children.map((child) => child === deeper ? checked : child);
+  } else {
+    const check: ExpansionPlan = {
+      ...plan,
+      children: NONE,
+      childLinkFields: NO_FIELDS,
+      count: false,
+      rows: true,
+      overflow: levels,
+    };
+    children = [...plan.children, check];
+  }
+  return { ...plan, children, childLinkFields: linkFieldsOf(children) };
+}
+
+/**
+ * Throws when the overflow check of a `$levels=max` expansion found rows: the data goes deeper
+ * than the levels a read may expand.
+ *
+ * @example
+ * ```ts
+ * import { checkOverflow, type ExpansionPlan } from "./expansion_plan.ts";
+ * declare const plan: ExpansionPlan;
+ * checkOverflow(plan, 0); // no rows: fine
+ * ```
+ */
+export function checkOverflow(plan: ExpansionPlan, rows: number): void {
+  if (plan.overflow === undefined || rows === 0) return;
+  throw new QueryLimitError("maxLevels", plan.overflow, {
+    context: { navigation: plan.name },
+    suggestion: `$levels=max on ${plan.name} reaches deeper than ${plan.overflow} levels: ` +
+      "give a number of levels, or expand the deeper rows in a further request.",
+  });
+}
+
+/** The options `Nav/$count` takes: `$filter` and `$search` (OData 4.01). */
+function countOnlyQuery(item: ExpandItem, name: string): ODataQuery {
+  const { filter, search, ...other } = item.options ?? {};
+  const extra = Object.entries(other).filter(([, value]) => value !== undefined);
+  if (extra.length > 0) {
+    throw invalidArgument(
+      `${name}/$count in $expand takes only $filter and $search, not $${extra[0]![0]}`,
+    );
+  }
+  return { filter, search };
 }
 
 /**
@@ -116,18 +194,28 @@ export function planExpansions(
   const plans = new Map<string, ExpansionPlan>();
   const add = (name: string, item: ExpandItem) => {
     if (item.ref === true) throw notSupported("$ref in $expand");
-    if (item.count === true) throw notSupported("/$count in $expand");
     const { relation, target } = resolveRelation(schema, entity, name);
-    const { expand, ...query } = unrollLevels(item, name, entity, target);
+    const countOnly = item.count === true;
+    const options = countOnly
+      ? countOnlyQuery(item, name)
+      : unrollLevels(item, name, entity, target, depth);
+    const { expand, count, ...query } = options;
+    if ((countOnly || count === true) && relation.kind === "one") {
+      throw invalidArgument(`$count on ${name}, which is a single entity, not a collection`);
+    }
     const children = planExpansions(schema, target, expand, depth + 1);
-    plans.set(name, {
+    let plan: ExpansionPlan = {
       name,
       relation,
       target,
       query,
       children,
       childLinkFields: linkFieldsOf(children),
-    });
+      count: countOnly || count === true,
+      rows: !countOnly,
+    };
+    if (item.options?.levels === "max") plan = withOverflowCheck(plan, name, maxLevelsAt(depth));
+    plans.set(name, plan);
   };
   const stars: ExpandItem[] = [];
   for (const item of items) {
@@ -279,5 +367,32 @@ export function attachRelated(
     const related = key === undefined ? undefined : byParent.get(key);
     // Every parent gets its own array: rows are handed out as mutable records.
     attach(parents[i]!, plan.name, one ? related?.[0] ?? null : related?.slice() ?? []);
+  }
+}
+
+/**
+ * Puts on each parent the count of its related rows under `plan.name` (0 when it has none or a
+ * null link). `counts` maps a link key (as {@linkcode linkKey} makes it) to the count of the rows
+ * of one `GROUP BY` row.
+ *
+ * @example
+ * ```ts
+ * import { attachCounts, type ExpansionPlan } from "./expansion_plan.ts";
+ * import { expandedCount } from "../provider/expanded_counts.ts";
+ * declare const plan: ExpansionPlan;
+ * const order: Record<string, unknown> = {};
+ * attachCounts(plan, [order], ["10248"], new Map([["10248", 3]]));
+ * expandedCount(order, plan.name); // 3
+ * ```
+ */
+export function attachCounts(
+  plan: ExpansionPlan,
+  parents: readonly Row[],
+  parentKeys: readonly (string | undefined)[],
+  counts: ReadonlyMap<string, number>,
+): void {
+  for (let i = 0; i < parents.length; i++) {
+    const key = parentKeys[i];
+    setExpandedCount(parents[i]!, plan.name, key === undefined ? 0 : counts.get(key) ?? 0);
   }
 }

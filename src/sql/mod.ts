@@ -69,12 +69,15 @@ export {
 } from "./select.ts";
 export {
   compileExpansion,
+  compileExpansionCount,
   compileKeyedRead,
   type ExpansionRequest,
   type KeyedRead,
 } from "./expand.ts";
 export {
+  attachCounts,
   attachRelated,
+  checkOverflow,
   type ExpansionPlan,
   linkFieldsOf,
   linkKey,
