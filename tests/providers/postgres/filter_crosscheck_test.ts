@@ -145,6 +145,32 @@ const FILTER_CROSS_CHECK_QUERIES: readonly (readonly [string, string])[] = [
     "Products",
     "$select=ProductID,ProductName&$expand=Category($select=CategoryID,Description),Supplier($select=CompanyName)&$filter=ProductID lt 9",
   ],
+  // Counts of expanded collections: one GROUP BY per level, the nested filter counts, the
+  // nested paging does not; Nav/$count without the rows; $levels=max down the hierarchy.
+  [
+    "Customers",
+    "$expand=Orders($count=true;$filter=Freight gt 50;$top=2;$orderby=OrderID;$select=OrderID;$expand=Order_Details($count=true;$select=Quantity))&$filter=startswith(CustomerID,'B')&$select=CustomerID&$orderby=CustomerID",
+  ],
+  [
+    "Employees",
+    "$expand=Orders/$count($filter=ShipCountry eq 'France'),Employees1/$count&$select=EmployeeID&$orderby=EmployeeID",
+  ],
+  [
+    "Categories",
+    "$expand=Products($count=true;$search=Chef;$select=ProductName)&$select=CategoryID",
+  ],
+  [
+    "Employees",
+    "$filter=ReportsTo eq null&$expand=Employees1($levels=max;$select=EmployeeID,LastName;$orderby=EmployeeID)&$select=EmployeeID",
+  ],
+  [
+    "Employees",
+    "$expand=Employee1($levels=max;$select=LastName)&$select=LastName&$filter=EmployeeID ge 6",
+  ],
+  [
+    "Employees",
+    "$expand=Employees1($levels=max;$count=true;$select=EmployeeID)&$select=EmployeeID&$filter=EmployeeID eq 2",
+  ],
   [
     "Customers",
     "$expand=Orders($filter=Freight gt 100;$orderby=OrderID;$select=OrderID;$expand=Order_Details($select=Quantity;$orderby=ProductID;$expand=Product($select=ProductName;$expand=Category($select=CategoryName))))&$filter=startswith(CustomerID,'A')&$select=CompanyName",
@@ -163,7 +189,8 @@ const REFUSALS: readonly (readonly [string, string])[] = [
   ["Products", "$expand=Category,Category"],
   ["Products", "$apply=groupby((CategoryID))&$expand=Category"],
   ["Products", "$expand=ProductName"],
-  ["Employees", "$expand=Employees1($levels=max)"],
+  ["Employees", "$expand=Employee1($count=true)"],
+  ["Employees", "$expand=Orders/$ref"],
   ["Products", "$filter=ProductName eq 1"],
   ["Products", "$filter=UnitPrice div 0 gt 1"],
   ["Products", "$filter=contains(UnitPrice,'1')"],

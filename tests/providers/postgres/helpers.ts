@@ -7,6 +7,7 @@ import {
 } from "../../../mod.ts";
 import type { PostgresProviderConfig } from "../../../src/provider/registry.ts";
 import { available, createDatabase, HOW_TO_ENABLE } from "./server.ts";
+import { EXPANDED_COUNTS } from "../../../src/provider/expanded_counts.ts";
 
 export { available, HOW_TO_ENABLE };
 
@@ -73,7 +74,14 @@ export async function answer(
     return { error: error instanceof ODataActiveRecordError ? error.code : String(error) };
   }
   const rows = result.data.map((r) =>
-    JSON.stringify(r.toJSON(), (_k, v) => (typeof v === "number" ? Number(v.toFixed(6)) : v))
+    JSON.stringify(r.toJSON(), (_k, v) => {
+      if (typeof v === "number") return Number(v.toFixed(6));
+      // Counts of expanded collections ($count=true) sit under a symbol: show them.
+      if (v !== null && typeof v === "object" && Object.hasOwn(v, EXPANDED_COUNTS)) {
+        return { ...v, "@counts": v[EXPANDED_COUNTS] };
+      }
+      return v;
+    })
   );
   const ordered = text.includes("$orderby") || text.includes("orderby(");
   return { rows: ordered ? rows : rows.sort(), count: result.count };
