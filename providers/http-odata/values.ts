@@ -10,6 +10,7 @@ import { ODataActiveRecordError } from "../../src/errors/errors.ts";
 import { formatDecimal } from "../../src/model/coerce.ts";
 import type { EntityMetadata, FieldMetadata, SchemaResolver } from "../../src/model/schema.ts";
 import type { Row } from "../../src/provider/provider.ts";
+import { setExpandedCount } from "../../src/provider/expanded_counts.ts";
 
 function wireError(field: FieldMetadata, value: unknown, what: string): ODataActiveRecordError {
   return new ODataActiveRecordError(
@@ -222,8 +223,9 @@ export function encodeRow(entity: EntityMetadata, row: Row): Record<string, unkn
 
 /**
  * Decodes a wire entity to a canonical row: registered fields by type, expanded navigations
- * recursively with their target's fields, annotations (`@odata.etag`, `x@odata.count`) left
- * out, and unregistered properties (`$apply` aliases, `$compute` results) passed through.
+ * recursively with their target's fields, annotations (`@odata.etag`) left out but for the
+ * counts of expanded collections (`Orders@odata.count`, kept as in
+ * `src/provider/expanded_counts.ts`), and unregistered properties (`$apply` aliases, `$compute` results) passed through.
  *
  * @example
  * ```ts
@@ -246,7 +248,19 @@ export function decodeRow(
       row[name] = decodeWireValue(field, value);
       continue;
     }
-    if (name.includes("@")) continue;
+    if (name.includes("@")) {
+      // `Orders@odata.count` (4.01: `Orders@count`) of an expanded collection: kept for callers.
+      const at = name.indexOf("@");
+      const annotation = name.slice(at);
+      const navigation = name.slice(0, at);
+      if (
+        (annotation === "@odata.count" || annotation === "@count") &&
+        entity.relations.has(navigation)
+      ) {
+        setExpandedCount(row, navigation, Number(value));
+      }
+      continue;
+    }
     const relation = entity.relations.get(name);
     const target = relation === undefined ? undefined : schema.getEntityMetadata(relation.target);
     if (target !== undefined) {

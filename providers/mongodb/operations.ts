@@ -190,6 +190,8 @@ export class MongoOperations implements ProviderOperations {
     const expanded = new Map<string, ODataQuery | undefined>();
     for (const item of items) {
       if (item.ref || item.count) throw notSupported("$ref and $count in $expand");
+      // Leaving the count out would answer without the Nav@odata.count the client asked for.
+      if (item.options?.count === true) throw notSupported("$count=true inside $expand");
       if (item.path.length !== 1) throw notSupported("multi-segment $expand paths");
       if (item.path[0] === "*") {
         for (const name of entity.relations.keys()) {

@@ -14,6 +14,7 @@ import type { Row } from "../provider/provider.ts";
 import { etagOf } from "./etag.ts";
 import { keyLiteral } from "./path.ts";
 import { selectStepText } from "../odata/select_path.ts";
+import { expandedCount } from "../provider/expanded_counts.ts";
 
 /** How a response is written. */
 export interface JsonStyle {
@@ -121,10 +122,15 @@ export interface EntityShape {
   readonly expandAll?: boolean;
   /** `$compute` / `$apply`: rows carry properties the entity does not declare. */
   readonly dynamic?: boolean;
+  /** `$expand=Nav($count=true)` (written as `Nav@odata.count`) or, `"only"`, `Nav/$count`. */
+  readonly count?: true | "only";
 }
 
 /** Every field, nothing expanded: the shape of a query without `$select`/`$expand`. */
 const WHOLE: EntityShape = Object.freeze({ expand: new Map<string, EntityShape>() });
+
+/** `Nav/$count`: the count alone, no related entities. */
+const COUNT_ONLY: EntityShape = Object.freeze({ expand: new Map(), count: "only" as const });
 
 /** The shape of a query: its `$select` and `$expand`, recursively. */
 export function shapeOf(query: ODataQuery | undefined): EntityShape {
@@ -140,7 +146,11 @@ export function shapeOf(query: ODataQuery | undefined): EntityShape {
   for (const item of query?.expand ?? []) {
     const name = item.path[0];
     if (name === "*") expandAll = true;
-    else if (name !== undefined) expand.set(name, shapeOf(item.options));
+    else if (name !== undefined && item.count === true) expand.set(name, COUNT_ONLY);
+    else if (name !== undefined) {
+      const nested = shapeOf(item.options);
+      expand.set(name, item.options?.count === true ? { ...nested, count: true } : nested);
+    }
   }
   const select = query?.select;
   const all = {
@@ -242,7 +252,8 @@ const writers = new WeakMap<SchemaResolver, Map<string, EntityWriter>>();
 
 function shapeKey(shape: EntityShape): string {
   let key = (shape.selected === undefined ? "*" : [...shape.selected].join(",")) +
-    (shape.expandAll ? "+" : "") + (shape.dynamic ? "~" : "");
+    (shape.expandAll ? "+" : "") + (shape.dynamic ? "~" : "") +
+    (shape.count === undefined ? "" : `#${shape.count}`);
   for (const [name, nested] of shape.expand) key += `;${name}(${shapeKey(nested)})`;
   return key;
 }
@@ -277,11 +288,14 @@ function buildWriter(
     name: string;
     key: string;
     link: string;
+    /** `"Name@odata.count":` when the expansion asked for the count. */
+    countKey?: string;
+    countOnly: boolean;
     write?: EntityWriter;
     written: WeakMap<Row, string>;
   }[] = [];
   for (const relation of entity.relations.values()) {
-    const nested = shape.expand.get(relation.name) ??
+    const nested: EntityShape | undefined = shape.expand.get(relation.name) ??
       (shape.expandAll ? { expand: new Map() } : undefined);
     const target = style.schema.getEntityMetadata(relation.target);
     if (nested === undefined && !full) continue;
@@ -289,7 +303,11 @@ function buildWriter(
       name: relation.name,
       key: JSON.stringify(relation.name) + ":",
       link: `"${relation.name}${annotation(style, "navigationLink")}":`,
-      write: nested === undefined || target === undefined
+      countKey: nested?.count === undefined
+        ? undefined
+        : `"${relation.name}${annotation(style, "count")}":`,
+      countOnly: nested?.count === "only",
+      write: nested === undefined || target === undefined || nested.count === "only"
         ? undefined
         : compileWriter(target, nested, style),
       written: new WeakMap(),
@@ -333,7 +351,16 @@ function buildWriter(
       }
     }
     for (const navigation of navigations) {
+      if (navigation.countKey !== undefined) {
+        const count = expandedCount(row, navigation.name);
+        if (count !== undefined) {
+          out += (first ? "" : ",") + navigation.countKey +
+            (style.ieee754 ? `"${count}"` : String(count));
+          first = false;
+        }
+      }
       if (navigation.write === undefined) {
+        if (navigation.countOnly && !full) continue; // Nav/$count: the count is the answer
         const path = entityPath(entity, row);
         if (path === undefined) continue;
         out += (first ? "" : ",") + navigation.link + JSON.stringify(`${path}/${navigation.name}`);
@@ -393,7 +420,7 @@ export function contextSelect(
   const parts: string[] = shape.selected === undefined ? [] : [...shape.selected];
   for (const [name, nested] of shape.expand) {
     const target = entity.relations.get(name);
-    if (target === undefined) continue;
+    if (target === undefined || nested.count === "only") continue;
     if (nested.selected === undefined && !v401) continue; // 4.0: only expansions with a select
     parts.push(`${name}(${nested.selected === undefined ? "" : [...nested.selected].join(",")})`);
   }

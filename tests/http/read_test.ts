@@ -452,3 +452,39 @@ Deno.test({
   name: "close the Northwind fixture",
   fn: () => fixture.close(),
 });
+
+Deno.test("$expand=Nav($count=true) writes Nav@odata.count before Nav; Nav/$count the count alone", async () => {
+  const body = await json(
+    await call(
+      "Orders?$filter=OrderID le 10250&$orderby=OrderID&$select=OrderID&$expand=Order_Details($count=true;$top=1;$select=ProductID)",
+    ),
+  );
+  const text = JSON.stringify(body);
+  assert.ok(text.indexOf("Order_Details@odata.count") < text.indexOf('"Order_Details":'), text);
+  assert.deepEqual(body.value, [
+    { OrderID: 10248, "Order_Details@odata.count": 3, Order_Details: [{ ProductID: 11 }] },
+    { OrderID: 10249, "Order_Details@odata.count": 2, Order_Details: [{ ProductID: 14 }] },
+    { OrderID: 10250, "Order_Details@odata.count": 3, Order_Details: [{ ProductID: 41 }] },
+  ]);
+  assert.equal(
+    body["@odata.context"],
+    `http://localhost${BASE}$metadata#Orders(OrderID,Order_Details(ProductID))`,
+  );
+  const counted = await values(
+    await call(
+      "Orders?$filter=OrderID le 10249&$select=OrderID&$expand=Order_Details/$count($filter=Quantity gt 10)",
+    ),
+  );
+  assert.deepEqual(counted, [
+    { OrderID: 10248, "Order_Details@odata.count": 1 }, // quantities 12, 10, 5
+    { OrderID: 10249, "Order_Details@odata.count": 1 }, // 9, 40
+  ]);
+  const v401 = await json(
+    await call("Orders(10248)?$select=OrderID&$expand=Order_Details/$count", {
+      headers: { "odata-maxversion": "4.01", "prefer": "odata.include-annotations=*" },
+    }),
+  );
+  assert.equal(v401["Order_Details@count"], 3);
+  const refused = await call("Orders?$expand=Customer($count=true)");
+  assert.equal(refused.status, 400);
+});

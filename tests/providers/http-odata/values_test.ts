@@ -6,6 +6,7 @@ import {
   encodeRow,
   encodeWireValue,
 } from "../../../providers/http-odata/values.ts";
+import { expandedCount } from "../../../src/provider/expanded_counts.ts";
 
 const meta = resolveEntity("T", {
   fields: {
@@ -89,6 +90,24 @@ Deno.test("rows decode annotations away and keep aliases", () => {
     }),
     { id: 7, name: "n", Total: 12 },
   );
+});
+
+Deno.test("rows keep the counts of expanded collections (Nav@odata.count, 4.01 Nav@count)", () => {
+  const parent = resolveEntity("P", {
+    fields: { id: { type: "integer", primaryKey: true } },
+    relations: { Kids: { type: "many", entity: "T", foreignKey: "id" } },
+  });
+  const schema = { getEntityMetadata: (name: string) => name === "T" ? meta : parent };
+  const row = decodeRow(parent, schema, {
+    id: 1,
+    "Kids@odata.count": 4,
+    Kids: [{ id: "2" }],
+    "Other@odata.count": 9,
+  });
+  assert.deepEqual(JSON.parse(JSON.stringify(row)), { id: 1, Kids: [{ id: 2 }] });
+  assert.equal(expandedCount(row, "Kids"), 4);
+  assert.equal(expandedCount(row, "Other"), undefined); // not a navigation property
+  assert.equal(expandedCount(decodeRow(parent, schema, { id: 1, "Kids@count": 0 }), "Kids"), 0);
 });
 
 Deno.test("multipart batch bodies are written and read back", async () => {

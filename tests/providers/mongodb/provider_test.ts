@@ -456,3 +456,26 @@ Deno.test({
   sanitizeOps: false,
   fn: () => server.stop(),
 });
+
+Deno.test("$count inside $expand is refused (NOT_SUPPORTED), never answered without the count", async () => {
+  const manager = new EntityNamespaceManager();
+  const ns = manager.createNamespace("counts", { provider: mongoConfig(server) });
+  const Owner = ns.registerEntity("Owners", {
+    fields: { OwnerID: { type: "integer", primaryKey: true } },
+    relations: { Pets: { type: "many", entity: "Pets", foreignKey: "OwnerID" } },
+  });
+  const Pet = ns.registerEntity("Pets", {
+    fields: { PetID: { type: "integer", primaryKey: true }, OwnerID: { type: "integer" } },
+  });
+  try {
+    await ns.sync();
+    await Owner.create({ OwnerID: 1 });
+    await Pet.createMany([{ PetID: 1, OwnerID: 1 }, { PetID: 2, OwnerID: 1 }]);
+    const { data } = await Owner.query("$expand=Pets").find();
+    assert.equal(((data[0]!.toJSON() as Record<string, unknown>).Pets as unknown[]).length, 2);
+    await isCode(Owner.query("$expand=Pets($count=true)").find(), "NOT_SUPPORTED");
+    await isCode(Owner.query("$expand=Pets/$count").find(), "NOT_SUPPORTED");
+  } finally {
+    await manager.close();
+  }
+});
