@@ -280,6 +280,7 @@ export type {
 } from "./src/provider/provider.ts";
 export type { IntrospectionResult } from "./src/provider/provider.ts";
 export type { RowBuilder } from "./src/provider/provider.ts";
+export { EXPANDED_COUNTS, expandedCount } from "./src/provider/expanded_counts.ts";
 export {
   createProvider,
   type MongoProviderConfig,

@@ -94,7 +94,11 @@ export interface RowBuilder {
   attach(row: Row, name: string, value: Row | Row[] | null): void;
 }
 
-/** The answer to a read. Rows hold canonical values; expanded navigations are nested. */
+/**
+ * The answer to a read. Rows hold canonical values; expanded navigations are nested; counts of
+ * expanded collections (`$expand=Nav($count=true)`, `Nav/$count`) sit on the parent rows under
+ * `EXPANDED_COUNTS` (see `expanded_counts.ts`).
+ */
 export interface ReadResult {
   /** The rows, with canonical values. */
   readonly rows: Row[];
