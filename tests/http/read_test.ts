@@ -448,11 +448,6 @@ Deno.test("If-None-Match on a read gives 304; If-Match mismatch on a read gives 
   assert.equal((await call("Products(3)", { headers: { "if-match": "*" } })).status, 200);
 });
 
-Deno.test({
-  name: "close the Northwind fixture",
-  fn: () => fixture.close(),
-});
-
 Deno.test("$expand=Nav($count=true) writes Nav@odata.count before Nav; Nav/$count the count alone", async () => {
   const body = await json(
     await call(
@@ -487,4 +482,9 @@ Deno.test("$expand=Nav($count=true) writes Nav@odata.count before Nav; Nav/$coun
   assert.equal(v401["Order_Details@count"], 3);
   const refused = await call("Orders?$expand=Customer($count=true)");
   assert.equal(refused.status, 400);
+});
+
+Deno.test({
+  name: "close the Northwind fixture",
+  fn: () => fixture.close(),
 });

@@ -450,13 +450,6 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name: "mongodb test server: stop",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: () => server.stop(),
-});
-
 Deno.test("$count inside $expand is refused (NOT_SUPPORTED), never answered without the count", async () => {
   const manager = new EntityNamespaceManager();
   const ns = manager.createNamespace("counts", { provider: mongoConfig(server) });
@@ -478,4 +471,11 @@ Deno.test("$count inside $expand is refused (NOT_SUPPORTED), never answered with
   } finally {
     await manager.close();
   }
+});
+
+Deno.test({
+  name: "mongodb test server: stop",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: () => server.stop(),
 });
