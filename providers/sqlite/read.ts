@@ -15,8 +15,9 @@
  * `$levels=n` on a navigation back to the same entity is rewritten to n nested expansions
  * (`$levels=max`: as deep as the data goes, within the query limits). `$count=true` inside
  * `$expand` and `Nav/$count` run one more batched `GROUP BY` query per level; the counts go on
- * the parent rows (`src/provider/expanded_counts.ts`). Not supported: `$ref`, multi-segment
- * expand paths, `$apply` inside `$expand`, and expansions in streamed reads.
+ * the parent rows (`src/provider/expanded_counts.ts`); `Nav/$ref` reads the related keys only.
+ * Not supported: multi-segment expand paths, `$apply` inside `$expand`, and expansions in
+ * streamed reads.
  *
  * @module
  */

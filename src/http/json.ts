@@ -124,6 +124,8 @@ export interface EntityShape {
   readonly dynamic?: boolean;
   /** `$expand=Nav($count=true)` (written as `Nav@odata.count`) or, `"only"`, `Nav/$count`. */
   readonly count?: true | "only";
+  /** `Nav/$ref`: entity references (`@odata.id`) instead of entities. */
+  readonly ref?: true;
 }
 
 /** Every field, nothing expanded: the shape of a query without `$select`/`$expand`. */
@@ -131,6 +133,10 @@ const WHOLE: EntityShape = Object.freeze({ expand: new Map<string, EntityShape>(
 
 /** `Nav/$count`: the count alone, no related entities. */
 const COUNT_ONLY: EntityShape = Object.freeze({ expand: new Map(), count: "only" as const });
+
+/** `Nav/$ref`: references to the related entities, with their count or without. */
+const REF: EntityShape = Object.freeze({ expand: new Map(), ref: true as const });
+const REF_COUNTED: EntityShape = Object.freeze({ ...REF, count: true as const });
 
 /** The shape of a query: its `$select` and `$expand`, recursively. */
 export function shapeOf(query: ODataQuery | undefined): EntityShape {
@@ -147,7 +153,9 @@ export function shapeOf(query: ODataQuery | undefined): EntityShape {
     const name = item.path[0];
     if (name === "*") expandAll = true;
     else if (name !== undefined && item.count === true) expand.set(name, COUNT_ONLY);
-    else if (name !== undefined) {
+    else if (name !== undefined && item.ref === true) {
+      expand.set(name, item.options?.count === true ? REF_COUNTED : REF);
+    } else if (name !== undefined) {
       const nested = shapeOf(item.options);
       expand.set(name, item.options?.count === true ? { ...nested, count: true } : nested);
     }
@@ -253,7 +261,7 @@ const writers = new WeakMap<SchemaResolver, Map<string, EntityWriter>>();
 function shapeKey(shape: EntityShape): string {
   let key = (shape.selected === undefined ? "*" : [...shape.selected].join(",")) +
     (shape.expandAll ? "+" : "") + (shape.dynamic ? "~" : "") +
-    (shape.count === undefined ? "" : `#${shape.count}`);
+    (shape.count === undefined ? "" : `#${shape.count}`) + (shape.ref ? "@" : "");
   for (const [name, nested] of shape.expand) key += `;${name}(${shapeKey(nested)})`;
   return key;
 }
@@ -263,6 +271,11 @@ function buildWriter(
   shape: EntityShape,
   style: JsonStyle,
 ): EntityWriter {
+  if (shape.ref) {
+    // An entity reference: the entity's id alone.
+    const idKey = `{"${annotation(style, "id")}":`;
+    return (row) => `${idKey}${JSON.stringify(entityPath(entity, row) ?? null)}}`;
+  }
   const full = style.metadata === "full";
   const control = style.metadata !== "none";
   const withEtag = control && shape.selected === undefined;
@@ -420,7 +433,7 @@ export function contextSelect(
   const parts: string[] = shape.selected === undefined ? [] : [...shape.selected];
   for (const [name, nested] of shape.expand) {
     const target = entity.relations.get(name);
-    if (target === undefined || nested.count === "only") continue;
+    if (target === undefined || nested.count === "only" || nested.ref) continue;
     if (nested.selected === undefined && !v401) continue; // 4.0: only expansions with a select
     parts.push(`${name}(${nested.selected === undefined ? "" : [...nested.selected].join(",")})`);
   }

@@ -12,8 +12,8 @@
  * query proves the last level has no further rows, else the read fails with
  * `QUERY_LIMIT_EXCEEDED`. `$count=true` in the options of a collection also counts each parent's
  * related rows (one `GROUP BY` query per level), `Nav/$count` only counts them (the rows are not
- * read); the counts go on the parents (see `src/provider/expanded_counts.ts`). Refused: `$ref`,
- * `*($levels=...)`, multi-segment paths, a navigation named twice, and nesting deeper than the
+ * read); the counts go on the parents (see `src/provider/expanded_counts.ts`). `Nav/$ref` reads
+ * the related rows' keys only (entity references). Refused: `*($levels=...)`, multi-segment paths, a navigation named twice, and nesting deeper than the
  * query limits allow.
  *
  * @module
@@ -30,6 +30,7 @@ import type { Row } from "../provider/provider.ts";
 import { QueryLimitError } from "../errors/errors.ts";
 import { DEFAULT_QUERY_LIMITS } from "../odata/limits.ts";
 import { setExpandedCount } from "../provider/expanded_counts.ts";
+import { selectProperty } from "../odata/select_path.ts";
 import { entityScope, invalidArgument, notSupported, unknownField } from "./context.ts";
 
 /**
@@ -157,6 +158,19 @@ export function checkOverflow(plan: ExpansionPlan, rows: number): void {
   });
 }
 
+/**
+ * `Nav/$ref`: the related rows' keys only (the endpoint writes their `@odata.id`), with the
+ * options a reference list takes (`$filter`, `$search`, `$orderby`, `$skip`, `$top`, `$count`).
+ */
+function refQuery(item: ExpandItem, name: string, target: EntityMetadata): ODataQuery {
+  const { filter, search, orderby, skip, top, count, ...other } = item.options ?? {};
+  const extra = Object.entries(other).filter(([, value]) => value !== undefined);
+  if (extra.length > 0) {
+    throw invalidArgument(`${name}/$ref in $expand does not take $${extra[0]![0]}`);
+  }
+  return { filter, search, orderby, skip, top, count, select: target.key.map(selectProperty) };
+}
+
 /** The options `Nav/$count` takes: `$filter` and `$search` (OData 4.01). */
 function countOnlyQuery(item: ExpandItem, name: string): ODataQuery {
   const { filter, search, ...other } = item.options ?? {};
@@ -193,11 +207,12 @@ export function planExpansions(
   if (depth > maxDepth) throw new QueryLimitError("maxExpandDepth", maxDepth);
   const plans = new Map<string, ExpansionPlan>();
   const add = (name: string, item: ExpandItem) => {
-    if (item.ref === true) throw notSupported("$ref in $expand");
     const { relation, target } = resolveRelation(schema, entity, name);
     const countOnly = item.count === true;
     const options = countOnly
       ? countOnlyQuery(item, name)
+      : item.ref === true
+      ? refQuery(item, name, target)
       : unrollLevels(item, name, entity, target, depth);
     const { expand, count, ...query } = options;
     if ((countOnly || count === true) && relation.kind === "one") {

@@ -418,7 +418,7 @@ Deno.test("errors: OData shape with catalogue statuses; syntax errors carry the 
   assert.equal(unknownSet.status, 404);
   assert.equal((await call("$crossjoin(Products,Categories)")).status, 501);
   assert.equal((await call("Products(1)/Category/$ref")).status, 501);
-  assert.equal((await call("Products?$expand=Category/$ref")).status, 501);
+  assert.equal((await call("Products?$expand=Category/$levels")).status, 400);
   const method = await call("Products(1)/ProductName", { method: "DELETE" });
   assert.equal(method.status, 405);
   assert.equal(method.headers.get("allow"), "GET, HEAD");
@@ -480,6 +480,22 @@ Deno.test("$expand=Nav($count=true) writes Nav@odata.count before Nav; Nav/$coun
     }),
   );
   assert.equal(v401["Order_Details@count"], 3);
+  // Entity references: only the related entities' ids (4.01: @id), with their count if asked.
+  const refs = await json(
+    await call(
+      "Orders(10248)?$select=OrderID&$expand=Order_Details/$ref($orderby=ProductID desc;$top=2;$count=true),Customer/$ref",
+    ),
+  );
+  assert.deepEqual(refs, {
+    "@odata.context": `http://localhost${BASE}$metadata#Orders(OrderID)/$entity`,
+    OrderID: 10248,
+    "Order_Details@odata.count": 3,
+    Order_Details: [
+      { "@odata.id": "Order_Details(OrderID=10248,ProductID=72)" },
+      { "@odata.id": "Order_Details(OrderID=10248,ProductID=42)" },
+    ],
+    Customer: { "@odata.id": "Customers('VINET')" },
+  });
   const refused = await call("Orders?$expand=Customer($count=true)");
   assert.equal(refused.status, 400);
 });

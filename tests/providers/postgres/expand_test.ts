@@ -71,6 +71,9 @@ const QUERIES: readonly (readonly [string, string, number])[] = [
   // Counts of expanded collections: one more (GROUP BY) statement per counted level.
   ["Lines", "$expand=Notes($count=true;$top=1;$orderby=NoteID)&$orderby=OrderID,Line", 3],
   ["Lines", "$expand=Notes/$count($filter=Text ne 'b')&$orderby=OrderID,Line", 2],
+  // Entity references: the keys only, one statement per level as for entities.
+  ["Notes", "$expand=Parent/$ref&$select=Text&$orderby=NoteID", 2],
+  ["Lines", "$expand=Notes/$ref($top=1;$orderby=NoteID desc;$count=true)&$orderby=OrderID,Line", 3],
   [
     "Notes",
     "$expand=Parent($expand=Notes($count=true;$select=NoteID))&$select=NoteID&$orderby=NoteID",

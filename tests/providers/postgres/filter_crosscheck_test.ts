@@ -161,6 +161,10 @@ const FILTER_CROSS_CHECK_QUERIES: readonly (readonly [string, string])[] = [
   ],
   [
     "Employees",
+    "$expand=Orders/$ref($filter=Freight gt 100;$orderby=Freight desc;$top=3;$count=true),Employee1/$ref&$select=EmployeeID&$orderby=EmployeeID",
+  ],
+  [
+    "Employees",
     "$filter=ReportsTo eq null&$expand=Employees1($levels=max;$select=EmployeeID,LastName;$orderby=EmployeeID)&$select=EmployeeID",
   ],
   [
@@ -190,7 +194,7 @@ const REFUSALS: readonly (readonly [string, string])[] = [
   ["Products", "$apply=groupby((CategoryID))&$expand=Category"],
   ["Products", "$expand=ProductName"],
   ["Employees", "$expand=Employee1($count=true)"],
-  ["Employees", "$expand=Orders/$ref"],
+  ["Employees", "$expand=Orders/$ref($select=OrderID)"],
   ["Products", "$filter=ProductName eq 1"],
   ["Products", "$filter=UnitPrice div 0 gt 1"],
   ["Products", "$filter=contains(UnitPrice,'1')"],

@@ -78,7 +78,38 @@ Deno.test("$expand counts: refused forms", () => {
     "INVALID_ARGUMENT",
     /only \$filter and \$search/,
   );
-  assertCode(() => fx.read("Categories", "$expand=Products/$ref"), "NOT_SUPPORTED");
+  assertCode(
+    () =>
+      fx.read("Categories", {
+        expand: [{ path: ["Products"], ref: true, options: { select: [] } }],
+      }),
+    "INVALID_ARGUMENT",
+  );
+});
+
+Deno.test("$expand=Nav/$ref: the related rows' keys only, with their options and count", () => {
+  using fx = openFixture();
+  fx.resetCalls();
+  const rows = fx.read(
+    "Categories",
+    "$select=CategoryID&$filter=CategoryID le 2&$expand=Products/$ref($filter=UnitPrice gt 10;$orderby=UnitPrice desc;$top=2;$count=true)",
+  ).rows;
+  assert.equal(fx.calls.length, 3, fx.calls.join("\n"));
+  for (const row of rows) {
+    const matching = PRODUCTS.filter((p) =>
+      p.CategoryID === row.CategoryID && Number(p.UnitPrice) > 10
+    ).sort((a, b) => Number(b.UnitPrice) - Number(a.UnitPrice));
+    assert.deepEqual(
+      row.Products,
+      matching.slice(0, 2).map((p) => ({ ProductID: p.ProductID })),
+    );
+    assert.equal(expandedCount(row, "Products"), matching.length);
+  }
+  const [detail] = fx.read(
+    "Order_Details",
+    "$filter=OrderID eq 1&$top=1&$select=Quantity&$expand=Order/$ref",
+  ).rows;
+  assert.deepEqual(detail, { Quantity: (detail as Row).Quantity, Order: { OrderID: 1 } });
 });
 
 Deno.test("$levels=max: expands until no more rows, one query per level", () => {
