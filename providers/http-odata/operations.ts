@@ -5,7 +5,8 @@
  * @module
  */
 
-import { throwIfAborted } from "../../src/errors/errors.ts";
+import { NotSupportedError, throwIfAborted } from "../../src/errors/errors.ts";
+import type { ExpandItem } from "../../src/odata/ast.ts";
 import type { EntityMetadata } from "../../src/model/schema.ts";
 import type {
   ExecutionOptions,
@@ -52,6 +53,21 @@ export interface WriteSink {
 }
 
 /**
+ * Refuses `Nav/$ref` in `$expand`: the remote answers with `@odata.id` texts only, which rows of
+ * the related entity cannot hold (they would come back empty).
+ */
+function refuseReferences(items: readonly ExpandItem[] | undefined): void {
+  for (const item of items ?? []) {
+    if (item.ref === true) {
+      throw new NotSupportedError("$ref in $expand", "the http-odata provider", {
+        suggestion: `Expand ${item.path.join("/")}($select=<key fields>) instead.`,
+      });
+    }
+    refuseReferences(item.options?.expand);
+  }
+}
+
+/**
  * The reads and writes of the provider or of one transaction (`sink.pending` set).
  */
 export class HttpOperations implements ProviderOperations {
@@ -64,6 +80,7 @@ export class HttpOperations implements ProviderOperations {
   }
 
   async read(request: ReadRequest, options?: ExecutionOptions): Promise<ReadResult> {
+    refuseReferences(request.query.expand);
     const rows: Row[] = [];
     let count: number | undefined;
     const top = request.query.top;
@@ -79,6 +96,7 @@ export class HttpOperations implements ProviderOperations {
   }
 
   async *stream(request: ReadRequest, options?: ExecutionOptions): AsyncIterable<Row> {
+    refuseReferences(request.query.expand);
     const top = request.query.top;
     let yielded = 0;
     for await (const page of this.#provider.pages(request, options)) {

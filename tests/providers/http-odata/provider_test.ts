@@ -12,6 +12,7 @@ import {
   createProvider,
   type EntityNamespace,
   EntityNamespaceManager,
+  expandedCount,
   ODataActiveRecordError,
   providerTypes,
 } from "../../../mod.ts";
@@ -331,6 +332,26 @@ Deno.test("reads follow next links only as far as $top needs; streams hold one p
   const withCount = await Details.where("Quantity", "gt", 50).withCount().find();
   assert.equal(withCount.count, withCount.data.length);
   assert.ok(service.seen.length > 1);
+});
+
+Deno.test("counts of expanded collections come through; $ref in $expand is refused", async () => {
+  await using service = await serve();
+  await using manager = new EntityNamespaceManager();
+  const Orders = remoteNamespace(manager, service.baseUrl).getEntity("Orders");
+  const { data } = await Orders.query(
+    "$filter=OrderID le 10249&$orderby=OrderID&$select=OrderID&$expand=Order_Details($count=true;$top=1),Customer",
+  ).find();
+  assert.deepEqual(data.map((o) => expandedCount(o, "Order_Details")), [3, 2]);
+  assert.deepEqual(data.map((o) => (o.toJSON() as Record<string, unknown>).Order_Details), [
+    [{ OrderID: 10248, ProductID: 11, UnitPrice: "14.0000", Quantity: 12, Discount: 0 }],
+    [{ OrderID: 10249, ProductID: 14, UnitPrice: "18.6000", Quantity: 9, Discount: 0 }],
+  ]);
+  const counted = await Orders.query(
+    "$filter=OrderID eq 10248&$select=OrderID&$expand=Order_Details/$count($filter=Quantity gt 10)",
+  ).find();
+  assert.equal(expandedCount(counted.data[0]!, "Order_Details"), 1);
+  const refused = await codeOf(Orders.query("$expand=Order_Details/$ref").find());
+  assert.equal(refused.code, "NOT_SUPPORTED");
 });
 
 Deno.test("pageSize asks for smaller pages with Prefer: odata.maxpagesize", async () => {
