@@ -14,6 +14,8 @@
  * @module
  */
 
+import type { RequestDeadline, RequestDeadlines } from "./deadlines.ts";
+
 /** One namespace's OData endpoint. */
 export type RequestHandler = (request: Request) => Promise<Response>;
 
@@ -50,6 +52,15 @@ export interface ServiceBackend {
   recordOData?(namespace: string, entity: string, durationMs: number, ok: boolean): void;
 }
 
+/** Options of {@linkcode ServiceApp}. */
+export interface ServiceAppOptions {
+  /**
+   * Deadlines of the OData requests: a request still running at its deadline is answered with
+   * the deadlines' timeout response (the handler's late answer is dropped).
+   */
+  readonly deadlines?: RequestDeadlines;
+}
+
 /** Lifecycle of the app. */
 export type AppState = "starting" | "ready" | "draining";
 
@@ -57,6 +68,11 @@ const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" };
 
 function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(body), { status, headers: { ...JSON_HEADERS, ...headers } });
+}
+
+/** The OData endpoint maps every error itself; this is a fault of this layer only. */
+function internalError(): Response {
+  return json({ error: { code: "INTERNAL", message: "Internal server error" } }, 500);
 }
 
 function odataError(status: number, code: string, message: string): Response {
@@ -85,6 +101,7 @@ interface RouteStats {
  */
 export class ServiceApp {
   readonly #backend: ServiceBackend;
+  readonly #deadlines: RequestDeadlines | undefined;
   #state: AppState = "starting";
   /** Requests in flight; each has an id from a counter (no promise or closure to track it). */
   #inFlight = 0;
@@ -98,8 +115,9 @@ export class ServiceApp {
   readonly #stats = new Map<Route, RouteStats>();
 
   /** Wraps a backend. */
-  constructor(backend: ServiceBackend) {
+  constructor(backend: ServiceBackend, options: ServiceAppOptions = {}) {
     this.#backend = backend;
+    this.#deadlines = options.deadlines;
   }
 
   /** The lifecycle state. */
@@ -142,36 +160,69 @@ export class ServiceApp {
     return this.#track(request, url, path, routeOf(path));
   };
 
-  async #track(request: Request, url: string, path: string, route: Route): Promise<Response> {
+  /**
+   * Dispatches and counts a request. Not an async function: the response promise is the one
+   * promise layer of this app (with deadlines, the one that also races the deadline).
+   */
+  #track(request: Request, url: string, path: string, route: Route): Promise<Response> {
     const started = performance.now();
     const id = ++this.#lastId;
     this.#inFlight++;
     // The namespace and entity set, once: for the dispatch and for the metrics.
     const target = route === "odata" ? odataTarget(path) : undefined;
-    let status = 500;
+    let response: Promise<Response>;
     try {
-      const response = await (target === undefined
+      response = target === undefined
         ? this.#dispatchOther(request.method, path, route)
-        : this.#dispatchOData(request, url, path, target[0]));
-      status = response.status;
-      return response;
-    } catch {
-      // The OData endpoint maps every error itself; this is a fault of this layer only.
-      return json({ error: { code: "INTERNAL", message: "Internal server error" } }, 500);
-    } finally {
-      this.#finished(id);
-      const elapsedMs = performance.now() - started;
-      if (target !== undefined && this.#backend.recordOData !== undefined) {
-        this.#backend.recordOData(target[0], target[1], elapsedMs, status < 500);
-      }
-      let stats = this.#stats.get(route);
-      if (stats === undefined) {
-        this.#stats.set(route, stats = { byStatus: new Map(), sum: 0, count: 0 });
-      }
-      stats.byStatus.set(status, (stats.byStatus.get(status) ?? 0) + 1);
-      stats.sum += elapsedMs / 1000;
-      stats.count++;
+        : this.#dispatchOData(request, url, path, target[0]);
+    } catch (error) {
+      response = Promise.reject(error);
     }
+    const deadlines = target === undefined ? undefined : this.#deadlines;
+    if (deadlines === undefined) {
+      return response.then(
+        (value) => this.#done(id, started, route, target, value),
+        () => this.#done(id, started, route, target, internalError()),
+      );
+    }
+    return new Promise<Response>((resolve) => {
+      // Read by `settle`, which only runs after enter() returned.
+      // deno-lint-ignore prefer-const
+      let entry: RequestDeadline;
+      let settled = false;
+      const settle = (value: Response) => {
+        if (settled) return; // timed out already: the late answer is dropped
+        settled = true;
+        deadlines.leave(entry);
+        resolve(this.#done(id, started, route, target, value));
+      };
+      entry = deadlines.enter(settle);
+      response.then(settle, () => settle(internalError()));
+    });
+  }
+
+  /** Counts a finished request (in flight, metrics) and returns its response. */
+  #done(
+    id: number,
+    started: number,
+    route: Route,
+    target: [string, string] | undefined,
+    response: Response,
+  ): Response {
+    this.#finished(id);
+    const status = response.status;
+    const elapsedMs = performance.now() - started;
+    if (target !== undefined && this.#backend.recordOData !== undefined) {
+      this.#backend.recordOData(target[0], target[1], elapsedMs, status < 500);
+    }
+    let stats = this.#stats.get(route);
+    if (stats === undefined) {
+      this.#stats.set(route, stats = { byStatus: new Map(), sum: 0, count: 0 });
+    }
+    stats.byStatus.set(status, (stats.byStatus.get(status) ?? 0) + 1);
+    stats.sum += elapsedMs / 1000;
+    stats.count++;
+    return response;
   }
 
   #finished(id: number): void {

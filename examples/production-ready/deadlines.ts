@@ -10,8 +10,14 @@
  * @module
  */
 
+/** A request racing its deadline, from {@linkcode RequestDeadlines.enter}. */
+export interface RequestDeadline {
+  /** Called with the timeout response when the deadline passes first. */
+  readonly resolve: (response: Response) => void;
+}
+
 /** A response waiting for its deadline: a node of the list, in arrival order. */
-class Waiting {
+class Waiting implements RequestDeadline {
   readonly resolve: (response: Response) => void;
   /** `performance.now()` of the first tick after the request arrived (NaN until then). */
   stampedAt = NaN;
@@ -55,15 +61,29 @@ export class RequestDeadlines {
   /** The response, or `onTimeout()` once the deadline passed. */
   run(response: Promise<Response>): Promise<Response> {
     return new Promise<Response>((resolve, reject) => {
-      const waiting = this.#append(resolve);
+      const waiting = this.enter(resolve);
       response.then((value) => {
-        this.#remove(waiting);
+        this.leave(waiting);
         resolve(value);
       }, (error) => {
-        this.#remove(waiting);
+        this.leave(waiting);
         reject(error);
       });
     });
+  }
+
+  /**
+   * The parts of {@linkcode run} for a caller that settles its own promise (one promise layer
+   * per request instead of two): `expire` gets the `onTimeout()` response if the deadline passes
+   * before `leave()` (and is never called after it).
+   */
+  enter(expire: (response: Response) => void): RequestDeadline {
+    return this.#append(expire);
+  }
+
+  /** Ends what {@linkcode enter} started (again, or after the deadline: nothing happens). */
+  leave(entry: RequestDeadline): void {
+    this.#remove(entry as Waiting);
   }
 
   /** Requests waiting now. */

@@ -223,7 +223,7 @@ export async function startService(
       }
       recorder.record(ms, ok);
     },
-  });
+  }, { deadlines });
   const server = Deno.serve({
     port: config.port,
     onListen: () => undefined,
@@ -286,9 +286,9 @@ export async function startService(
   for (const [name, spec] of Object.entries(namespaces)) {
     const namespace = service.manager.getNamespace(name);
     const handler = createODataHandler(namespace, { basePath: `/odata/${name}/` });
-    const serve = (request: Request) => deadlines.run(handler(request));
+    // The app races each OData request against its deadline (ServiceApp's `deadlines`).
     if (!fromMetadata(spec)) {
-      handlers.set(name, serve);
+      handlers.set(name, handler);
       continue;
     }
     // Until the remote's $metadata was read there are no entity sets to serve (nor a
@@ -296,7 +296,7 @@ export async function startService(
     let registered = false;
     handlers.set(name, (request) => {
       registered ||= namespace.getEntityMetadata().length > 0;
-      if (registered) return serve(request);
+      if (registered) return handler(request);
       return Promise.resolve(Response.json({
         error: {
           code: "PROVIDER_UNAVAILABLE",

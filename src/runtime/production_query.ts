@@ -7,8 +7,17 @@
 
 import { ODataActiveRecordError } from "../errors/errors.ts";
 import { closestName } from "../errors/suggest.ts";
+import {
+  assertBuilderLimits,
+  type ConditionScope,
+  fieldLiteral,
+  resolveFieldPath,
+} from "../model/conditions.ts";
 import type { EntityModel } from "../model/model.ts";
 import type { Query } from "../model/query.ts";
+import type { Expression, LiteralNode, ODataQuery, PathExpression } from "../odata/ast.ts";
+import { and } from "../odata/builders.ts";
+import type { FieldMetadata } from "../model/schema.ts";
 import type { Row } from "../provider/provider.ts";
 
 /**
@@ -151,4 +160,222 @@ function isOption(key: string): boolean {
 function hasKeys(object: object): boolean {
   for (const key in object) if (Object.hasOwn(object, key)) return true;
   return false;
+}
+
+/** One `where` field of a cached shape: its path node and metadata, resolved once. */
+interface ShapeField {
+  readonly name: string;
+  readonly node: PathExpression;
+  readonly field: FieldMetadata;
+}
+
+/**
+ * What repeated object-form queries of one shape (the same options in the same order, the same
+ * `where` fields, `orderBy`, `select` and `count`) have in common: the AST without the values.
+ */
+interface QueryShape {
+  /** The option names given (value not `undefined`), in order. */
+  readonly options: readonly string[];
+  readonly fields: readonly ShapeField[];
+  readonly orderBy: string | undefined;
+  readonly select: string | readonly string[] | undefined;
+  readonly count: boolean | undefined;
+  /** The AST of every option but `where`, `limit` and `offset`. */
+  readonly base: ODataQuery;
+}
+
+/** Shapes per model: a few, since each costs a comparison and field names come from callers. */
+const SHAPES = new WeakMap<object, QueryShape[]>();
+const MAX_SHAPES = 16;
+
+/**
+ * The AST of `query` on `model`: what {@linkcode buildProductionQuery} builds, for the service's
+ * hot path. A repeated object form skips the query building (option checks, field lookups and
+ * query copies): its shape is built and checked once, and only the values are filled in.
+ * Anything else (filter text, `in` lists, undefined values, bad limits) takes the full path,
+ * which also reports the errors.
+ *
+ * @example
+ * ```ts ignore
+ * const ast = productionQueryAst(Product, { where: { ProductID: 7 } });
+ * ```
+ */
+export function productionQueryAst<T extends Row>(
+  model: EntityModel<T>,
+  query: ProductionQuery | string | undefined,
+): ODataQuery {
+  if (query === null || typeof query !== "object" || Array.isArray(query)) {
+    return buildProductionQuery(model, query).ast;
+  }
+  const shapes = SHAPES.get(model);
+  if (shapes !== undefined) {
+    for (let i = 0; i < shapes.length; i++) {
+      const shape = shapes[i]!;
+      if (!matches(shape, query)) continue;
+      return fill(model.scope, shape, query) ?? buildProductionQuery(model, query).ast;
+    }
+  }
+  // First of its shape: the full path checks everything (and throws for bad input).
+  const full = buildProductionQuery(model, query).ast;
+  const shape = shapeOf(model, query, full);
+  if (shape !== undefined) {
+    if (shapes === undefined) SHAPES.set(model, [shape]);
+    else if (shapes.length < MAX_SHAPES) shapes.push(shape);
+  }
+  return full;
+}
+
+/** The shape of a (checked) query, or `undefined` for a form not worth caching. */
+function shapeOf(
+  model: EntityModel<Row>,
+  query: ProductionQuery,
+  full: ODataQuery,
+): QueryShape | undefined {
+  const options: string[] = [];
+  const fields: ShapeField[] = [];
+  for (const option in query) {
+    if (!Object.hasOwn(query, option)) continue;
+    const value = (query as Record<string, unknown>)[option];
+    if (value === undefined) continue;
+    options.push(option);
+    switch (option) {
+      case "where":
+        for (const name in value as object) {
+          if (!Object.hasOwn(value as object, name)) continue;
+          const { node, field } = resolveFieldPath(model.scope, name);
+          fields.push({ name, node, field });
+        }
+        break;
+      case "orderBy":
+        if (typeof value !== "string") return undefined;
+        break;
+      case "select":
+        if (
+          typeof value !== "string" && !(value as unknown[]).every((v) => typeof v === "string")
+        ) {
+          return undefined;
+        }
+        break;
+      case "count":
+        if (typeof value !== "boolean") return undefined;
+        break;
+      case "limit":
+      case "offset":
+        break;
+      default:
+        return undefined; // filter text: parsed each time
+    }
+  }
+  const { filter: _f, top: _t, skip: _s, ...base } = full;
+  const select = query.select;
+  return {
+    options,
+    fields,
+    orderBy: query.orderBy as string | undefined,
+    select: typeof select === "string" || select === undefined ? select : [...select],
+    count: query.count,
+    base,
+  };
+}
+
+/** True when `query` has `shape`: the same options in order with the same static values. */
+function matches(shape: QueryShape, query: ProductionQuery): boolean {
+  const options = shape.options;
+  let i = 0;
+  for (const option in query) {
+    if (!Object.hasOwn(query, option)) continue;
+    const value = (query as Record<string, unknown>)[option];
+    if (value === undefined) continue;
+    if (options[i++] !== option) return false;
+    switch (option) {
+      case "where": {
+        if (value === null || typeof value !== "object") return false;
+        const fields = shape.fields;
+        let j = 0;
+        for (const name in value) {
+          if (!Object.hasOwn(value, name)) continue;
+          if (fields[j++]?.name !== name) return false;
+        }
+        if (j !== fields.length) return false;
+        break;
+      }
+      case "orderBy":
+      case "count":
+        if (value !== shape[option]) return false;
+        break;
+      case "select": {
+        const select = shape.select;
+        if (typeof value === "string" || typeof select === "string") {
+          if (value !== select) return false;
+          break;
+        }
+        if (!Array.isArray(value) || value.length !== select!.length) return false;
+        for (let k = 0; k < value.length; k++) if (value[k] !== select![k]) return false;
+        break;
+      }
+    }
+  }
+  return i === options.length;
+}
+
+/** The AST of a query of `shape` with its values, or `undefined` where the full path must run. */
+function fill(
+  scope: ConditionScope,
+  shape: QueryShape,
+  query: ProductionQuery,
+): ODataQuery | undefined {
+  const fields = shape.fields;
+  let filter: Expression | undefined;
+  if (fields.length > 0) {
+    const where = query.where!;
+    const parts: Expression[] = [];
+    for (let i = 0; i < fields.length; i++) {
+      const { name, node, field } = fields[i]!;
+      const value = where[name];
+      // `in` lists, undefined values and uncomparable types: the full path (and its errors).
+      if (value === undefined || Array.isArray(value)) return undefined;
+      if (field.type === "json" || field.type === "binary") return undefined;
+      parts.push({
+        kind: "Binary",
+        operator: "eq",
+        left: node,
+        right: quickLiteral(field, value) ?? fieldLiteral(scope, field, value),
+      });
+    }
+    filter = parts.length === 1 ? parts[0]! : assertBuilderLimits(and(...parts));
+  }
+  const { limit, offset } = query;
+  if (limit !== undefined && !(Number.isSafeInteger(limit) && limit >= 0)) return undefined;
+  if (offset !== undefined && !(Number.isSafeInteger(offset) && offset >= 0)) return undefined;
+  const base = shape.base;
+  if (filter === undefined && limit === undefined && offset === undefined) return base;
+  return {
+    ...base,
+    ...(filter === undefined ? {} : { filter }),
+    ...(offset === undefined ? {} : { skip: offset }),
+    ...(limit === undefined ? {} : { top: limit }),
+  };
+}
+
+/**
+ * `fieldLiteral` for the values that need no coercion (an integer for an integer field, a
+ * boolean for a boolean one, text for a text one): the same node, without the checks on the way.
+ */
+function quickLiteral(field: FieldMetadata, value: unknown): LiteralNode | undefined {
+  switch (field.type) {
+    case "integer":
+      return Number.isSafeInteger(value)
+        ? Object.freeze({ kind: "Literal", type: "int", value: value === 0 ? 0 : value as number })
+        : undefined;
+    case "boolean":
+      return typeof value === "boolean"
+        ? Object.freeze({ kind: "Literal", type: "boolean", value })
+        : undefined;
+    case "string":
+      return typeof value === "string"
+        ? Object.freeze({ kind: "Literal", type: "string", value })
+        : undefined;
+    default:
+      return undefined;
+  }
 }

@@ -7,7 +7,8 @@
  */
 
 import { ODataActiveRecordError } from "../errors/errors.ts";
-import type { FindResult, Query } from "../model/query.ts";
+import type { FindResult } from "../model/query.ts";
+import type { ODataQuery } from "../odata/ast.ts";
 import type { EntityModel } from "../model/model.ts";
 import { type EntityNamespace, EntityNamespaceManager } from "../model/namespace.ts";
 import type { EntityDefinition } from "../model/schema.ts";
@@ -27,7 +28,7 @@ import { poolOptionsFromConfig } from "./config.ts";
 import { libraryLogger, literal } from "./log.ts";
 import { ConnectionPool, type PooledConnection } from "./pool.ts";
 import type { ConnectionConfig, ConnectionPoolOptions } from "./pool_types.ts";
-import { buildProductionQuery, type ProductionQuery } from "./production_query.ts";
+import { type ProductionQuery, productionQueryAst } from "./production_query.ts";
 
 /**
  * One namespace of the service.
@@ -456,12 +457,12 @@ export class ProductionODataService {
     options: ProductionQueryOptions | undefined,
     startedAt: number,
   ): Promise<FindResult<Row>> {
-    let built: Query<Row>;
+    let ast: ODataQuery;
     let ticket: DeadlineTicket;
     let timeout: number;
     const signal = options?.signal;
     try {
-      built = buildProductionQuery(route.model, query);
+      ast = productionQueryAst(route.model, query);
       timeout = options?.timeout ?? route.timeout;
       ticket = this.#deadlines.start(timeout, signal, startedAt);
     } catch (error) {
@@ -487,7 +488,7 @@ export class ProductionODataService {
         if (settled) return;
         settled = true;
         deadlines.leave(entry);
-        this.#retry(deadlines.explain(ticket, error), built, route, timeout, signal, startedAt)
+        this.#retry(deadlines.explain(ticket, error), ast, route, timeout, signal, startedAt)
           .then(resolve, reject);
       };
       entry = deadlines.enter(ticket, failed);
@@ -495,7 +496,7 @@ export class ProductionODataService {
       let work: Promise<FindResult<Row>>;
       try {
         // The model's read, timed from the service's own clock read.
-        work = route.model.runFind(built.ast, this.#optionsFor(ticket), startedAt);
+        work = route.model.runFind(ast, this.#optionsFor(ticket), startedAt);
       } catch (error) {
         failed(error);
         return;
@@ -520,7 +521,7 @@ export class ProductionODataService {
    */
   async #retry(
     failure: unknown,
-    built: Query<Row>,
+    ast: ODataQuery,
     route: Route,
     timeout: number,
     signal: AbortSignal | undefined,
@@ -532,7 +533,10 @@ export class ProductionODataService {
       const attempt = async () => {
         const ticket = this.#deadlines.start(timeout, signal);
         try {
-          return await this.#deadlines.race(ticket, built.find({ signal: ticket.signal }));
+          return await this.#deadlines.race(
+            ticket,
+            route.model.runFind(ast, { signal: ticket.signal }),
+          );
         } catch (error) {
           throw this.#deadlines.explain(ticket, error);
         } finally {

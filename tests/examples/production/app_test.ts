@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { type HealthReport, ServiceApp } from "../../../examples/production-ready/app.ts";
+import { RequestDeadlines } from "../../../examples/production-ready/deadlines.ts";
 import {
   debugCategories,
   formatJson,
@@ -180,4 +181,46 @@ Deno.test("whenIdle waits for the requests in flight at the call, not for later 
   assert.equal(app.inFlight, 1);
   releases[1]!();
   assert.equal((await later).status, 200);
+});
+
+Deno.test("with request deadlines, an OData request past its deadline is answered 504 and counted", async () => {
+  const deadlines = new RequestDeadlines(20, () => new Response("late", { status: 504 }));
+  // The deadlines' timer never keeps a process alive (the server does that): this test must.
+  const keepAlive = setTimeout(() => {}, 60_000);
+  const recorded: [string, boolean][] = [];
+  let release!: () => void;
+  const app = new ServiceApp({
+    health: () => Promise.resolve(report("healthy")),
+    metrics: () => "",
+    namespaces: () => ["northwind"],
+    odata: () => (request) => {
+      const path = new URL(request.url).pathname;
+      if (path.endsWith("/Broken")) throw new Error("a fault of the handler");
+      if (!path.endsWith("/Stuck")) return Promise.resolve(new Response("{}"));
+      return new Promise<Response>((resolve) => (release = () => resolve(new Response("{}"))));
+    },
+    recordOData: (_namespace, entity, _ms, ok) => recorded.push([entity, ok]),
+  }, { deadlines });
+  try {
+    app.markReady();
+    const stuck = get(app, "/odata/northwind/Stuck");
+    assert.equal((await get(app, "/odata/northwind/Products")).status, 200);
+    assert.equal((await get(app, "/odata/northwind/Broken")).status, 500);
+    assert.equal((await get(app, "/health/live")).status, 200); // not an OData request
+    assert.equal(app.inFlight, 1);
+    assert.equal(deadlines.pending, 1);
+    const late = await stuck;
+    assert.equal(late.status, 504);
+    assert.equal(await late.text(), "late");
+    assert.equal(app.inFlight, 0);
+    await app.whenIdle();
+    release(); // the handler's late answer changes nothing
+    await Promise.resolve();
+    assert.deepEqual(recorded, [["Products", true], ["Broken", false], ["Stuck", false]]);
+    assert.match(app.httpMetrics(), /route="odata",status="504"} 1/);
+    assert.equal(deadlines.pending, 0);
+  } finally {
+    deadlines.close();
+    clearTimeout(keepAlive);
+  }
 });
