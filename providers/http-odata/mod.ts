@@ -25,6 +25,7 @@
  * @module
  */
 
+import { ForwardingOperations } from "../../src/provider/forwarding.ts";
 import { ODataActiveRecordError, throwIfAborted } from "../../src/errors/errors.ts";
 import {
   type EntityDefinition,
@@ -38,10 +39,8 @@ import type {
   ProviderCapabilities,
   ProviderOperations,
   ReadRequest,
-  ReadResult,
   Row,
   SyncReport,
-  WriteTarget,
 } from "../../src/provider/provider.ts";
 import type { HttpODataProviderConfig } from "../../src/provider/registry.ts";
 import { type BatchFormat, type BatchWrite, sendChangeSet } from "./batch.ts";
@@ -99,7 +98,10 @@ class EtagCache {
 
 /**
  * The HTTP OData provider. Create it through `createProvider({ type: "http-odata", baseUrl })`
- * or a namespace config; exported for direct use and tests.
+ * or a namespace config; exported for direct use and tests. Reads follow server pages up to
+ * `$top`, streams hold one server page in memory at a time, counts go through `Entity/$count`,
+ * inserts are one `POST` or one atomic change set for several rows, updates (`PATCH`) and
+ * deletes (`DELETE`) go by key.
  *
  * @example
  * ```ts
@@ -111,7 +113,7 @@ class EtagCache {
  * await provider.close();
  * ```
  */
-export class HttpODataProvider implements Provider {
+export class HttpODataProvider extends ForwardingOperations<HttpOperations> implements Provider {
   /** Always `"http-odata"`. */
   readonly type = PROVIDER;
   /** Queries are passed through: the remote service decides (501 → `NOT_SUPPORTED`). */
@@ -119,7 +121,6 @@ export class HttpODataProvider implements Provider {
   readonly #config: HttpODataProviderConfig;
   readonly #client: ODataClient;
   readonly #etags: EtagCache;
-  readonly #operations: HttpOperations;
   #closed = false;
   #metadata: Promise<IntrospectedSchema> | undefined;
   /** The batch format to use; JSON until the service refuses it. */
@@ -127,6 +128,7 @@ export class HttpODataProvider implements Provider {
 
   /** Validates the config; no I/O until used. */
   constructor(config: HttpODataProviderConfig) {
+    super();
     if (typeof config?.baseUrl !== "string" || config.baseUrl.length === 0) {
       throw configError("the provider needs a baseUrl such as http://host/odata/service/");
     }
@@ -186,7 +188,7 @@ export class HttpODataProvider implements Provider {
       compute: true,
       schema: false,
     });
-    this.#operations = new HttpOperations(this, {});
+    this.forwardTo(new HttpOperations(this, {}));
   }
 
   #assertOpen(): void {
@@ -214,36 +216,6 @@ export class HttpODataProvider implements Provider {
   async ping(options?: ExecutionOptions): Promise<void> {
     this.#assertOpen();
     await this.#client.send({ method: "GET", path: "", signal: options?.signal });
-  }
-
-  /** Reads rows (with nested expansions), following server pages up to `$top`. */
-  read(request: ReadRequest, options?: ExecutionOptions): Promise<ReadResult> {
-    return this.#operations.read(request, options);
-  }
-
-  /** Streams rows, one server page in memory at a time. */
-  stream(request: ReadRequest, options?: ExecutionOptions): AsyncIterable<Row> {
-    return this.#operations.stream(request, options);
-  }
-
-  /** Counts through `Entity/$count`. */
-  count(request: ReadRequest, options?: ExecutionOptions): Promise<number> {
-    return this.#operations.count(request, options);
-  }
-
-  /** Inserts rows: one `POST`, or one atomic change set for several. */
-  insert(entity: EntityMetadata, rows: readonly Row[], options?: ExecutionOptions): Promise<Row[]> {
-    return this.#operations.insert(entity, rows, options);
-  }
-
-  /** Updates the targeted rows by key (`PATCH`). */
-  update(target: WriteTarget, changes: Row, options?: ExecutionOptions): Promise<number> {
-    return this.#operations.update(target, changes, options);
-  }
-
-  /** Deletes the targeted rows by key (`DELETE`). */
-  delete(target: WriteTarget, options?: ExecutionOptions): Promise<number> {
-    return this.#operations.delete(target, options);
   }
 
   /** Collects the writes of `work` and sends them as one atomic `$batch` change set. */

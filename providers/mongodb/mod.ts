@@ -11,6 +11,7 @@
  * @module
  */
 
+import { ForwardingIncrements } from "../../src/provider/forwarding.ts";
 import { type ClientSession, type Db, MongoClient, type MongoClientOptions } from "mongodb";
 import {
   NotSupportedError,
@@ -23,11 +24,7 @@ import type {
   Provider,
   ProviderCapabilities,
   ProviderOperations,
-  ReadRequest,
-  ReadResult,
-  Row,
   SyncReport,
-  WriteTarget,
 } from "../../src/provider/provider.ts";
 import type { MongoProviderConfig } from "../../src/provider/registry.ts";
 import { mapMongoError } from "./errors.ts";
@@ -126,7 +123,8 @@ function validate(config: MongoProviderConfig): void {
  * await provider.close();
  * ```
  */
-export class MongoProvider implements Provider, MongoHost {
+export class MongoProvider extends ForwardingIncrements<MongoOperations>
+  implements Provider, MongoHost {
   /** Always `"mongodb"`. */
   readonly type = "mongodb";
   readonly #config: MongoProviderConfig;
@@ -135,14 +133,14 @@ export class MongoProvider implements Provider, MongoHost {
   #connecting: Promise<Db> | undefined;
   #closed = false;
   #transactions: boolean | undefined;
-  readonly #operations: MongoOperations;
 
   /** Validates the config; no I/O until `connect()`. */
   constructor(config: MongoProviderConfig) {
+    super();
     validate(config);
     this.#config = config;
     this.storage = { decimal: config.decimal ?? "decimal128" };
-    this.#operations = new MongoOperations(this);
+    this.forwardTo(new MongoOperations(this));
   }
 
   /** What it supports; `transactions` is known once connected (a replica set or cluster). */
@@ -281,46 +279,6 @@ export class MongoProvider implements Provider, MongoHost {
     } catch (error) {
       throw mapMongoError(error);
     }
-  }
-
-  /** See {@linkcode ProviderOperations.read}. */
-  read(request: ReadRequest, options?: ExecutionOptions): Promise<ReadResult> {
-    return this.#operations.read(request, options);
-  }
-
-  /** See {@linkcode ProviderOperations.stream}. */
-  stream(request: ReadRequest, options?: ExecutionOptions): AsyncIterable<Row> {
-    return this.#operations.stream(request, options);
-  }
-
-  /** See {@linkcode ProviderOperations.count}. */
-  count(request: ReadRequest, options?: ExecutionOptions): Promise<number> {
-    return this.#operations.count(request, options);
-  }
-
-  /** See {@linkcode ProviderOperations.insert}. */
-  insert(entity: EntityMetadata, rows: readonly Row[], options?: ExecutionOptions): Promise<Row[]> {
-    return this.#operations.insert(entity, rows, options);
-  }
-
-  /** See {@linkcode ProviderOperations.update}. */
-  update(target: WriteTarget, changes: Row, options?: ExecutionOptions): Promise<number> {
-    return this.#operations.update(target, changes, options);
-  }
-
-  /** See {@linkcode ProviderOperations.increment}. */
-  increment(
-    target: WriteTarget,
-    increments: Readonly<Record<string, number>>,
-    changes?: Row,
-    options?: ExecutionOptions,
-  ): Promise<number> {
-    return this.#operations.increment(target, increments, changes, options);
-  }
-
-  /** See {@linkcode ProviderOperations.delete}. */
-  delete(target: WriteTarget, options?: ExecutionOptions): Promise<number> {
-    return this.#operations.delete(target, options);
   }
 }
 

@@ -9,19 +9,15 @@
  * @module
  */
 
+import { ForwardingIncrements } from "../../src/provider/forwarding.ts";
 import { ODataActiveRecordError, throwIfAborted } from "../../src/errors/errors.ts";
 import type { EntityMetadata } from "../../src/model/schema.ts";
 import type {
   ExecutionOptions,
-  InsertOptions,
   Provider,
   ProviderCapabilities,
   ProviderOperations,
-  ReadRequest,
-  ReadResult,
-  Row,
   SyncReport,
-  WriteTarget,
 } from "../../src/provider/provider.ts";
 import type { PostgresProviderConfig } from "../../src/provider/registry.ts";
 import { openPool, type Pool, type PoolSettings, poolSettings } from "./connection.ts";
@@ -82,7 +78,7 @@ function serialize<T>(state: TransactionState, work: () => Promise<T>): Promise<
  * await provider.close();
  * ```
  */
-export class PostgresProvider implements Provider {
+export class PostgresProvider extends ForwardingIncrements<PostgresOperations> implements Provider {
   /** Always `"postgres"`. */
   readonly type = "postgres";
   /** Filters, paging, writes, transactions and schema sync. */
@@ -91,17 +87,19 @@ export class PostgresProvider implements Provider {
   readonly settings: PoolSettings;
   #pool: Pool | undefined;
   #closed = false;
-  readonly #operations: PostgresOperations;
 
   /** Validates the config; no I/O until `connect()`. */
   constructor(config: PostgresProviderConfig) {
+    super();
     this.settings = poolSettings(config);
-    this.#operations = new PostgresOperations({
-      executor: () => this.#open(),
-      failed: () => {},
-      transaction: (work, options) => this.transaction(work, options),
-      closed: () => this.#closed,
-    });
+    this.forwardTo(
+      new PostgresOperations({
+        executor: () => this.#open(),
+        failed: () => {},
+        transaction: (work, options) => this.transaction(work, options),
+        closed: () => this.#closed,
+      }),
+    );
   }
 
   #open(): Pool {
@@ -170,46 +168,6 @@ export class PostgresProvider implements Provider {
       clearTimeout(timer);
       if (onAbort !== undefined) signal?.removeEventListener("abort", onAbort);
     }
-  }
-
-  /** See {@linkcode ProviderOperations.read}. */
-  read(request: ReadRequest, options?: ExecutionOptions): Promise<ReadResult> {
-    return this.#operations.read(request, options);
-  }
-
-  /** See {@linkcode ProviderOperations.stream}. */
-  stream(request: ReadRequest, options?: ExecutionOptions): AsyncIterable<Row> {
-    return this.#operations.stream(request, options);
-  }
-
-  /** See {@linkcode ProviderOperations.count}. */
-  count(request: ReadRequest, options?: ExecutionOptions): Promise<number> {
-    return this.#operations.count(request, options);
-  }
-
-  /** See {@linkcode ProviderOperations.insert}. */
-  insert(entity: EntityMetadata, rows: readonly Row[], options?: InsertOptions): Promise<Row[]> {
-    return this.#operations.insert(entity, rows, options);
-  }
-
-  /** See {@linkcode ProviderOperations.update}. */
-  update(target: WriteTarget, changes: Row, options?: ExecutionOptions): Promise<number> {
-    return this.#operations.update(target, changes, options);
-  }
-
-  /** See {@linkcode ProviderOperations.delete}. */
-  delete(target: WriteTarget, options?: ExecutionOptions): Promise<number> {
-    return this.#operations.delete(target, options);
-  }
-
-  /** See {@linkcode ProviderOperations.increment}. */
-  increment(
-    target: WriteTarget,
-    increments: Readonly<Record<string, number>>,
-    changes?: Row,
-    options?: ExecutionOptions,
-  ): Promise<number> {
-    return this.#operations.increment(target, increments, changes, options);
   }
 
   /**

@@ -5,19 +5,15 @@
  * @module
  */
 
+import { ForwardingIncrements } from "../../src/provider/forwarding.ts";
 import { ODataActiveRecordError, throwIfAborted } from "../../src/errors/errors.ts";
 import type { EntityMetadata, FieldMetadata } from "../../src/model/schema.ts";
 import type {
   ExecutionOptions,
-  InsertOptions,
   Provider,
   ProviderCapabilities,
   ProviderOperations,
-  ReadRequest,
-  ReadResult,
-  Row,
   SyncReport,
-  WriteTarget,
 } from "../../src/provider/provider.ts";
 import type { SqliteProviderConfig } from "../../src/provider/registry.ts";
 import { mapSqliteError, SqliteConnection } from "./connection.ts";
@@ -102,7 +98,7 @@ const PLAN_CACHE_SIZE = 256;
  * await provider.close();
  * ```
  */
-export class SqliteProvider implements Provider {
+export class SqliteProvider extends ForwardingIncrements<SqliteOperations> implements Provider {
   /** Always `"sqlite"`. */
   readonly type = "sqlite";
   /** Everything is supported. */
@@ -118,7 +114,6 @@ export class SqliteProvider implements Provider {
   /** Savepoint names are unique per provider. */
   #savepoints = 0;
   readonly #timeoutMs: number;
-  readonly #operations: SqliteOperations;
   /** Compiled statements by request shape, shared by the provider and its transactions. */
   readonly #plans = sqlitePlanCache(PLAN_CACHE_SIZE);
   /** Streams reading through the connection that writes (`:memory:`, transactions). */
@@ -130,6 +125,7 @@ export class SqliteProvider implements Provider {
 
   /** Validates the config; no I/O until `connect()`. */
   constructor(config: SqliteProviderConfig) {
+    super();
     if (typeof config?.filePath !== "string" || config.filePath.length === 0) {
       throw new ODataActiveRecordError(
         "INVALID_CONFIGURATION",
@@ -154,7 +150,7 @@ export class SqliteProvider implements Provider {
     }
     this.#config = config;
     this.#timeoutMs = config.busyTimeoutMs ?? 5000;
-    this.#operations = new SqliteOperations(this.#context(undefined));
+    this.forwardTo(new SqliteOperations(this.#context(undefined)));
   }
 
   /** What the provider's operations (`tx` undefined) or a transaction's need. */
@@ -323,46 +319,6 @@ export class SqliteProvider implements Provider {
           }),
       );
     }
-  }
-
-  /** See {@linkcode ProviderOperations.read}. */
-  read(request: ReadRequest, options?: ExecutionOptions): Promise<ReadResult> {
-    return this.#operations.read(request, options);
-  }
-
-  /** See {@linkcode ProviderOperations.stream}. */
-  stream(request: ReadRequest, options?: ExecutionOptions): AsyncIterable<Row> {
-    return this.#operations.stream(request, options);
-  }
-
-  /** See {@linkcode ProviderOperations.count}. */
-  count(request: ReadRequest, options?: ExecutionOptions): Promise<number> {
-    return this.#operations.count(request, options);
-  }
-
-  /** See {@linkcode ProviderOperations.insert}. */
-  insert(entity: EntityMetadata, rows: readonly Row[], options?: InsertOptions): Promise<Row[]> {
-    return this.#operations.insert(entity, rows, options);
-  }
-
-  /** See {@linkcode ProviderOperations.update}. */
-  update(target: WriteTarget, changes: Row, options?: ExecutionOptions): Promise<number> {
-    return this.#operations.update(target, changes, options);
-  }
-
-  /** See {@linkcode ProviderOperations.delete}. */
-  delete(target: WriteTarget, options?: ExecutionOptions): Promise<number> {
-    return this.#operations.delete(target, options);
-  }
-
-  /** See {@linkcode ProviderOperations.increment}. */
-  increment(
-    target: WriteTarget,
-    increments: Readonly<Record<string, number>>,
-    changes?: Row,
-    options?: ExecutionOptions,
-  ): Promise<number> {
-    return this.#operations.increment(target, increments, changes, options);
   }
 
   /**
