@@ -159,6 +159,8 @@ export function fieldLiteral(
   value: unknown,
 ): LiteralNode {
   if (value === null) return literal(null);
+  const canonical = alreadyCanonical(field, value);
+  if (canonical !== undefined) return canonical;
   const coerced = coerceValue(comparableField(field), value, scope.options);
   if (!coerced.ok) {
     throw new ODataActiveRecordError(
@@ -174,6 +176,30 @@ export function fieldLiteral(
     return typedLiteral("date", value.trim());
   }
   return canonicalLiteral(field, coerced.value);
+}
+
+/**
+ * The literal of a value that coercion would return unchanged (an integer for an integer field, a
+ * boolean for a boolean one, text for a text one: the common case of `where()`), built without
+ * coercing and checking it again; `undefined` for anything else.
+ */
+function alreadyCanonical(field: FieldMetadata, value: unknown): LiteralNode | undefined {
+  switch (field.type) {
+    case "integer":
+      return Number.isSafeInteger(value)
+        ? Object.freeze({ kind: "Literal", type: "int", value: value === 0 ? 0 : value as number })
+        : undefined;
+    case "boolean":
+      return typeof value === "boolean"
+        ? Object.freeze({ kind: "Literal", type: "boolean", value })
+        : undefined;
+    case "string":
+      return typeof value === "string"
+        ? Object.freeze({ kind: "Literal", type: "string", value })
+        : undefined;
+    default:
+      return undefined;
+  }
 }
 
 /**

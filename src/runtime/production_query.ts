@@ -15,7 +15,7 @@ import {
 } from "../model/conditions.ts";
 import type { EntityModel } from "../model/model.ts";
 import type { Query } from "../model/query.ts";
-import type { Expression, LiteralNode, ODataQuery, PathExpression } from "../odata/ast.ts";
+import type { Expression, ODataQuery, PathExpression } from "../odata/ast.ts";
 import { and } from "../odata/builders.ts";
 import type { FieldMetadata } from "../model/schema.ts";
 import type { Row } from "../provider/provider.ts";
@@ -339,7 +339,7 @@ function fill(
         kind: "Binary",
         operator: "eq",
         left: node,
-        right: quickLiteral(field, value) ?? fieldLiteral(scope, field, value),
+        right: fieldLiteral(scope, field, value),
       });
     }
     filter = parts.length === 1 ? parts[0]! : assertBuilderLimits(and(...parts));
@@ -355,27 +355,4 @@ function fill(
     ...(offset === undefined ? {} : { skip: offset }),
     ...(limit === undefined ? {} : { top: limit }),
   };
-}
-
-/**
- * `fieldLiteral` for the values that need no coercion (an integer for an integer field, a
- * boolean for a boolean one, text for a text one): the same node, without the checks on the way.
- */
-function quickLiteral(field: FieldMetadata, value: unknown): LiteralNode | undefined {
-  switch (field.type) {
-    case "integer":
-      return Number.isSafeInteger(value)
-        ? Object.freeze({ kind: "Literal", type: "int", value: value === 0 ? 0 : value as number })
-        : undefined;
-    case "boolean":
-      return typeof value === "boolean"
-        ? Object.freeze({ kind: "Literal", type: "boolean", value })
-        : undefined;
-    case "string":
-      return typeof value === "string"
-        ? Object.freeze({ kind: "Literal", type: "string", value })
-        : undefined;
-    default:
-      return undefined;
-  }
 }
