@@ -36,7 +36,6 @@ import {
   type NamespaceSpec,
   type ProductionConfig,
   ProductionODataService,
-  type QueryRecorder,
   serviceOptionsFromConfig,
 } from "../../mod.ts";
 import { ServiceApp } from "./app.ts";
@@ -199,29 +198,18 @@ export async function startService(
   // reach the app before that, the assignment follows Deno.serve synchronously.
   // deno-lint-ignore prefer-const
   let service: ProductionODataService | undefined;
-  const recorders = new Map<string, Map<string, QueryRecorder>>();
   const app = new ServiceApp({
     health: () => service!.healthCheck(),
     metrics: () => service!.monitor.toPrometheus({ pool: service!.pool.getConnectionStats() }),
     namespaces: () => [...handlers.keys()],
     odata: (name) => handlers.get(name),
-    // Only known entity sets get a series, so a client cannot grow the metrics without bound;
-    // their series are kept, so a request records without looking the names up again.
+    // Only known entity sets get a series, so a client cannot grow the metrics without bound.
     recordOData: (namespace, entity, ms, ok) => {
-      let recorder = recorders.get(namespace)?.get(entity);
-      if (recorder === undefined) {
-        const manager = service!.manager;
-        if (
-          !manager.hasNamespace(namespace) || !manager.getNamespace(namespace).hasEntity(entity)
-        ) {
-          return;
-        }
-        recorder = service!.monitor.recorder(namespace, entity);
-        let entities = recorders.get(namespace);
-        if (entities === undefined) recorders.set(namespace, entities = new Map());
-        entities.set(entity, recorder);
+      const manager = service!.manager;
+      if (!manager.hasNamespace(namespace) || !manager.getNamespace(namespace).hasEntity(entity)) {
+        return;
       }
-      recorder.record(ms, ok);
+      service!.monitor.record(namespace, entity, ms, ok);
     },
   }, { deadlines });
   const server = Deno.serve({
